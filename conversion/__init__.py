@@ -1,0 +1,53 @@
+"""EMMA allele conversion request system: the Flask application factory."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from config import INSTANCE_DIR, get_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: str | type | dict | None = None) -> Flask:
+    """Build the app. `config` is a config name, a config class or a dict of overrides."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(INSTANCE_DIR),
+    )
+    overrides = config if isinstance(config, dict) else {}
+    cfg = get_config(config if isinstance(config, str) else overrides.get("APP_CONFIG"))
+    if isinstance(config, type):
+        cfg = config
+    app.config.from_object(cfg)
+    app.config.update(overrides)
+    cfg.validate(app.config)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    from .extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from . import models  # noqa: F401  (register every table)
+    from .accounts import auth, views as account_views
+    from .api import init_api
+    from .catalogue import views as catalogue_views
+    from .cli import register_cli
+    from .errors import register_error_handlers
+    from .pages import views as page_views
+
+    auth.init_app(app)
+    app.register_blueprint(page_views.bp)
+    app.register_blueprint(account_views.bp)
+    app.register_blueprint(catalogue_views.bp)
+    init_api(app)
+    register_error_handlers(app)
+    register_cli(app)
+    return app

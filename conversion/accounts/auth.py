@@ -1,0 +1,89 @@
+"""Sign-in plumbing: session users, bearer tokens, role checks."""
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from functools import wraps
+
+from flask import abort, current_app, g, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..extensions import db, login_manager, utcnow
+from .models import ApiToken, Role, User, hash_token
+
+
+def init_app(app) -> None:
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    try:
+        uid, version = (int(part) for part in user_id.split(":", 1))
+    except ValueError:
+        return None
+    user = db.session.get(User, uid)
+    if user is None or user.session_version != version or not user.active:
+        return None
+    return user
+
+
+def issue_token(user: User) -> str:
+    """Create an API token for `user`; only its SHA-256 is stored."""
+    token = secrets.token_urlsafe(32)
+    ttl = timedelta(hours=current_app.config["API_TOKEN_TTL_HOURS"])
+    db.session.add(ApiToken(user=user, token_hash=hash_token(token), expires_at=utcnow() + ttl))
+    db.session.commit()
+    return token
+
+
+def user_for_token(token: str) -> User | None:
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+        return None
+    return row.user if row.user.active else None
+
+
+def revoke_token(token: str) -> None:
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+        db.session.commit()
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def api_user() -> User | None:
+    """The caller of an API endpoint: bearer token first, else the session user."""
+    if "api_user" not in g:
+        token = bearer_token()
+        if token is not None:
+            g.api_user = user_for_token(token)
+        else:
+            g.api_user = current_user if current_user.is_authenticated else None
+    return g.api_user
+
+
+def role_required(*roles: Role):
+    """Page decorator: signed in, and one of `roles` (403 otherwise)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if roles and current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -1,0 +1,82 @@
+"""Users, roles and API tokens."""
+from __future__ import annotations
+
+import enum
+import hashlib
+from datetime import datetime
+from typing import Optional
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, Enum, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..catalogue.models import Node
+from ..extensions import UTCDateTime, db, utcnow
+
+
+def password_hash_method() -> str:
+    from flask import current_app, has_app_context
+
+    return current_app.config["PASSWORD_HASH_METHOD"] if has_app_context() else "scrypt"
+
+
+class Role(str, enum.Enum):
+    requester = "requester"
+    staff = "staff"
+    coordinator = "coordinator"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[Role] = mapped_column(Enum(Role, name="role", native_enum=False, length=20))
+    node_id: Mapped[Optional[int]] = mapped_column(ForeignKey("nodes.id"), index=True)
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped to sign the user out everywhere: part of the Flask-Login session id.
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    node: Mapped[Optional[Node]] = relationship()
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password, method=password_hash_method())
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role.value}>"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiToken(db.Model):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()

@@ -1,0 +1,52 @@
+"""The JSON API under /api/v1 (flask-smorest: schemas and OpenAPI from one source)."""
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import Flask, request
+from flask_smorest import Api
+
+from ..accounts.auth import api_user, bearer_token
+from ..extensions import csrf
+from ..errors import ApiError
+
+
+class ErrorSchema(ma.Schema):
+    error = ma.fields.String(required=True, metadata={"description": "Human readable reason"})
+
+
+class ConversionApi(Api):
+    ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = "DEFAULT_ERROR"
+
+    def _register_error_handlers(self):
+        """Errors are handled app-wide in conversion.errors (JSON under /api/)."""
+
+
+api = ConversionApi()
+
+
+def require_user(*roles: str):
+    """The calling user (401 when not signed in, 403 when the role may not)."""
+    user = api_user()
+    if user is None:
+        raise ApiError(401, "Not signed in: send 'Authorization: Bearer <token>' (POST /api/v1/tokens).")
+    if roles and user.role.value not in roles:
+        raise ApiError(403, f"Your role ({user.role.value}) may not do this.")
+    return user
+
+
+def init_api(app: Flask) -> None:
+    from . import feasibility, strains, tokens
+
+    api.init_app(app)
+    for module in (tokens, strains, feasibility):
+        csrf.exempt(module.blp)
+        api.register_blueprint(module.blp, url_prefix="/api/v1")
+
+    @app.before_request
+    def _csrf_for_cookie_json():
+        """Bearer calls need no CSRF token; cookie-authenticated writes do."""
+        if (request.path.startswith("/api/") and request.method not in ("GET", "HEAD", "OPTIONS")
+                and bearer_token() is None and "session" in request.cookies
+                and request.path != "/api/v1/tokens"):
+            csrf.protect()

@@ -1,0 +1,138 @@
+"""All-or-nothing CSV import of catalogue strains."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from ..extensions import db
+from .models import Access, Material, Node, Strain
+
+REQUIRED_COLUMNS = ("emma_id", "strain_name", "allele_symbol", "holder_node", "material", "access")
+OPTIONAL_COLUMNS = ("industry_licence",)
+EMMA_ID = re.compile(r"EM:\d{5}")
+MAX_FIELD = 300
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class ImportFailed(ValueError):
+    def __init__(self, errors: list[str]):
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+def _choice(value: str, enum_cls, what: str, errors: list[str]):
+    try:
+        return enum_cls(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum_cls)
+        errors.append(f"{what} {value!r} is not one of {allowed}")
+        return None
+
+
+def parse_rows(text: str) -> tuple[list[dict], list[str]]:
+    """Validate every row; return the strains to create and the errors (line numbered)."""
+    from ..alleles import SymbolError, parse_symbol
+
+    if "\x00" in text:
+        return [], ["the file contains NUL bytes: is it really a CSV text file?"]
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        return [], [f"line 1: missing column(s) {', '.join(missing)} (expected {','.join(REQUIRED_COLUMNS)})"]
+    unknown = [c for c in header if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    if unknown:
+        return [], [f"line 1: unknown column(s) {', '.join(unknown)}"]
+    reader.fieldnames = header
+    nodes = {n.code: n for n in db.session.scalars(select(Node))}
+    existing = set(db.session.scalars(select(Strain.emma_id)))
+    seen: dict[str, int] = {}
+    rows: list[dict] = []
+    errors: list[str] = []
+    try:
+        for raw in reader:
+            line = reader.line_num
+            if None in raw:
+                errors.append(f"line {line}: more fields than columns")
+                continue
+            row = {k: (v or "").strip() for k, v in raw.items()}
+            if not any(row.values()):
+                continue
+            problems: list[str] = []
+            for col in REQUIRED_COLUMNS:
+                if len(row.get(col, "")) > MAX_FIELD:
+                    problems.append(f"{col} is longer than {MAX_FIELD} characters")
+            emma_id = row["emma_id"].upper()
+            if not EMMA_ID.fullmatch(emma_id):
+                problems.append(f"bad EMMA ID {row['emma_id']!r} (expected EM: and 5 digits, e.g. EM:05414)")
+            elif emma_id in seen:
+                problems.append(f"duplicate EMMA ID {emma_id} (also on line {seen[emma_id]})")
+            elif emma_id in existing:
+                problems.append(f"EMMA ID {emma_id} is already in the catalogue")
+            else:
+                seen[emma_id] = line
+            if not row["strain_name"]:
+                problems.append("empty strain name")
+            gene = None
+            if not row["allele_symbol"]:
+                problems.append("empty allele symbol")
+            else:
+                try:
+                    gene = parse_symbol(row["allele_symbol"]).gene
+                except SymbolError as exc:
+                    problems.append(f"allele symbol {row['allele_symbol']!r} cannot be parsed: {exc}")
+            node = nodes.get(row["holder_node"].upper())
+            if node is None:
+                problems.append(f"unknown node {row['holder_node']!r}")
+            material = _choice(row["material"], Material, "material", problems)
+            access = _choice(row["access"], Access, "access", problems)
+            licence = row.get("industry_licence", "").lower() or None
+            if licence not in (None, "genoway"):
+                problems.append(f"industry_licence {row['industry_licence']!r} must be 'genoway' or empty")
+            if problems:
+                errors.extend(f"line {line}: {p}" for p in problems)
+                continue
+            rows.append(dict(
+                emma_id=emma_id, strain_name=row["strain_name"], allele_symbol=row["allele_symbol"],
+                gene=gene, holder_node_id=node.id, material=material, access=access,
+                industry_licence=licence,
+            ))
+    except csv.Error as exc:
+        errors.append(f"line {reader.line_num}: {exc}")
+    if not rows and not errors:
+        errors.append("the file has no data rows")
+    return rows, errors
+
+
+def import_csv(data: bytes, progress=None) -> int:
+    """Import every row or none; raise ImportFailed listing each bad row."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFailed([f"the file is not UTF-8 text (byte {exc.start})"]) from None
+    rows, errors = parse_rows(text)
+    if errors:
+        raise ImportFailed(errors)
+    try:
+        for row in rows:
+            db.session.add(Strain(**row))
+            if progress:
+                progress(1)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return len(rows)

@@ -1,0 +1,99 @@
+"""EMMA nodes, their deleter strains, and the strain catalogue."""
+from __future__ import annotations
+
+import enum
+from typing import Optional
+
+from sqlalchemy import Boolean, Enum, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+
+
+class Material(str, enum.Enum):
+    frozen_sperm = "frozen_sperm"
+    frozen_embryos = "frozen_embryos"
+    live = "live"
+
+
+class Access(str, enum.Enum):
+    public = "public"
+    confidential = "confidential"
+    retracted = "retracted"
+
+
+class Recombinase(str, enum.Enum):
+    Cre = "Cre"
+    Flp = "Flp"
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(cls, name=name, native_enum=False, validate_strings=True, length=20)
+
+
+class Node(db.Model):
+    __tablename__ = "nodes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2))
+    lab_code: Mapped[str] = mapped_column(String(20))
+    offers_conversion: Mapped[bool] = mapped_column(Boolean, default=False)
+    vat_number: Mapped[Optional[str]] = mapped_column(String(30))
+    address: Mapped[str] = mapped_column(Text, default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+
+    deleters: Mapped[list["DeleterStrain"]] = relationship(
+        back_populates="node", order_by="DeleterStrain.name"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Node {self.code}>"
+
+
+class DeleterStrain(db.Model):
+    __tablename__ = "deleter_strains"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    node_id: Mapped[int] = mapped_column(ForeignKey("nodes.id"), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    emma_id: Mapped[Optional[str]] = mapped_column(String(8))
+    recombinase: Mapped[Recombinase] = mapped_column(_enum(Recombinase, "recombinase"))
+
+    node: Mapped[Node] = relationship(back_populates="deleters")
+
+    def label(self) -> str:
+        return f"{self.name} ({self.emma_id})" if self.emma_id else self.name
+
+
+class Strain(db.Model):
+    __tablename__ = "strains"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    emma_id: Mapped[str] = mapped_column(String(8), unique=True)
+    strain_name: Mapped[str] = mapped_column(String(300))
+    allele_symbol: Mapped[str] = mapped_column(String(200), index=True)
+    gene: Mapped[str] = mapped_column(String(100), index=True)
+    holder_node_id: Mapped[int] = mapped_column(ForeignKey("nodes.id"), index=True)
+    material: Mapped[Material] = mapped_column(_enum(Material, "material"))
+    access: Mapped[Access] = mapped_column(_enum(Access, "access"), default=Access.public)
+    industry_licence: Mapped[Optional[str]] = mapped_column(String(20))
+
+    holder_node: Mapped[Node] = relationship()
+
+    @property
+    def is_public(self) -> bool:
+        return self.access == Access.public
+
+    def to_dict(self) -> dict:
+        return {
+            "emma_id": self.emma_id,
+            "strain_name": self.strain_name,
+            "allele_symbol": self.allele_symbol,
+            "gene": self.gene,
+            "holder_node": self.holder_node.code,
+            "material": self.material.value,
+            "access": self.access.value,
+            "industry_licence": self.industry_licence,
+        }

@@ -1,0 +1,68 @@
+"""Error responses: JSON under /api/, friendly HTML pages elsewhere."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """Raised by API code: becomes {"error": message} with the given status."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _flatten(messages, prefix: str = "") -> list[str]:
+    """webargs/marshmallow error dicts -> 'field: message' sentences."""
+    if isinstance(messages, dict):
+        out = []
+        for key, value in messages.items():
+            name = "" if key in ("json", "query", "_schema", "form") else str(key)
+            out += _flatten(value, f"{prefix}.{name}" if prefix and name else (name or prefix))
+        return out
+    if isinstance(messages, (list, tuple)):
+        return [m for item in messages for m in _flatten(item, prefix)]
+    return [f"{prefix}: {messages}" if prefix else str(messages)]
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def json_error(status: int, message: str):
+    return jsonify(error=message), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        return json_error(exc.status, exc.message)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if wants_json():
+            data = getattr(exc, "data", None) or {}
+            messages = data.get("messages") or data.get("errors")
+            message = "; ".join(_flatten(messages)) if messages else (
+                data.get("message") or exc.description or exc.name)
+            if exc.code == 422 and not messages:
+                message = data.get("message") or exc.description
+            response = json_error(exc.code or 500, message)
+            if exc.code == 405:
+                response[0].headers["Allow"] = ", ".join(exc.valid_methods or [])
+            return response
+        template = f"errors/{exc.code}.html" if exc.code in (400, 403, 404, 405, 413, 500) else "errors/generic.html"
+        return render_template(template, error=exc), exc.code or 500
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("Unhandled error on %s %s", request.method, request.path)
+        if wants_json():
+            return json_error(500, "Internal error: the team has been notified.")
+        return render_template("errors/500.html", error=InternalServerError()), 500

@@ -1,0 +1,3 @@
+"""Import every model so that metadata (and Alembic) sees all tables."""
+from .accounts.models import ApiToken, Role, User  # noqa: F401
+from .catalogue.models import Access, DeleterStrain, Material, Node, Recombinase, Strain  # noqa: F401

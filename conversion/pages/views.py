@@ -1,0 +1,49 @@
+"""Landing page, role home pages, the lifecycle diagram."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, render_template, request
+from flask_login import current_user
+
+from ..catalogue.operations import search_strains
+
+bp = Blueprint("pages", __name__)
+
+HOME_SECTIONS: dict[str, list] = {"requester": [], "staff": [], "coordinator": []}
+"""Other domains register (title, endpoint) links shown on each role's home page."""
+NAV_LINKS: dict[str, list] = {"requester": [], "staff": [], "coordinator": []}
+"""Other domains register (title, endpoint) links shown in the top bar per role."""
+
+
+@bp.app_context_processor
+def _nav():
+    def nav_links():
+        if not current_user.is_authenticated:
+            return []
+        return NAV_LINKS.get(current_user.role.value, [])
+
+    return {"nav_links": nav_links}
+
+
+@bp.route("/")
+def home():
+    q = request.args.get("q", "")[:200]
+    strains = search_strains(current_user, q, limit=25)
+    if not current_user.is_authenticated:
+        return render_template("pages/landing.html", q=q, strains=strains)
+    return render_template(
+        "pages/home.html", q=q, strains=strains,
+        sections=HOME_SECTIONS.get(current_user.role.value, []),
+    )
+
+
+@bp.route("/workflow")
+def workflow():
+    from workflows.diagram import to_svg
+    return render_template("pages/workflow.html", svg=to_svg())
+
+
+@bp.route("/workflow.svg")
+def workflow_svg():
+    from workflows.diagram import to_svg
+
+    return Response(to_svg(), mimetype="image/svg+xml")

@@ -1,0 +1,3 @@
+from conversion import create_app
+
+app = create_app()

@@ -1,6 +1,7 @@
 """EMMA allele conversion request system: the Flask application factory."""
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -9,6 +10,9 @@ from flask import Flask
 from config import INSTANCE_DIR, get_config
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Each domain package exposes init_app(app): blueprints, hooks, CLI commands.
+DOMAINS = ["accounts", "pages", "catalogue", "requests"]
 
 
 def create_app(config: str | type | dict | None = None) -> Flask:
@@ -36,17 +40,12 @@ def create_app(config: str | type | dict | None = None) -> Flask:
     login_manager.init_app(app)
 
     from . import models  # noqa: F401  (register every table)
-    from .accounts import auth, views as account_views
     from .api import init_api
-    from .catalogue import views as catalogue_views
     from .cli import register_cli
     from .errors import register_error_handlers
-    from .pages import views as page_views
 
-    auth.init_app(app)
-    app.register_blueprint(page_views.bp)
-    app.register_blueprint(account_views.bp)
-    app.register_blueprint(catalogue_views.bp)
+    for name in DOMAINS:
+        importlib.import_module(f"{__name__}.{name}").init_app(app)
     init_api(app)
     register_error_handlers(app)
     register_cli(app)

@@ -10,12 +10,35 @@ log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
-    """Raised by API code: becomes {"error": message} with the given status."""
+    """A refusal with an HTTP status and a sentence for people.
 
-    def __init__(self, status: int, message: str):
+    Raised by operations and API code; the API answers {"error": message},
+    pages flash the message."""
+
+    status = 400
+
+    def __init__(self, status: int | str, message: str | None = None):
+        if message is None:  # subclasses: Invalid("why")
+            status, message = self.status, str(status)
         super().__init__(message)
-        self.status = status
+        self.status = int(status)
         self.message = message
+
+
+class Invalid(ApiError):
+    status = 422
+
+
+class NotFound(ApiError):
+    status = 404
+
+
+class Forbidden(ApiError):
+    status = 403
+
+
+class Conflict(ApiError):
+    status = 409
 
 
 def _flatten(messages, prefix: str = "") -> list[str]:
@@ -42,7 +65,14 @@ def json_error(status: int, message: str):
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
-        return json_error(exc.status, exc.message)
+        if wants_json():
+            return json_error(exc.status, exc.message)
+        template = f"errors/{exc.status}.html" if exc.status in (400, 403, 404, 405, 413) else "errors/generic.html"
+        from werkzeug.exceptions import HTTPException as _H
+
+        err = _H(description=exc.message)
+        err.code, err.name = exc.status, "Not possible"
+        return render_template(template, error=err), exc.status
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -57,7 +57,7 @@ def _app(database_url):
     app = create_app({"APP_CONFIG": "testing", "SQLALCHEMY_DATABASE_URI": database_url})
     app.config["BACKEND"] = "postgresql" if database_url.startswith("postgresql") else "sqlite"
     with app.app_context():
-        upgrade()  # the real migrations, not create_all
+        upgrade(revision="heads")  # the real migrations, not create_all
     yield app
     with app.app_context():
         db.session.remove()

@@ -35,11 +35,16 @@ def require_user(*roles: str):
     return user
 
 
+API_MODULES = ["tokens", "strains", "feasibility", "requests"]
+"""Modules of this package with a flask-smorest `blp`, registered under /api/v1."""
+
+
 def init_api(app: Flask) -> None:
-    from . import feasibility, strains, tokens
+    import importlib
 
     api.init_app(app)
-    for module in (tokens, strains, feasibility):
+    for name in API_MODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp, url_prefix="/api/v1")
 

@@ -1,0 +1,4 @@
+def init_app(app):
+    from . import views
+
+    app.register_blueprint(views.bp)

@@ -1,0 +1,294 @@
+"""Requests: submit, list, read, fire triggers, record lab work."""
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import url_for
+from flask_smorest import Blueprint
+
+from ..lab import operations as lab
+from ..requests import operations as ops
+from ..requests.serialize import request_detail, request_summary
+from . import require_user
+
+blp = Blueprint("api_requests", __name__, description="Conversion requests and their lab work")
+
+Str = ma.fields.String
+Int = ma.fields.Integer
+
+
+def _len(n: int):
+    return ma.validate.Length(max=n)
+
+
+class BillingSchema(ma.Schema):
+    organisation = Str(required=True, validate=_len(200))
+    address = Str(required=True, validate=_len(1000))
+    country = Str(required=True, validate=_len(2))
+    vat_number = Str(load_default=None, allow_none=True, validate=_len(30))
+    sector = Str(required=True, validate=ma.validate.OneOf(["academic", "industry"]))
+
+
+class SubmitSchema(ma.Schema):
+    strain = Str(required=True, validate=_len(300))
+    target = Str(required=True, validate=_len(10))
+    deliverable = Str(required=True, validate=ma.validate.OneOf(
+        ["frozen_sperm", "frozen_embryos", "live_animals"]))
+    billing = ma.fields.Nested(BillingSchema, required=True)
+    use_tat_cre = ma.fields.Boolean(load_default=False)
+    comment = Str(load_default=None, allow_none=True, validate=_len(2000))
+
+
+class HistorySchema(ma.Schema):
+    trigger = Str()
+    from_ = Str(data_key="from", allow_none=True)
+    to = Str()
+    by = Str()
+    at = Str()
+    comment = Str(allow_none=True)
+    data = ma.fields.Dict()
+
+
+class RequestSummarySchema(ma.Schema):
+    id = Int()
+    reference = Str()
+    status = Str()
+    strain = Str()
+    gene = Str()
+    target = Str()
+    product_symbol = Str()
+    node = Str(allow_none=True)
+    requester = Str()
+    created_at = Str()
+    updated_at = Str()
+
+
+class RequestSchema(RequestSummarySchema):
+    strain_name = Str()
+    source_symbol = Str()
+    source_class = Str()
+    product_class = Str()
+    product_strain_name = Str(allow_none=True)
+    held_status = Str(allow_none=True)
+    step = ma.fields.Dict(allow_none=True)
+    plan = ma.fields.Dict()
+    use_tat_cre = ma.fields.Boolean()
+    deliverable = Str()
+    billing = ma.fields.Dict()
+    available_triggers = ma.fields.List(Str())
+    history = ma.fields.List(ma.fields.Nested(HistorySchema))
+    records = ma.fields.Dict()
+
+
+class RequestListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(RequestSummarySchema))
+    next = Str(allow_none=True)
+
+
+class ListQuery(ma.Schema):
+    status = Str(load_default=None, validate=_len(30))
+    node = Str(load_default=None, validate=_len(20))
+    q = Str(load_default=None, validate=_len(200))
+    cursor = Int(load_default=None, validate=ma.validate.Range(1, 2**31 - 1))
+    limit = Int(load_default=25, validate=ma.validate.Range(1, 100))
+
+
+class EventSchema(ma.Schema):
+    trigger = Str(required=True, validate=_len(40))
+    comment = Str(load_default=None, allow_none=True, validate=_len(4000))
+    node = Str(load_default=None, allow_none=True, validate=_len(20))
+    reason = Str(load_default=None, allow_none=True, validate=_len(100))
+
+
+class PaperworkSchema(ma.Schema):
+    mta_signed_on = Str(load_default=None, allow_none=True, validate=_len(20))
+    po_reference = Str(load_default=None, allow_none=True, validate=_len(100))
+    paid_on = Str(load_default=None, allow_none=True, validate=_len(20))
+
+
+class MatingSchema(ma.Schema):
+    deleter = Str(load_default=None, allow_none=True, validate=_len(300))
+    method = Str(load_default="deleter", validate=ma.validate.OneOf(["deleter", "tat_cre"]))
+    set_up_on = Str(required=True, validate=_len(20))
+    generation = Int(required=True, strict=True)
+    dam = Str(load_default=None, allow_none=True, validate=_len(60))
+    sire = Str(load_default=None, allow_none=True, validate=_len(60))
+    litter_born_on = Str(load_default=None, allow_none=True, validate=_len(20))
+    pups_born = Int(load_default=None, allow_none=True, strict=True)
+    pups_weaned = Int(load_default=None, allow_none=True, strict=True)
+
+
+class AnimalSchema(ma.Schema):
+    label = Str(required=True, validate=_len(60))
+    born_on = Str(load_default=None, allow_none=True, validate=_len(20))
+    sex = Str(required=True, validate=_len(10))
+    allele = Str(required=True, validate=_len(20))
+    deleter_transgene = Str(load_default=None, allow_none=True, validate=_len(10))
+    mating_id = Int(load_default=None, allow_none=True, strict=True)
+
+
+class AnimalsSchema(ma.Schema):
+    animals = ma.fields.List(ma.fields.Nested(AnimalSchema), required=True)
+
+
+class QcSchema(ma.Schema):
+    assay = Str(required=True, validate=_len(30))
+    result = Str(required=True, validate=_len(10))
+    animal_label = Str(load_default=None, allow_none=True, validate=_len(60))
+    note = Str(load_default=None, allow_none=True, validate=_len(2000))
+
+
+class CryoSchema(ma.Schema):
+    material = Str(required=True, validate=_len(10))
+    count = Int(required=True, strict=True)
+    location = Str(required=True, validate=_len(200))
+    test_thaw = Str(load_default=None, allow_none=True, validate=_len(10))
+
+
+class SuggestionSchema(ma.Schema):
+    node = Str()
+    name = Str()
+    ok = ma.fields.Boolean()
+    problem = Str(allow_none=True)
+    holds_stock = ma.fields.Boolean()
+    open_requests = Int()
+
+
+class SuggestionList(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(SuggestionSchema))
+
+
+ERRORS = (401, 403, 404, 409, 422)
+
+
+def _errors(*codes):
+    def deco(fn):
+        for code in codes:
+            fn = blp.alt_response(code, schema=ma.Schema, description="{\"error\": \"...\"}")(fn)
+        return fn
+    return deco
+
+
+@blp.route("/requests", methods=["POST"])
+@blp.arguments(SubmitSchema)
+@blp.response(201, RequestSchema)
+@_errors(401, 403, 422)
+def submit(body):
+    """Submit a conversion request (requesters)."""
+    user = require_user()
+    req = ops.submit_request(user, strain=body["strain"], target=body["target"],
+                             deliverable=body["deliverable"], billing=ops.Billing(**body["billing"]),
+                             use_tat_cre=body["use_tat_cre"], comment=body["comment"])
+    return request_detail(req, user)
+
+
+@blp.route("/requests", methods=["GET"])
+@blp.arguments(ListQuery, location="query")
+@blp.response(200, RequestListSchema)
+@_errors(401, 422)
+def list_requests(args):
+    """Requests you may see, newest first; `next` is the URL of the next page."""
+    user = require_user()
+    page = ops.list_requests(user, status=args["status"], node=args["node"], q=args["q"],
+                             cursor=args["cursor"], limit=args["limit"])
+    nxt = None
+    if page.next_cursor:
+        params = {k: v for k, v in args.items() if v is not None and k != "cursor"}
+        nxt = url_for("api_requests.list_requests", cursor=page.next_cursor, **params)
+    return {"items": [request_summary(r) for r in page.items], "next": nxt}
+
+
+@blp.route("/requests/<int:request_id>", methods=["GET"])
+@blp.response(200, RequestSchema)
+@_errors(401, 404)
+def show(request_id):
+    """One request with its plan, step, available triggers, history and lab records."""
+    user = require_user()
+    return request_detail(ops.get_request(user, request_id), user)
+
+
+@blp.route("/requests/<int:request_id>/events", methods=["POST"])
+@blp.arguments(EventSchema)
+@blp.response(200, RequestSchema)
+@_errors(401, 403, 404, 409, 422)
+def fire(body, request_id):
+    """Fire a lifecycle trigger (`assign` takes `node`, `cancel` takes `reason`)."""
+    user = require_user()
+    data = {k: body[k] for k in ("node", "reason") if body.get(k) is not None}
+    req, _event = ops.fire_trigger(user, request_id, body["trigger"], comment=body["comment"], **data)
+    return request_detail(req, user)
+
+
+@blp.route("/requests/<int:request_id>/node-suggestions", methods=["GET"])
+@blp.response(200, SuggestionList)
+@_errors(401, 403, 404)
+def suggestions(request_id):
+    """Nodes ranked for assignment (coordinators)."""
+    user = require_user("coordinator")
+    req = ops.get_request(user, request_id)
+    return {"items": [{"node": s.node.code, "name": s.node.name, "ok": s.ok, "problem": s.problem,
+                       "holds_stock": s.holds_stock, "open_requests": s.open_requests}
+                      for s in ops.suggest_nodes(req)]}
+
+
+def _record(fn, request_id, body):
+    user = require_user()
+    fn(user, request_id, **body)
+    return request_detail(ops.get_request(user, request_id), user)
+
+
+@blp.route("/requests/<int:request_id>/paperwork", methods=["POST"])
+@blp.arguments(PaperworkSchema)
+@blp.response(200, RequestSchema)
+@_errors(*ERRORS)
+def paperwork(body, request_id):
+    """Record the MTA signature date and the PO reference (or payment date)."""
+    return _record(lab.record_paperwork, request_id, body)
+
+
+@blp.route("/requests/<int:request_id>/matings", methods=["POST"])
+@blp.arguments(MatingSchema)
+@blp.response(201, RequestSchema)
+@_errors(*ERRORS)
+def matings(body, request_id):
+    """Record a mating with a deleter strain (or a TAT-Cre treatment: method tat_cre)."""
+    return _record(lab.record_mating, request_id, body)
+
+
+@blp.route("/requests/<int:request_id>/animals", methods=["POST"])
+@blp.arguments(AnimalSchema)
+@blp.response(201, RequestSchema)
+@_errors(*ERRORS)
+def animals(body, request_id):
+    """Record one animal (founder or pup) with its genotype."""
+    user = require_user()
+    lab.record_animals(user, request_id, [body])
+    return request_detail(ops.get_request(user, request_id), user)
+
+
+@blp.route("/requests/<int:request_id>/animals/batch", methods=["POST"])
+@blp.arguments(AnimalsSchema)
+@blp.response(201, RequestSchema)
+@_errors(*ERRORS)
+def animals_batch(body, request_id):
+    """Record several pups at once (all or none)."""
+    user = require_user()
+    lab.record_animals(user, request_id, body["animals"])
+    return request_detail(ops.get_request(user, request_id), user)
+
+
+@blp.route("/requests/<int:request_id>/qc", methods=["POST"])
+@blp.arguments(QcSchema)
+@blp.response(201, RequestSchema)
+@_errors(*ERRORS)
+def qc(body, request_id):
+    """Record a genotyping QC assay result for the current step."""
+    return _record(lab.record_qc, request_id, body)
+
+
+@blp.route("/requests/<int:request_id>/cryo", methods=["POST"])
+@blp.arguments(CryoSchema)
+@blp.response(201, RequestSchema)
+@_errors(*ERRORS)
+def cryo(body, request_id):
+    """Record cryopreserved material, its storage location and test thaw."""
+    return _record(lab.record_cryo, request_id, body)

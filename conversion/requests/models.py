@@ -1,0 +1,192 @@
+"""Conversion requests and their immutable history."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, event
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..accounts.models import User
+from ..catalogue.models import Node, Strain
+from ..extensions import UTCDateTime, db, utcnow
+
+
+class Deliverable(str, enum.Enum):
+    frozen_sperm = "frozen_sperm"
+    frozen_embryos = "frozen_embryos"
+    live_animals = "live_animals"
+
+
+class Sector(str, enum.Enum):
+    academic = "academic"
+    industry = "industry"
+
+
+class ConversionRequest(db.Model):
+    __tablename__ = "conversion_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[Optional[str]] = mapped_column(String(20), unique=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    strain_id: Mapped[int] = mapped_column(ForeignKey("strains.id"), index=True)
+    node_id: Mapped[Optional[int]] = mapped_column(ForeignKey("nodes.id"))
+    status: Mapped[str] = mapped_column(String(30), default="submitted")
+    held_status: Mapped[Optional[str]] = mapped_column(String(30))
+    target: Mapped[str] = mapped_column(String(10))
+    source_class: Mapped[str] = mapped_column(String(20))
+    product_symbol: Mapped[str] = mapped_column(String(200))
+    product_class: Mapped[str] = mapped_column(String(20))
+    product_strain_name: Mapped[Optional[str]] = mapped_column(String(400))
+    plan: Mapped[dict[str, Any]] = mapped_column(JSON)
+    step_count: Mapped[int] = mapped_column(default=1)
+    current_step: Mapped[int] = mapped_column(default=1)
+    use_tat_cre: Mapped[bool] = mapped_column(default=False)
+    deliverable: Mapped[Deliverable] = mapped_column(
+        Enum(Deliverable, name="deliverable", native_enum=False, length=20))
+    billing_organisation: Mapped[str] = mapped_column(String(200))
+    billing_address: Mapped[str] = mapped_column(Text)
+    billing_country: Mapped[str] = mapped_column(String(2))
+    billing_vat_number: Mapped[Optional[str]] = mapped_column(String(30))
+    billing_sector: Mapped[Sector] = mapped_column(
+        Enum(Sector, name="sector", native_enum=False, length=20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Optimistic lock: a concurrent change of the same row makes the second commit fail.
+    version: Mapped[int] = mapped_column(default=1)
+
+    requester: Mapped[User] = relationship()
+    strain: Mapped[Strain] = relationship()
+    node: Mapped[Optional[Node]] = relationship()
+    history: Mapped[list["RequestEvent"]] = relationship(
+        back_populates="request", order_by="RequestEvent.id", cascade="all, delete-orphan")
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        Index("ix_conversion_requests_status_id", "status", "id"),
+        Index("ix_conversion_requests_node_id_status", "node_id", "status"),
+    )
+
+    # ---- plan helpers -------------------------------------------------
+    @property
+    def steps(self) -> list[dict]:
+        return self.plan.get("step_details", [])
+
+    @property
+    def step(self) -> dict | None:
+        """The plan step being worked on now."""
+        if not self.steps:
+            return None
+        return self.steps[min(self.current_step, len(self.steps)) - 1]
+
+    @property
+    def step_product_label(self) -> str:
+        return self.step["to_class"] if self.step else self.product_class
+
+    @property
+    def step_source_label(self) -> str:
+        return self.step["from_class"] if self.step else self.source_class
+
+    @property
+    def step_recombinase(self) -> str | None:
+        return self.step["recombinase"] if self.step else None
+
+    def recombinases_needed(self) -> set[str]:
+        return {s["recombinase"] for s in self.steps}
+
+    # ---- guard facts (workflows.lifecycle.RequestLike) -------------------
+    def missing_paperwork(self) -> list[str]:
+        from ..lab.models import Paperwork
+
+        paper = db.session.get(Paperwork, self.id)
+        missing = []
+        if paper is None or paper.mta_signed_on is None:
+            missing.append("MTA signature date")
+        if paper is None or not (paper.po_reference or paper.paid_on):
+            missing.append("purchase order reference or payment date")
+        return missing
+
+    def has_source_founder(self) -> bool:
+        from ..lab.models import Animal
+
+        return db.session.query(Animal.id).filter(
+            Animal.request_id == self.id, Animal.allele == self.source_class).first() is not None
+
+    def has_step_product_animal(self) -> bool:
+        from ..lab.models import Animal
+
+        return db.session.query(Animal.id).filter(
+            Animal.request_id == self.id, Animal.allele == self.step_product_label,
+            Animal.deleter_transgene == "negative").first() is not None
+
+    def passing_assays_in_step(self) -> int:
+        from ..lab.models import QcResult
+
+        return db.session.query(QcResult.id).filter(
+            QcResult.request_id == self.id, QcResult.step == self.current_step,
+            QcResult.result == "pass").count()
+
+    def failed_three_prime_loxp(self) -> bool:
+        from ..lab.models import QcResult
+
+        return db.session.query(QcResult.id).filter(
+            QcResult.request_id == self.id, QcResult.assay == "3' loxP PCR",
+            QcResult.result == "fail").first() is not None
+
+    def cryo_problem(self) -> str | None:
+        from ..lab.models import Cryopreservation
+
+        rows = db.session.query(Cryopreservation).filter(
+            Cryopreservation.request_id == self.id).all()
+        if not rows:
+            return "No cryopreserved material has been recorded yet"
+        if not any(r.test_thaw == "pass" for r in rows):
+            return "No passing test thaw recorded: thaw one sample and record the result"
+        return None
+
+    def node_problem(self, node_code: str) -> str | None:
+        from ..catalogue.operations import get_node
+
+        node = get_node(node_code)
+        if node is None:
+            return f"Unknown node {node_code!r}"
+        if not node.offers_conversion:
+            return f"{node.code} does not offer allele conversion"
+        have = {d.recombinase.value for d in node.deleters}
+        missing = sorted(self.recombinases_needed() - have)
+        if missing:
+            return f"{node.code} has no {' or '.join(missing)} deleter strain, which this plan needs"
+        return None
+
+
+class RequestEvent(db.Model):
+    """One transition of a request: never updated, never deleted."""
+
+    __tablename__ = "request_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("conversion_requests.id"), index=True)
+    trigger: Mapped[str] = mapped_column(String(40))
+    from_status: Mapped[Optional[str]] = mapped_column(String(30))
+    to_status: Mapped[str] = mapped_column(String(30))
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    comment: Mapped[Optional[str]] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    request: Mapped[ConversionRequest] = relationship(back_populates="history")
+    actor: Mapped[User] = relationship()
+
+    def to_dict(self) -> dict:
+        out = {"trigger": self.trigger, "from": self.from_status, "to": self.to_status,
+               "by": self.actor.email, "at": self.at.isoformat().replace("+00:00", "Z"),
+               "comment": self.comment}
+        if self.data:
+            out["data"] = self.data
+        return out
+
+
+@event.listens_for(RequestEvent, "before_update")
+def _history_is_immutable(mapper, connection, target):
+    raise ValueError("Request history is immutable: add a new event instead.")

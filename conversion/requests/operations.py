@@ -1,0 +1,272 @@
+"""Request operations: the only code that creates requests or moves them through the lifecycle.
+
+Each operation checks who may see and do what, changes the rows, writes the history and
+commits once. Pages and the API both call these."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.exc import OperationalError
+
+from workflows import lifecycle
+from workflows.errors import (
+    Forbidden as WfForbidden, GuardFailed, InvalidData, LifecycleError, NotAllowed, UnknownTrigger,
+)
+
+from ..accounts.models import Role, User
+from ..catalogue.models import Access, Node, Strain
+from ..catalogue.operations import get_node, get_strain
+from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..extensions import db
+from ..invoices.vat import normalise_vat
+from .models import ConversionRequest, Deliverable, RequestEvent, Sector
+
+AFTER_COMMIT: list = []
+"""Callables (request, event) run after a transition commits (notifications hook here)."""
+ON_EVENT: list = []
+"""Callables (request, event) run before the commit, in the same transaction (outbox rows)."""
+
+
+# ---- visibility ----------------------------------------------------------
+def visible_requests(user: User) -> Select:
+    """Requesters see their own requests, staff their node's, coordinators all."""
+    stmt = select(ConversionRequest)
+    if user.role is Role.requester:
+        stmt = stmt.where(ConversionRequest.requester_id == user.id)
+    elif user.role is Role.staff:
+        stmt = stmt.where(ConversionRequest.node_id == user.node_id)
+    return stmt
+
+
+def get_request(user: User, request_id: int, *, for_update: bool = False) -> ConversionRequest:
+    stmt = visible_requests(user).where(ConversionRequest.id == request_id)
+    if for_update:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    req = db.session.scalar(stmt)
+    if req is None:
+        raise NotFound(f"No request {request_id}, or it is not yours to see.")
+    return req
+
+
+def get_request_by_reference(user: User, reference: str) -> ConversionRequest:
+    req = db.session.scalar(visible_requests(user).where(ConversionRequest.reference == reference))
+    if req is None:
+        raise NotFound(f"No request {reference}, or it is not yours to see.")
+    return req
+
+
+def actor_for(user: User, req: ConversionRequest) -> lifecycle.Actor:
+    return lifecycle.Actor(
+        role=user.role.value,
+        is_owner=req.requester_id == user.id,
+        is_node_staff=user.role is Role.staff and req.node_id is not None and req.node_id == user.node_id,
+    )
+
+
+def available_triggers(user: User, req: ConversionRequest) -> list[str]:
+    return lifecycle.available_triggers(req, actor_for(user, req))
+
+
+@dataclass
+class RequestPage:
+    items: list[ConversionRequest]
+    next_cursor: int | None
+
+
+def list_requests(user: User, *, status: str | None = None, node: str | None = None,
+                  q: str | None = None, cursor: int | None = None, limit: int = 25) -> RequestPage:
+    """Newest first, keyset-paginated on id."""
+    stmt = visible_requests(user).options(
+        joinedload(ConversionRequest.strain), joinedload(ConversionRequest.node),
+        joinedload(ConversionRequest.requester))
+    if status:
+        if status not in lifecycle.STATES:
+            raise Invalid(f"Unknown status {status!r}: use one of {', '.join(lifecycle.STATES)}.")
+        stmt = stmt.where(ConversionRequest.status == status)
+    if node:
+        found = get_node(node)
+        if found is None:
+            raise Invalid(f"Unknown node {node!r}.")
+        stmt = stmt.where(ConversionRequest.node_id == found.id)
+    if q and q.strip():
+        pattern = "%" + q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.join(ConversionRequest.strain.of_type(Strain)).where(or_(
+            func.lower(ConversionRequest.reference).like(pattern, escape="\\"),
+            func.lower(ConversionRequest.product_symbol).like(pattern, escape="\\"),
+            func.lower(Strain.emma_id).like(pattern, escape="\\"),
+            func.lower(Strain.gene).like(pattern, escape="\\"),
+        ))
+    if cursor:
+        stmt = stmt.where(ConversionRequest.id < cursor)
+    rows = list(db.session.scalars(stmt.order_by(ConversionRequest.id.desc()).limit(limit + 1)).unique())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return RequestPage(rows, rows[-1].id if more and rows else None)
+
+
+# ---- submission ------------------------------------------------------------
+@dataclass
+class Billing:
+    organisation: str
+    address: str
+    country: str
+    sector: str
+    vat_number: str | None = None
+
+
+def _validate_billing(billing: Billing) -> Billing:
+    problems = []
+    organisation, address = (billing.organisation or "").strip(), (billing.address or "").strip()
+    country = (billing.country or "").strip().upper()
+    if not organisation:
+        problems.append("billing organisation is required")
+    if not address:
+        problems.append("billing address is required")
+    if len(country) != 2 or not country.isalpha():
+        problems.append("billing country must be a two-letter ISO code such as DE")
+    if billing.sector not in {s.value for s in Sector}:
+        problems.append("billing sector must be academic or industry")
+    vat = (billing.vat_number or "").strip() or None
+    if vat and not problems:
+        try:
+            vat = normalise_vat(country, vat)
+        except ValueError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise Invalid("; ".join(problems).capitalize() + ".")
+    return Billing(organisation, address, country, billing.sector, vat)
+
+
+def archived_derivative(product_symbol: str) -> Strain | None:
+    return db.session.scalar(select(Strain).where(
+        Strain.allele_symbol == product_symbol, Strain.access == Access.public))
+
+
+def submit_request(user: User, *, strain: str, target: str, deliverable: str, billing: Billing,
+                   use_tat_cre: bool = False, comment: str | None = None) -> ConversionRequest:
+    from ..alleles import SymbolError, plan_conversion
+
+    if user.role is not Role.requester:
+        raise Forbidden("Only requesters submit conversion requests.")
+    found = get_strain(user, strain or "")
+    if found is None:
+        raise Invalid(f"No strain {strain!r} in the catalogue.")
+    try:
+        plan = plan_conversion(found.allele_symbol, target)
+    except (SymbolError, ValueError) as exc:
+        raise Invalid(str(exc)) from None
+    if not plan.feasible:
+        raise Invalid(f"This conversion is not possible: {plan.reason}")
+    if deliverable not in {d.value for d in Deliverable}:
+        raise Invalid("deliverable must be frozen_sperm, frozen_embryos or live_animals.")
+    billing = _validate_billing(billing)
+    existing = archived_derivative(plan.product_symbol)
+    if existing is not None:
+        raise Invalid(f"{plan.product_symbol} is already archived at EMMA as {existing.emma_id} "
+                      f"({existing.strain_name}): request that strain instead.")
+    if billing.sector == Sector.industry.value and found.industry_licence == "genoway":
+        raise Invalid(f"{found.emma_id} is an EUCOMM line licensed to industry through genOway: "
+                      "industry requests for it are routed to genOway, not converted by EMMA.")
+    if use_tat_cre and "Cre" not in {s.recombinase for s in plan.steps}:
+        raise Invalid("TAT-Cre can only replace a Cre step, and this plan has none.")
+    details = plan.to_dict()
+    req = ConversionRequest(
+        requester=user, strain=found, status="submitted", target=plan.target,
+        source_class=plan.source_class, product_symbol=plan.product_symbol,
+        product_class=plan.product_class, plan=details, step_count=len(plan.steps),
+        current_step=1, use_tat_cre=use_tat_cre, deliverable=Deliverable(deliverable),
+        billing_organisation=billing.organisation, billing_address=billing.address,
+        billing_country=billing.country, billing_vat_number=billing.vat_number,
+        billing_sector=Sector(billing.sector),
+    )
+    db.session.add(req)
+    db.session.flush()
+    req.reference = f"AC-{req.created_at.year}-{req.id:05d}"
+    event = RequestEvent(request=req, trigger="submit", from_status=None, to_status="submitted",
+                         actor=user, comment=(comment or "").strip() or None, data={})
+    db.session.add(event)
+    _commit(req, event)
+    return req
+
+
+# ---- transitions -----------------------------------------------------------
+_STATUS = {UnknownTrigger: Invalid, InvalidData: Invalid, WfForbidden: Forbidden,
+           NotAllowed: Conflict, GuardFailed: Conflict}
+
+
+def _commit(req: ConversionRequest, event: RequestEvent) -> None:
+    for hook in ON_EVENT:
+        hook(req, event)
+    try:
+        db.session.commit()
+    except (StaleDataError, OperationalError) as exc:
+        db.session.rollback()
+        if isinstance(exc, OperationalError) and "locked" not in str(exc):
+            raise
+        raise Conflict("Someone else changed this request at the same moment: reload and try again.") from None
+    for hook in AFTER_COMMIT:
+        hook(req, event)
+
+
+def fire_trigger(user: User, request_id: int, trigger: str, *, comment: str | None = None,
+                 **data) -> tuple[ConversionRequest, RequestEvent]:
+    """Fire `trigger` on the request as `user`; 404/403/409/422 as ApiError subclasses."""
+    req = get_request(user, request_id, for_update=True)
+    node: Node | None = None
+    if trigger == "assign" and isinstance(data.get("node"), str):
+        data["node"] = data["node"].strip().upper()
+        node = get_node(data["node"])
+        if node is None:
+            raise Invalid(f"Unknown node {data['node']!r}: use a node code such as ICS or MRC.")
+    comment = (comment or "").strip() or None
+    try:
+        fired = lifecycle.fire(req, trigger, actor_for(user, req), comment=comment, **data)
+    except LifecycleError as exc:
+        db.session.rollback()
+        raise _STATUS.get(type(exc), Conflict)(exc.message) from None
+    if fired.trigger == "assign":
+        from ..alleles import product_strain_name
+
+        req.node = node
+        req.product_strain_name = product_strain_name(req.strain.strain_name, req.product_symbol, node.lab_code)
+    elif fired.trigger == "decline":
+        req.node = None
+        req.product_strain_name = None
+    event_data = dict(fired.data or {})
+    if fired.notice:
+        event_data["notice"] = fired.notice
+    event = RequestEvent(request=req, trigger=fired.trigger, from_status=fired.from_status,
+                         to_status=fired.to_status, actor=user, comment=comment, data=event_data)
+    db.session.add(event)
+    _commit(req, event)
+    return req, event
+
+
+# ---- node suggestion ---------------------------------------------------------
+@dataclass
+class NodeSuggestion:
+    node: Node
+    ok: bool
+    problem: str | None
+    holds_stock: bool
+    open_requests: int
+
+
+def suggest_nodes(req: ConversionRequest) -> list[NodeSuggestion]:
+    """Nodes ranked for assignment: able first, then holding the stock, then least busy."""
+    open_states = [s for s in lifecycle.OPEN_STATES if s not in ("submitted", "approved")]
+    counts = dict(db.session.execute(
+        select(ConversionRequest.node_id, func.count()).where(
+            ConversionRequest.status.in_(open_states), ConversionRequest.node_id.is_not(None)
+        ).group_by(ConversionRequest.node_id)).all())
+    nodes = db.session.scalars(select(Node).options(selectinload(Node.deleters)).order_by(Node.code))
+    out = []
+    for node in nodes:
+        problem = req.node_problem(node.code)
+        out.append(NodeSuggestion(node, problem is None, problem, node.id == req.strain.holder_node_id,
+                                  counts.get(node.id, 0)))
+    out.sort(key=lambda s: (not s.ok, not s.holds_stock, s.open_requests, s.node.code))
+    return out

@@ -1,0 +1,49 @@
+"""The JSON shape of a request (API, exports)."""
+from __future__ import annotations
+
+from ..accounts.models import User
+from .models import ConversionRequest
+from .operations import available_triggers
+
+
+def iso(dt) -> str | None:
+    return dt.isoformat().replace("+00:00", "Z") if dt else None
+
+
+def step_info(req: ConversionRequest) -> dict | None:
+    step = req.step
+    if step is None:
+        return None
+    return {"number": req.current_step, "of": req.step_count, "recombinase": step["recombinase"],
+            "from": step["from_class"], "to": step["to_class"],
+            "tat_cre": bool(req.use_tat_cre and step["recombinase"] == "Cre")}
+
+
+def request_summary(req: ConversionRequest) -> dict:
+    return {
+        "id": req.id, "reference": req.reference, "status": req.status,
+        "strain": req.strain.emma_id, "gene": req.strain.gene, "target": req.target,
+        "product_symbol": req.product_symbol, "node": req.node.code if req.node else None,
+        "requester": req.requester.email, "created_at": iso(req.created_at),
+        "updated_at": iso(req.updated_at),
+    }
+
+
+def request_detail(req: ConversionRequest, user: User) -> dict:
+    from ..lab.operations import lab_records
+
+    out = request_summary(req)
+    out.update({
+        "strain_name": req.strain.strain_name, "source_symbol": req.strain.allele_symbol,
+        "source_class": req.source_class, "product_class": req.product_class,
+        "product_strain_name": req.product_strain_name, "held_status": req.held_status,
+        "step": step_info(req), "plan": req.plan, "use_tat_cre": req.use_tat_cre,
+        "deliverable": req.deliverable.value,
+        "billing": {"organisation": req.billing_organisation, "address": req.billing_address,
+                    "country": req.billing_country, "vat_number": req.billing_vat_number,
+                    "sector": req.billing_sector.value},
+        "available_triggers": available_triggers(user, req),
+        "history": [e.to_dict() for e in req.history],
+        "records": lab_records(req),
+    })
+    return out

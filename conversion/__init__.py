@@ -12,7 +12,7 @@ from config import INSTANCE_DIR, get_config
 ROOT = Path(__file__).resolve().parent.parent
 
 # Each domain package exposes init_app(app): blueprints, hooks, CLI commands.
-DOMAINS = ["accounts", "pages", "catalogue", "requests"]
+DOMAINS = ["security", "accounts", "pages", "catalogue", "requests"]
 
 
 def create_app(config: str | type | dict | None = None) -> Flask:
@@ -45,7 +45,7 @@ def create_app(config: str | type | dict | None = None) -> Flask:
     from .errors import register_error_handlers
 
     for name in DOMAINS:
-        importlib.import_module(f"{__name__}.{name}").init_app(app)
+        importlib.import_module(f"{__name__}.{name}").init_app(app)  # noqa
     init_api(app)
     register_error_handlers(app)
     register_cli(app)

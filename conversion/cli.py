@@ -1,6 +1,8 @@
 """Command line: flask --app wsgi seed-demo | users create | strains import."""
 from __future__ import annotations
 
+import sys
+
 import click
 from flask import Flask
 from flask.cli import AppGroup
@@ -38,7 +40,7 @@ def import_strains_cmd(file):
     data = file.read()
     try:
         with click.progressbar(length=max(data.count(b"\n"), 1), label="Importing",
-                               file=click.get_text_stream("stderr")) as bar:
+                               file=sys.stderr) as bar:
             count = import_csv(data, progress=bar.update)
     except ImportFailed as exc:
         for err in exc.errors:

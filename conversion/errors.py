@@ -68,10 +68,10 @@ def register_error_handlers(app: Flask) -> None:
         if wants_json():
             return json_error(exc.status, exc.message)
         template = f"errors/{exc.status}.html" if exc.status in (400, 403, 404, 405, 413) else "errors/generic.html"
-        from werkzeug.exceptions import HTTPException as _H
+        from types import SimpleNamespace
 
-        err = _H(description=exc.message)
-        err.code, err.name = exc.status, "Not possible"
+        # HTTPException.name is a read-only property: the templates only need these three.
+        err = SimpleNamespace(code=exc.status, name="Not possible", description=exc.message)
         return render_template(template, error=err), exc.status
 
     @app.errorhandler(HTTPException)

@@ -3,3 +3,4 @@ from .accounts.models import ApiToken, Role, User  # noqa: F401
 from .catalogue.models import Access, DeleterStrain, Material, Node, Recombinase, Strain  # noqa: F401
 from .lab.models import Animal, Cryopreservation, Mating, Paperwork, QcResult  # noqa: F401
 from .requests.models import ConversionRequest, Deliverable, RequestEvent, Sector  # noqa: F401
+from .invoices.models import Invoice, InvoiceCounter, InvoiceLine, Price, PriceList  # noqa: F401

@@ -58,7 +58,7 @@ def test_import_reports_every_bad_row_and_imports_nothing(seeded, tmp_path):
     for line, reason in [
         (4, "bad EMMA ID 'EM:123'"), (5, "duplicate EMMA ID EM:20001 (also on line 2)"),
         (6, "empty allele symbol"), (7, "unknown node 'NOPE'"), (8, "material 'straws'"),
-        (9, "access 'secret'"), (10, "EM:05402 is already in the catalogue"),
+        (9, "access 'secret'"), (10, "EMMA ID EM:05402 is already in the catalogue"),
         (11, "industry_licence 'other'"),
     ]:
         assert f"line {line}: {reason}" in out, (line, out)

@@ -283,7 +283,6 @@ def test_same_trigger_fired_at_once_exactly_one_wins(api, seeded):
 
 def test_conflicting_triggers_at_once_exactly_one_wins(api, seeded):
     rid = api.submit("EM:05402", "c")["id"]
-    api.go("coordinator", rid, "approve")
     from conftest import api_token
 
     token = api_token(seeded.test_client(), "coordinator")
@@ -296,12 +295,14 @@ def test_conflicting_triggers_at_once_exactly_one_wins(api, seeded):
                                         headers={"Authorization": f"Bearer {token}"})
         codes[name] = res.status_code
 
-    threads = [threading.Thread(target=worker, args=("assign", {"trigger": "assign", "node": "ICS"})),
-               threading.Thread(target=worker, args=("cancel", {"trigger": "cancel", "reason": "other"}))]
+    threads = [threading.Thread(target=worker, args=("approve", {"trigger": "approve"})),
+               threading.Thread(target=worker, args=("reject", {"trigger": "reject", "comment": "Out of scope"}))]
     for t in threads:
         t.start()
     for t in threads:
         t.join(30)
     assert sorted(codes.values()) == [200, 409], codes
-    history = api.get("coordinator", f"/requests/{rid}").get_json()["history"]
-    assert len(history) == 3
+    req = api.get("coordinator", f"/requests/{rid}").get_json()
+    winner = next(name for name, code in codes.items() if code == 200)
+    assert [h["trigger"] for h in req["history"]] == ["submit", winner]
+    assert req["status"] == {"approve": "approved", "reject": "rejected"}[winner]

@@ -19,6 +19,14 @@ def init_app(app) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 
+    @app.before_request
+    def _forget_cached_caller():
+        """`g` outlives a request when an app context was already pushed (the test suite's
+        fixtures): never serve one request with the user (or the CSRF token) of the previous one."""
+        g.pop("_login_user", None)
+        g.pop("api_user", None)
+        g.pop(app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:

@@ -35,7 +35,7 @@ def require_user(*roles: str):
     return user
 
 
-API_MODULES = ["tokens", "strains", "feasibility", "requests"]
+API_MODULES = ["tokens", "strains", "feasibility", "requests", "invoices"]
 """Modules of this package with a flask-smorest `blp`, registered under /api/v1."""
 
 

@@ -40,7 +40,7 @@ class SubmitSchema(ma.Schema):
 
 class HistorySchema(ma.Schema):
     trigger = Str()
-    from_ = Str(data_key="from", allow_none=True)
+    from_ = Str(data_key="from", attribute="from", allow_none=True)
     to = Str()
     by = Str()
     at = Str()

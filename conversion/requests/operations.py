@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.exc import OperationalError
 
@@ -19,7 +19,7 @@ from workflows.errors import (
 from ..accounts.models import Role, User
 from ..catalogue.models import Access, Node, Strain
 from ..catalogue.operations import get_node, get_strain
-from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..errors import ApiError, Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db
 from ..invoices.vat import normalise_vat
 from .models import ConversionRequest, Deliverable, RequestEvent, Sector
@@ -44,11 +44,21 @@ def visible_requests(user: User) -> Select:
 def get_request(user: User, request_id: int, *, for_update: bool = False) -> ConversionRequest:
     stmt = visible_requests(user).where(ConversionRequest.id == request_id)
     if for_update:
+        lock_row(request_id)
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     req = db.session.scalar(stmt)
     if req is None:
         raise NotFound(f"No request {request_id}, or it is not yours to see.")
     return req
+
+
+def lock_row(request_id: int) -> None:
+    """SQLite has no SELECT ... FOR UPDATE: a no-op UPDATE takes the database write lock,
+    held until commit, so two writers of one request run one after the other."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(update(ConversionRequest).where(ConversionRequest.id == request_id)
+                           .values(version=ConversionRequest.version)
+                           .execution_options(synchronize_session=False))
 
 
 def get_request_by_reference(user: User, reference: str) -> ConversionRequest:
@@ -76,11 +86,16 @@ class RequestPage:
     next_cursor: int | None
 
 
-def list_requests(user: User, *, status: str | None = None, node: str | None = None,
-                  q: str | None = None, cursor: int | None = None, limit: int = 25) -> RequestPage:
-    """Newest first, keyset-paginated on id."""
-    stmt = visible_requests(user).options(
-        joinedload(ConversionRequest.strain), joinedload(ConversionRequest.node),
+def guard_problems(user: User, req: ConversionRequest) -> dict[str, str]:
+    """{trigger: why not now} for the available triggers whose guard fails."""
+    return lifecycle.guard_problems(req, actor_for(user, req))
+
+
+def filtered_requests(user: User, *, status: str | None = None, node: str | None = None,
+                      q: str | None = None) -> Select:
+    """The visible requests matching the filters (unordered; joined to Strain)."""
+    stmt = visible_requests(user).join(Strain, ConversionRequest.strain_id == Strain.id).options(
+        contains_eager(ConversionRequest.strain), joinedload(ConversionRequest.node),
         joinedload(ConversionRequest.requester))
     if status:
         if status not in lifecycle.STATES:
@@ -93,12 +108,19 @@ def list_requests(user: User, *, status: str | None = None, node: str | None = N
         stmt = stmt.where(ConversionRequest.node_id == found.id)
     if q and q.strip():
         pattern = "%" + q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.join(ConversionRequest.strain.of_type(Strain)).where(or_(
+        stmt = stmt.where(or_(
             func.lower(ConversionRequest.reference).like(pattern, escape="\\"),
             func.lower(ConversionRequest.product_symbol).like(pattern, escape="\\"),
             func.lower(Strain.emma_id).like(pattern, escape="\\"),
             func.lower(Strain.gene).like(pattern, escape="\\"),
         ))
+    return stmt
+
+
+def list_requests(user: User, *, status: str | None = None, node: str | None = None,
+                  q: str | None = None, cursor: int | None = None, limit: int = 25) -> RequestPage:
+    """Newest first, keyset-paginated on id."""
+    stmt = filtered_requests(user, status=status, node=node, q=q)
     if cursor:
         stmt = stmt.where(ConversionRequest.id < cursor)
     rows = list(db.session.scalars(stmt.order_by(ConversionRequest.id.desc()).limit(limit + 1)).unique())
@@ -198,8 +220,13 @@ _STATUS = {UnknownTrigger: Invalid, InvalidData: Invalid, WfForbidden: Forbidden
 
 
 def _commit(req: ConversionRequest, event: RequestEvent) -> None:
-    for hook in ON_EVENT:
-        hook(req, event)
+    _commit_many([(req, event)])
+
+
+def _commit_many(fired: list[tuple[ConversionRequest, RequestEvent]]) -> None:
+    for req, event in fired:
+        for hook in ON_EVENT:
+            hook(req, event)
     try:
         db.session.commit()
     except (StaleDataError, OperationalError) as exc:
@@ -207,14 +234,54 @@ def _commit(req: ConversionRequest, event: RequestEvent) -> None:
         if isinstance(exc, OperationalError) and "locked" not in str(exc):
             raise
         raise Conflict("Someone else changed this request at the same moment: reload and try again.") from None
-    for hook in AFTER_COMMIT:
-        hook(req, event)
+    for req, event in fired:
+        for hook in AFTER_COMMIT:
+            hook(req, event)
 
 
 def fire_trigger(user: User, request_id: int, trigger: str, *, comment: str | None = None,
                  **data) -> tuple[ConversionRequest, RequestEvent]:
     """Fire `trigger` on the request as `user`; 404/403/409/422 as ApiError subclasses."""
     req = get_request(user, request_id, for_update=True)
+    try:
+        event = _apply(user, req, trigger, comment, data)
+    except ApiError:
+        db.session.rollback()
+        raise
+    _commit(req, event)
+    return req, event
+
+
+def fire_bulk(user: User, request_ids: list[int], trigger: str, *, comment: str | None = None,
+              **data) -> list[ConversionRequest]:
+    """Fire one trigger on several requests: all of them or none (the message lists the refusals)."""
+    ids = sorted({int(i) for i in request_ids})
+    if not ids:
+        raise Invalid("Select at least one request.")
+    if len(ids) > 200:
+        raise Invalid("At most 200 requests at once.")
+    fired, problems = [], []
+    for rid in ids:
+        try:
+            req = get_request(user, rid, for_update=True)
+        except NotFound:
+            problems.append(f"#{rid}: not found")
+            continue
+        try:
+            fired.append((req, _apply(user, req, trigger, comment, dict(data))))
+        except ApiError as exc:
+            problems.append(f"{req.reference}: {exc.message}")
+    if problems:
+        db.session.rollback()
+        raise Conflict(f"Nothing was changed: '{trigger}' is not possible for {len(problems)} of the "
+                       f"{len(ids)} selected requests. " + "; ".join(problems))
+    _commit_many(fired)
+    return [req for req, _ in fired]
+
+
+def _apply(user: User, req: ConversionRequest, trigger: str, comment: str | None,
+           data: dict) -> RequestEvent:
+    """Move one loaded request and add its history row (no commit)."""
     node: Node | None = None
     if trigger == "assign" and isinstance(data.get("node"), str):
         data["node"] = data["node"].strip().upper()
@@ -225,7 +292,6 @@ def fire_trigger(user: User, request_id: int, trigger: str, *, comment: str | No
     try:
         fired = lifecycle.fire(req, trigger, actor_for(user, req), comment=comment, **data)
     except LifecycleError as exc:
-        db.session.rollback()
         raise _STATUS.get(type(exc), Conflict)(exc.message) from None
     if fired.trigger == "assign":
         from ..alleles import product_strain_name
@@ -241,8 +307,7 @@ def fire_trigger(user: User, request_id: int, trigger: str, *, comment: str | No
     event = RequestEvent(request=req, trigger=fired.trigger, from_status=fired.from_status,
                          to_status=fired.to_status, actor=user, comment=comment, data=event_data)
     db.session.add(event)
-    _commit(req, event)
-    return req, event
+    return event
 
 
 # ---- node suggestion ---------------------------------------------------------

@@ -1,0 +1,224 @@
+"""Figures from the request history: counts, time in each state, overdue requests, estimates.
+
+Read-only. Time in a state is measured between the history row that entered it and the next
+row of the same request (request_events), so it counts every visit (a failed QC sends a
+request back to breeding, a failed rederivation back to accepted)."""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from statistics import median
+
+from sqlalchemy import func, select
+
+from workflows.lifecycle import FINAL_STATES, OPEN_STATES, STATES
+
+from ..accounts.models import User
+from ..catalogue.models import Node
+from ..extensions import db, utcnow
+from ..requests.models import ConversionRequest, RequestEvent
+from ..requests.operations import visible_requests
+from .durations import PER_STEP, TYPICAL_WEEKS, path, position, typical_days
+
+DAY = 86400.0
+
+
+@dataclass
+class Interval:
+    request_id: int
+    state: str
+    start: datetime
+    end: datetime | None  # None: the request is still in this state
+
+    def days(self, now: datetime | None = None) -> float:
+        return ((self.end or now or utcnow()) - self.start).total_seconds() / DAY
+
+
+def _visible_ids(user: User):
+    return visible_requests(user).with_only_columns(ConversionRequest.id).scalar_subquery()
+
+
+def intervals(request_ids) -> dict[int, list[Interval]]:
+    """{request id: its states in order} for the ids (a list or a subquery)."""
+    rows = db.session.execute(
+        select(RequestEvent.request_id, RequestEvent.to_status, RequestEvent.at)
+        .where(RequestEvent.request_id.in_(request_ids))
+        .order_by(RequestEvent.request_id, RequestEvent.id))
+    out: dict[int, list[Interval]] = defaultdict(list)
+    for rid, state, at in rows:
+        spans = out[rid]
+        if spans:
+            spans[-1].end = at
+        spans.append(Interval(rid, state, at, None))
+    return out
+
+
+# ---- dashboard figures ---------------------------------------------------------
+def counts_by_node_and_state(user: User) -> tuple[list[str], list[str], dict]:
+    """(node codes incl. '' for unassigned, states with any request, {(node, state): n})."""
+    rows = db.session.execute(
+        select(Node.code, ConversionRequest.status, func.count())
+        .select_from(ConversionRequest).outerjoin(Node, ConversionRequest.node_id == Node.id)
+        .where(ConversionRequest.id.in_(_visible_ids(user)))
+        .group_by(Node.code, ConversionRequest.status)).all()
+    counts = {(code or "", status): n for code, status, n in rows}
+    nodes = sorted({code for code, _ in counts}, key=lambda c: (c == "", c))
+    states = [s for s in STATES if any(state == s for _, state in counts)]
+    return nodes, states, counts
+
+
+def time_in_state(user: User) -> dict[str, list[float]]:
+    """{state: durations in days of the finished visits of that state}."""
+    out: dict[str, list[float]] = defaultdict(list)
+    for spans in intervals(_visible_ids(user)).values():
+        for span in spans:
+            if span.end is not None and span.state not in FINAL_STATES:
+                out[span.state].append(span.days())
+    return out
+
+
+def median_time_in_state(user: User) -> list[dict]:
+    durations = time_in_state(user)
+    return [{"state": s, "median_days": median(durations[s]) if durations.get(s) else None,
+             "count": len(durations.get(s, [])), "typical_days": typical_days(s)}
+            for s in OPEN_STATES]
+
+
+def throughput(user: User, months: int = 12, now: datetime | None = None) -> list[tuple[str, int, int]]:
+    """[(YYYY-MM, submitted, completed)] for the last `months` months, oldest first."""
+    now = now or utcnow()
+    keys = []
+    year, month = now.year, now.month
+    for _ in range(months):
+        keys.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    keys.reverse()
+    start = datetime(int(keys[0][:4]), int(keys[0][5:]), 1, tzinfo=now.tzinfo)
+    rows = db.session.execute(
+        select(RequestEvent.to_status, RequestEvent.from_status, RequestEvent.at)
+        .where(RequestEvent.request_id.in_(_visible_ids(user)), RequestEvent.at >= start,
+               (RequestEvent.from_status.is_(None)) | (RequestEvent.to_status == "completed")))
+    submitted, completed = Counter(), Counter()
+    for to_status, from_status, at in rows:
+        key = f"{at.year:04d}-{at.month:02d}"
+        (completed if to_status == "completed" else submitted)[key] += 1
+    return [(k, submitted[k], completed[k]) for k in keys]
+
+
+@dataclass
+class Overdue:
+    request: ConversionRequest
+    state: str
+    since: datetime
+    days: float
+    typical_days: float
+
+    @property
+    def late_days(self) -> float:
+        return self.days - self.typical_days
+
+
+def overdue(user: User, now: datetime | None = None) -> list[Overdue]:
+    """Open requests in a state for longer than the service's typical duration, latest first."""
+    now = now or utcnow()
+    entered = (select(RequestEvent.request_id, func.max(RequestEvent.id).label("last"))
+               .where(RequestEvent.request_id.in_(_visible_ids(user)))
+               .group_by(RequestEvent.request_id).subquery())
+    rows = db.session.execute(
+        select(ConversionRequest, RequestEvent.at)
+        .join(entered, entered.c.request_id == ConversionRequest.id)
+        .join(RequestEvent, RequestEvent.id == entered.c.last)
+        .where(ConversionRequest.status.in_(list(TYPICAL_WEEKS)))).all()
+    out = []
+    for req, since in rows:
+        typical = typical_days(req.status)
+        days = (now - since).total_seconds() / DAY
+        if typical is not None and days > typical:
+            out.append(Overdue(req, req.status, since, days, typical))
+    out.sort(key=lambda o: -o.late_days)
+    return out
+
+
+# ---- estimated completion ---------------------------------------------------------
+@dataclass
+class Estimate:
+    on: datetime
+    based_on: int  # completed requests with a similar plan at the node; 0 = typical durations
+    node: str | None
+    plan: str
+    late_in: str | None = None  # the current state, when it already took longer than expected
+
+    @property
+    def basis(self) -> str:
+        if self.based_on:
+            many = "request" if self.based_on == 1 else "requests"
+            return (f"based on {self.based_on} completed {many} with the same plan ({self.plan}) "
+                    f"at {self.node}")
+        if self.node is None:
+            return "from the service's typical durations (the request is not assigned to a node yet)"
+        return (f"from the service's typical durations: no completed request with the same plan "
+                f"({self.plan}) at {self.node} yet")
+
+
+def _recombinases(req: ConversionRequest) -> tuple[str, ...]:
+    return tuple(s.get("recombinase") for s in req.steps)
+
+
+def _plan_text(req: ConversionRequest) -> str:
+    steps = " then ".join(r for r in _recombinases(req)) or "no step"
+    return steps + (" with TAT-Cre" if req.use_tat_cre else "")
+
+
+def similar_completed(req: ConversionRequest, limit: int = 50) -> list[int]:
+    """Ids of the latest completed requests at req's node with the same steps (and TAT-Cre use)."""
+    if req.node_id is None:
+        return []
+    rows = db.session.execute(
+        select(ConversionRequest.id, ConversionRequest.plan, ConversionRequest.use_tat_cre)
+        .where(ConversionRequest.node_id == req.node_id, ConversionRequest.status == "completed",
+               ConversionRequest.step_count == req.step_count, ConversionRequest.id != req.id)
+        .order_by(ConversionRequest.id.desc()).limit(limit * 4))
+    wanted = _recombinases(req)
+    out = []
+    for rid, plan, tat in rows:
+        steps = tuple(s.get("recombinase") for s in (plan or {}).get("step_details", []))
+        if steps == wanted and bool(tat) == bool(req.use_tat_cre):
+            out.append(rid)
+        if len(out) == limit:
+            break
+    return out
+
+
+def expected_days(request_ids: list[int], step_count: int) -> dict[str, float]:
+    """{state: median days per visit} learnt from completed requests (per step for breeding/QC)."""
+    per_state: dict[str, list[float]] = defaultdict(list)
+    for spans in intervals(request_ids).values():
+        totals: dict[str, float] = defaultdict(float)
+        for span in spans:
+            if span.end is not None and span.state in TYPICAL_WEEKS:
+                totals[span.state] += span.days()
+        for state, days in totals.items():
+            per_state[state].append(days / step_count if state in PER_STEP else days)
+    return {state: median(values) for state, values in per_state.items()}
+
+
+def estimate(req: ConversionRequest, now: datetime | None = None) -> Estimate | None:
+    """When an open request should be completed; None for closed ones."""
+    if req.status not in OPEN_STATES:
+        return None
+    now = now or utcnow()
+    similar = similar_completed(req)
+    learnt = expected_days(similar, req.step_count) if similar else {}
+    expect = {s: learnt.get(s, typical_days(s)) for s in TYPICAL_WEEKS}
+    state = req.held_status if req.status == "on_hold" else req.status
+    steps = path(req.step_count)
+    here = position(state, req.current_step, req.step_count)
+    elapsed = 0.0
+    if req.status != "on_hold":  # a held request is assumed to resume now
+        last = db.session.scalar(select(func.max(RequestEvent.at)).where(RequestEvent.request_id == req.id))
+        elapsed = (now - last).total_seconds() / DAY if last else 0.0
+    left_here = expect[state] - elapsed
+    remaining = max(left_here, 0.0) + sum(expect[s] for s in steps[here + 1:])
+    return Estimate(now + timedelta(days=remaining), len(similar), req.node.code if req.node else None,
+                    _plan_text(req), late_in=state if left_here < 0 else None)

@@ -1,0 +1,57 @@
+"""The dashboard page and its SVG charts (coordinators: all nodes; staff: their node)."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, render_template
+from flask_login import current_user, login_required
+
+from workflows.lifecycle import OPEN_STATES
+
+from . import charts, metrics
+from .durations import TYPICAL_WEEKS
+
+bp = Blueprint("dashboards", __name__)
+
+SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'"
+
+
+def _viewer():
+    if current_user.role.value not in ("coordinator", "staff"):
+        abort(403)
+    return current_user
+
+
+@bp.route("/dashboard")
+@login_required
+def dashboard():
+    user = _viewer()
+    nodes, states, counts = metrics.counts_by_node_and_state(user)
+    overdue = metrics.overdue(user)
+    months = metrics.throughput(user)
+    times = metrics.median_time_in_state(user)
+    total_open = sum(n for (_, state), n in counts.items() if state in OPEN_STATES)
+    row_totals = {node: sum(n for (code, _), n in counts.items() if code == node) for node in nodes}
+    col_totals = {state: sum(n for (_, s), n in counts.items() if s == state) for state in states}
+    return render_template(
+        "dashboards/dashboard.html", nodes=nodes, states=states, counts=counts, overdue=overdue,
+        times=times, total_open=total_open, row_totals=row_totals, col_totals=col_totals, typical=TYPICAL_WEEKS,
+        completed_12m=sum(c for _, _, c in months), submitted_12m=sum(s for _, s, _ in months),
+        scope=("all nodes" if user.role.value == "coordinator" else user.node.code))
+
+
+def _svg(data: bytes) -> Response:
+    response = Response(data, mimetype="image/svg+xml")
+    response.headers["Content-Security-Policy"] = SVG_CSP
+    response.headers["Cache-Control"] = "private, max-age=60"
+    return response
+
+
+@bp.route("/dashboard/throughput.svg")
+@login_required
+def throughput_svg():
+    return _svg(charts.throughput_svg(metrics.throughput(_viewer())))
+
+
+@bp.route("/dashboard/time-in-state.svg")
+@login_required
+def time_in_state_svg():
+    return _svg(charts.time_in_state_svg(metrics.time_in_state(_viewer())))

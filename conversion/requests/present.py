@@ -1,0 +1,111 @@
+"""Words for states and triggers on pages, and the Jinja filters that use them."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+STATE_LABELS = {
+    "submitted": "Submitted", "approved": "Approved", "assigned": "Assigned to a node",
+    "accepted": "Accepted by the node", "rederivation": "Rederivation", "breeding": "Breeding",
+    "qc": "Quality control", "cryopreservation": "Cryopreservation", "ready": "Ready to ship",
+    "shipped": "Shipped", "on_hold": "On hold", "rejected": "Rejected", "cancelled": "Cancelled",
+    "completed": "Completed",
+}
+
+# The button on a request page.
+TRIGGER_LABELS = {
+    "approve": "Approve", "reject": "Reject", "assign": "Assign to a node", "decline": "Decline",
+    "accept": "Accept", "start_rederivation": "Start rederivation",
+    "rederivation_failed": "Rederivation failed", "start_breeding": "Start breeding",
+    "start_qc": "Start QC", "pass_qc": "QC passed", "fail_qc": "QC failed",
+    "complete_cryopreservation": "Cryopreservation complete", "ship": "Mark as shipped",
+    "confirm_delivery": "Confirm delivery", "hold": "Put on hold", "resume": "Resume",
+    "cancel": "Cancel request",
+}
+
+# A line of the timeline.
+HISTORY_LABELS = {
+    "submit": "Request submitted", "approve": "Approved by EMMA", "reject": "Rejected by EMMA",
+    "assign": "Assigned to a node", "decline": "Declined by the node", "accept": "Accepted by the node",
+    "start_rederivation": "Rederivation started", "rederivation_failed": "Rederivation failed",
+    "start_breeding": "Breeding started", "start_qc": "Quality control started",
+    "pass_qc": "Quality control passed", "fail_qc": "Quality control failed",
+    "complete_cryopreservation": "Cryopreservation completed", "ship": "Shipped",
+    "confirm_delivery": "Delivery confirmed", "hold": "Put on hold", "resume": "Resumed",
+    "cancel": "Cancelled",
+}
+
+# Short help under a button: what firing it means.
+TRIGGER_HELP = {
+    "approve": "The request is sound: it can be assigned to a node.",
+    "reject": "Refuse the request; the requester sees your reason.",
+    "decline": "Your node cannot take this request: it goes back to the coordinator.",
+    "accept": "Your node takes the request. Paperwork comes next.",
+    "start_rederivation": "Needs the MTA date and a purchase order (or payment) recorded.",
+    "rederivation_failed": "No pregnancies or no carriers: back to accepted to try again.",
+    "start_breeding": "Needs a founder carrying the source allele.",
+    "start_qc": "Needs a deleter-negative animal carrying this step's product.",
+    "pass_qc": "Needs a passing assay recorded for this step.",
+    "fail_qc": "Back to breeding; say what failed.",
+    "complete_cryopreservation": "Needs stored material and a passing test thaw.",
+    "ship": "The material or animals have left the node.",
+    "confirm_delivery": "The delivery has arrived: this completes the request.",
+    "hold": "Pause the request; say why.",
+    "resume": "Continue where the request was paused.",
+    "cancel": "Stop the request for good.",
+}
+
+# What happens now, in words for everyone (shown above the buttons of a request page).
+NOW = {
+    "submitted": "EMMA reviews the request, usually within a week.",
+    "approved": "EMMA is choosing a node with the deleter strains this plan needs.",
+    "assigned": "The node decides whether it takes the request.",
+    "accepted": "Work starts once the Material Transfer Agreement is signed and a purchase order "
+                "(or payment) is recorded.",
+    "rederivation": "The node revives the line from frozen material and genotypes the founders.",
+    "breeding": "Crossing with the deleter and breeding the deleter transgene out.",
+    "qc": "Genotyping assays confirm the new allele.",
+    "cryopreservation": "The new line is frozen and a sample test-thawed.",
+    "ready": "Ready: the node books the shipment.",
+    "shipped": "On its way: confirm the delivery when it arrives.",
+    "on_hold": "Paused: the timeline says why.",
+    "completed": "Delivered: this request is closed.",
+    "cancelled": "Cancelled: this request is closed.",
+    "rejected": "Rejected: this request is closed.",
+}
+
+DELIVERABLE_LABELS = {"frozen_sperm": "Frozen sperm", "frozen_embryos": "Frozen embryos",
+                      "live_animals": "Live animals (up to 3 heterozygotes)"}
+
+
+def state_label(state: str | None) -> str:
+    return STATE_LABELS.get(state or "", (state or "").replace("_", " ").capitalize())
+
+
+def trigger_label(trigger: str) -> str:
+    return TRIGGER_LABELS.get(trigger, trigger.replace("_", " ").capitalize())
+
+
+def history_label(trigger: str) -> str:
+    return HISTORY_LABELS.get(trigger, trigger.replace("_", " ").capitalize())
+
+
+def fmt_datetime(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(timezone.utc).strftime("%d %b %Y, %H:%M UTC")
+
+
+def fmt_date(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.strftime("%d %b %Y")
+
+
+def init_app(app) -> None:
+    app.add_template_filter(state_label, "state_label")
+    app.add_template_filter(trigger_label, "trigger_label")
+    app.add_template_filter(history_label, "history_label")
+    app.add_template_filter(fmt_datetime, "datetime")
+    app.add_template_filter(fmt_date, "date")
+    app.jinja_env.globals.setdefault("DELIVERABLE_LABELS", DELIVERABLE_LABELS)
+    app.jinja_env.globals.setdefault("NOW", NOW)

@@ -1,0 +1,408 @@
+"""Request pages: submit (with a confirm step), lists and work queues, the request page with its
+timeline, actions and lab forms, bulk actions, the coordinator's review queue.
+
+Views never write to the database: they call the operations and flash what they answer."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError
+
+from workflows import lifecycle
+
+from ..accounts.models import Role
+from ..catalogue.operations import all_nodes, get_strain
+from ..errors import ApiError, json_error, wants_json
+from ..lab import operations as lab
+from . import operations as ops
+from .forms import (COUNTRIES, ActionForm, AnimalsForm, BulkForm, CryoForm, MatingForm, PaperworkForm,
+                    QcForm, RequestForm, opts, parse_animal_lines)
+from .listing import COLUMNS, PER_PAGE, SORTS, list_page, read_args, to_csv
+from .models import ConversionRequest
+from .present import TRIGGER_HELP, trigger_label
+
+bp = Blueprint("requests", __name__)
+
+LIST_TITLES = {"requester": "My requests", "staff": "Work queue", "coordinator": "All requests"}
+
+
+def _role() -> str:
+    return current_user.role.value
+
+
+def _back(default: str) -> str:
+    """A same-site path from the form's `next` field, else `default`."""
+    target = request.form.get("next") or ""
+    if target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return default
+
+
+def _form_errors(form) -> str:
+    if "csrf_token" in form.errors:
+        return "The form expired: reload the page and try again."
+    return " ".join(f"{form[name].label.text}: {err}" for name, errs in form.errors.items() for err in errs)
+
+
+@bp.app_errorhandler(CSRFError)
+def _csrf_error(exc: CSRFError):
+    """A missing or stale CSRF token: say so plainly (JSON under /api/)."""
+    message = "The form expired or did not come from this site: reload the page and try again."
+    if wants_json():
+        return json_error(400, f"{message} ({exc.description})")
+    error = SimpleNamespace(code=400, name="Form expired", description=message)
+    return render_template("errors/generic.html", error=error), 400
+
+
+# ---- lists ------------------------------------------------------------------------
+def _listing(args):
+    try:
+        return list_page(current_user, args), args
+    except ApiError as exc:
+        flash(exc.message, "error")
+        clean = read_args({})
+        return list_page(current_user, clean), clean
+
+
+@bp.route("/requests")
+@login_required
+def index():
+    listing, _ = _listing(read_args(request.args))
+    args = listing.args
+    bulk = None
+    if _role() != "requester" and listing.items:
+        offered = {t for r in listing.items for t in ops.available_triggers(current_user, r)}
+        bulk = BulkForm()
+        bulk.trigger.choices = opts([("", "Choose an action…")] + [
+            (t, trigger_label(t)) for t in lifecycle.TRIGGERS if t in offered])
+        bulk.reason.choices = opts([("", "—")] + list(lifecycle.CANCEL_REASONS.items()))
+        bulk.node.choices = opts([("", "—")] + [(n.code, f"{n.code} · {n.name}") for n in all_nodes()
+                                               if n.offers_conversion])
+    defaults = read_args({})
+    link_args = {k: v for k, v in args.items() if v and v != defaults[k]}
+    return render_template(
+        "requests/list.html", title=LIST_TITLES[_role()], listing=listing, args=args, columns=COLUMNS,
+        link_args=link_args,
+        sorts=SORTS, per_page_choices=PER_PAGE, states=lifecycle.STATES, bulk=bulk,
+        nodes=all_nodes() if _role() == "coordinator" else [])
+
+
+@bp.route("/requests.csv")
+@login_required
+def export_csv():
+    listing, _ = _listing(read_args(request.args))
+    args = listing.args
+    name = "requests" + (f"-{args['status']}" if args["status"] else "") + (
+        f"-page{listing.page}" if listing.pages > 1 else "") + ".csv"
+    return Response(to_csv(listing), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.route("/requests/bulk", methods=["POST"])
+@login_required
+def bulk():
+    back = _back(url_for(".index"))
+    form = BulkForm()
+    if not form.validate_on_submit():
+        flash(_form_errors(form) or "Choose an action.", "error")
+        return redirect(back)
+    ids = request.form.getlist("ids", type=int)
+    data = {}
+    if form.trigger.data == "assign":
+        data["node"] = form.node.data
+    if form.trigger.data == "cancel":
+        data["reason"] = form.reason.data
+    try:
+        done = ops.fire_bulk(current_user, ids, form.trigger.data, comment=form.comment.data, **data)
+    except ApiError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"{trigger_label(form.trigger.data)}: done for {len(done)} request"
+              f"{'s' if len(done) != 1 else ''} ({', '.join(r.reference for r in done)}).", "success")
+    return redirect(back)
+
+
+# ---- submitting -----------------------------------------------------------------
+def _feasible_products(strain):
+    from ..alleles import SymbolError, all_products
+
+    try:
+        return [p for p in all_products(strain.allele_symbol) if p.feasible]
+    except SymbolError:
+        return []
+
+
+@bp.route("/strains/<emma_id>/request", methods=["GET", "POST"])
+@login_required
+def new(emma_id: str):
+    from ..alleles import plan_conversion
+
+    if current_user.role is not Role.requester:
+        abort(403, description="Only requesters submit conversion requests.")
+    strain = get_strain(current_user, emma_id)
+    if strain is None:
+        abort(404)
+    products = _feasible_products(strain)
+    if not products:
+        flash(f"{strain.allele_symbol} cannot be converted by Cre or Flp.", "error")
+        return redirect(url_for("catalogue.strain", emma_id=strain.emma_id))
+    form = RequestForm()
+    form.target.choices = opts((p.target, p.product_symbol) for p in products)
+    has_cre = any(any(s.recombinase == "Cre" for s in p.steps) for p in products)
+    if request.method == "GET":
+        form.organisation.data = form.organisation.data or current_user.organisation or None
+        wanted = request.args.get("target")
+        form.target.data = wanted if wanted in {p.target for p in products} else None
+    action = request.form.get("action", "review")
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            plan = plan_conversion(strain.allele_symbol, form.target.data)
+            if form.use_tat_cre.data and not any(s.recombinase == "Cre" for s in plan.steps):
+                form.use_tat_cre.errors = list(form.use_tat_cre.errors) + [
+                    f"TAT-Cre replaces a Cre step, and the {plan.product_class} plan has none: untick it."]
+            elif action == "confirm":
+                try:
+                    req = ops.submit_request(
+                        current_user, strain=strain.emma_id, target=form.target.data,
+                        deliverable=form.deliverable.data, use_tat_cre=form.use_tat_cre.data,
+                        comment=form.comment.data, billing=ops.Billing(
+                            organisation=form.organisation.data, address=form.address.data,
+                            country=form.country.data.strip().upper(), sector=form.sector.data,
+                            vat_number=form.vat_number.data or None))
+                except ApiError as exc:
+                    flash(exc.message, "error")
+                    status = exc.status
+                else:
+                    flash(f"Request {req.reference} submitted: EMMA will review it.", "success")
+                    return redirect(url_for(".show", request_id=req.id))
+            elif action != "edit":
+                archived = ops.archived_derivative(plan.product_symbol)
+                return render_template("requests/confirm.html", strain=strain, form=form, plan=plan,
+                                       archived=archived)
+        if form.errors:
+            status = 422
+    from ..dashboards.durations import TYPICAL_WEEKS, path
+
+    months = [round(sum(TYPICAL_WEEKS[s] for s in path(n)) / 4.345) for n in (1, 2)]
+    return render_template("requests/new.html", strain=strain, form=form, products=products,
+                           has_cre=has_cre, countries=COUNTRIES, typical_months=months), status
+
+
+# ---- one request ------------------------------------------------------------------
+def _lab_forms(req: ConversionRequest) -> dict:
+    """The lab forms this user may use on this request now (empty dict: none)."""
+    is_staff = current_user.role is Role.staff and req.node_id == current_user.node_id
+    forms = {}
+    if req.status in lab.OPEN_FOR_PAPERWORK and (is_staff or current_user.role is Role.coordinator):
+        forms["paperwork"] = PaperworkForm(prefix="paper")
+    if not is_staff:
+        return forms
+    if req.status in ("rederivation", "breeding", "qc"):
+        forms["animals"] = AnimalsForm(prefix="animals")
+    if req.status == "breeding":
+        form = MatingForm(prefix="mating")
+        needed = req.step_recombinase
+        deleters = [(d.name, d.label()) for d in req.node.deleters if d.recombinase.value == needed]
+        choices = ([] if len(deleters) == 1 else [("", "Choose…")]) + deleters
+        if needed == "Cre":
+            choices.append(("tat_cre", "TAT-Cre protein on IVF embryos (no deleter)"))
+        form.deleter.choices = opts(choices)
+        forms["mating"] = form
+    if req.status in ("breeding", "qc"):
+        forms["qc"] = QcForm(prefix="qc")
+    if req.status == "cryopreservation":
+        forms["cryo"] = CryoForm(prefix="cryo")
+    return forms
+
+
+def _fill_choices(req, forms: dict, records: dict) -> None:
+    if "animals" in forms:
+        forms["animals"].mating.choices = opts([("", "—")] + [
+            (m["id"], f"#{m['id']} · generation {m['generation']} · set up {m['set_up_on']}")
+            for m in records["matings"]])
+
+
+def _action_form(trigger: str) -> ActionForm:
+    form = ActionForm(prefix=f"a-{trigger}")
+    form.trigger.data = trigger
+    form.reason.choices = opts([("", "Choose a reason…")] + list(lifecycle.CANCEL_REASONS.items()))
+    form.node.choices = []
+    return form
+
+
+def _show(req: ConversionRequest, *, status: int = 200, replace: dict | None = None,
+          open_action: str | None = None):
+    from ..dashboards.metrics import estimate
+
+    triggers = ops.available_triggers(current_user, req)
+    actions = {t: _action_form(t) for t in triggers}
+    suggestions = []
+    if "assign" in triggers:
+        suggestions = ops.suggest_nodes(req)
+        actions["assign"].node.choices = opts(
+            (s.node.code, f"{s.node.code} · {s.node.name}" + ("" if s.ok else " (cannot)"))
+            for s in suggestions)
+        if suggestions and suggestions[0].ok and not actions["assign"].node.data:
+            actions["assign"].node.data = suggestions[0].node.code
+    records = lab.lab_records(req)
+    forms = _lab_forms(req)
+    for key, form in (replace or {}).items():
+        if key in actions:
+            form.reason.choices, form.node.choices = actions[key].reason.choices, actions[key].node.choices
+            actions[key] = form
+        else:
+            forms[key] = form
+    _fill_choices(req, forms, records)
+    return render_template(
+        "requests/show.html", req=req, triggers=triggers, actions=actions,
+        problems=ops.guard_problems(current_user, req), suggestions=suggestions, records=records,
+        forms=forms, eta=estimate(req), open_action=open_action,
+        comment_required=lifecycle.COMMENT_REQUIRED, cancel_reasons=lifecycle.CANCEL_REASONS,
+        trigger_help=TRIGGER_HELP, list_title=LIST_TITLES[_role()]), status
+
+
+@bp.route("/requests/<int:request_id>")
+@login_required
+def show(request_id: int):
+    return _show(ops.get_request(current_user, request_id))
+
+
+@bp.route("/requests/<int:request_id>/events", methods=["POST"])
+@login_required
+def fire(request_id: int):
+    req = ops.get_request(current_user, request_id)
+    trigger = request.form.get("trigger", "")
+    form = _action_form(trigger) if trigger in lifecycle.TRIGGERS else None
+    if form is None:
+        flash(f"Unknown action {trigger!r}.", "error")
+        return redirect(url_for(".show", request_id=req.id))
+    if not form.validate():
+        flash(_form_errors(form), "error")
+        return _show(req, status=400, replace={trigger: form}, open_action=trigger)
+    data = {}
+    if trigger == "assign":
+        data["node"] = form.node.data
+    elif trigger == "cancel":
+        data["reason"] = form.reason.data
+    try:
+        req, event = ops.fire_trigger(current_user, req.id, trigger, comment=form.comment.data, **data)
+    except ApiError as exc:
+        flash(exc.message, "error")
+        if request.form.get("next"):
+            return redirect(_back(url_for(".show", request_id=request_id)))
+        req = ops.get_request(current_user, request_id)
+        return _show(req, status=exc.status, replace={trigger: form}, open_action=trigger)
+    message = f"{req.reference}: {trigger_label(trigger).lower()} done, now {req.status.replace('_', ' ')}."
+    if (event.data or {}).get("notice"):
+        message += " " + event.data["notice"]
+    flash(message, "success")
+    return redirect(_back(url_for(".show", request_id=req.id)))
+
+
+def _record(request_id: int, key: str, call, success: str):
+    """Validate a lab form, call the lab operation, flash; re-render with errors on failure."""
+    req = ops.get_request(current_user, request_id)
+    forms = _lab_forms(req)
+    if key not in forms:
+        is_staff = current_user.role is Role.staff and req.node_id == current_user.node_id
+        if not (is_staff or (key == "paperwork" and current_user.role is Role.coordinator)):
+            abort(403)
+        flash(f"{success.split(' ')[0]} cannot be recorded while the request is "
+              f"{req.status.replace('_', ' ')}.", "error")
+        return redirect(url_for(".show", request_id=req.id))
+    form = forms[key]
+    if form.validate():
+        try:
+            message = call(req, form)
+        except (ApiError, ValueError) as exc:
+            flash(getattr(exc, "message", None) or str(exc), "error")
+            status = getattr(exc, "status", 422)
+        else:
+            flash(message or success, "success")
+            return redirect(url_for(".show", request_id=req.id) + f"#{key}")
+    else:
+        flash(_form_errors(form), "error")
+        status = 422
+    req = ops.get_request(current_user, request_id)
+    return _show(req, status=status, replace={key: form})
+
+
+@bp.route("/requests/<int:request_id>/paperwork", methods=["POST"])
+@login_required
+def paperwork(request_id: int):
+    def call(req, form):
+        lab.record_paperwork(current_user, req.id, mta_signed_on=form.mta_signed_on.data,
+                             po_reference=form.po_reference.data, paid_on=form.paid_on.data)
+    return _record(request_id, "paperwork", call, "Paperwork recorded.")
+
+
+@bp.route("/requests/<int:request_id>/matings", methods=["POST"])
+@login_required
+def matings(request_id: int):
+    def call(req, form):
+        tat = form.deleter.data == "tat_cre"
+        mating = lab.record_mating(
+            current_user, req.id, method="tat_cre" if tat else "deleter",
+            deleter=None if tat else form.deleter.data, set_up_on=form.set_up_on.data,
+            generation=form.generation.data, dam=form.dam.data, sire=form.sire.data,
+            litter_born_on=form.litter_born_on.data, pups_born=form.pups_born.data,
+            pups_weaned=form.pups_weaned.data)
+        return f"Mating #{mating.id} recorded (generation {mating.generation})."
+    return _record(request_id, "mating", call, "Mating recorded.")
+
+
+@bp.route("/requests/<int:request_id>/animals", methods=["POST"])
+@login_required
+def animals(request_id: int):
+    def call(req, form):
+        rows = parse_animal_lines(form.lines.data)
+        mating_id = int(form.mating.data) if (form.mating.data or "").isdigit() else None
+        for row in rows:
+            row["born_on"], row["mating_id"] = form.born_on.data, mating_id
+        saved = lab.record_animals(current_user, req.id, rows)
+        return f"{len(saved)} animal{'s' if len(saved) != 1 else ''} recorded: " + ", ".join(a.label for a in saved) + "."
+    return _record(request_id, "animals", call, "Animals recorded.")
+
+
+@bp.route("/requests/<int:request_id>/qc", methods=["POST"])
+@login_required
+def qc(request_id: int):
+    def call(req, form):
+        row = lab.record_qc(current_user, req.id, assay=form.assay.data, result=form.result.data,
+                            animal_label=form.animal_label.data, note=form.note.data)
+        return f"QC result recorded: {row.assay} {row.result}."
+    return _record(request_id, "qc", call, "QC result recorded.")
+
+
+@bp.route("/requests/<int:request_id>/cryo", methods=["POST"])
+@login_required
+def cryo(request_id: int):
+    def call(req, form):
+        lab.record_cryo(current_user, req.id, material=form.material.data, count=form.count.data,
+                        location=form.location.data, test_thaw=form.test_thaw.data or None)
+    return _record(request_id, "cryo", call, "Cryopreservation recorded.")
+
+
+# ---- coordinator: review queue ----------------------------------------------------
+@bp.route("/review")
+@login_required
+def review():
+    if current_user.role is not Role.coordinator:
+        abort(403)
+    to_review = list_page(current_user, {**read_args({}), "status": "submitted", "sort": "oldest",
+                                         "per_page": 50})
+    to_assign = list_page(current_user, {**read_args({}), "status": "approved", "sort": "oldest",
+                                         "per_page": 50})
+    rows = []
+    for req in to_assign.items:
+        form = _action_form("assign")
+        ranked = ops.suggest_nodes(req)
+        form.node.choices = opts((s.node.code, s.node.code) for s in ranked)
+        form.node.data = ranked[0].node.code if ranked and ranked[0].ok else None
+        rows.append((req, form, ranked))
+    return render_template("requests/review.html", to_review=to_review,
+                           approve=_action_form("approve"), reject=_action_form("reject"), to_assign=rows)

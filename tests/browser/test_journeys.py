@@ -1,0 +1,263 @@
+"""Whole journeys in a real browser: a requester asks for a conversion, the coordinator approves
+and assigns it, node staff walk it to completion through the pages, the requester follows it."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from conftest import DEMO
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} not found: run the suite with `make test` (installs chromium).")
+        pytest.skip(f"{CHROMIUM} not found (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_server(seeded):
+    """The seeded app on a free port; yields its base URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, seeded, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(10)
+
+
+@pytest.fixture
+def shots(seeded):
+    """shot(page, name): a full-page screenshot under test-artifacts/screenshots/<backend>-<name>.png."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    backend = seeded.config.get("BACKEND", "db")
+
+    def shot(page, name: str) -> Path:
+        path = SHOTS / f"{backend}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return shot
+
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+class User:
+    """A signed-in browser context for one demo user; collects console errors (CSP violations)."""
+
+    def __init__(self, browser, base: str, who: str, viewport=DESKTOP):
+        self.base = base
+        self.context = browser.new_context(viewport=viewport, locale="en-GB")
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        email, password = DEMO[who]
+        self.goto("/login")
+        self.page.fill("#email", email)
+        self.page.fill("#password", password)
+        self.page.click("button[type=submit]")
+        self.expect_flash("Signed in as")
+
+    def goto(self, path: str):
+        response = self.page.goto(self.base + path)
+        assert response.status == 200, (path, response.status)
+        return response
+
+    def expect_flash(self, text: str) -> None:
+        flashes = " ".join(self.page.locator(".flash").all_inner_texts())
+        assert text in flashes, (text, flashes, self.page.url)
+
+    def action(self, label: str, comment: str | None = None) -> None:
+        form = self.page.locator("form.action", has=self.page.get_by_role("button", name=label, exact=True))
+        if not form.is_visible():  # hold, cancel, reject ... sit behind a disclosure
+            self.page.locator("details.action-more", has=form).locator("summary").click()
+        if comment is not None:
+            form.locator("textarea").fill(comment)
+        form.get_by_role("button", name=label, exact=True).click()
+        self.expect_flash("done, now")
+
+    def save(self, section: str, button: str, **fields) -> None:
+        """Fill a lab form in its section (fields by id suffix) and save it."""
+        box = self.page.locator(f"section#{section}")
+        if not box.locator("details").evaluate("d => d.open"):
+            box.locator("summary").click()
+        for name, value in fields.items():
+            field = box.locator(f"[name$='-{name}']")
+            tag = field.first.evaluate("e => e.tagName + ':' + (e.type || '')")
+            if tag.startswith("SELECT"):
+                field.select_option(value)
+            elif tag.endswith(":radio"):
+                box.locator(f"[name$='-{name}'][value='{value}']").check()
+            else:
+                field.fill(value)
+        box.get_by_role("button", name=button).click()
+        assert "recorded" in " ".join(self.page.locator(".flash").all_inner_texts()), self.page.url
+
+    def close(self) -> None:
+        csp = [e for e in self.errors if "Content Security Policy" in e or "Refused to" in e]
+        self.context.close()
+        assert not csp, csp
+
+
+@pytest.fixture
+def people(browser, live_server):
+    opened = []
+
+    def open_as(who: str, viewport=DESKTOP) -> User:
+        user = User(browser, live_server, who, viewport)
+        opened.append(user)
+        return user
+
+    yield open_as
+    for user in opened:
+        user.close()
+
+
+def test_request_travels_from_catalogue_to_delivery(people, shots):
+    # -- the requester finds the strain, checks the plan and submits --------------------------
+    rita = people("requester")
+    page = rita.page
+    page.fill("#q", "Cdk5rap2")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name="EM:05402").click()
+    assert "What this strain can become" in page.content()
+    shots(page, "01-strain")
+    page.get_by_role("link", name="Request a conversion").click()
+    page.get_by_role("button", name="Check the plan →").click()  # nothing filled in
+    assert page.locator(".field-error").count() >= 3
+    assert "Choose the allele you need." in page.content()
+    shots(page, "02-request-form-errors")
+    page.locator("label.card-choice", has_text="tm1c").click()
+    page.fill("#address", "Im Neuenheimer Feld 234\n69120 Heidelberg")
+    page.fill("#country", "DE")
+    page.fill("#vat_number", "DE 123456788")
+    page.locator("label.choice", has_text="Academic").click()
+    page.fill("#comment", "For a liver-specific knockout with Alb-cre.")
+    shots(page, "03-request-form")
+    page.get_by_role("button", name="Check the plan →").click()
+    assert page.locator("h1").inner_text() == "Check the plan"
+    assert "Cross with a Flp deleter" in page.content() and "Cdk5rap2&lt;tm1c(EUCOMM)Wtsi&gt;" in page.content()
+    shots(page, "04-confirm")
+    page.get_by_role("button", name="Submit request").click()
+    rita.expect_flash("submitted: EMMA will review it.")
+    reference = page.locator("h1").inner_text().split()[0]
+    request_url = page.url
+    assert re.fullmatch(r"AC-\d{4}-\d{5}", reference)
+    assert "not assigned to a node yet" in page.content()
+    shots(page, "05-request-submitted")
+
+    # -- the coordinator approves and assigns (the suggested node is preselected) ---------------
+    cora = people("coordinator")
+    cora.page.get_by_role("navigation", name="Main").get_by_role("link", name="Review").click()
+    shots(cora.page, "06-review-queue")
+    cora.page.get_by_role("button", name=f"Approve {reference}").click()
+    cora.expect_flash(f"{reference}: approve done")
+    row = cora.page.locator("tr", has_text=reference)
+    assert row.locator("select").input_value() == "MRC"  # holds the stock, can do Flp
+    shots(cora.page, "07-assign")
+    row.get_by_role("button", name="Assign").click()
+    cora.expect_flash("assign to a node done, now assigned")
+
+    # -- node staff walk it through the lab pages -------------------------------------------
+    sue = people("staff_mrc")
+    sue.page.get_by_role("navigation", name="Main").get_by_role("link", name="Work queue").click()
+    shots(sue.page, "08-work-queue")
+    sue.page.get_by_role("link", name=reference).click()
+    sue.action("Accept")
+    assert sue.page.get_by_role("button", name="Start rederivation").is_disabled()
+    assert "Paperwork incomplete" in sue.page.content()
+    sue.save("paperwork", "Save paperwork", mta_signed_on="2026-01-15", po_reference="PO-2026-118")
+    sue.action("Start rederivation")
+    sue.save("animals", "Save animals", lines="F0-1, m, tm1a\nF0-2, f, wt")
+    sue.action("Start breeding")
+    shots(sue.page, "09-breeding-forms")
+    sue.save("mating", "Save mating", deleter="B6.Cg-Tg(ACTFLPe)9205Dym/H", set_up_on="2026-03-01",
+             generation="1", dam="F0-1", sire="FLPe-12")
+    sue.save("animals", "Save animals", lines="P1, f, tm1c, -\nP2, m, tm1c, +\nP3, f, wt, -",
+             born_on="2026-04-20")
+    sue.action("Start QC")
+    sue.save("qc", "Save QC result", assay="tm1c PCR", result="pass", animal_label="P1")
+    sue.action("QC passed")
+    sue.save("cryo", "Save", count="20", location="Tank 3 / canister 2 / position 14", test_thaw="pass")
+    sue.action("Cryopreservation complete")
+    sue.action("Mark as shipped")
+    shots(sue.page, "10-staff-request-page")
+
+    # -- the requester confirms delivery and reads the timeline --------------------------------
+    page.goto(request_url)
+    rita.action("Confirm delivery")
+    timeline = page.locator("ol.timeline li")
+    assert timeline.count() == 11
+    text = page.locator("ol.timeline").inner_text()
+    for line in ("Request submitted", "Approved by EMMA", "Accepted by the node", "Quality control passed",
+                 "Delivery confirmed", "Sue Staff (MRC)", "Cora Coordinator"):
+        assert line in text, line
+    assert "Estimated completion" not in page.content()
+    shots(page, "11-request-completed")
+    page.set_viewport_size(PHONE)
+    shots(page, "12-request-completed-phone")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="My requests").click()
+    shots(page, "13-my-requests-phone")
+
+
+def test_bulk_actions_dashboard_and_phone_layout(people, shots, seeded):
+    from flows import Api, walk
+
+    api = Api(seeded.test_client())
+    ids = [api.submit("EM:05402", t)["id"] for t in ("b", "c", "d")]
+    for rid in ids:
+        walk(api, rid, "assigned", node="MRC")
+    api.go("staff_mrc", ids[0], "accept")
+
+    sue = people("staff_mrc", viewport=PHONE)
+    sue.goto("/requests")
+    shots(sue.page, "20-work-queue-phone")
+    for box in sue.page.locator("input[name=ids]").all():
+        box.check()
+    sue.page.select_option("#bulk-trigger", "accept")
+    assert sue.page.locator("#bulk-reason").is_hidden()  # only the fields an action needs
+    sue.page.get_by_role("button", name="Apply to selected").click()
+    message = " ".join(sue.page.locator(".flash").all_inner_texts())
+    assert "Nothing was changed" in message and "1 of the 3" in message
+    shots(sue.page, "21-bulk-refused-phone")
+    sue.page.locator("#select-all").check()
+    sue.page.locator(f"#pick-{ids[0]}").uncheck()
+    sue.page.select_option("#bulk-trigger", "accept")
+    sue.page.get_by_role("button", name="Apply to selected").click()
+    sue.expect_flash("Accept: done for 2 requests")
+
+    cora = people("coordinator")
+    cora.page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
+    assert cora.page.locator("table.counts").is_visible()
+    for img in cora.page.locator(".charts img").all():
+        assert img.evaluate("i => i.complete && i.naturalWidth > 0")  # the SVG charts load
+    shots(cora.page, "22-dashboard")
+    cora.page.set_viewport_size(PHONE)
+    shots(cora.page, "23-dashboard-phone")
+    cora.goto(f"/requests/{ids[1]}")
+    shots(cora.page, "24-request-coordinator-phone")

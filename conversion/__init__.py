@@ -12,7 +12,7 @@ from config import INSTANCE_DIR, get_config
 ROOT = Path(__file__).resolve().parent.parent
 
 # Each domain package exposes init_app(app): blueprints, hooks, CLI commands.
-DOMAINS = ["security", "accounts", "pages", "catalogue", "requests", "dashboards", "invoices"]
+DOMAINS = ["security", "accounts", "pages", "catalogue", "requests", "dashboards", "invoices", "bench"]
 
 
 def create_app(config: str | type | dict | None = None) -> Flask:

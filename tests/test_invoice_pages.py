@@ -125,3 +125,21 @@ def test_coordinator_adds_a_price_list_from_a_date(app, api, login):
     requester = app.test_client()
     login(requester, "requester")
     assert requester.get("/prices").status_code == 403
+
+
+def test_request_page_shows_invoices_drafting_and_certificate(app, api, login):
+    from flows import walk
+
+    rid = accepted(api, BILLING_FR)
+    staff = app.test_client()
+    login(staff, "staff_ics")
+    page = staff.get(f"/requests/{rid}").get_data(as_text=True)
+    assert "Invoices and documents" in page and "Draft an invoice" in page
+    inv = invoice(api, rid)
+    walk(api, rid, "completed", node="ICS")
+    requester = app.test_client()
+    login(requester, "requester")
+    page = requester.get(f"/requests/{rid}").get_data(as_text=True)
+    assert inv["number"] in page and f"/api/v1/requests/{rid}/certificate.pdf" in page
+    assert "Draft an invoice" not in page
+    assert requester.get(f"/api/v1/requests/{rid}/certificate.pdf").mimetype == "application/pdf"

@@ -149,6 +149,7 @@ def test_dashboard_counts_times_overdue_and_charts(seeded, api, cora):
     assert 'href="/requests?status=rederivation&amp;node=MRC">1</a>' in page
     assert 'href="/requests?status=assigned&amp;node=ICS">1</a>' in page
     assert '<span class="tile-n">4</span><span class="tile-l">open requests' in page
+    assert '<th scope="row">HMGU</th>' in page  # every converting node has a row, busy or not
     overdue = page[page.index("Overdue"):page.index("charts")]
     refs = {r: _status(r).reference for r in (a, b, c, d)}
     assert refs[a] in overdue and "20.0 weeks" in overdue and refs[b] not in overdue

@@ -4,7 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, render_template
 from flask_login import current_user, login_required
 
-from workflows.lifecycle import OPEN_STATES
+from workflows.lifecycle import OPEN_STATES, STATES
+
+from ..catalogue.operations import all_nodes
 
 from . import charts, metrics
 from .durations import TYPICAL_WEEKS
@@ -25,6 +27,12 @@ def _viewer():
 def dashboard():
     user = _viewer()
     nodes, states, counts = metrics.counts_by_node_and_state(user)
+    states = [s for s in STATES if s in OPEN_STATES or s in states]
+    if user.role.value == "coordinator":  # every node that converts, busy or not
+        nodes = sorted(set(nodes) | {n.code for n in all_nodes() if n.offers_conversion},
+                       key=lambda c: (c == "", c))
+    elif not nodes:
+        nodes = [user.node.code]
     overdue = metrics.overdue(user)
     months = metrics.throughput(user)
     times = metrics.median_time_in_state(user)

@@ -288,15 +288,23 @@ def drafted_lines(req: ConversionRequest) -> tuple[list[dict], PriceList]:
 
 
 # ---- drafting and issuing -----------------------------------------------------------
+def billable(req: ConversionRequest) -> bool:
+    """Invoices once the node has accepted the request (also after a later hold or cancellation)."""
+    if req.status == "on_hold":
+        return req.held_status not in NOT_YET_BILLABLE
+    if req.status == "cancelled":
+        return accepted_at(req) is not None
+    return req.status not in NOT_YET_BILLABLE
+
+
 def _node_staff_request(user: User, request_id: int) -> ConversionRequest:
     req = get_request(user, request_id)
     if not (user.role is Role.staff and req.node_id is not None and req.node_id == user.node_id):
         raise Forbidden("Only staff of the node working on the request issue its invoices.")
-    if req.status in NOT_YET_BILLABLE or (req.status == "cancelled" and accepted_at(req) is None):
-        raise Conflict(f"Request {req.reference} is {req.status}: invoices can be made once the node "
+    if not billable(req):
+        state = f"on hold (from {req.held_status})" if req.status == "on_hold" else req.status
+        raise Conflict(f"Request {req.reference} is {state}: invoices can be made once the node "
                        "has accepted it.")
-    if req.status == "on_hold" and req.held_status in NOT_YET_BILLABLE:
-        raise Conflict(f"Request {req.reference} was put on hold before the node accepted it.")
     return req
 
 

@@ -22,6 +22,18 @@ bp = Blueprint("invoices", __name__)
 ANY_ROLE = (Role.requester, Role.staff, Role.coordinator)
 
 
+@bp.app_template_global()
+def invoice_documents(req) -> dict:
+    """For the request page's documents panel (invoices/_request_documents.html)."""
+    try:
+        invoices = ops.request_invoices(current_user, req.id)
+    except ApiError:
+        invoices = []
+    can_draft = (current_user.role is Role.staff and req.node_id is not None
+                 and req.node_id == current_user.node_id and ops.billable(req))
+    return {"invoices": invoices, "can_draft": can_draft, "amount": amount}
+
+
 def _node_filter() -> str | None:
     if current_user.role is Role.coordinator:
         return (request.args.get("node") or "").strip()[:20] or None
@@ -189,7 +201,7 @@ def for_request(request_id: int):
         return _done(invoice.id, "Draft invoice prepared from the price list and the recorded work: "
                                  "check the lines, then issue it.")
     invoices = ops.request_invoices(current_user, request_id)
-    can_draft = current_user.role is Role.staff and req.node_id == current_user.node_id
+    can_draft = current_user.role is Role.staff and req.node_id == current_user.node_id and ops.billable(req)
     return render_template("invoices/request.html", req=req, invoices=invoices, can_draft=can_draft,
                            amount=amount)
 

@@ -7,12 +7,12 @@ from wtforms import (BooleanField, DateField, HiddenField, IntegerField, RadioFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
+from ..alleles import QC_ASSAYS
 from ..invoices.vat import normalise_vat
 from .present import DELIVERABLE_LABELS
 
 # Assay names of the QC form: the canonical list (domain.md).
-ASSAYS = ("Cre PCR", "Flp PCR", "tm1b PCR", "tm1c PCR", "tm1d PCR", "5' FRT PCR", "3' loxP PCR",
-          "lacZ qPCR", "neo qPCR", "LoA qPCR")
+ASSAYS = tuple(QC_ASSAYS)
 
 # Countries offered as suggestions (any two-letter ISO code is accepted).
 COUNTRIES = {

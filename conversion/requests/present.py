@@ -11,6 +11,10 @@ STATE_LABELS = {
     "completed": "Completed",
 }
 
+# Column headings where space is short (dashboard).
+SHORT_LABELS = {"assigned": "Assigned", "accepted": "Accepted", "qc": "QC", "cryopreservation": "Cryo",
+                "ready": "Ready", "rederivation": "Rederivation"}
+
 # The button on a request page.
 TRIGGER_LABELS = {
     "approve": "Approve", "reject": "Reject", "assign": "Assign to a node", "decline": "Decline",
@@ -81,6 +85,28 @@ def state_label(state: str | None) -> str:
     return STATE_LABELS.get(state or "", (state or "").replace("_", " ").capitalize())
 
 
+def short_label(state: str) -> str:
+    return SHORT_LABELS.get(state) or state_label(state)
+
+
+def duration(days: float | None) -> str:
+    """3 h, 4.5 days, 12.3 weeks."""
+    if days is None:
+        return ""
+    if days < 1:
+        return f"{days * 24:.0f} h"
+    if days < 14:
+        return f"{days:.1f} days"
+    return f"{days / 7:.1f} weeks"
+
+
+def weeks(days: float | None) -> str:
+    if days is None:
+        return ""
+    n = round(days / 7)
+    return f"{n} week{'s' if n != 1 else ''}"
+
+
 def trigger_label(trigger: str) -> str:
     return TRIGGER_LABELS.get(trigger, trigger.replace("_", " ").capitalize())
 
@@ -103,6 +129,9 @@ def fmt_date(value: date | datetime | None) -> str:
 
 def init_app(app) -> None:
     app.add_template_filter(state_label, "state_label")
+    app.add_template_filter(short_label, "short_label")
+    app.add_template_filter(duration, "duration")
+    app.add_template_filter(weeks, "weeks")
     app.add_template_filter(trigger_label, "trigger_label")
     app.add_template_filter(history_label, "history_label")
     app.add_template_filter(fmt_datetime, "datetime")

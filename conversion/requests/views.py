@@ -7,7 +7,9 @@ from __future__ import annotations
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
+                   url_for)
+from jinja2 import TemplateNotFound
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 
@@ -22,10 +24,11 @@ from .forms import (COUNTRIES, ActionForm, AnimalsForm, BulkForm, CryoForm, Mati
                     QcForm, RequestForm, opts, parse_animal_lines)
 from .listing import COLUMNS, PER_PAGE, SORTS, list_page, read_args, to_csv
 from .models import ConversionRequest
-from .present import TRIGGER_HELP, trigger_label
+from .present import TRIGGER_HELP, history_label, state_label, trigger_label
 
 bp = Blueprint("requests", __name__)
 
+DOCUMENTS_PARTIAL = "invoices/_request_documents.html"  # the invoices package may provide it
 LIST_TITLES = {"requester": "My requests", "staff": "Work queue", "coordinator": "All requests"}
 
 
@@ -260,9 +263,21 @@ def _show(req: ConversionRequest, *, status: int = 200, replace: dict | None = N
     return render_template(
         "requests/show.html", req=req, triggers=triggers, actions=actions,
         problems=ops.guard_problems(current_user, req), suggestions=suggestions, records=records,
-        forms=forms, eta=estimate(req), open_action=open_action,
+        forms=forms, eta=estimate(req), open_action=open_action, documents=_documents(req),
         comment_required=lifecycle.COMMENT_REQUIRED, cancel_reasons=lifecycle.CANCEL_REASONS,
         trigger_help=TRIGGER_HELP, list_title=LIST_TITLES[_role()]), status
+
+
+def _documents(req: ConversionRequest) -> dict:
+    """What the invoices package offers for this request: its partial template, or its page."""
+    try:
+        current_app.jinja_env.get_template(DOCUMENTS_PARTIAL)
+        return {"partial": DOCUMENTS_PARTIAL}
+    except TemplateNotFound:
+        pass
+    if "invoices.for_request" in current_app.view_functions and req.node_id is not None:
+        return {"url": url_for("invoices.for_request", request_id=req.id)}
+    return {}
 
 
 @bp.route("/requests/<int:request_id>")
@@ -296,7 +311,10 @@ def fire(request_id: int):
             return redirect(_back(url_for(".show", request_id=request_id)))
         req = ops.get_request(current_user, request_id)
         return _show(req, status=exc.status, replace={trigger: form}, open_action=trigger)
-    message = f"{req.reference}: {trigger_label(trigger).lower()} done, now {req.status.replace('_', ' ')}."
+    message = f"{req.reference}: {history_label(trigger)}."
+    if trigger in ("pass_qc", "fail_qc", "resume", "decline", "rederivation_failed"):  # where to, then?
+        message += f" Now {state_label(req.status).lower()}"
+        message += f" (step {req.current_step} of {req.step_count})." if req.status == "breeding" else "."
     if (event.data or {}).get("notice"):
         message += " " + event.data["notice"]
     flash(message, "success")
@@ -398,11 +416,11 @@ def review():
     to_assign = list_page(current_user, {**read_args({}), "status": "approved", "sort": "oldest",
                                          "per_page": 50})
     rows = []
-    for req in to_assign.items:
+    for req in to_assign.items:  # the 50 oldest; the rest wait on the next visit
         form = _action_form("assign")
         ranked = ops.suggest_nodes(req)
         form.node.choices = opts((s.node.code, s.node.code) for s in ranked)
         form.node.data = ranked[0].node.code if ranked and ranked[0].ok else None
         rows.append((req, form, ranked))
-    return render_template("requests/review.html", to_review=to_review,
-                           approve=_action_form("approve"), reject=_action_form("reject"), to_assign=rows)
+    return render_template("requests/review.html", to_review=to_review, to_assign=rows,
+                           assign_total=to_assign.total)

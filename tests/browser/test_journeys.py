@@ -99,7 +99,8 @@ class User:
         if comment is not None:
             form.locator("textarea").fill(comment)
         form.get_by_role("button", name=label, exact=True).click()
-        self.expect_flash("done, now")
+        done = " ".join(self.page.locator(".flash-success").all_inner_texts())
+        assert "AC-" in done, (label, " ".join(self.page.locator(".flash").all_inner_texts()))
 
     def save(self, section: str, button: str, **fields) -> None:
         """Fill a lab form in its section (fields by id suffix) and save it."""
@@ -176,12 +177,12 @@ def test_request_travels_from_catalogue_to_delivery(people, shots):
     cora.page.get_by_role("navigation", name="Main").get_by_role("link", name="Review").click()
     shots(cora.page, "06-review-queue")
     cora.page.get_by_role("button", name=f"Approve {reference}").click()
-    cora.expect_flash(f"{reference}: approve done")
+    cora.expect_flash(f"{reference}: Approved by EMMA.")
     row = cora.page.locator("tr", has_text=reference)
     assert row.locator("select").input_value() == "MRC"  # holds the stock, can do Flp
     shots(cora.page, "07-assign")
     row.get_by_role("button", name="Assign").click()
-    cora.expect_flash("assign to a node done, now assigned")
+    cora.expect_flash(f"{reference}: Assigned to a node.")
 
     # -- node staff walk it through the lab pages -------------------------------------------
     sue = people("staff_mrc")

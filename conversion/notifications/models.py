@@ -1,0 +1,56 @@
+"""The email outbox and each user's choice of notifications."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..accounts.models import User
+from ..extensions import UTCDateTime, db, utcnow
+
+CATEGORIES = {
+    "my_requests": "My requests: every change to a request I submitted",
+    "node_queue": "Node work queue: requests assigned to my node, and changes others make to them",
+    "coordination": "Coordination: new requests to review, declines, holds and cancellations",
+}
+
+
+class OutboxMessage(db.Model):
+    """One email, written in the transaction of the change it tells about; sent later
+    by `flask outbox send`. `sent_at` is set once, after the SMTP server accepted it."""
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(20))
+    request_id: Mapped[Optional[int]] = mapped_column(ForeignKey("conversion_requests.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[Optional[str]] = mapped_column(Text)
+    sent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_outbox_messages_pending", "sent_at", "next_attempt_at"),)
+
+
+class NotificationPreference(db.Model):
+    """Which categories of email a user gets (no row: all of them)."""
+
+    __tablename__ = "notification_preferences"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    my_requests: Mapped[bool] = mapped_column(default=True)
+    node_queue: Mapped[bool] = mapped_column(default=True)
+    coordination: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    user: Mapped[User] = relationship()
+
+    def wants(self, category: str) -> bool:
+        return bool(getattr(self, category))

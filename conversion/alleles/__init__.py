@@ -233,6 +233,8 @@ def _refusal(family: str, source: tuple[str, ...], src_label: str, target: str) 
     tgt = f"tm1{target}"
     if family == "crispr_em":
         return "CRISPR em alleles carry no loxP or FRT sites: Cre and Flp cannot convert them."
+    if family == "velocigene" and target in (".2", "c", "d"):
+        return "Velocigene alleles have no FRT sites: Flp cannot act on them."
     if target in ("c", "d") and family.startswith("tm1e"):
         return (f"The 3' loxP site is missing in {src_label} (targeted non-conditional): the critical "
                 f"exon is not floxed, so {tgt} cannot be made.")
@@ -242,8 +244,6 @@ def _refusal(family: str, source: tuple[str, ...], src_label: str, target: str) 
         return f"lacZ is already removed in {src_label}: {tgt} cannot be made from it."
     if target in ("c", "d") and source.count("FRT") < 2 and "lacZ" in source:
         return f"{src_label} has no pair of FRT sites: Flp cannot act on it, so {tgt} cannot be made."
-    if family == "velocigene" and target in (".2", "c", "d"):
-        return "Velocigene alleles have no FRT sites: Flp cannot act on them."
     return (f"No sequence of Cre and Flp steps turns {src_label} into {tgt}: recombinases only "
             "remove DNA, so conversions cannot go backwards or across allele families.")
 

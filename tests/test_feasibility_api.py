@@ -11,7 +11,7 @@ from test_alleles_engine import EXAMPLES
 def test_engine_imports_no_flask():
     code = ("import sys; import importlib.util as u; "
             "spec = u.spec_from_file_location('engine', 'conversion/alleles/__init__.py'); "
-            "m = u.module_from_spec(spec); spec.loader.exec_module(m); "
+            "m = u.module_from_spec(spec); sys.modules['engine'] = m; spec.loader.exec_module(m); "
             "assert 'flask' not in sys.modules and 'sqlalchemy' not in sys.modules, 'engine imports flask'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parent.parent)
 

@@ -201,12 +201,14 @@ def _tm1e_message(obj: Any) -> str:
 
 
 def guard_assign(obj: Any, data: dict) -> None:
+    """The node offers conversion and has the deleter strains the plan needs."""
     problem = obj.node_problem(data["node"])
     if problem:
         raise GuardFailed(problem)
 
 
 def guard_start_rederivation(obj: Any, data: dict) -> None:
+    """Paperwork complete: MTA signature date and a PO reference or payment date."""
     missing = list(obj.missing_paperwork() or [])
     if missing:
         items = missing[0] if len(missing) == 1 else ", ".join(missing[:-1]) + " and " + missing[-1]
@@ -214,17 +216,20 @@ def guard_start_rederivation(obj: Any, data: dict) -> None:
 
 
 def guard_start_breeding(obj: Any, data: dict) -> None:
+    """A founder carrying the source allele is recorded."""
     if not obj.has_source_founder():
         raise GuardFailed("No founder carrying the source allele has been recorded yet")
 
 
 def guard_start_qc(obj: Any, data: dict) -> None:
+    """An animal carrying the step's product allele, deleter-transgene negative, is recorded."""
     if not obj.has_step_product_animal():
         raise GuardFailed(f"No deleter-negative animal carrying {_product_label(obj)} has been "
                           "recorded yet: record one before starting QC")
 
 
 def guard_pass_qc(obj: Any, data: dict) -> None:
+    """A passing QC assay recorded in this step (and, for tm1c/tm1d, no failed 3' loxP assay)."""
     if _is_tm1e(obj):
         raise GuardFailed(_tm1e_message(obj) + " Cancel the request with reason 'QC failed'.")
     if obj.passing_assays_in_step() < 1:
@@ -232,12 +237,14 @@ def guard_pass_qc(obj: Any, data: dict) -> None:
 
 
 def guard_complete_cryopreservation(obj: Any, data: dict) -> None:
+    """Material stored and a test thaw passed."""
     problem = obj.cryo_problem()
     if problem:
         raise GuardFailed(problem)
 
 
 def guard_resume(obj: Any, data: dict) -> None:
+    """The request returns to the state it was held in."""
     if obj.held_status not in HOLDABLE:
         raise GuardFailed(f"This request has no valid state to resume to (held state {obj.held_status!r})")
 

@@ -39,7 +39,20 @@ def home():
 @bp.route("/workflow")
 def workflow():
     from workflows.diagram import to_svg
-    return render_template("pages/workflow.html", svg=to_svg())
+    from workflows import lifecycle
+
+    rows = []
+    for trigger in lifecycle.TRIGGERS:
+        sources = sorted({s for s, ts in lifecycle.machine.events[trigger].transitions.items() if ts},
+                         key=lifecycle.STATES.index)
+        targets = sorted({t.dest for ts in lifecycle.machine.events[trigger].transitions.values() for t in ts},
+                         key=lifecycle.STATES.index)
+        guard = lifecycle.GUARDS.get(trigger)
+        rows.append({"trigger": trigger, "from": sources, "to": targets,
+                     "who": lifecycle.WHO_MAY[trigger].who,
+                     "comment": trigger in lifecycle.COMMENT_REQUIRED,
+                     "guard": (guard.__doc__ or "").strip() if guard else ""})
+    return render_template("pages/workflow.html", svg=to_svg(), rows=rows)
 
 
 @bp.route("/workflow.svg")

@@ -1,0 +1,13 @@
+"""The /workflow page draws the lifecycle from the machine itself."""
+from workflows import lifecycle
+
+
+def test_workflow_page_shows_every_state_and_trigger(client):
+    res = client.get("/workflow")
+    assert res.status_code == 200
+    page = res.get_data(as_text=True)
+    assert "<svg" in page
+    for name in lifecycle.STATES + lifecycle.TRIGGERS:
+        assert name in page, name
+    assert "Paperwork complete: MTA signature date" in page
+    assert client.get("/workflow.svg").mimetype == "image/svg+xml"

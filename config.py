@@ -35,6 +35,8 @@ class Config:
     API_TOKEN_TTL_HOURS = int(os.environ.get("API_TOKEN_TTL_HOURS", "720"))
     PAGE_SIZE = 25
     PASSWORD_HASH_METHOD = "scrypt"
+    # Reverse proxies in front of the app (X-Forwarded-For/-Proto are trusted from that many).
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     # flask-smorest / OpenAPI
     API_TITLE = "EMMA allele conversion API"
     API_VERSION = "v1"

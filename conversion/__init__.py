@@ -12,7 +12,8 @@ from config import INSTANCE_DIR, get_config
 ROOT = Path(__file__).resolve().parent.parent
 
 # Each domain package exposes init_app(app): blueprints, hooks, CLI commands.
-DOMAINS = ["security", "accounts", "pages", "catalogue", "requests", "dashboards", "invoices", "bench"]
+DOMAINS = ["security", "accounts", "pages", "catalogue", "requests", "dashboards", "invoices", "bench",
+           "notifications", "observability", "apidocs"]
 
 
 def create_app(config: str | type | dict | None = None) -> Flask:
@@ -23,6 +24,9 @@ def create_app(config: str | type | dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
         instance_path=str(INSTANCE_DIR),
     )
+    from .urls import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # ids beyond the database's integers are 404s
     overrides = config if isinstance(config, dict) else {}
     cfg = get_config(config if isinstance(config, str) else overrides.get("APP_CONFIG"))
     if isinstance(config, type):

@@ -1,5 +1,5 @@
 """Import every model so that metadata (and Alembic) sees all tables."""
-from .accounts.models import ApiToken, Role, User  # noqa: F401
+from .accounts.models import ApiToken, Role, SecurityEvent, User  # noqa: F401
 from .catalogue.models import Access, DeleterStrain, Material, Node, Recombinase, Strain  # noqa: F401
 from .lab.models import Animal, Cryopreservation, Mating, Paperwork, QcResult  # noqa: F401
 from .requests.models import ConversionRequest, Deliverable, RequestEvent, Sector  # noqa: F401

@@ -1,5 +1,9 @@
 def init_app(app):
+    from ..pages.views import HOME_SECTIONS
     from . import auth, views
 
     auth.init_app(app)
     app.register_blueprint(views.bp)
+    for link in (("Users and roles", "accounts.users"), ("Security events", "accounts.security_events")):
+        if link not in HOME_SECTIONS["coordinator"]:
+            HOME_SECTIONS["coordinator"].append(link)

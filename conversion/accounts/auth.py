@@ -18,6 +18,9 @@ def init_app(app) -> None:
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
+    login_manager.refresh_view = "accounts.login"
+    login_manager.needs_refresh_message = "Please sign in again to confirm it is you."
+    login_manager.needs_refresh_message_category = "info"
 
     @app.before_request
     def _forget_cached_caller():
@@ -57,9 +60,13 @@ def user_for_token(token: str) -> User | None:
 
 
 def revoke_token(token: str) -> None:
+    from .operations import record_event
+
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
+        record_event("token_revoked", user=row.user, actor=row.user, address=request.remote_addr,
+                     detail=f"token #{row.id}")
         db.session.commit()
 
 

@@ -1,8 +1,24 @@
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired(), Length(max=200)])
+    new = PasswordField("New password", validators=[DataRequired(), Length(max=200)])
+    repeat = PasswordField("New password again", validators=[DataRequired(), Length(max=200)])
+
+
+class ConfirmForm(FlaskForm):
+    """A button that only needs the CSRF token (sign out everywhere)."""
+
+
+class RoleForm(FlaskForm):
+    """Checked by operations.change_role (role one of Role, node a node code for staff)."""
+    role = StringField("Role", validators=[DataRequired(), Length(max=20)])
+    node = StringField("Node (staff only)", validators=[Length(max=20)])

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Optional
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Enum, ForeignKey, String
+from sqlalchemy import Boolean, Enum, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -80,3 +80,28 @@ class ApiToken(db.Model):
     revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+class SecurityEvent(db.Model):
+    """An audit row: sign-ins and their failures, lockouts, role changes, tokens, sign-outs.
+
+    Sign-in failures are also the lockout counters: they live here, in the database, so that
+    every worker process sees the same counts."""
+
+    __tablename__ = "security_events"
+    __table_args__ = (
+        Index("ix_security_events_kind_email_at", "kind", "email", "at"),
+        Index("ix_security_events_kind_address_at", "kind", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    email: Mapped[Optional[str]] = mapped_column(String(254))  # as typed (lower-cased) at sign-in
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    address: Mapped[Optional[str]] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(String(500), default="")
+
+    user: Mapped[Optional[User]] = relationship(foreign_keys=[user_id])
+    actor: Mapped[Optional[User]] = relationship(foreign_keys=[actor_id])

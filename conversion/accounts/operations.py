@@ -1,21 +1,64 @@
-"""Account operations shared by the CLI, the pages and the API."""
+"""Account operations shared by the CLI, the pages and the API: users, sign-in with lockout,
+passwords, roles, sign-out everywhere, and the security audit trail."""
 from __future__ import annotations
 
+import logging
+import re
+from datetime import timedelta
+
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
+from flask import current_app, has_app_context
+from sqlalchemy import func, select, update
 from werkzeug.security import generate_password_hash
 
 from ..catalogue.models import Node
-from ..extensions import db
-from .models import Role, User, password_hash_method
+from ..errors import ApiError, Conflict, Forbidden, Invalid, NotFound
+from ..extensions import db, utcnow
+from .models import ApiToken, Role, SecurityEvent, User, password_hash_method
+
+log = logging.getLogger("conversion.security")
 
 MIN_PASSWORD_LENGTH = 10
+COMMON_PASSWORDS = frozenset("""
+password password1 password12 password123 password1234 passw0rd123 123456789012 1234567890
+12345678910 qwertyuiop qwertyuiop1 qwerty12345 qwerty123456 1q2w3e4r5t 1q2w3e4r5t6y 1qaz2wsx3edc
+iloveyou123 letmein123 welcome123 welcome1234 changeme123 administrator admin12345 abc1234567
+abcdefghij abcd123456 football123 baseball123 sunshine123 princess123 dragon1234 monkey12345
+trustno1234 superman123 starwars123 computer123 internet123 whatever123 mousemouse1 laboratory1
+""".split())
+
+# Sign-in throttling (app.config overrides): failures within the window lock the account
+# (per email as typed, whether it exists or not) or the address for LOCKOUT minutes.
+SIGN_IN_DEFAULTS = {"SIGN_IN_WINDOW_MINUTES": 15, "SIGN_IN_LOCKOUT_MINUTES": 15,
+                    "SIGN_IN_MAX_FAILURES_ACCOUNT": 5, "SIGN_IN_MAX_FAILURES_ADDRESS": 20}
+WRONG = "Unknown email or wrong password."
+LOCKED = "Too many failed sign-ins for this account or from your address: try again in {minutes} minutes."
 
 
-class AccountError(ValueError):
-    """A user could not be created or changed; the message says why."""
+class AccountError(Invalid, ValueError):
+    """A user could not be created or changed; the message says why (422 on pages and API)."""
 
 
+def _setting(name: str) -> int:
+    return current_app.config.get(name, SIGN_IN_DEFAULTS[name]) if has_app_context() else SIGN_IN_DEFAULTS[name]
+
+
+# ---- audit ------------------------------------------------------------------------
+def record_event(kind: str, *, email: str | None = None, user: User | None = None,
+                 actor: User | None = None, address: str | None = None, detail: str = "") -> SecurityEvent:
+    """Add a security event to the session (the caller commits) and write it to the log."""
+    event = SecurityEvent(kind=kind, email=(email or (user.email if user else None) or None),
+                          user=user, actor=actor, address=(address or None) and address[:64],
+                          detail=detail[:500])
+    db.session.add(event)
+    level = logging.WARNING if kind.startswith(("lockout", "sign_in_failed", "sign_in_blocked")) else logging.INFO
+    log.log(level, "security event %s", kind, extra={"fields": {
+        "security_event": kind, "email": event.email, "address": event.address,
+        "actor": actor.email if actor else None, "detail": detail}})
+    return event
+
+
+# ---- users ------------------------------------------------------------------------
 def normalise_email(email: str) -> str:
     try:
         return validate_email(email.strip(), check_deliverability=False).normalized.lower()
@@ -27,19 +70,27 @@ def find_user(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
-def create_user(
-    email: str, password: str, role: str, node_code: str | None = None, name: str = "",
-    organisation: str = "",
-) -> User:
-    email = normalise_email(email)
+def password_problem(password: str, email: str = "") -> str | None:
+    """Why `password` is too weak, or None: at least 10 characters of two kinds or more
+    (lower case, upper case, digits, others), not the email address, not a common password."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Password too short: at least {MIN_PASSWORD_LENGTH} characters."
+    kinds = sum(bool(re.search(p, password)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^a-zA-Z0-9]"))
+    if kinds < 2:
+        return "Password too simple: mix at least two kinds of characters (letters, digits, symbols)."
+    lowered = password.strip().lower()
+    if email and lowered in (email.strip().lower(), email.strip().lower().split("@")[0]):
+        return "Password must not be your email address."
+    if lowered in COMMON_PASSWORDS:
+        return "Password too common: choose another one."
+    return None
+
+
+def _role_and_node(role: str, node_code: str | None) -> tuple[Role, Node | None]:
     try:
         role_ = Role(role)
     except ValueError:
         raise AccountError(f"Unknown role {role!r}: use requester, staff or coordinator.") from None
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"Password too short: at least {MIN_PASSWORD_LENGTH} characters.")
-    if find_user(email) is not None:
-        raise AccountError(f"A user with email {email} already exists.")
     node = None
     if role_ is Role.staff:
         if not node_code:
@@ -49,6 +100,20 @@ def create_user(
             raise AccountError(f"Unknown node {node_code!r}.")
     elif node_code:
         raise AccountError("Only staff belong to a node; drop --node for this role.")
+    return role_, node
+
+
+def create_user(
+    email: str, password: str, role: str, node_code: str | None = None, name: str = "",
+    organisation: str = "",
+) -> User:
+    email = normalise_email(email)
+    role_, node = _role_and_node(role, node_code)
+    problem = password_problem(password, email)
+    if problem:
+        raise AccountError(problem)
+    if find_user(email) is not None:
+        raise AccountError(f"A user with email {email} already exists.")
     user = User(email=email, role=role_, node=node, name=name, organisation=organisation)
     user.set_password(password)
     db.session.add(user)
@@ -56,6 +121,7 @@ def create_user(
     return user
 
 
+# ---- sign-in ------------------------------------------------------------------------
 def authenticate(email: str, password: str) -> User | None:
     """The active user with this email and password, else None (same work either way)."""
     user = find_user(email or "")
@@ -66,3 +132,151 @@ def authenticate(email: str, password: str) -> User | None:
     if not user.check_password(password or "") or not user.active:
         return None
     return user
+
+
+def _failures(column, value: str, resets: tuple[str, ...]) -> int:
+    """Failed sign-ins for `value` in the window, since its last lockout or reset event."""
+    since = utcnow() - timedelta(minutes=_setting("SIGN_IN_WINDOW_MINUTES"))
+    last = db.session.scalar(select(func.max(SecurityEvent.at)).where(
+        column == value, SecurityEvent.kind.in_(resets)))
+    if last is not None and last > since:
+        since = last
+    return db.session.scalar(select(func.count()).select_from(SecurityEvent).where(
+        SecurityEvent.kind == "sign_in_failed", column == value, SecurityEvent.at > since))
+
+
+def _locked(column, value: str | None, kind: str) -> bool:
+    if not value:
+        return False
+    since = utcnow() - timedelta(minutes=_setting("SIGN_IN_LOCKOUT_MINUTES"))
+    return db.session.scalar(select(func.count()).select_from(SecurityEvent).where(
+        SecurityEvent.kind == kind, column == value, SecurityEvent.at > since)) > 0
+
+
+def _sign_in_key(email: str | None) -> str:
+    return (email or "").strip().lower()[:254]
+
+
+def check_not_locked(email: str | None, address: str | None) -> None:
+    """429 while the account (the email as typed) or the address is locked out."""
+    key = _sign_in_key(email)
+    if _locked(SecurityEvent.email, key, "lockout_account") or _locked(
+            SecurityEvent.address, address, "lockout_address"):
+        log.warning("sign-in refused: locked out", extra={"fields": {
+            "security_event": "sign_in_blocked", "email": key, "address": address}})
+        raise ApiError(429, LOCKED.format(minutes=_setting("SIGN_IN_LOCKOUT_MINUTES")))
+
+
+def record_failure(email: str | None, address: str | None, detail: str = "") -> None:
+    """Count a failed sign-in; lock the account or the address once over the limit. Commits."""
+    key = _sign_in_key(email)
+    record_event("sign_in_failed", email=key, address=address, detail=detail)
+    db.session.flush()
+    if key and _failures(SecurityEvent.email, key, ("lockout_account", "sign_in", "token_created")) \
+            >= _setting("SIGN_IN_MAX_FAILURES_ACCOUNT"):
+        record_event("lockout_account", email=key, address=address,
+                     detail=f"{_setting('SIGN_IN_MAX_FAILURES_ACCOUNT')} failed sign-ins")
+    if address and _failures(SecurityEvent.address, address, ("lockout_address",)) \
+            >= _setting("SIGN_IN_MAX_FAILURES_ADDRESS"):
+        record_event("lockout_address", email=key, address=address,
+                     detail=f"{_setting('SIGN_IN_MAX_FAILURES_ADDRESS')} failed sign-ins")
+    db.session.commit()
+
+
+def sign_in(email: str | None, password: str | None, address: str | None, *,
+            kind: str = "sign_in") -> User:
+    """The user for these credentials, or ApiError 401 (wrong; the same answer whether the
+    account exists or not) or 429 (locked out). Records the attempt; commits."""
+    check_not_locked(email, address)
+    user = authenticate(email or "", password or "")
+    if user is None:
+        record_failure(email, address)
+        raise ApiError(401, WRONG)
+    record_event(kind, email=_sign_in_key(email), user=user, address=address)
+    db.session.commit()
+    return user
+
+
+# ---- changes to one's own account ------------------------------------------------------
+def _sign_out_everywhere(user: User) -> int:
+    """Bump the session version (every session cookie of the user stops working) and revoke
+    the user's API tokens; return how many tokens were revoked. The caller commits."""
+    user.session_version = (user.session_version or 0) + 1
+    result = db.session.execute(update(ApiToken).where(
+        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
+    return result.rowcount or 0
+
+
+def sign_out_everywhere(user: User, address: str | None = None) -> int:
+    revoked = _sign_out_everywhere(user)
+    record_event("sign_out_everywhere", user=user, actor=user, address=address,
+                 detail=f"{revoked} API token(s) revoked")
+    db.session.commit()
+    return revoked
+
+
+def change_password(user: User, current: str, new: str, repeat: str, address: str | None = None) -> None:
+    """Check the current password (a wrong one counts as a failed sign-in), the new one's
+    strength; then sign out everywhere else. Commits."""
+    check_not_locked(user.email, address)
+    if not user.check_password(current or ""):
+        record_failure(user.email, address, detail="wrong current password on password change")
+        raise Invalid("Your current password is wrong.")
+    if new != repeat:
+        raise Invalid("The two new passwords differ.")
+    if new == current:
+        raise Invalid("The new password is the same as the current one.")
+    problem = password_problem(new or "", user.email)
+    if problem:
+        raise Invalid(problem)
+    user.set_password(new)
+    revoked = _sign_out_everywhere(user)
+    record_event("password_changed", user=user, actor=user, address=address,
+                 detail=f"other sessions signed out, {revoked} API token(s) revoked")
+    db.session.commit()
+
+
+# ---- coordinators: roles ---------------------------------------------------------------
+def list_users() -> list[User]:
+    return list(db.session.scalars(select(User).order_by(User.role, User.email)))
+
+
+def change_role(actor: User, user_id: int, role: str, node_code: str | None,
+                address: str | None = None) -> User:
+    """A coordinator changes another user's role and node (audit logged). Commits."""
+    if actor.role is not Role.coordinator:
+        raise Forbidden("Only coordinators change roles.")
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"No user {user_id}.")
+    if user.id == actor.id:
+        raise Conflict("You cannot change your own role: ask another coordinator.")
+    role_, node = _role_and_node(role, node_code or None)
+    before = describe_role(user)
+    if (user.role, user.node_id) == (role_, node.id if node else None):
+        return user
+    user.role, user.node = role_, node
+    record_event("role_changed", user=user, actor=actor, address=address,
+                 detail=f"{before} -> {describe_role(user)}")
+    db.session.commit()
+    return user
+
+
+def describe_role(user: User) -> str:
+    return user.role.value + (f" ({user.node.code})" if user.node else "")
+
+
+def security_events(*, kind: str | None = None, email: str | None = None, before: int | None = None,
+                    limit: int = 100) -> list[SecurityEvent]:
+    stmt = select(SecurityEvent).order_by(SecurityEvent.id.desc()).limit(limit)
+    if kind:
+        stmt = stmt.where(SecurityEvent.kind == kind)
+    if email:
+        stmt = stmt.where(SecurityEvent.email == email.strip().lower())
+    if before:
+        stmt = stmt.where(SecurityEvent.id < before)
+    return list(db.session.scalars(stmt))
+
+
+EVENT_KINDS = ("sign_in", "sign_in_failed", "lockout_account", "lockout_address", "token_created",
+               "token_revoked", "sign_out_everywhere", "password_changed", "role_changed")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask import Flask, request
+from flask_login import current_user
 from flask_smorest import Api
 
 from ..accounts.auth import api_user, bearer_token
@@ -47,11 +48,14 @@ def init_api(app: Flask) -> None:
         module = importlib.import_module(f"{__name__}.{name}")
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp, url_prefix="/api/v1")
+    from .openapi import finish_spec
+
+    finish_spec(api)  # bearer scheme, security per operation, {"error"} on every error response
 
     @app.before_request
     def _csrf_for_cookie_json():
-        """Bearer calls need no CSRF token; cookie-authenticated writes do."""
+        """Bearer calls need no CSRF token; cookie-authenticated (signed-in session) writes do."""
         if (request.path.startswith("/api/") and request.method not in ("GET", "HEAD", "OPTIONS")
-                and bearer_token() is None and "session" in request.cookies
+                and bearer_token() is None and current_user.is_authenticated
                 and request.path != "/api/v1/tokens"):
             csrf.protect()

@@ -126,7 +126,7 @@ def create(body, request_id):
 
 @blp.route("/invoices", methods=["GET"])
 @blp.arguments(ma.Schema.from_dict({"node": Str(load_default=None, validate=ma.validate.Length(max=20)),
-                                    "before": ma.fields.Integer(load_default=None)})(), location="query")
+                                    "before": ma.fields.Integer(load_default=None, validate=ma.validate.Range(1, 2**31 - 1))})(), location="query")
 @blp.response(200, InvoiceList)
 @_errors(401, 422)
 def list_all(args):
@@ -139,6 +139,7 @@ def list_all(args):
 @blp.response(200, InvoiceSchema)
 @_errors(401, 404)
 def show(invoice_id):
+    """One invoice or credit note."""
     user = require_user()
     return invoice_dict(ops.get_invoice(user, invoice_id))
 

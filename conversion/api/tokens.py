@@ -1,8 +1,9 @@
 import marshmallow as ma
+from flask import request
 from flask_smorest import Blueprint
 
 from ..accounts.auth import bearer_token, issue_token, revoke_token
-from ..accounts.operations import authenticate
+from ..accounts.operations import sign_in
 from ..errors import ApiError
 from . import require_user
 
@@ -22,11 +23,11 @@ class TokenResponse(ma.Schema):
 @blp.arguments(TokenRequest)
 @blp.response(201, TokenResponse)
 @blp.alt_response(401, schema=ma.Schema, description="Wrong email or password")
+@blp.alt_response(429, schema=ma.Schema, description="Too many failed sign-ins: locked for a while")
 def create_token(body):
-    """Exchange email and password for a bearer token."""
-    user = authenticate(body["email"], body["password"])
-    if user is None:
-        raise ApiError(401, "Unknown email or wrong password.")
+    """Exchange email and password for a bearer token (failed attempts lock the account and
+    the address out for a while, as on /login)."""
+    user = sign_in(body["email"], body["password"], request.remote_addr, kind="token_created")
     return {"token": issue_token(user)}
 
 

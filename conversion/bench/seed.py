@@ -249,6 +249,7 @@ class _Life:
             "created_at": t0, "updated_at": t0, "version": 1,
         }
         self.node: Node | None = None
+        self.staff_id: int | None = None
         self.t = t0
         self.events = 0
         self.paperwork = None
@@ -265,7 +266,8 @@ class _Life:
         return value
 
     def staff(self) -> int:
-        return self.rng.choice(self.world.staff[self.node.id])
+        """The technician of the assigned node who works on this request."""
+        return self.staff_id
 
     def coordinator(self) -> int:
         return self.rng.choice(self.world.coordinators)
@@ -313,7 +315,7 @@ class _Life:
 
     def founders(self, start: datetime, end: datetime) -> None:
         at = self.between(start, end)
-        for _ in range(self.rng.randint(1, 3)):
+        for _ in range(self.rng.randint(1, 2)):
             self.animal(at, "rederivation", self.row["source_class"], None, None, "F0")
 
     def mating(self, start: datetime, end: datetime) -> int:
@@ -337,7 +339,7 @@ class _Life:
     def pups(self, start: datetime, end: datetime, mating: int, with_product: bool) -> None:
         at = self.between(start + (end - start) / 2, end)
         product = self.step["to_class"]
-        for k in range(self.rng.randint(3, 6)):
+        for k in range(self.rng.randint(2, 4)):
             if with_product and k == 0:
                 allele, transgene = product, "negative"
             else:
@@ -416,7 +418,7 @@ class _Life:
                 return
             able = self.world.able_nodes(self.recombinases)
             node = rng.choice(able)
-            self.node = node
+            self.node, self.staff_id = node, rng.choice(self.world.staff[node.id])
             row["node_id"] = node.id
             row["product_strain_name"] = self.world.product_name(self.strain, row["product_symbol"], node)
             self.event("assign", "assigned", self.coordinator(), end, None, {"node": node.code})

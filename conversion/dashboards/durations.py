@@ -35,3 +35,8 @@ def position(state: str, current_step: int, step_count: int) -> int:
     if state in PER_STEP:
         return 5 + 2 * (min(max(1, current_step), max(1, step_count)) - 1) + (state == "qc")
     return path(step_count).index(state)
+
+
+def typical_months(step_count: int) -> int:
+    """The usual time from submission to delivery of a plan with `step_count` steps, in months."""
+    return round(sum(TYPICAL_WEEKS[s] for s in path(step_count)) * 7 / 30.44)

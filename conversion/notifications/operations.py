@@ -90,13 +90,16 @@ def on_event(req, event) -> None:
     recipients = audience(req, event)
     if not recipients:
         return
+    from workflows.lifecycle import CANCEL_REASONS
+
     from ..requests.present import history_label, state_label
 
     base = current_app.config["BASE_URL"].rstrip("/")
     context = dict(req=req, event=event, url=f"{base}/requests/{req.id}",
                    settings_url=f"{base}/settings/notifications",
                    what=history_label(event.trigger), state=state_label(event.to_status),
-                   previous=state_label(event.from_status) if event.from_status else None)
+                   previous=state_label(event.from_status) if event.from_status else None,
+                   reason=CANCEL_REASONS.get((event.data or {}).get("reason") or "", (event.data or {}).get("reason")))
     subject = f"[EMMA] {req.reference}: {context['what']} ({context['state']})"[:300]
     for user, category in recipients:
         context.update(user=user, category=category, why=CATEGORIES[category].split(":")[0])

@@ -29,7 +29,7 @@ class ConversionRequest(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[Optional[str]] = mapped_column(String(20), unique=True)
-    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     strain_id: Mapped[int] = mapped_column(ForeignKey("strains.id"), index=True)
     node_id: Mapped[Optional[int]] = mapped_column(ForeignKey("nodes.id"))
     status: Mapped[str] = mapped_column(String(30), default="submitted")
@@ -65,7 +65,10 @@ class ConversionRequest(db.Model):
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         Index("ix_conversion_requests_status_id", "status", "id"),
-        Index("ix_conversion_requests_node_id_status", "node_id", "status"),
+        # Lists newest first by node, node and state, requester (migration 0006, docs/benchmarks.md).
+        Index("ix_conversion_requests_node_id_status_id", "node_id", "status", "id"),
+        Index("ix_conversion_requests_node_id_id", "node_id", "id"),
+        Index("ix_conversion_requests_requester_id_id", "requester_id", "id"),
     )
 
     # ---- plan helpers -------------------------------------------------
@@ -166,7 +169,7 @@ class RequestEvent(db.Model):
     __tablename__ = "request_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    request_id: Mapped[int] = mapped_column(ForeignKey("conversion_requests.id"), index=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("conversion_requests.id"))
     trigger: Mapped[str] = mapped_column(String(40))
     from_status: Mapped[Optional[str]] = mapped_column(String(30))
     to_status: Mapped[str] = mapped_column(String(30))
@@ -177,6 +180,8 @@ class RequestEvent(db.Model):
 
     request: Mapped[ConversionRequest] = relationship(back_populates="history")
     actor: Mapped[User] = relationship()
+
+    __table_args__ = (Index("ix_request_events_request_id_id", "request_id", "id"),)  # history in order
 
     def to_dict(self) -> dict:
         out = {"trigger": self.trigger, "from": self.from_status, "to": self.to_status,

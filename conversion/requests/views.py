@@ -9,14 +9,15 @@ from urllib.parse import urlsplit
 
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
                    url_for)
-from jinja2 import TemplateNotFound
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
+from jinja2 import TemplateNotFound
 
 from workflows import lifecycle
 
 from ..accounts.models import Role
 from ..catalogue.operations import all_nodes, get_strain
+from ..dashboards.durations import typical_months
 from ..errors import ApiError, json_error, wants_json
 from ..lab import operations as lab
 from . import operations as ops
@@ -61,19 +62,19 @@ def _csrf_error(exc: CSRFError):
 
 
 # ---- lists ------------------------------------------------------------------------
-def _listing(args):
+def _listing(args: dict):
+    """The page of requests for the list's query string (an unknown status or node is flashed)."""
     try:
-        return list_page(current_user, args), args
+        return list_page(current_user, args)
     except ApiError as exc:
         flash(exc.message, "error")
-        clean = read_args({})
-        return list_page(current_user, clean), clean
+        return list_page(current_user, read_args({}))
 
 
 @bp.route("/requests")
 @login_required
 def index():
-    listing, _ = _listing(read_args(request.args))
+    listing = _listing(read_args(request.args))
     args = listing.args
     bulk = None
     if _role() != "requester" and listing.items:
@@ -85,18 +86,17 @@ def index():
         bulk.node.choices = opts([("", "—")] + [(n.code, f"{n.code} · {n.name}") for n in all_nodes()
                                                if n.offers_conversion])
     defaults = read_args({})
-    link_args = {k: v for k, v in args.items() if v and v != defaults[k]}
+    link_args = {k: v for k, v in args.items() if v and v != defaults[k]}  # short, shareable URLs
     return render_template(
-        "requests/list.html", title=LIST_TITLES[_role()], listing=listing, args=args, columns=COLUMNS,
-        link_args=link_args,
-        sorts=SORTS, per_page_choices=PER_PAGE, states=lifecycle.STATES, bulk=bulk,
+        "requests/list.html", title=LIST_TITLES[_role()], listing=listing, args=args, link_args=link_args,
+        columns=COLUMNS, sorts=SORTS, per_page_choices=PER_PAGE, states=lifecycle.STATES, bulk=bulk,
         nodes=all_nodes() if _role() == "coordinator" else [])
 
 
 @bp.route("/requests.csv")
 @login_required
 def export_csv():
-    listing, _ = _listing(read_args(request.args))
+    listing = _listing(read_args(request.args))
     args = listing.args
     name = "requests" + (f"-{args['status']}" if args["status"] else "") + (
         f"-page{listing.page}" if listing.pages > 1 else "") + ".csv"
@@ -188,11 +188,9 @@ def new(emma_id: str):
                                        archived=archived)
         if form.errors:
             status = 422
-    from ..dashboards.durations import TYPICAL_WEEKS, path
-
-    months = [round(sum(TYPICAL_WEEKS[s] for s in path(n)) / 4.345) for n in (1, 2)]
     return render_template("requests/new.html", strain=strain, form=form, products=products,
-                           has_cre=has_cre, countries=COUNTRIES, typical_months=months), status
+                           has_cre=has_cre, countries=COUNTRIES,
+                           typical_months=[typical_months(1), typical_months(2)]), status
 
 
 # ---- one request ------------------------------------------------------------------

@@ -88,9 +88,15 @@ class User:
         assert response.status == 200, (path, response.status)
         return response
 
-    def expect_flash(self, text: str) -> None:
-        flashes = " ".join(self.page.locator(".flash").all_inner_texts())
-        assert text in flashes, (text, flashes, self.page.url)
+    def expect_flash(self, text: str, kind: str = "") -> None:
+        """Wait for the flash message of the page loaded after an action."""
+        from playwright.sync_api import expect
+
+        flash = self.page.locator(f".flash{'-' + kind if kind else ''}", has_text=text).first
+        try:
+            expect(flash).to_be_visible(timeout=10000)
+        except AssertionError:
+            raise AssertionError((text, self.page.locator(".flash").all_inner_texts(), self.page.url)) from None
 
     def action(self, label: str, comment: str | None = None) -> None:
         form = self.page.locator("form.action", has=self.page.get_by_role("button", name=label, exact=True))
@@ -98,9 +104,9 @@ class User:
             self.page.locator("details.action-more", has=form).locator("summary").click()
         if comment is not None:
             form.locator("textarea").fill(comment)
-        form.get_by_role("button", name=label, exact=True).click()
-        done = " ".join(self.page.locator(".flash-success").all_inner_texts())
-        assert "AC-" in done, (label, " ".join(self.page.locator(".flash").all_inner_texts()))
+        with self.page.expect_navigation():  # the result page, not the one still showing
+            form.get_by_role("button", name=label, exact=True).click()
+        self.expect_flash("AC-", "success")
 
     def save(self, section: str, button: str, **fields) -> None:
         """Fill a lab form in its section (fields by id suffix) and save it."""
@@ -116,8 +122,9 @@ class User:
                 box.locator(f"[name$='-{name}'][value='{value}']").check()
             else:
                 field.fill(value)
-        box.get_by_role("button", name=button).click()
-        assert "recorded" in " ".join(self.page.locator(".flash").all_inner_texts()), self.page.url
+        with self.page.expect_navigation():
+            box.get_by_role("button", name=button).click()
+        self.expect_flash("recorded", "success")
 
     def close(self) -> None:
         csp = [e for e in self.errors if "Content Security Policy" in e or "Refused to" in e]
@@ -243,8 +250,8 @@ def test_bulk_actions_dashboard_and_phone_layout(people, shots, seeded):
     sue.page.select_option("#bulk-trigger", "accept")
     assert sue.page.locator("#bulk-reason").is_hidden()  # only the fields an action needs
     sue.page.get_by_role("button", name="Apply to selected").click()
-    message = " ".join(sue.page.locator(".flash").all_inner_texts())
-    assert "Nothing was changed" in message and "1 of the 3" in message
+    sue.expect_flash("Nothing was changed", "error")
+    assert "1 of the 3" in " ".join(sue.page.locator(".flash").all_inner_texts())
     shots(sue.page, "21-bulk-refused-phone")
     sue.page.locator("#select-all").check()
     sue.page.locator(f"#pick-{ids[0]}").uncheck()
@@ -255,8 +262,10 @@ def test_bulk_actions_dashboard_and_phone_layout(people, shots, seeded):
     cora = people("coordinator")
     cora.page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
     assert cora.page.locator("table.counts").is_visible()
-    for img in cora.page.locator(".charts img").all():
-        assert img.evaluate("i => i.complete && i.naturalWidth > 0")  # the SVG charts load
+    assert cora.page.locator(".charts img").count() == 2
+    cora.page.wait_for_function(  # the SVG charts load (served by the app, allowed by the CSP)
+        "() => [...document.querySelectorAll('.charts img')].every(i => i.complete && i.naturalWidth > 0)",
+        timeout=10000)
     shots(cora.page, "22-dashboard")
     cora.page.set_viewport_size(PHONE)
     shots(cora.page, "23-dashboard-phone")

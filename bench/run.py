@@ -27,6 +27,7 @@ PY = str(ROOT / ".venv" / "bin" / "python")
 BIN = ROOT / ".venv" / "bin"
 OUT = ROOT / "docs" / "benchmarks.md"
 LOGS = Path(os.environ.get("BENCH_LOGS") or tempfile.mkdtemp(prefix="bench-logs-"))
+LOGS.mkdir(parents=True, exist_ok=True)
 
 N = int(os.environ.get("BENCH_REQUESTS", "50000"))
 SMALL = int(os.environ.get("BENCH_SMALL", "1000"))

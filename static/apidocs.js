@@ -161,8 +161,9 @@
     (spec.tags || []).map(function (t) { return t.name; }).concat(Object.keys(byTag)).forEach(function (tag) {
       if (!byTag[tag] || document.getElementById("tag-" + tag)) { return; }
       var info = (spec.tags || []).filter(function (t) { return t.name === tag; })[0] || {};
-      toc.appendChild(el("li", {}, [el("a", {href: "#tag-" + tag, text: tag + (info.description ? ": " + info.description : "")})]));
-      root.appendChild(el("h2", {id: "tag-" + tag, text: tag}));
+      var title = tag.replace(/^api_/, "").replace(/_/g, " ");
+      toc.appendChild(el("li", {}, [el("a", {href: "#tag-" + tag, text: title + (info.description ? ": " + info.description : "")})]));
+      root.appendChild(el("h2", {id: "tag-" + tag, text: title}));
       if (info.description) { root.appendChild(el("p", {"class": "muted", text: info.description})); }
       byTag[tag].forEach(function (s) { root.appendChild(s); });
     });

@@ -2,7 +2,6 @@
 server on loopback, retries with backoff, no double sending, preferences."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap

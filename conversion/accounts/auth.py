@@ -8,6 +8,7 @@ from functools import wraps
 from flask import abort, current_app, g, request
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db, login_manager, utcnow
 from .models import ApiToken, Role, User, hash_token
@@ -53,7 +54,8 @@ def issue_token(user: User) -> str:
 
 
 def user_for_token(token: str) -> User | None:
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token))
+                            .options(joinedload(ApiToken.user)))  # one statement per API call
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
         return None
     return row.user if row.user.active else None

@@ -203,7 +203,7 @@ def list_requests(args):
 def show(request_id):
     """One request with its plan, step, available triggers, history and lab records."""
     user = require_user()
-    return request_detail(ops.get_request(user, request_id), user)
+    return request_detail(ops.get_request(user, request_id, detail=True), user)
 
 
 @blp.route("/requests/<int:request_id>/events", methods=["POST"])

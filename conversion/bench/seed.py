@@ -688,8 +688,9 @@ def seed_bench(n: int, *, seed: int = 1, progress: Callable[[int], None] | None 
             w.models.append(model)
             w.rows[model] = []
         invoicing.write(w)
-    _after_bulk_load()
+    _move_sequences()
     db.session.commit()
+    _refresh_statistics()
     return dict(w.counts)
 
 
@@ -699,15 +700,29 @@ def _invoice_models():
     return [Invoice, InvoiceLine]
 
 
-def _after_bulk_load() -> None:
-    """Move PostgreSQL sequences past the ids assigned here, and refresh planner statistics."""
-    bind = db.session.get_bind()
-    tables = ["users", "conversion_requests", "request_events", "matings", "animals", "qc_results",
-              "cryopreservations", "invoices", "invoice_lines"]
-    if bind.dialect.name == "postgresql":
-        for table in tables:
-            if _has_table(table):
-                db.session.execute(text(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                    f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"))
-    db.session.execute(text("ANALYZE"))
+TABLES = ["users", "conversion_requests", "request_events", "paperwork", "matings", "animals", "qc_results",
+          "cryopreservations", "invoices", "invoice_lines", "invoice_counters"]
+
+
+def _move_sequences() -> None:
+    """PostgreSQL: the id sequences continue after the ids assigned here."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    for table in TABLES:
+        if table not in ("paperwork", "invoice_counters") and _has_table(table):
+            db.session.execute(text(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"))
+
+
+def _refresh_statistics() -> None:
+    """Planner statistics for the new rows; on PostgreSQL also the visibility map (VACUUM), so
+    the index-only scans the lists and counts rely on need no heap visits."""
+    engine = db.engine
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            tables = [t for t in TABLES if inspect(conn).has_table(t)]
+            conn.execute(text(f"VACUUM (ANALYZE) {', '.join(tables)}"))
+    else:
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()

@@ -174,15 +174,19 @@ def similar_completed(req: ConversionRequest, limit: int = 50) -> list[int]:
     """Ids of the latest completed requests at req's node with the same steps (and TAT-Cre use)."""
     if req.node_id is None:
         return []
+    # The ids first (an index-only scan of ix_conversion_requests_node_id_status_id), then only
+    # the plans' step lists of those rows (docs/benchmarks.md).
+    latest = (select(ConversionRequest.id)
+              .where(ConversionRequest.node_id == req.node_id, ConversionRequest.status == "completed",
+                     ConversionRequest.step_count == req.step_count, ConversionRequest.id != req.id)
+              .order_by(ConversionRequest.id.desc()).limit(limit * 4))
     rows = db.session.execute(
-        select(ConversionRequest.id, ConversionRequest.plan, ConversionRequest.use_tat_cre)
-        .where(ConversionRequest.node_id == req.node_id, ConversionRequest.status == "completed",
-               ConversionRequest.step_count == req.step_count, ConversionRequest.id != req.id)
-        .order_by(ConversionRequest.id.desc()).limit(limit * 4))
+        select(ConversionRequest.id, ConversionRequest.plan["steps"], ConversionRequest.use_tat_cre)
+        .where(ConversionRequest.id.in_(latest.scalar_subquery())).order_by(ConversionRequest.id.desc()))
     wanted = _recombinases(req)
     out = []
-    for rid, plan, tat in rows:
-        steps = tuple(s.get("recombinase") for s in (plan or {}).get("step_details", []))
+    for rid, steps, tat in rows:
+        steps = tuple(steps or ())
         if steps == wanted and bool(tat) == bool(req.use_tat_cre):
             out.append(rid)
         if len(out) == limit:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..accounts.models import Role, User
 from ..catalogue.models import DeleterStrain
@@ -203,10 +204,10 @@ def record_cryo(user: User, request_id: int, *, material=None, count=None, locat
 
 
 def lab_records(req: ConversionRequest) -> dict:
-    def rows(model):
+    def rows(model, *options):
         return [r.to_dict() for r in db.session.scalars(
-            select(model).where(model.request_id == req.id).order_by(model.id))]
+            select(model).where(model.request_id == req.id).options(*options).order_by(model.id))]
 
     paper = db.session.get(Paperwork, req.id)
-    return {"paperwork": paper.to_dict() if paper else None, "matings": rows(Mating),
+    return {"paperwork": paper.to_dict() if paper else None, "matings": rows(Mating, joinedload(Mating.deleter)),
             "animals": rows(Animal), "qc": rows(QcResult), "cryo": rows(Cryopreservation)}

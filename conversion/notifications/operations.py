@@ -15,6 +15,7 @@ from email.utils import make_msgid
 
 from flask import current_app, render_template
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 
 from ..accounts.models import Role, User
 from ..extensions import db, utcnow
@@ -195,7 +196,10 @@ def send_pending(ids: list[int] | None = None, *, now: datetime | None = None,
         for message_id in ids:
             if progress:
                 progress(1)
-            message = _claim(message_id)
+            try:
+                message = _claim(message_id)
+            except OperationalError:  # SQLite: another sender held the lock too long
+                message = None
             if message is None or message.next_attempt_at > now:
                 db.session.rollback()
                 result.skipped += 1

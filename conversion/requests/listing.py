@@ -5,13 +5,11 @@ import csv
 import io
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
-
 from ..accounts.models import User
 from ..catalogue.models import Strain
 from ..extensions import db
 from .models import ConversionRequest
-from .operations import filtered_requests
+from .operations import count_requests, filtered_requests
 from .present import fmt_date, state_label
 
 SORTS = {
@@ -87,7 +85,7 @@ def list_page(user: User, args: dict) -> Listing:
     """One page of the requests the user may see; raises Invalid for an unknown status or node."""
     stmt = filtered_requests(user, status=args["status"] or None, node=args["node"] or None,
                              q=args["q"] or None)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    total = count_requests(user, status=args["status"] or None, node=args["node"] or None, q=args["q"] or None)
     per_page = args["per_page"]
     page = min(args["page"], max(1, -(-total // per_page)))
     items = list(db.session.scalars(

@@ -66,7 +66,8 @@ class ConversionRequest(db.Model):
     __table_args__ = (
         Index("ix_conversion_requests_status_id", "status", "id"),
         # Lists newest first by node, node and state, requester (migration 0006, docs/benchmarks.md).
-        Index("ix_conversion_requests_node_id_status_id", "node_id", "status", "id"),
+        Index("ix_conversion_requests_node_id_status_id", "node_id", "status", "id",
+              postgresql_include=["step_count"]),
         Index("ix_conversion_requests_node_id_id", "node_id", "id"),
         Index("ix_conversion_requests_requester_id_id", "requester_id", "id"),
     )
@@ -154,6 +155,10 @@ class ConversionRequest(db.Model):
         node = get_node(node_code)
         if node is None:
             return f"Unknown node {node_code!r}"
+        return self.problem_with(node)
+
+    def problem_with(self, node: Node) -> str | None:
+        """node_problem() for a loaded node (its deleters loaded too: no query per node)."""
         if not node.offers_conversion:
             return f"{node.code} does not offer allele conversion"
         have = {d.recombinase.value for d in node.deleters}

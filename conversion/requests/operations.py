@@ -41,8 +41,19 @@ def visible_requests(user: User) -> Select:
     return stmt
 
 
-def get_request(user: User, request_id: int, *, for_update: bool = False) -> ConversionRequest:
+# What a request page or the API detail shows, loaded with the request (constant statement count:
+# no lazy load per history row or actor; tests/test_query_counts.py).
+DETAIL_LOAD = (joinedload(ConversionRequest.strain), joinedload(ConversionRequest.node),
+               joinedload(ConversionRequest.requester),
+               selectinload(ConversionRequest.history).joinedload(RequestEvent.actor).joinedload(User.node))
+
+
+def get_request(user: User, request_id: int, *, for_update: bool = False,
+                detail: bool = False) -> ConversionRequest:
+    """The request if `user` may see it (404 otherwise); `detail` eager-loads what pages show."""
     stmt = visible_requests(user).where(ConversionRequest.id == request_id)
+    if detail and not for_update:
+        stmt = stmt.options(*DETAIL_LOAD)
     if for_update:
         lock_row(request_id)
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
@@ -97,15 +108,7 @@ def filtered_requests(user: User, *, status: str | None = None, node: str | None
     stmt = visible_requests(user).join(Strain, ConversionRequest.strain_id == Strain.id).options(
         contains_eager(ConversionRequest.strain), joinedload(ConversionRequest.node),
         joinedload(ConversionRequest.requester))
-    if status:
-        if status not in lifecycle.STATES:
-            raise Invalid(f"Unknown status {status!r}: use one of {', '.join(lifecycle.STATES)}.")
-        stmt = stmt.where(ConversionRequest.status == status)
-    if node:
-        found = get_node(node)
-        if found is None:
-            raise Invalid(f"Unknown node {node!r}.")
-        stmt = stmt.where(ConversionRequest.node_id == found.id)
+    stmt = _status_and_node(stmt, status, node)
     if q and q.strip():
         pattern = "%" + q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         stmt = stmt.where(or_(
@@ -115,6 +118,30 @@ def filtered_requests(user: User, *, status: str | None = None, node: str | None
             func.lower(Strain.gene).like(pattern, escape="\\"),
         ))
     return stmt
+
+
+def _status_and_node(stmt: Select, status: str | None, node: str | None) -> Select:
+    if status:
+        if status not in lifecycle.STATES:
+            raise Invalid(f"Unknown status {status!r}: use one of {', '.join(lifecycle.STATES)}.")
+        stmt = stmt.where(ConversionRequest.status == status)
+    if node:
+        found = get_node(node)
+        if found is None:
+            raise Invalid(f"Unknown node {node!r}.")
+        stmt = stmt.where(ConversionRequest.node_id == found.id)
+    return stmt
+
+
+def count_requests(user: User, *, status: str | None = None, node: str | None = None,
+                   q: str | None = None) -> int:
+    """How many requests filtered_requests() finds. Without a text search the strain join is
+    left out: an index-only count (ix_conversion_requests_node_id_id ...), not a heap scan."""
+    if q and q.strip():
+        stmt = filtered_requests(user, status=status, node=node, q=q).order_by(None)
+        return db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    stmt = visible_requests(user).with_only_columns(func.count(ConversionRequest.id))
+    return db.session.scalar(_status_and_node(stmt, status, node))
 
 
 def list_requests(user: User, *, status: str | None = None, node: str | None = None,
@@ -320,17 +347,31 @@ class NodeSuggestion:
     open_requests: int
 
 
-def suggest_nodes(req: ConversionRequest) -> list[NodeSuggestion]:
-    """Nodes ranked for assignment: able first, then holding the stock, then least busy."""
+@dataclass
+class AssignmentContext:
+    """What ranking nodes needs, read once for a whole page of requests."""
+    nodes: list[Node]
+    open_requests: dict[int, int]
+
+
+def assignment_context() -> AssignmentContext:
     open_states = [s for s in lifecycle.OPEN_STATES if s not in ("submitted", "approved")]
     counts = dict(db.session.execute(
         select(ConversionRequest.node_id, func.count()).where(
             ConversionRequest.status.in_(open_states), ConversionRequest.node_id.is_not(None)
         ).group_by(ConversionRequest.node_id)).all())
-    nodes = db.session.scalars(select(Node).options(selectinload(Node.deleters)).order_by(Node.code))
+    nodes = list(db.session.scalars(select(Node).options(selectinload(Node.deleters)).order_by(Node.code)))
+    return AssignmentContext(nodes, counts)
+
+
+def suggest_nodes(req: ConversionRequest, context: AssignmentContext | None = None) -> list[NodeSuggestion]:
+    """Nodes ranked for assignment: able first, then holding the stock, then least busy.
+    Pass one assignment_context() when ranking for many requests (the review page)."""
+    context = context or assignment_context()
+    counts = context.open_requests
     out = []
-    for node in nodes:
-        problem = req.node_problem(node.code)
+    for node in context.nodes:
+        problem = req.problem_with(node)
         out.append(NodeSuggestion(node, problem is None, problem, node.id == req.strain.holder_node_id,
                                   counts.get(node.id, 0)))
     out.sort(key=lambda s: (not s.ok, not s.holds_stock, s.open_requests, s.node.code))

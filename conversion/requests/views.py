@@ -78,7 +78,8 @@ def index():
     args = listing.args
     bulk = None
     if _role() != "requester" and listing.items:
-        offered = {t for r in listing.items for t in ops.available_triggers(current_user, r)}
+        user = current_user._get_current_object()  # not the proxy once per row
+        offered = {t for r in listing.items for t in ops.available_triggers(user, r)}
         bulk = BulkForm()
         bulk.trigger.choices = opts([("", "Choose an action…")] + [
             (t, trigger_label(t)) for t in lifecycle.TRIGGERS if t in offered])
@@ -281,7 +282,7 @@ def _documents(req: ConversionRequest) -> dict:
 @bp.route("/requests/<int:request_id>")
 @login_required
 def show(request_id: int):
-    return _show(ops.get_request(current_user, request_id))
+    return _show(ops.get_request(current_user, request_id, detail=True))
 
 
 @bp.route("/requests/<int:request_id>/events", methods=["POST"])
@@ -414,9 +415,10 @@ def review():
     to_assign = list_page(current_user, {**read_args({}), "status": "approved", "sort": "oldest",
                                          "per_page": 50})
     rows = []
+    context = ops.assignment_context()  # nodes and their loads, read once for the page
     for req in to_assign.items:  # the 50 oldest; the rest wait on the next visit
         form = _action_form("assign")
-        ranked = ops.suggest_nodes(req)
+        ranked = ops.suggest_nodes(req, context)
         form.node.choices = opts((s.node.code, s.node.code) for s in ranked)
         form.node.data = ranked[0].node.code if ranked and ranked[0].ok else None
         rows.append((req, form, ranked))

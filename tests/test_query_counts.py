@@ -1,0 +1,99 @@
+"""SQL statements per page and API call do not grow with the data: a regression to N+1 fails here.
+
+Each URL is counted (SQLAlchemy before_cursor_execute) once with a handful of requests and again
+after many more requests, history rows, actors and lab records were added. docs/benchmarks.md
+has the figures at 1,000 and 50,000 requests."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import sign_in
+from flows import Api, walk
+
+
+def statements(app, client, url: str, headers: dict | None = None) -> int:
+    from conversion.bench.sqlcount import count_statements
+    from conversion.extensions import db
+
+    assert client.get(url, headers=headers or {}).status_code == 200, url  # warm-up
+    with count_statements(db.engine) as seen:
+        res = client.get(url, headers=headers or {})
+    assert res.status_code == 200, url
+    return len(seen)
+
+
+@pytest.fixture
+def world(seeded):
+    """Five requests: one in breeding at ICS (the one measured), one completed there (so the
+    estimate learns from history in both rounds), three submitted."""
+    client = seeded.test_client()
+    api = Api(client)
+    ids = [api.submit()["id"] for _ in range(5)]
+    walk(api, ids[1], "completed", node="ICS")
+    walk(api, ids[0], "breeding", node="ICS")
+    staff = seeded.test_client()
+    sign_in(staff, "staff_ics")
+    coordinator = seeded.test_client()
+    sign_in(coordinator, "coordinator")
+    return {"api": api, "rid": ids[0], "staff": staff, "coordinator": coordinator}
+
+
+def grow(api: Api, rid: int) -> None:
+    """45 more requests over all states (with history, lab records and invoices), and a longer
+    history for the measured request, by more actors, with more lab records."""
+    from conversion.bench.seed import seed_bench
+
+    from conversion.accounts.operations import create_user
+
+    seed_bench(45, seed=11)
+    for who in ("coordinator", "staff_ics"):
+        api.go(who, rid, "hold", comment="Paused for the benchmark")
+        api.go(who, rid, "resume", comment="Back to work")
+    create_user("second.ics@emma.example", "second-ics-password", "staff", "ICS")  # a new actor
+    res = api.client.post("/api/v1/tokens", json={"email": "second.ics@emma.example",
+                                                   "password": "second-ics-password"})
+    second = {"Authorization": f"Bearer {res.get_json()['token']}"}
+    for trigger in ("hold", "resume"):
+        res = api.client.post(f"/api/v1/requests/{rid}/events", json={"trigger": trigger, "comment": "Second"},
+                              headers=second)
+        assert res.status_code == 200, res.get_json()
+    for n in (1, 2):
+        api.ok("staff_ics", f"/requests/{rid}/matings", {"deleter": "Gt(Rosa)26Sor(CAG-Flpo,-EYFP)Ics",
+                                                          "set_up_on": "2026-03-01", "generation": n})
+    for k in range(4):
+        api.ok("staff_ics", f"/requests/{rid}/animals", {"label": f"P-{k}", "born_on": "2026-04-01",
+                                                         "sex": "female", "allele": "wt",
+                                                         "deleter_transgene": "positive"})
+
+
+def measure(seeded, w) -> dict:
+    api, rid = w["api"], w["rid"]
+    return {
+        "api list": statements(seeded, api.client, "/api/v1/requests?status=breeding", api.headers("coordinator")),
+        "api list (all)": statements(seeded, api.client, "/api/v1/requests", api.headers("coordinator")),
+        "api detail": statements(seeded, api.client, f"/api/v1/requests/{rid}", api.headers("coordinator")),
+        "staff queue page": statements(seeded, w["staff"], "/requests"),
+        "request page (staff)": statements(seeded, w["staff"], f"/requests/{rid}"),
+        "request page (coordinator)": statements(seeded, w["coordinator"], f"/requests/{rid}"),
+    }
+
+
+def test_statements_do_not_grow_with_requests_history_and_lab_records(seeded, world):
+    before = measure(seeded, world)
+    grow(world["api"], world["rid"])
+    after = measure(seeded, world)
+    assert after == before
+    assert before["api list"] <= 3 and before["api detail"] <= 10  # sign-in lookup + the data
+
+
+def test_review_page_reads_nodes_once_not_per_request(seeded, world):
+    api = world["api"]
+
+    def approved(n: int) -> None:
+        for _ in range(n):
+            api.go("coordinator", api.submit()["id"], "approve")
+
+    approved(2)
+    before = statements(seeded, world["coordinator"], "/review")
+    approved(12)
+    assert statements(seeded, world["coordinator"], "/review") == before

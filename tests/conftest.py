@@ -103,6 +103,23 @@ def seeded(app):
 
 
 @pytest.fixture
+def live_server(seeded):
+    """The seeded app served on a free loopback port; yields its base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, seeded, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(10)
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from flows import Api, walk
-from webflows import Web, flashes, walk_pages
+from webflows import Web, flashes
 
 
 @pytest.fixture

@@ -26,6 +26,15 @@ class ConversionApi(Api):
 api = ConversionApi()
 
 
+def error_responses(blp, *codes: int):
+    """Document `{"error": ...}` answers with these statuses on an endpoint."""
+    def deco(fn):
+        for code in codes:
+            fn = blp.alt_response(code, schema=ErrorSchema, description='{"error": "..."}')(fn)
+        return fn
+    return deco
+
+
 def require_user(*roles: str):
     """The calling user (401 when not signed in, 403 when the role may not)."""
     user = api_user()

@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 
 from ..invoices import operations as ops
 from ..invoices.serialize import invoice_dict as _one
-from . import require_user
+from . import error_responses, require_user
 
 blp = Blueprint("api_invoices", __name__, description="Invoices, credit notes, certificates")
 
@@ -74,11 +74,7 @@ class InvoiceList(ma.Schema):
 
 
 def _errors(*codes):
-    def deco(fn):
-        for code in codes:
-            fn = blp.alt_response(code, schema=ma.Schema, description="{\"error\": \"...\"}")(fn)
-        return fn
-    return deco
+    return error_responses(blp, *codes)
 
 
 def invoice_dict(invoice):

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from ..lab import operations as lab
 from ..requests import operations as ops
 from ..requests.serialize import request_detail, request_summary
-from . import require_user
+from . import error_responses, require_user
 
 blp = Blueprint("api_requests", __name__, description="Conversion requests and their lab work")
 
@@ -161,11 +161,7 @@ ERRORS = (401, 403, 404, 409, 422)
 
 
 def _errors(*codes):
-    def deco(fn):
-        for code in codes:
-            fn = blp.alt_response(code, schema=ma.Schema, description="{\"error\": \"...\"}")(fn)
-        return fn
-    return deco
+    return error_responses(blp, *codes)
 
 
 @blp.route("/requests", methods=["POST"])
@@ -214,8 +210,8 @@ def fire(body, request_id):
     """Fire a lifecycle trigger (`assign` takes `node`, `cancel` takes `reason`)."""
     user = require_user()
     data = {k: body[k] for k in ("node", "reason") if body.get(k) is not None}
-    req, _event = ops.fire_trigger(user, request_id, body["trigger"], comment=body["comment"], **data)
-    return request_detail(req, user)
+    ops.fire_trigger(user, request_id, body["trigger"], comment=body["comment"], **data)
+    return request_detail(ops.get_request(user, request_id, detail=True), user)  # reloaded in 2 statements
 
 
 @blp.route("/requests/<int:request_id>/node-suggestions", methods=["GET"])
@@ -233,7 +229,7 @@ def suggestions(request_id):
 def _record(fn, request_id, body):
     user = require_user()
     fn(user, request_id, **body)
-    return request_detail(ops.get_request(user, request_id), user)
+    return request_detail(ops.get_request(user, request_id, detail=True), user)
 
 
 @blp.route("/requests/<int:request_id>/paperwork", methods=["POST"])
@@ -262,7 +258,7 @@ def animals(body, request_id):
     """Record one animal (founder or pup) with its genotype."""
     user = require_user()
     lab.record_animals(user, request_id, [body])
-    return request_detail(ops.get_request(user, request_id), user)
+    return request_detail(ops.get_request(user, request_id, detail=True), user)
 
 
 @blp.route("/requests/<int:request_id>/animals/batch", methods=["POST"])
@@ -273,7 +269,7 @@ def animals_batch(body, request_id):
     """Record several pups at once (all or none)."""
     user = require_user()
     lab.record_animals(user, request_id, body["animals"])
-    return request_detail(ops.get_request(user, request_id), user)
+    return request_detail(ops.get_request(user, request_id, detail=True), user)
 
 
 @blp.route("/requests/<int:request_id>/qc", methods=["POST"])

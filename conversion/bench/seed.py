@@ -14,10 +14,12 @@ Rows are written with SQLAlchemy Core `insert()` executemany in chunks, ids assi
 PostgreSQL sequences are moved past them at the end); everything is one transaction."""
 from __future__ import annotations
 
+import queue
 import random
 import secrets
+import threading
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Callable
 
@@ -80,23 +82,72 @@ def _has_table(name: str) -> bool:
 
 
 class _Writer:
-    """Rows per table, flushed with Core executemany in dependency order."""
+    """Rows per table, written with Core `insert()` executemany in dependency order.
+
+    On PostgreSQL a thread writes each flushed chunk on the session's connection while the
+    caller simulates the next one (the server works while Python generates). The caller must
+    not use the session between the first flush() and wait()."""
 
     def __init__(self, models):
         self.models = models
         self.rows = {m: [] for m in models}
         self.counts: dict[str, int] = defaultdict(int)
+        self.conn = db.session.connection()
+        self.error: BaseException | None = None
+        self.queue: queue.Queue | None = None
+        if self.conn.dialect.name == "postgresql":
+            self.queue = queue.Queue(maxsize=2)
+            self.thread = threading.Thread(target=self._run, name="seed-bench-writer", daemon=True)
+            self.thread.start()
 
     def add(self, model, row: dict) -> None:
         self.rows[model].append(row)
 
+    def _write(self, batch) -> None:
+        for table, rows in batch:
+            self.conn.execute(insert(table), rows)
+
+    def _run(self) -> None:
+        while True:
+            batch = self.queue.get()
+            try:
+                if batch is None:
+                    return
+                if self.error is None:
+                    self._write(batch)
+            except BaseException as exc:  # handed to the caller at its next flush() or wait()
+                self.error = exc
+            finally:
+                self.queue.task_done()
+
     def flush(self) -> None:
+        batch = []
         for model in self.models:
-            rows = self.rows[model]
-            if rows:
-                db.session.execute(insert(model.__table__), rows)
-                self.counts[model.__tablename__] += len(rows)
+            if self.rows[model]:
+                batch.append((model.__table__, self.rows[model]))
+                self.counts[model.__tablename__] += len(self.rows[model])
                 self.rows[model] = []
+        if self.error is not None:
+            raise self.error
+        if not batch:
+            return
+        if self.queue is None:
+            self._write(batch)
+        else:
+            self.queue.put(batch)
+
+    def wait(self) -> None:
+        """Everything flushed is written (the session may be used again)."""
+        if self.queue is not None:
+            self.queue.join()
+        if self.error is not None:
+            raise self.error
+
+    def close(self) -> None:
+        if self.queue is not None:
+            self.queue.put(None)
+            self.thread.join()
+            self.queue = None
 
 
 # ---- the reference data: nodes, staff, strains, plans ----------------------------------
@@ -537,7 +588,7 @@ class _Invoicing:
     def lines(self, life: _Life, day: date, today: date) -> tuple[list[dict], object] | None:
         from ..invoices.models import Service
 
-        node_id, tier, row = life.node.id, row_tier(life.row), life.row
+        node_id, tier, row = life.node.id, life.row["billing_sector"], life.row
         found = self.price_list(node_id, day) or self.price_list(node_id, today)
         if found is None:
             return None
@@ -605,7 +656,7 @@ class _Invoicing:
             invoice = {
                 "id": invoice_id, "kind": "invoice", "status": status, "number": None, "year": None,
                 "sequence": None, "request_id": life.rid, "node_id": node.id, "credits_id": None, "reason": None,
-                "currency": plist.currency, "tier": row_tier(row), "vat_treatment": None, "vat_rate": None,
+                "currency": plist.currency, "tier": row["billing_sector"], "vat_treatment": None, "vat_rate": None,
                 "vat_mention": None, "net": net_total, "vat": vat_total, "total": net_total + vat_total,
                 "seller": None, "customer": None, "subject": None, "issued_on": None, "due_on": None,
                 "pdf": None, "pdf_sha256": None, "created_at": issued_at, "created_by_id": staff,
@@ -640,6 +691,7 @@ class _Invoicing:
             if len(w.rows[InvoiceLine]) >= CHUNK * 5:
                 w.flush()
         w.flush()
+        w.wait()
         for (node_id, year), last in counters.items():
             if (node_id, year) in before:
                 if before[(node_id, year)] != last:
@@ -647,10 +699,6 @@ class _Invoicing:
                         InvoiceCounter.node_id == node_id, InvoiceCounter.year == year).values(last_number=last))
             else:
                 db.session.execute(insert(InvoiceCounter.__table__).values(node_id=node_id, year=year, last_number=last))
-
-
-def row_tier(row: dict) -> str:
-    return row["billing_sector"]
 
 
 # ---- entry point -----------------------------------------------------------------------
@@ -661,33 +709,37 @@ def seed_bench(n: int, *, seed: int = 1, progress: Callable[[int], None] | None 
     now = now or _now()
     world = _World(rng, n, now)
     models = [ConversionRequest, RequestEvent, Paperwork, Mating, Animal, QcResult, Cryopreservation]
-    w = _Writer(models)
     ids = {m: _ids(m) for m in (RequestEvent, Mating, Animal, QcResult, Cryopreservation)}
     first = _ids(ConversionRequest)
     invoicing = _Invoicing(world) if _has_table("invoices") else None  # invoices: migration 0003
     span = timedelta(days=YEARS * 365).total_seconds()
     start = now - timedelta(seconds=span)
-    done = 0
-    for i in range(n):
-        t0 = start + timedelta(seconds=span * (i + rng.random()) / n)
-        life = _Life(world, w, ids, first + i, t0.replace(microsecond=0))
-        life.run()
-        life.finish()
+    w = _Writer(models)  # from here until w.wait(), only the writer uses the database
+    try:
+        done = 0
+        for i in range(n):
+            t0 = start + timedelta(seconds=span * (i + rng.random()) / n)
+            life = _Life(world, w, ids, first + i, t0.replace(microsecond=0))
+            life.run()
+            life.finish()
+            if invoicing is not None:
+                invoicing.collect(life)
+            if len(w.rows[ConversionRequest]) >= CHUNK:
+                w.flush()
+                if progress:
+                    progress(CHUNK)
+                done += CHUNK
+        w.flush()
+        w.wait()
+        if progress and n - done:
+            progress(n - done)
         if invoicing is not None:
-            invoicing.collect(life)
-        if len(w.rows[ConversionRequest]) >= CHUNK:
-            w.flush()
-            if progress:
-                progress(CHUNK)
-            done += CHUNK
-    w.flush()
-    if progress and n - done:
-        progress(n - done)
-    if invoicing is not None:
-        for model in _invoice_models():
-            w.models.append(model)
-            w.rows[model] = []
-        invoicing.write(w)
+            for model in _invoice_models():
+                w.models.append(model)
+                w.rows[model] = []
+            invoicing.write(w)
+    finally:
+        w.close()
     _move_sequences()
     db.session.commit()
     _refresh_statistics()

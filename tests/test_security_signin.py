@@ -373,3 +373,12 @@ def test_security_events_page_and_log(seeded, client, auth, caplog):
     requester = seeded.test_client()
     sign_in(requester, "requester")
     assert requester.get("/admin/security-events").status_code == 403
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "/\\evil.example", "https://evil.example/",
+                                    "javascript:alert(1)"])
+def test_sign_in_follows_only_same_site_next(seeded, client, target):
+    email, password = DEMO["requester"]
+    res = client.post("/login", query_string={"next": target},
+                      data={"email": email, "password": password, "csrf_token": csrf_token(client, "/login")})
+    assert res.status_code == 302 and res.headers["Location"] == "/"

@@ -171,7 +171,8 @@ def record_failure(email: str | None, address: str | None, detail: str = "") -> 
     """Count a failed sign-in; lock the account or the address once over the limit. Commits."""
     key = _sign_in_key(email)
     record_event("sign_in_failed", email=key, address=address, detail=detail)
-    db.session.flush()
+    # Commit before counting: of failures racing in parallel, the last to commit sees them all.
+    db.session.commit()
     if key and _failures(SecurityEvent.email, key, ("lockout_account", "sign_in", "token_created")) \
             >= _setting("SIGN_IN_MAX_FAILURES_ACCOUNT"):
         record_event("lockout_account", email=key, address=address,

@@ -33,6 +33,7 @@ N = int(os.environ.get("BENCH_REQUESTS", "50000"))
 SMALL = int(os.environ.get("BENCH_SMALL", "1000"))
 DURATION = int(os.environ.get("BENCH_DURATION", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
+WARMUP = 2  # seconds of unrecorded load before each measured wrk run
 THREADS = 2
 WORKERS = 2
 UA = "emma-bench/1"
@@ -190,8 +191,10 @@ def wrk(server: Server, path: str, headers: dict, name: str) -> dict:
     args = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{DURATION}s", "--latency", "-H", f"User-Agent: {UA}"]
     for key, value in headers.items():
         args += ["-H", f"{key}: {value}"]
-    out = subprocess.run(args + [f"http://127.0.0.1:{server.port}{path}"], capture_output=True, text=True,
-                         check=True).stdout
+    url = f"http://127.0.0.1:{server.port}{path}"
+    warm = [a.replace(f"-d{DURATION}s", f"-d{WARMUP}s") for a in args]  # caches, prepared statements
+    subprocess.run(warm + [url], capture_output=True, check=True)
+    out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
     (LOGS / f"wrk-{name}.txt").write_text(out)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
@@ -396,7 +399,8 @@ def report(r: dict) -> str:
         "## Throughput",
         "",
         f"gunicorn, {WORKERS} sync workers, `APP_CONFIG=production`; `wrk -t{THREADS} -c{CONNECTIONS} "
-        f"-d{r['duration']}s` on loopback (the load generator shares the machine). The baseline is "
+        f"-d{r['duration']}s` on loopback after {WARMUP} s of unrecorded warm-up per URL (the load "
+        f"generator shares the machine). The baseline is "
         f"bench/hello.py (a one-route Flask app) under the same gunicorn settings in the same run: "
         f"{load['hello']['rps']:.0f} req/s before and {load['hello_after']['rps']:.0f} req/s after "
         f"the app's runs (mean {base:.0f}).",

@@ -55,6 +55,15 @@ def utcnow() -> datetime:
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+def sqlite_write_lock(model, row_id: int) -> None:
+    """SQLite has no SELECT ... FOR UPDATE: a no-op UPDATE of the row takes the database
+    write lock, held until commit, so two writers of one row run one after the other.
+    On PostgreSQL this does nothing (use with_for_update)."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        table = model.__table__
+        db.session.execute(table.update().where(table.c.id == row_id).values(id=table.c.id))
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -156,7 +156,6 @@ def test_database_outage_and_restart_without_restarting_the_app(seeded, server, 
 def test_invoice_issue_racing_a_credit_note_keeps_numbers_gapless(seeded):
     """Issuing a draft and crediting another invoice of the same node at the same moment both
     take a number from the node's sequence: distinct, consecutive, nothing lost."""
-    _postgres_only(seeded)
     from invoice_helpers import BILLING_FR, YEAR, accepted, invoice
 
     api = Api(seeded.test_client())
@@ -179,7 +178,6 @@ def test_invoice_issue_racing_a_credit_note_keeps_numbers_gapless(seeded):
 
 
 def test_two_full_credit_notes_at_once_credit_the_invoice_once(seeded):
-    _postgres_only(seeded)
     from invoice_helpers import BILLING_FR, accepted, invoice
 
     api = Api(seeded.test_client())
@@ -198,7 +196,6 @@ def test_two_full_credit_notes_at_once_credit_the_invoice_once(seeded):
 
 
 def test_the_same_draft_issued_twice_at_once_gets_one_number(seeded):
-    _postgres_only(seeded)
     from invoice_helpers import BILLING_FR, YEAR, accepted, invoice
 
     api = Api(seeded.test_client())

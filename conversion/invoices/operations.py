@@ -16,7 +16,7 @@ from ..accounts.models import Role, User
 from ..catalogue.models import Material, Node
 from ..catalogue.operations import get_node
 from ..errors import Conflict, Forbidden, Invalid, NotFound
-from ..extensions import db, utcnow
+from ..extensions import db, sqlite_write_lock, utcnow
 from ..lab.models import Cryopreservation, Mating, Paperwork, QcResult
 from ..requests.models import ConversionRequest, Deliverable, RequestEvent
 from ..requests.operations import get_request
@@ -48,6 +48,7 @@ def visible_invoices(user: User) -> Select:
 def get_invoice(user: User, invoice_id: int, *, for_update: bool = False) -> Invoice:
     stmt = visible_invoices(user).where(Invoice.id == invoice_id)
     if for_update:
+        sqlite_write_lock(Invoice, invoice_id)
         stmt = stmt.with_for_update(of=Invoice).execution_options(populate_existing=True)
     invoice = db.session.scalar(stmt)
     if invoice is None:

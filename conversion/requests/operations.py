@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.exc import OperationalError
@@ -20,7 +20,7 @@ from ..accounts.models import Role, User
 from ..catalogue.models import Access, Node, Strain
 from ..catalogue.operations import get_node, get_strain
 from ..errors import ApiError, Conflict, Forbidden, Invalid, NotFound
-from ..extensions import db
+from ..extensions import db, sqlite_write_lock
 from ..invoices.vat import normalise_vat
 from .models import ConversionRequest, Deliverable, RequestEvent, Sector
 
@@ -55,21 +55,12 @@ def get_request(user: User, request_id: int, *, for_update: bool = False,
     if detail and not for_update:
         stmt = stmt.options(*DETAIL_LOAD)
     if for_update:
-        lock_row(request_id)
+        sqlite_write_lock(ConversionRequest, request_id)
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     req = db.session.scalar(stmt)
     if req is None:
         raise NotFound(f"No request {request_id}, or it is not yours to see.")
     return req
-
-
-def lock_row(request_id: int) -> None:
-    """SQLite has no SELECT ... FOR UPDATE: a no-op UPDATE takes the database write lock,
-    held until commit, so two writers of one request run one after the other."""
-    if db.session.get_bind().dialect.name == "sqlite":
-        db.session.execute(update(ConversionRequest).where(ConversionRequest.id == request_id)
-                           .values(version=ConversionRequest.version)
-                           .execution_options(synchronize_session=False))
 
 
 def get_request_by_reference(user: User, reference: str) -> ConversionRequest:

@@ -403,7 +403,8 @@ def report(r: dict) -> str:
         f"generator shares the machine). The baseline is "
         f"bench/hello.py (a one-route Flask app) under the same gunicorn settings in the same run: "
         f"{load['hello']['rps']:.0f} req/s before and {load['hello_after']['rps']:.0f} req/s after "
-        f"the app's runs (mean {base:.0f}).",
+        f"the app's runs (mean {base:.0f}). On a shared machine the app's figures vary by up to 2× "
+        f"between runs; the ratios are the comparison that holds.",
         "",
         "| what | req/s | p50 | p99 | × hello | target | |",
         "|---|---:|---:|---:|---:|---:|---|",

@@ -8,7 +8,6 @@ from functools import wraps
 from flask import abort, current_app, g, request
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from ..extensions import db, login_manager, utcnow
 from .models import ApiToken, Role, User, hash_token
@@ -54,11 +53,18 @@ def issue_token(user: User) -> str:
 
 
 def user_for_token(token: str) -> User | None:
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token))
-                            .options(joinedload(ApiToken.user)))  # one statement per API call
-    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+    # One statement per API call; only the user is loaded as an ORM entity (the token's two
+    # dates come back as plain columns).
+    row = db.session.execute(
+        select(User, ApiToken.revoked_at, ApiToken.expires_at)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == hash_token(token))).first()
+    if row is None:
         return None
-    return row.user if row.user.active else None
+    user, revoked_at, expires_at = row
+    if revoked_at is not None or expires_at <= utcnow():
+        return None
+    return user if user.active else None
 
 
 def revoke_token(token: str) -> None:

@@ -29,6 +29,16 @@ def request_summary(req: ConversionRequest) -> dict:
     }
 
 
+def summary_from_row(row) -> dict:
+    """request_summary() of a row of operations.SUMMARY_COLUMNS (same keys and values)."""
+    return {
+        "id": row.id, "reference": row.reference, "status": row.status, "strain": row.strain,
+        "gene": row.gene, "target": row.target, "product_symbol": row.product_symbol,
+        "node": row.node, "requester": row.requester, "created_at": iso(row.created_at),
+        "updated_at": iso(row.updated_at),
+    }
+
+
 def request_detail(req: ConversionRequest, user: User) -> dict:
     from ..lab.operations import lab_records
 

@@ -54,6 +54,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def iso_utc(dt: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z, as the API shows times."""
+    return dt.isoformat().replace("+00:00", "Z") if dt else None
+
+
 db = SQLAlchemy(model_class=Base)
 
 

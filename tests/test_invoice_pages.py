@@ -39,7 +39,7 @@ def test_coordinator_lists_invoices_per_node_and_exports_csv(app, api, login):
 
 
 def test_csv_cells_that_look_like_formulas_are_quoted():
-    from conversion.invoices.views import csv_cell
+    from conversion.exports import csv_cell
 
     for text in ("=1+1", "+1", "-1", "@A1", "\tx", "\rx"):
         assert csv_cell(text) == "'" + text

@@ -102,7 +102,7 @@ def test_csv_exports_exactly_what_is_shown(seeded, api, cora):
 def test_csv_cells_cannot_start_a_formula(seeded, cora):
     from conftest import DEMO
     from conversion.accounts.operations import create_user
-    from conversion.requests.listing import csv_safe
+    from conversion.exports import csv_cell as csv_safe
 
     for cell in ("=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"):
         assert csv_safe(cell) == "'" + cell

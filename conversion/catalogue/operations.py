@@ -21,7 +21,8 @@ def visible_strains(user) -> Select:
     return stmt
 
 
-def _escape_like(text: str) -> str:
+def escape_like(text: str) -> str:
+    """Text matched literally inside a LIKE pattern (escape character: backslash)."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
@@ -29,7 +30,7 @@ def search_strains(user, q: str | None, limit: int = 50, offset: int = 0) -> lis
     stmt = visible_strains(user)
     q = (q or "").strip()
     if q:
-        pattern = f"%{_escape_like(q.lower())}%"
+        pattern = f"%{escape_like(q.lower())}%"
         stmt = stmt.where(or_(*(
             col.ilike(pattern, escape="\\")
             for col in (Strain.emma_id, Strain.gene, Strain.allele_symbol, Strain.strain_name)

@@ -13,6 +13,7 @@ from ..accounts.auth import role_required
 from ..accounts.models import Role
 from ..catalogue.models import Node
 from ..errors import ApiError
+from ..exports import csv_cell
 from ..extensions import db
 from . import operations as ops
 from .models import SERVICE_LABELS, TIERS, Invoice, Service
@@ -59,13 +60,6 @@ def index():
 CSV_COLUMNS = ["number", "kind", "status", "credits", "issued_on", "due_on", "node", "request",
                "customer", "country", "customer_vat_number", "vat_treatment", "vat_rate", "net", "vat",
                "total", "currency"]
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value) -> str:
-    """Text that a spreadsheet would run as a formula is prefixed with a single quote."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 @bp.route("/invoices.csv")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
 from ..catalogue.models import DeleterStrain
-from ..extensions import UTCDateTime, db, utcnow
+from ..extensions import UTCDateTime, db, iso_utc, utcnow
 
 
 class _Recorded:
@@ -103,7 +103,7 @@ class QcResult(_Recorded, db.Model):
     def to_dict(self) -> dict:
         return {"id": self.id, "step": self.step, "assay": self.assay, "result": self.result,
                 "animal_label": self.animal_label, "note": self.note,
-                "recorded_at": self.recorded_at.isoformat().replace("+00:00", "Z")}
+                "recorded_at": iso_utc(self.recorded_at)}
 
 
 class Cryopreservation(_Recorded, db.Model):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from ..accounts.models import User
 from ..catalogue.models import Strain
+from ..exports import csv_cell
 from ..extensions import db
 from .models import ConversionRequest
 from .operations import count_requests, filtered_requests
@@ -93,12 +94,6 @@ def list_page(user: User, args: dict) -> Listing:
     return Listing(items, total, page, per_page, {**args, "page": page})
 
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value: str) -> str:
-    """Spreadsheets run cells starting with = + - @ tab or CR as formulas: quote them."""
-    return "'" + value if value.startswith(FORMULA_START) else value
 
 
 def to_csv(listing: Listing) -> str:
@@ -106,6 +101,6 @@ def to_csv(listing: Listing) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([title for title, _ in COLUMNS])
     for row in listing.rows():
-        writer.writerow([csv_safe(cell) for cell in row])
+        writer.writerow([csv_cell(cell) for cell in row])
     return out.getvalue()
 

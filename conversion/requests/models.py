@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
 from ..catalogue.models import Node, Strain
-from ..extensions import UTCDateTime, db, utcnow
+from ..extensions import UTCDateTime, db, iso_utc, utcnow
 
 
 class Deliverable(str, enum.Enum):
@@ -190,7 +190,7 @@ class RequestEvent(db.Model):
 
     def to_dict(self) -> dict:
         out = {"trigger": self.trigger, "from": self.from_status, "to": self.to_status,
-               "by": self.actor.email, "at": self.at.isoformat().replace("+00:00", "Z"),
+               "by": self.actor.email, "at": iso_utc(self.at),
                "comment": self.comment}
         if self.data:
             out["data"] = self.data

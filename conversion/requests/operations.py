@@ -18,7 +18,7 @@ from workflows.errors import (
 
 from ..accounts.models import Role, User
 from ..catalogue.models import Access, Node, Strain
-from ..catalogue.operations import get_node, get_strain
+from ..catalogue.operations import escape_like, get_node, get_strain
 from ..errors import ApiError, Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db, sqlite_write_lock
 from ..invoices.vat import normalise_vat
@@ -101,7 +101,7 @@ def filtered_requests(user: User, *, status: str | None = None, node: str | None
 
 def _text_search(stmt: Select, q: str | None) -> Select:
     if q and q.strip():
-        pattern = "%" + q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = f"%{escape_like(q.strip().lower())}%"
         stmt = stmt.where(or_(
             func.lower(ConversionRequest.reference).like(pattern, escape="\\"),
             func.lower(ConversionRequest.product_symbol).like(pattern, escape="\\"),

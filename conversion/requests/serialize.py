@@ -2,12 +2,9 @@
 from __future__ import annotations
 
 from ..accounts.models import User
+from ..extensions import iso_utc
 from .models import ConversionRequest
 from .operations import available_triggers
-
-
-def iso(dt) -> str | None:
-    return dt.isoformat().replace("+00:00", "Z") if dt else None
 
 
 def step_info(req: ConversionRequest) -> dict | None:
@@ -24,8 +21,8 @@ def request_summary(req: ConversionRequest) -> dict:
         "id": req.id, "reference": req.reference, "status": req.status,
         "strain": req.strain.emma_id, "gene": req.strain.gene, "target": req.target,
         "product_symbol": req.product_symbol, "node": req.node.code if req.node else None,
-        "requester": req.requester.email, "created_at": iso(req.created_at),
-        "updated_at": iso(req.updated_at),
+        "requester": req.requester.email, "created_at": iso_utc(req.created_at),
+        "updated_at": iso_utc(req.updated_at),
     }
 
 
@@ -34,8 +31,8 @@ def summary_from_row(row) -> dict:
     return {
         "id": row.id, "reference": row.reference, "status": row.status, "strain": row.strain,
         "gene": row.gene, "target": row.target, "product_symbol": row.product_symbol,
-        "node": row.node, "requester": row.requester, "created_at": iso(row.created_at),
-        "updated_at": iso(row.updated_at),
+        "node": row.node, "requester": row.requester, "created_at": iso_utc(row.created_at),
+        "updated_at": iso_utc(row.updated_at),
     }
 
 

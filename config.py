@@ -20,7 +20,7 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'conversion.sqlite3'}"
     )
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": os.environ.get("XPING","1")=="1"}
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "EMMA allele conversions <noreply@emma.example>")
@@ -34,6 +34,11 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None
     API_TOKEN_TTL_HOURS = int(os.environ.get("API_TOKEN_TTL_HOURS", "720"))
     PAGE_SIZE = 25
+    # The read cache (conversion/readcache.py): answers of the hot GET views kept per worker,
+    # checked against the database's change stamp on every use; 0 seconds turns it off.
+    READ_CACHE_SECONDS = int(os.environ.get("READ_CACHE_SECONDS", "60"))
+    READ_CACHE_ENTRIES = int(os.environ.get("READ_CACHE_ENTRIES", "256"))
+    READ_CACHE_MAX_BYTES = 512 * 1024
     PASSWORD_HASH_METHOD = "scrypt"
     # Reverse proxies in front of the app (X-Forwarded-For/-Proto are trusted from that many).
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))

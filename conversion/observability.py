@@ -106,6 +106,16 @@ def healthz():
     return response
 
 
+def log_access(method: str, path: str, status: int, started: float, remote: str | None,
+               request_id: str | None = None) -> None:
+    """One access line (also for answers the read cache serves, outside Flask's request)."""
+    fields = {"method": method, "path": path, "status": status,
+              "duration_ms": round((time.perf_counter() - started) * 1000, 1), "remote": remote}
+    if request_id:
+        fields["request_id"] = request_id
+    access_log.info("%s %s %s", method, path, status, extra={"fields": fields})
+
+
 # ---- wiring ----------------------------------------------------------------------
 def init_app(app) -> None:
     configure_logging(app)
@@ -123,10 +133,6 @@ def init_app(app) -> None:
         if rid:
             response.headers["X-Request-ID"] = rid
         if app.config.get("LOG_REQUESTS", True) and "request_started" in g:
-            ms = (time.perf_counter() - g.request_started) * 1000
-            access_log.info("%s %s %s", request.method, request.path, response.status_code,
-                            extra={"fields": {"method": request.method, "path": request.path,
-                                              "status": response.status_code,
-                                              "duration_ms": round(ms, 1),
-                                              "remote": request.remote_addr}})
+            log_access(request.method, request.path, response.status_code, g.request_started,
+                       request.remote_addr)
         return response

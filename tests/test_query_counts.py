@@ -11,6 +11,13 @@ from conftest import sign_in
 from flows import Api, walk
 
 
+@pytest.fixture(autouse=True)
+def no_read_cache(seeded, monkeypatch):
+    """Count the work of computing each answer (the read cache would answer the second call from
+    memory: tests/test_read_cache.py)."""
+    monkeypatch.setitem(seeded.config, "READ_CACHE_SECONDS", 0)
+
+
 def statements(app, client, url: str, headers: dict | None = None) -> int:
     from conversion.bench.sqlcount import count_statements
     from conversion.extensions import db

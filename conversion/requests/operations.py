@@ -154,9 +154,18 @@ def list_request_summaries(user: User, *, status: str | None = None, node: str |
             .join(Strain, ConversionRequest.strain_id == Strain.id)
             .join(User, ConversionRequest.requester_id == User.id)
             .outerjoin(Node, ConversionRequest.node_id == Node.id))
-    stmt = _text_search(_status_and_node(_visible_to(stmt, user), status, node), q)
-    if cursor:
-        stmt = stmt.where(ConversionRequest.id < cursor)
+    if q and q.strip():
+        stmt = _text_search(_status_and_node(_visible_to(stmt, user), status, node), q)
+        if cursor:
+            stmt = stmt.where(ConversionRequest.id < cursor)
+    else:
+        # The page's ids first, from an index alone ((status, id), (node_id, status, id), ...), then
+        # their rows: without it PostgreSQL walks the primary key backwards and filters the newest
+        # requests, which are mostly in other states (4,700 rows read for 26 at 50,000 requests).
+        ids = _status_and_node(_visible_to(select(ConversionRequest.id), user), status, node)
+        if cursor:
+            ids = ids.where(ConversionRequest.id < cursor)
+        stmt = stmt.where(ConversionRequest.id.in_(ids.order_by(ConversionRequest.id.desc()).limit(limit + 1)))
     rows = db.session.execute(stmt.order_by(ConversionRequest.id.desc()).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]

@@ -84,13 +84,14 @@ def watch_writes(engine) -> None:
 
 
 class StampReader:
-    """Reads the stamp on a connection of its own per worker thread, in autocommit: one round
-    trip (no BEGIN/ROLLBACK, no pool ping). An in-memory SQLite database has one connection,
-    shared through the pool."""
+    """Reads the stamp on a connection of its own per worker process, in autocommit: one round
+    trip (no BEGIN/ROLLBACK, no pool ping); threads take turns on it. An in-memory SQLite
+    database has one connection, shared through the pool."""
 
     def __init__(self, engine):
         self.engine = engine
-        self.local = threading.local()
+        self.lock = threading.Lock()
+        self.conn, self.pid = None, None
         self.shared = engine.url.database in (None, "", ":memory:")
 
     def read(self) -> int | None:
@@ -98,23 +99,26 @@ class StampReader:
         if self.shared:
             with self.engine.connect() as conn:
                 return conn.exec_driver_sql(READ).scalar()
-        conn = getattr(self.local, "conn", None)
-        if conn is None or self.local.pid != os.getpid():
-            conn = self.local.conn = self._open()
-            self.local.pid = os.getpid()
-        try:
-            cursor = conn.cursor()
-            cursor.execute(READ)
-            row = cursor.fetchone()
-            cursor.close()
-            return row[0] if row else None
-        except Exception:  # the database went away: reconnect next time, answer uncached now
-            self.local.conn = None
+        with self.lock:
+            try:
+                if self.conn is None or self.pid != os.getpid():  # a forked worker opens its own
+                    self.conn, self.pid = self._open(), os.getpid()
+                cursor = self.conn.cursor()
+                cursor.execute(READ)
+                row = cursor.fetchone()
+                cursor.close()
+                return row[0] if row else None
+            except Exception:  # the database went away: answer uncached now, reconnect next time
+                self.close()
+                return None
+
+    def close(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
             try:
                 conn.close()
             except Exception:
                 pass
-            return None
 
     def _open(self):
         fairy = self.engine.raw_connection()

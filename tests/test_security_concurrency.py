@@ -126,6 +126,9 @@ def test_database_outage_and_restart_without_restarting_the_app(seeded, server, 
             pytest.skip(f"{var} unset: run with scripts/test.sh")
     for _ in range(8):  # every worker has pooled connections now
         assert _http("GET", f"{server}/api/v1/strains?q=Cdk5rap2")[0] == 200
+    reader = api_token(seeded.test_client(), "coordinator")
+    for _ in range(4):  # and its read cache's own connection, with answers kept
+        assert _http("GET", f"{server}/api/v1/requests", token=reader)[0] == 200
     from conversion.extensions import db
 
     db.session.remove()
@@ -135,6 +138,8 @@ def test_database_outage_and_restart_without_restarting_the_app(seeded, server, 
         assert code == 503 and body["status"] == "down"
         code, body = _http("GET", f"{server}/api/v1/strains?q=Cdk5rap2")
         assert code >= 500 and "error" in body  # JSON, not a stack trace
+        code, body = _http("GET", f"{server}/api/v1/requests", token=reader)
+        assert code >= 500 and "error" in body  # no kept answer without the database's word
     finally:
         options = (f"-p {os.environ['TEST_PG_PORT']} -k {os.environ['TEST_PG_SOCKET']} "
                    "-c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200")
@@ -142,6 +147,7 @@ def test_database_outage_and_restart_without_restarting_the_app(seeded, server, 
     for _ in range(12):  # the stale pooled connections are replaced (pool_pre_ping)
         code, body = _http("GET", f"{server}/api/v1/strains?q=Cdk5rap2")
         assert code == 200 and body["items"], body
+        assert _http("GET", f"{server}/api/v1/requests", token=reader)[0] == 200
     assert client.get("/api/v1/strains?q=Cdk5rap2").status_code == 200  # this process too
     # and a restart in between two requests, as in the issue: the next request succeeds. (The
     # test's own app context outlives requests and keeps its session: give the connection back,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from workflows.lifecycle import FINAL_STATES, OPEN_STATES, STATES
 
@@ -220,7 +220,10 @@ def estimate(req: ConversionRequest, now: datetime | None = None) -> Estimate | 
     here = position(state, req.current_step, req.step_count)
     elapsed = 0.0
     if req.status != "on_hold":  # a held request is assumed to resume now
-        last = db.session.scalar(select(func.max(RequestEvent.at)).where(RequestEvent.request_id == req.id))
+        if "history" in inspect(req).unloaded:
+            last = db.session.scalar(select(func.max(RequestEvent.at)).where(RequestEvent.request_id == req.id))
+        else:  # the request page loaded it already
+            last = max((e.at for e in req.history), default=None)
         elapsed = (now - last).total_seconds() / DAY if last else 0.0
     left_here = expect[state] - elapsed
     remaining = max(left_here, 0.0) + sum(expect[s] for s in steps[here + 1:])

@@ -56,8 +56,10 @@ def get_invoice(user: User, invoice_id: int, *, for_update: bool = False) -> Inv
     return invoice
 
 
-def request_invoices(user: User, request_id: int) -> list[Invoice]:
-    req = get_request(user, request_id)
+def request_invoices(user: User, request_id: int, req: ConversionRequest | None = None) -> list[Invoice]:
+    """The request's invoices `user` may see; `req`: the request, already loaded for `user`."""
+    if req is None or req.id != request_id:
+        req = get_request(user, request_id)
     return list(db.session.scalars(visible_invoices(user).where(Invoice.request_id == req.id)
                                    .options(selectinload(Invoice.lines)).order_by(Invoice.id)))
 

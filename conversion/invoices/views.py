@@ -27,7 +27,7 @@ ANY_ROLE = (Role.requester, Role.staff, Role.coordinator)
 def invoice_documents(req) -> dict:
     """For the request page's documents panel (invoices/_request_documents.html)."""
     try:
-        invoices = ops.request_invoices(current_user, req.id)
+        invoices = ops.request_invoices(current_user, req.id, req)  # the page loaded it for this user
     except ApiError:
         invoices = []
     can_draft = (current_user.role is Role.staff and req.node_id is not None

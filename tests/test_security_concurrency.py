@@ -109,6 +109,18 @@ def test_lockout_counters_are_shared_by_the_workers(seeded, server):
         assert code == 429 and "try again" in body["error"]
 
 
+def test_a_burst_of_parallel_guesses_gets_no_more_than_five_passwords_checked(seeded, server):
+    """Every attempt is counted before its password is checked: of 12 guesses sent at once over 4
+    workers, at most 5 are checked (401), the others are refused unchecked (429)."""
+    email, password = DEMO["staff_oulu"]
+    results = _barrier_run(12, lambda i: _http("POST", f"{server}/api/v1/tokens",
+                                               {"email": email, "password": f"guess-{i}-password"}))
+    codes = sorted(code for code, _ in results)
+    assert codes.count(401) <= 5 and set(codes) <= {401, 429}, codes
+    code, body = _http("POST", f"{server}/api/v1/tokens", {"email": email, "password": password})
+    assert code == 429 and "try again" in body["error"]
+
+
 def _pg_ctl(*args: str) -> None:
     command = [os.path.join(os.environ["TEST_PG_BIN"], "pg_ctl"), "-D", os.environ["TEST_PG_DATA"], "-w", *args]
     if os.geteuid() == 0:

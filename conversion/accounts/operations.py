@@ -51,11 +51,16 @@ def record_event(kind: str, *, email: str | None = None, user: User | None = Non
                           user=user, actor=actor, address=(address or None) and address[:64],
                           detail=detail[:500])
     db.session.add(event)
+    _log_event(event)
+    return event
+
+
+def _log_event(event: SecurityEvent) -> None:
+    kind = event.kind
     level = logging.WARNING if kind.startswith(("lockout", "sign_in_failed", "sign_in_blocked")) else logging.INFO
     log.log(level, "security event %s", kind, extra={"fields": {
         "security_event": kind, "email": event.email, "address": event.address,
-        "actor": actor.email if actor else None, "detail": detail}})
-    return event
+        "actor": event.actor.email if event.actor else None, "detail": event.detail}})
 
 
 # ---- users ------------------------------------------------------------------------
@@ -134,15 +139,15 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def _failures(column, value: str, resets: tuple[str, ...]) -> int:
-    """Failed sign-ins for `value` in the window, since its last lockout or reset event."""
+def _failures(column, value: str, resets: tuple[str, ...], kinds: tuple[str, ...] = ("sign_in_failed",)) -> int:
+    """Failed sign-ins (`kinds`) for `value` in the window, since its last lockout or reset event."""
     since = utcnow() - timedelta(minutes=_setting("SIGN_IN_WINDOW_MINUTES"))
     last = db.session.scalar(select(func.max(SecurityEvent.at)).where(
         column == value, SecurityEvent.kind.in_(resets)))
     if last is not None and last > since:
         since = last
     return db.session.scalar(select(func.count()).select_from(SecurityEvent).where(
-        SecurityEvent.kind == "sign_in_failed", column == value, SecurityEvent.at > since))
+        SecurityEvent.kind.in_(kinds), column == value, SecurityEvent.at > since))
 
 
 def _locked(column, value: str | None, kind: str) -> bool:
@@ -167,33 +172,73 @@ def check_not_locked(email: str | None, address: str | None) -> None:
         raise ApiError(429, LOCKED.format(minutes=_setting("SIGN_IN_LOCKOUT_MINUTES")))
 
 
-def record_failure(email: str | None, address: str | None, detail: str = "") -> None:
-    """Count a failed sign-in; lock the account or the address once over the limit. Commits."""
-    key = _sign_in_key(email)
-    record_event("sign_in_failed", email=key, address=address, detail=detail)
-    # Commit before counting: of failures racing in parallel, the last to commit sees them all.
-    db.session.commit()
-    if key and _failures(SecurityEvent.email, key, ("lockout_account", "sign_in", "token_created")) \
-            >= _setting("SIGN_IN_MAX_FAILURES_ACCOUNT"):
+def _over_limits(key: str, address: str | None, *, started: bool) -> tuple[bool, bool]:
+    """(account, address): their failures in the window reach the limits; `started`: counting the
+    attempts still being checked too, and only beyond the limits (this one is among them)."""
+    kinds = ("sign_in_failed", "sign_in_attempt") if started else ("sign_in_failed",)
+
+    def over(column, value, resets, limit) -> bool:
+        count = _failures(column, value, resets, kinds)
+        return count > limit if started else count >= limit
+
+    return (bool(key) and over(SecurityEvent.email, key, ("lockout_account", "sign_in", "token_created"),
+                               _setting("SIGN_IN_MAX_FAILURES_ACCOUNT")),
+            bool(address) and over(SecurityEvent.address, address, ("lockout_address",),
+                                   _setting("SIGN_IN_MAX_FAILURES_ADDRESS")))
+
+
+def _lock(key: str, address: str | None, account: bool, by_address: bool) -> None:
+    """Record the lockouts (once per lockout period). Commits."""
+    if account and not _locked(SecurityEvent.email, key, "lockout_account"):
         record_event("lockout_account", email=key, address=address,
                      detail=f"{_setting('SIGN_IN_MAX_FAILURES_ACCOUNT')} failed sign-ins")
-    if address and _failures(SecurityEvent.address, address, ("lockout_address",)) \
-            >= _setting("SIGN_IN_MAX_FAILURES_ADDRESS"):
+    if by_address and not _locked(SecurityEvent.address, address, "lockout_address"):
         record_event("lockout_address", email=key, address=address,
                      detail=f"{_setting('SIGN_IN_MAX_FAILURES_ADDRESS')} failed sign-ins")
     db.session.commit()
+
+
+def start_attempt(email: str | None, address: str | None, detail: str = "") -> SecurityEvent:
+    """Record a password check BEFORE it is made (committed), so that attempts racing in
+    parallel, in any worker, see each other: one beyond the limits is refused unchecked (429).
+    The caller then calls attempt_failed() or turns the event into its success. Commits."""
+    check_not_locked(email, address)
+    key = _sign_in_key(email)
+    event = SecurityEvent(kind="sign_in_attempt", email=key or None, address=(address or None) and address[:64],
+                          detail=detail[:500])
+    db.session.add(event)
+    db.session.commit()
+    account, by_address = _over_limits(key, address, started=True)
+    # (a lockout recorded meanwhile restarts the count: it must refuse by itself)
+    account = account or _locked(SecurityEvent.email, key, "lockout_account")
+    by_address = by_address or _locked(SecurityEvent.address, address, "lockout_address")
+    if account or by_address:
+        event.kind, event.detail = "sign_in_failed", "refused unchecked: over the limit (attempts at the same time)"
+        _log_event(event)
+        _lock(key, address, account, by_address)
+        raise ApiError(429, LOCKED.format(minutes=_setting("SIGN_IN_LOCKOUT_MINUTES")))
+    return event
+
+
+def attempt_failed(event: SecurityEvent) -> None:
+    """The password was wrong: a failure; lock once at the limits. Commits."""
+    event.kind = "sign_in_failed"
+    db.session.commit()
+    _log_event(event)
+    _lock(event.email or "", event.address, *_over_limits(event.email or "", event.address, started=False))
 
 
 def sign_in(email: str | None, password: str | None, address: str | None, *,
             kind: str = "sign_in") -> User:
     """The user for these credentials, or ApiError 401 (wrong; the same answer whether the
     account exists or not) or 429 (locked out). Records the attempt; commits."""
-    check_not_locked(email, address)
+    attempt = start_attempt(email, address)
     user = authenticate(email or "", password or "")
     if user is None:
-        record_failure(email, address)
+        attempt_failed(attempt)
         raise ApiError(401, WRONG)
-    record_event(kind, email=_sign_in_key(email), user=user, address=address)
+    attempt.kind, attempt.user = kind, user
+    _log_event(attempt)
     db.session.commit()
     return user
 
@@ -219,10 +264,12 @@ def sign_out_everywhere(user: User, address: str | None = None) -> int:
 def change_password(user: User, current: str, new: str, repeat: str, address: str | None = None) -> None:
     """Check the current password (a wrong one counts as a failed sign-in), the new one's
     strength; then sign out everywhere else. Commits."""
-    check_not_locked(user.email, address)
+    attempt = start_attempt(user.email, address, detail="wrong current password on password change")
     if not user.check_password(current or ""):
-        record_failure(user.email, address, detail="wrong current password on password change")
+        attempt_failed(attempt)
         raise Invalid("Your current password is wrong.")
+    db.session.delete(attempt)  # not a failure; the change below is recorded as such
+    db.session.commit()
     if new != repeat:
         raise Invalid("The two new passwords differ.")
     if new == current:
@@ -280,4 +327,4 @@ def security_events(*, kind: str | None = None, email: str | None = None, before
 
 
 EVENT_KINDS = ("sign_in", "sign_in_failed", "lockout_account", "lockout_address", "token_created",
-               "token_revoked", "sign_out_everywhere", "password_changed", "role_changed")
+               "token_revoked", "sign_out_everywhere", "password_changed", "role_changed", "sign_in_attempt")

@@ -148,7 +148,6 @@ class ReadCache:
         self.config, self.wsgi_app, self.reader = app.config, wsgi_app, reader
         self.entries: OrderedDict[bytes, Entry] = OrderedDict()
         self.lock = threading.Lock()
-        self.hits = self.stored = 0
 
     def __call__(self, environ, start_response):
         if environ.get("REQUEST_METHOD") != "GET" or not self.config.get("READ_CACHE_SECONDS"):
@@ -160,7 +159,6 @@ class ReadCache:
         if entry is not None and entry.until > time.time():
             stamp = self.reader.read()
             if stamp is not None and stamp == entry.stamp:
-                self.hits += 1
                 return self._serve(entry, environ, start_response, started)
             environ[STAMP] = stamp  # read before the view runs: @cacheable need not read it again
         return self._answer(key, environ, start_response)
@@ -197,7 +195,6 @@ class ReadCache:
         if (len(body) <= self.config.get("READ_CACHE_MAX_BYTES", 512 * 1024)
                 and not any(k.lower() == "set-cookie" for k, _ in headers)):
             until = min(time.time() + self.config["READ_CACHE_SECONDS"], environ.get(UNTIL, float("inf")))
-            self.stored += 1
             with self.lock:
                 self.entries[key] = Entry(environ[STAMP], until, captured["status"], headers, body)
                 self.entries.move_to_end(key)

@@ -38,7 +38,7 @@ class Config:
     # checked against the database's change stamp on every use; 0 seconds turns it off.
     READ_CACHE_SECONDS = int(os.environ.get("READ_CACHE_SECONDS", "60"))
     READ_CACHE_ENTRIES = int(os.environ.get("READ_CACHE_ENTRIES", "256"))
-    READ_CACHE_MAX_BYTES = 512 * 1024
+    READ_CACHE_BYTES = int(os.environ.get("READ_CACHE_MB", "32")) * 1024 * 1024  # per worker; an answer <= 1/16
     PASSWORD_HASH_METHOD = "scrypt"
     # Reverse proxies in front of the app (X-Forwarded-For/-Proto are trusted from that many).
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))

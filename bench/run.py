@@ -395,7 +395,7 @@ FINDINGS = """
   caller's credentials (bearer token or whole session cookie), address and user agent. Answers
   that set a cookie (a flash message, a first CSRF token) are never kept; entries live at most
   `READ_CACHE_SECONDS` (60, for the dates relative to today) and never past the caller's token
-  expiry; 256 entries per worker at most (see the memory figures). tests/test_read_cache.py covers
+  expiry; 256 entries and 32 MB per worker at most (see the memory figures). tests/test_read_cache.py covers
   a write in another worker, a revoked token, other credentials, raw SQL writes and rollbacks on
   SQLite and PostgreSQL. The price: the first read after any write pays the full cost, so under a
   steady stream of writes the computed figures are the ones that hold.

@@ -147,6 +147,7 @@ class ReadCache:
     def __init__(self, app, wsgi_app, reader: StampReader):
         self.config, self.wsgi_app, self.reader = app.config, wsgi_app, reader
         self.entries: OrderedDict[bytes, Entry] = OrderedDict()
+        self.size = 0  # bytes of the bodies kept
         self.lock = threading.Lock()
 
     def __call__(self, environ, start_response):
@@ -156,6 +157,8 @@ class ReadCache:
         key = hashlib.sha256("\x00".join(str(environ.get(k, "")) for k in KEY_PARTS).encode()).digest()
         with self.lock:
             entry = self.entries.get(key)
+            if entry is not None:
+                self.entries.move_to_end(key)
         if entry is not None and entry.until > time.time():
             stamp = self.reader.read()
             if stamp is not None and stamp == entry.stamp:
@@ -192,14 +195,16 @@ class ReadCache:
             if hasattr(result, "close"):
                 result.close()
         headers = [(k, v) for k, v in captured["headers"] if k.lower() not in ("x-request-id",)]
-        if (len(body) <= self.config.get("READ_CACHE_MAX_BYTES", 512 * 1024)
-                and not any(k.lower() == "set-cookie" for k, _ in headers)):
+        budget = self.config.get("READ_CACHE_BYTES", 32 * 1024 * 1024)
+        if len(body) <= budget // 16 and not any(k.lower() == "set-cookie" for k, _ in headers):
             until = min(time.time() + self.config["READ_CACHE_SECONDS"], environ.get(UNTIL, float("inf")))
             with self.lock:
+                old = self.entries.pop(key, None)
+                self.size += len(body) - (len(old.body) if old else 0)
                 self.entries[key] = Entry(environ[STAMP], until, captured["status"], headers, body)
-                self.entries.move_to_end(key)
-                while len(self.entries) > self.config.get("READ_CACHE_ENTRIES", 256):
-                    self.entries.popitem(last=False)
+                while self.entries and (len(self.entries) > self.config.get("READ_CACHE_ENTRIES", 256)
+                                        or self.size > budget):  # least recently used first
+                    self.size -= len(self.entries.popitem(last=False)[1].body)
         return [body]
 
 

@@ -148,3 +148,17 @@ def test_the_cache_stays_within_its_size(seeded, api, rid, monkeypatch):
     assert len(cache.entries) <= 3
     assert api.get("coordinator", "/requests?status=qc").headers["X-Read-Cache"] == "hit"  # newest kept
     assert api.get("coordinator", "/requests?status=submitted").headers["X-Read-Cache"] == "miss"
+
+
+def test_the_cache_stays_within_its_bytes(seeded, api, rid, monkeypatch):
+    cache = seeded.extensions["read_cache"]
+    page = len(api.get("requester", f"/requests/{rid}").get_data())
+    monkeypatch.setitem(seeded.config, "READ_CACHE_BYTES", page * 16)  # room for 16 answers of this size
+    for n in range(20):
+        api.get("requester", f"/requests/{rid}?n={n}")
+        assert cache.size <= page * 16
+        assert cache.size == sum(len(e.body) for e in cache.entries.values())
+    assert api.get("requester", f"/requests/{rid}?n=19").headers["X-Read-Cache"] == "hit"
+    monkeypatch.setitem(seeded.config, "READ_CACHE_BYTES", page * 8)  # an answer over 1/16 is not kept
+    api.get("requester", f"/requests/{rid}?n=big")
+    assert api.get("requester", f"/requests/{rid}?n=big").headers["X-Read-Cache"] == "miss"

@@ -5,7 +5,7 @@ import enum
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, event
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, event, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
@@ -30,7 +30,7 @@ class ConversionRequest(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[Optional[str]] = mapped_column(String(20), unique=True)
     requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    strain_id: Mapped[int] = mapped_column(ForeignKey("strains.id"), index=True)
+    strain_id: Mapped[int] = mapped_column(ForeignKey("strains.id"))
     node_id: Mapped[Optional[int]] = mapped_column(ForeignKey("nodes.id"))
     status: Mapped[str] = mapped_column(String(30), default="submitted")
     held_status: Mapped[Optional[str]] = mapped_column(String(30))
@@ -64,12 +64,18 @@ class ConversionRequest(db.Model):
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
-        Index("ix_conversion_requests_status_id", "status", "id"),
         # Lists newest first by node, node and state, requester (migration 0006, docs/benchmarks.md).
         Index("ix_conversion_requests_node_id_status_id", "node_id", "status", "id",
               postgresql_include=["step_count"]),
         Index("ix_conversion_requests_node_id_id", "node_id", "id"),
         Index("ix_conversion_requests_requester_id_id", "requester_id", "id"),
+        # The page list's sorts (migration 0008): "recently changed" and "gene" (a nested loop over the
+        # strains in gene order) read ids in order from an index alone, filtering node or state in
+        # the index on PostgreSQL; the "status" index (status, id DESC) is declared below.
+        Index("ix_conversion_requests_updated_at_id", "updated_at", "id",
+              postgresql_include=["node_id", "status"]),
+        Index("ix_conversion_requests_strain_id_id", "strain_id", "id",
+              postgresql_include=["node_id", "status"]),
     )
 
     # ---- plan helpers -------------------------------------------------
@@ -166,6 +172,19 @@ class ConversionRequest(db.Model):
         if missing:
             return f"{node.code} has no {' or '.join(missing)} deleter strain, which this plan needs"
         return None
+
+
+# Migration 0008, declared on the table's columns (a descending column or an expression cannot be
+# named in __table_args__): the "status" sort (status ASC, id DESC) in index order, which also
+# serves one state's requests in either id order; and, on PostgreSQL only, trigram indexes for the
+# text search (lower(x) LIKE '%q%', pg_trgm).
+_columns = ConversionRequest.__table__.c
+Index("ix_conversion_requests_status_id_desc", _columns.status, _columns.id.desc())
+Index("ix_conversion_requests_reference_trgm", func.lower(_columns.reference).label("lower_reference"),
+      postgresql_using="gin", postgresql_ops={"lower_reference": "gin_trgm_ops"}).ddl_if(dialect="postgresql")
+Index("ix_conversion_requests_product_symbol_trgm",
+      func.lower(_columns.product_symbol).label("lower_product_symbol"),
+      postgresql_using="gin", postgresql_ops={"lower_product_symbol": "gin_trgm_ops"}).ddl_if(dialect="postgresql")
 
 
 class RequestEvent(db.Model):

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.exc import OperationalError
 
@@ -90,49 +90,100 @@ def guard_problems(user: User, req: ConversionRequest) -> dict[str, str]:
     return lifecycle.guard_problems(req, actor_for(user, req))
 
 
-def filtered_requests(user: User, *, status: str | None = None, node: str | None = None,
-                      q: str | None = None) -> Select:
-    """The visible requests matching the filters (unordered; joined to Strain)."""
-    stmt = visible_requests(user).join(Strain, ConversionRequest.strain_id == Strain.id).options(
-        contains_eager(ConversionRequest.strain), joinedload(ConversionRequest.node),
-        joinedload(ConversionRequest.requester))
-    return _text_search(_status_and_node(stmt, status, node), q)
+@dataclass(frozen=True)
+class RequestFilter:
+    """What a user may see and the list filters, as WHERE conditions on conversion_requests alone
+    (no join, so that an index of the table can answer them: listing.list_page)."""
+    where: tuple  # visibility, status, node
+    search: ColumnElement | None = None  # the text search, if any
+
+    @property
+    def conditions(self) -> tuple:
+        return self.where + (() if self.search is None else (self.search,))
+
+
+def request_filter(user: User, *, status: str | None = None, node: str | None = None,
+                   q: str | None = None) -> RequestFilter:
+    """Raises Invalid for an unknown status or node. A text search reads the matching strains first."""
+    visible = _visible_to(select(ConversionRequest.id), user).whereclause
+    where = ([] if visible is None else [visible]) + _status_and_node_conditions(status, node)
+    return RequestFilter(tuple(where), _text_condition(q))
+
+
+# A text search is a case-insensitive substring of the request's reference or product symbol, or of
+# its strain's EMMA id or gene (the API list, on a statement joined to Strain: _text_search; the
+# pages, on conversion_requests alone: _text_condition).
+def _search_pattern(q: str | None) -> str | None:
+    return f"%{escape_like(q.strip().lower())}%" if q and q.strip() else None
+
+
+def _request_matches(pattern: str) -> list:
+    return [func.lower(ConversionRequest.reference).like(pattern, escape="\\"),
+            func.lower(ConversionRequest.product_symbol).like(pattern, escape="\\")]
+
+
+def _strain_matches(pattern: str):
+    return or_(func.lower(Strain.emma_id).like(pattern, escape="\\"),
+               func.lower(Strain.gene).like(pattern, escape="\\"))
 
 
 def _text_search(stmt: Select, q: str | None) -> Select:
-    if q and q.strip():
-        pattern = f"%{escape_like(q.strip().lower())}%"
-        stmt = stmt.where(or_(
-            func.lower(ConversionRequest.reference).like(pattern, escape="\\"),
-            func.lower(ConversionRequest.product_symbol).like(pattern, escape="\\"),
-            func.lower(Strain.emma_id).like(pattern, escape="\\"),
-            func.lower(Strain.gene).like(pattern, escape="\\"),
-        ))
+    """`stmt` (joined to Strain) narrowed to the requests matching the text search."""
+    pattern = _search_pattern(q)
+    if pattern:
+        stmt = stmt.where(or_(*_request_matches(pattern), _strain_matches(pattern)))
     return stmt
 
 
-def _status_and_node(stmt: Select, status: str | None, node: str | None) -> Select:
+# Beyond this many matching strains the search is not selective anyway: their ids stay a subquery.
+STRAIN_IDS_INLINE = 500
+
+
+def _text_condition(q: str | None) -> ColumnElement | None:
+    """The text search as a condition on conversion_requests alone (None without a search).
+
+    The matching strains are read first (a small table), and the condition is then "strain_id
+    among those ids, or reference or product symbol matches": with the ids as values, PostgreSQL
+    estimates the rows from its statistics and can OR three index scans, (strain_id, id) and the
+    trigram indexes of migration 0008, instead of reading every request (a subquery under OR is
+    evaluated row by row)."""
+    pattern = _search_pattern(q)
+    if not pattern:
+        return None
+    strains = select(Strain.id).where(_strain_matches(pattern))
+    ids = list(db.session.scalars(strains.limit(STRAIN_IDS_INLINE + 1)))
+    if not ids:
+        return or_(*_request_matches(pattern))
+    strain_arm = ConversionRequest.strain_id.in_(strains if len(ids) > STRAIN_IDS_INLINE else ids)
+    return or_(strain_arm, *_request_matches(pattern))
+
+
+def _status_and_node_conditions(status: str | None, node: str | None) -> list:
+    conditions = []
     if status:
         if status not in lifecycle.STATES:
             raise Invalid(f"Unknown status {status!r}: use one of {', '.join(lifecycle.STATES)}.")
-        stmt = stmt.where(ConversionRequest.status == status)
+        conditions.append(ConversionRequest.status == status)
     if node:
         found = get_node(node)
         if found is None:
             raise Invalid(f"Unknown node {node!r}.")
-        stmt = stmt.where(ConversionRequest.node_id == found.id)
-    return stmt
+        conditions.append(ConversionRequest.node_id == found.id)
+    return conditions
+
+
+def _status_and_node(stmt: Select, status: str | None, node: str | None) -> Select:
+    return stmt.where(*_status_and_node_conditions(status, node))
 
 
 def count_requests(user: User, *, status: str | None = None, node: str | None = None,
-                   q: str | None = None) -> int:
-    """How many requests filtered_requests() finds. Without a text search the strain join is
-    left out: an index-only count (ix_conversion_requests_node_id_id ...), not a heap scan."""
-    if q and q.strip():
-        stmt = filtered_requests(user, status=status, node=node, q=q).order_by(None)
-        return db.session.scalar(select(func.count()).select_from(stmt.subquery()))
-    stmt = visible_requests(user).with_only_columns(func.count(ConversionRequest.id))
-    return db.session.scalar(_status_and_node(stmt, status, node))
+                   q: str | None = None, given: RequestFilter | None = None) -> int:
+    """How many visible requests match the filters (or `given`, from request_filter()). No join:
+    without a text search an index-only count (ix_conversion_requests_node_id_id ...), with one
+    on PostgreSQL a bitmap OR of the strain and trigram indexes."""
+    if given is None:
+        given = request_filter(user, status=status, node=node, q=q)
+    return db.session.scalar(select(func.count(ConversionRequest.id)).where(*given.conditions))
 
 
 # The columns of serialize.request_summary(), for list_request_summaries().

@@ -495,7 +495,7 @@ def report(r: dict) -> str:
         "## SQL statements per page and API call",
         "",
         f"Counted with a SQLAlchemy `before_cursor_execute` listener around one Flask test-client "
-        f"request (second call, warm), on PostgreSQL with {r['small']} and with {r['n']} requests "
+        f"request (second call, warm, read cache off), on PostgreSQL with {r['small']} and with {r['n']} requests "
         f"(bench/querycounts.py). The count includes the sign-in lookups (token or session user). "
         f"tests/test_query_counts.py pins the counts in CI (5 vs 50 requests, SQLite and PostgreSQL).",
         "",

@@ -162,3 +162,22 @@ def test_the_cache_stays_within_its_bytes(seeded, api, rid, monkeypatch):
     monkeypatch.setitem(seeded.config, "READ_CACHE_BYTES", page * 8)  # an answer over 1/16 is not kept
     api.get("requester", f"/requests/{rid}?n=big")
     assert api.get("requester", f"/requests/{rid}?n=big").headers["X-Read-Cache"] == "miss"
+
+
+def test_a_role_taken_away_ends_the_kept_pages_at_once(seeded, rid):
+    """A coordinator moves an ICS technician to requester: the technician's next view of the
+    request (same session cookie, same URL) is refused, not answered from memory."""
+    from conversion.accounts.models import User
+    from conversion.accounts.operations import change_role
+    from conversion.extensions import db
+
+    staff = seeded.test_client()
+    sign_in(staff, "staff_ics")
+    staff.get("/requests")
+    staff.get(f"/requests/{rid}")
+    assert staff.get(f"/requests/{rid}").headers["X-Read-Cache"] == "hit"
+    coordinator = db.session.scalar(db.select(User).where(User.email == "coordinator@emma.example"))
+    technician = db.session.scalar(db.select(User).where(User.email == "staff.ics@emma.example"))
+    change_role(coordinator, technician.id, "requester", None)
+    res = staff.get(f"/requests/{rid}")
+    assert res.status_code in (403, 404) and res.headers.get("X-Read-Cache") != "hit"

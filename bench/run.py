@@ -538,7 +538,7 @@ def report(r: dict) -> str:
         "## Reproduce",
         "",
         "```sh",
-        "make bench                      # about 5 minutes on 2 CPUs; writes this file",
+        "make bench                      # about 8 minutes on 2 CPUs; writes this file",
         "BENCH_REQUESTS=5000 BENCH_DURATION=5 make bench   # a quick run",
         "```",
         "",

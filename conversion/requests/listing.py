@@ -94,7 +94,7 @@ def list_page(user: User, args: dict) -> Listing:
     answers, and only those rows loaded with their strain, node and requester, in the same order."""
     given = request_filter(user, status=args["status"] or None, node=args["node"] or None,
                            q=args["q"] or None)
-    total = count_requests(user, given=given)
+    total = count_requests(given)
     per_page = args["per_page"]
     page = min(args["page"], max(1, -(-total // per_page)))
     ids = page_ids(given, args["sort"], per_page, (page - 1) * per_page)

@@ -194,7 +194,7 @@ class ReadCache:
         finally:
             if hasattr(result, "close"):
                 result.close()
-        headers = [(k, v) for k, v in captured["headers"] if k.lower() not in ("x-request-id",)]
+        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "x-request-id"]
         budget = self.config.get("READ_CACHE_BYTES", 32 * 1024 * 1024)
         if len(body) <= budget // 16 and not any(k.lower() == "set-cookie" for k, _ in headers):
             until = min(time.time() + self.config["READ_CACHE_SECONDS"], environ.get(UNTIL, float("inf")))

@@ -162,11 +162,15 @@ def _sign_in_key(email: str | None) -> str:
     return (email or "").strip().lower()[:254]
 
 
+def _lockouts(key: str, address: str | None) -> tuple[bool, bool]:
+    """(account, address): locked out now."""
+    return _locked(SecurityEvent.email, key, "lockout_account"), _locked(SecurityEvent.address, address, "lockout_address")
+
+
 def check_not_locked(email: str | None, address: str | None) -> None:
     """429 while the account (the email as typed) or the address is locked out."""
     key = _sign_in_key(email)
-    if _locked(SecurityEvent.email, key, "lockout_account") or _locked(
-            SecurityEvent.address, address, "lockout_address"):
+    if any(_lockouts(key, address)):
         log.warning("sign-in refused: locked out", extra={"fields": {
             "security_event": "sign_in_blocked", "email": key, "address": address}})
         raise ApiError(429, LOCKED.format(minutes=_setting("SIGN_IN_LOCKOUT_MINUTES")))
@@ -208,10 +212,9 @@ def start_attempt(email: str | None, address: str | None, detail: str = "") -> S
                           detail=detail[:500])
     db.session.add(event)
     db.session.commit()
-    account, by_address = _over_limits(key, address, started=True)
     # (a lockout recorded meanwhile restarts the count: it must refuse by itself)
-    account = account or _locked(SecurityEvent.email, key, "lockout_account")
-    by_address = by_address or _locked(SecurityEvent.address, address, "lockout_address")
+    over, locked = _over_limits(key, address, started=True), _lockouts(key, address)
+    account, by_address = over[0] or locked[0], over[1] or locked[1]
     if account or by_address:
         event.kind, event.detail = "sign_in_failed", "refused unchecked: over the limit (attempts at the same time)"
         _log_event(event)

@@ -56,10 +56,12 @@ def get_invoice(user: User, invoice_id: int, *, for_update: bool = False) -> Inv
     return invoice
 
 
-def request_invoices(user: User, request_id: int, req: ConversionRequest | None = None) -> list[Invoice]:
-    """The request's invoices `user` may see; `req`: the request, already loaded for `user`."""
-    if req is None or req.id != request_id:
-        req = get_request(user, request_id)
+def request_invoices(user: User, request_id: int) -> list[Invoice]:
+    return invoices_of(user, get_request(user, request_id))
+
+
+def invoices_of(user: User, req: ConversionRequest) -> list[Invoice]:
+    """The invoices of `req` (a request already loaded for `user`) that `user` may see."""
     return list(db.session.scalars(visible_invoices(user).where(Invoice.request_id == req.id)
                                    .options(selectinload(Invoice.lines)).order_by(Invoice.id)))
 

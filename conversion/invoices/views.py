@@ -26,10 +26,7 @@ ANY_ROLE = (Role.requester, Role.staff, Role.coordinator)
 @bp.app_template_global()
 def invoice_documents(req) -> dict:
     """For the request page's documents panel (invoices/_request_documents.html)."""
-    try:
-        invoices = ops.request_invoices(current_user, req.id, req)  # the page loaded it for this user
-    except ApiError:
-        invoices = []
+    invoices = ops.invoices_of(current_user, req)  # the page loaded req for this user
     can_draft = (current_user.role is Role.staff and req.node_id is not None
                  and req.node_id == current_user.node_id and ops.billable(req))
     return {"invoices": invoices, "can_draft": can_draft, "amount": amount}

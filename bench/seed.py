@@ -1,7 +1,7 @@
 """A realistic synthetic data set for benchmarks: N requests over ~3 years, every state and node.
 
 Each request is simulated from its submission to now: every state lasts a random time around the
-service's typical duration (conversion.dashboards.durations), and at each step the next trigger
+service's typical duration (conversion.requests.durations), and at each step the next trigger
 is drawn (approve or reject, accept or decline, pass or fail QC, hold and resume, cancel ...).
 The history therefore leads to the state by allowed transitions with the right actors and
 increasing timestamps, and the lab records each guard needs are written before the trigger that
@@ -29,7 +29,7 @@ from werkzeug.security import generate_password_hash
 from conversion.accounts.models import Role, User
 from conversion.alleles import TARGETS, SymbolError, plan_conversion, product_strain_name
 from conversion.catalogue.models import Access, DeleterStrain, Material, Node, Strain
-from conversion.dashboards.durations import typical_days
+from conversion.requests.durations import typical_days
 from conversion.extensions import db, utcnow
 from conversion.invoices.vat import normalise_vat
 from conversion.lab.models import Animal, Cryopreservation, Mating, Paperwork, QcResult
@@ -153,7 +153,7 @@ class _Writer:
 # ---- the reference data: nodes, staff, strains, plans ----------------------------------
 class _World:
     def __init__(self, rng: random.Random, n: int, now: datetime):
-        from conversion.catalogue.seed import seed_demo
+        from conversion.seed import seed_demo
 
         if not db.session.scalar(select(func.count()).select_from(Node)):
             seed_demo()

@@ -77,7 +77,7 @@ def import_strains_cmd(file):
 @not_in_production("seed-demo")
 def seed_demo_cmd():
     """Load demo nodes, deleters, strains, price lists and users (idempotent)."""
-    from .catalogue.seed import seed_demo
+    from .seed import seed_demo
 
     seed_demo()
     click.echo("Demo data loaded.")
@@ -90,7 +90,7 @@ def seed_if_empty_cmd():
     from sqlalchemy import func, select
 
     from .catalogue.models import Node
-    from .catalogue.seed import seed_demo
+    from .seed import seed_demo
 
     if db.session.scalar(select(func.count()).select_from(Node)):
         click.echo("Database already has data; demo data not loaded.")

@@ -96,7 +96,7 @@ def app(_app):
 @pytest.fixture
 def seeded(app):
     """The app with the demo data loaded."""
-    from conversion.catalogue.seed import seed_demo
+    from conversion.seed import seed_demo
 
     seed_demo()
     return app

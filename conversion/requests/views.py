@@ -17,7 +17,7 @@ from workflows import lifecycle
 
 from ..accounts.models import Role
 from ..catalogue.operations import all_nodes, get_strain
-from ..dashboards.durations import typical_months
+from .durations import typical_months
 from ..errors import ApiError, json_error, wants_json
 from ..lab import operations as lab
 from . import operations as ops
@@ -238,7 +238,7 @@ def _action_form(trigger: str) -> ActionForm:
 
 def _show(req: ConversionRequest, *, status: int = 200, replace: dict | None = None,
           open_action: str | None = None):
-    from ..dashboards.metrics import estimate
+    from .estimates import estimate
 
     triggers = ops.available_triggers(current_user, req)
     actions = {t: _action_form(t) for t in triggers}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import Select, select
@@ -10,7 +11,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.sql import operators
 
 from ..accounts.models import User
-from ..catalogue.models import Strain
+from ..catalogue.models import Node, Strain
 from ..exports import csv_cell
 from ..extensions import db
 from .models import ConversionRequest
@@ -144,3 +145,41 @@ def to_csv(listing: Listing) -> str:
         writer.writerow([csv_cell(cell) for cell in row])
     return out.getvalue()
 
+
+
+# ---- the whole list as CSV, streamed ----------------------------------------------------
+EXPORT_CHUNK = 1000  # rows fetched (and CSV lines sent) at a time
+EXPORT_COLUMNS = (ConversionRequest.reference, ConversionRequest.status, Strain.emma_id, Strain.gene,
+                  ConversionRequest.product_symbol, Node.code, User.email, ConversionRequest.created_at,
+                  ConversionRequest.updated_at)  # COLUMNS, as plain columns
+
+
+def export_query(user: User, args: dict) -> Select:
+    """Every request the list's filters match (all pages), in the list's order, as one Core
+    statement of EXPORT_COLUMNS; raises Invalid for an unknown status or node (before any byte is sent)."""
+    given = request_filter(user, status=args["status"] or None, node=args["node"] or None,
+                           q=args["q"] or None)
+    return (select(*EXPORT_COLUMNS).select_from(ConversionRequest)
+            .join(Strain, ConversionRequest.strain_id == Strain.id)
+            .join(User, ConversionRequest.requester_id == User.id)
+            .outerjoin(Node, ConversionRequest.node_id == Node.id)
+            .where(*given.conditions).order_by(*SORTS[args["sort"]][1]))
+
+
+def csv_stream(stmt: Select) -> Iterator[str]:
+    """The CSV of `stmt` (export_query) in chunks: rows are read EXPORT_CHUNK at a time (a
+    server-side cursor on PostgreSQL) and each chunk is sent before the next is read, so a
+    worker's memory does not grow with the number of rows."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([title for title, _ in COLUMNS])
+    result = db.session.execute(stmt.execution_options(yield_per=EXPORT_CHUNK))
+    for rows in result.partitions():
+        for ref, status, emma_id, gene, product, node, email, created, updated in rows:
+            writer.writerow([csv_cell(ref), csv_cell(state_label(status)), csv_cell(emma_id), csv_cell(gene),
+                             csv_cell(product), csv_cell(node), csv_cell(email), fmt_date(created),
+                             fmt_date(updated)])
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
+    yield out.getvalue()

@@ -126,10 +126,16 @@ def _backdate(rid: int, weeks_in_current: float, weeks_per_earlier: float = 1.0)
 
     events = list(db.session.scalars(select(RequestEvent.id).where(RequestEvent.request_id == rid)
                                      .order_by(RequestEvent.id)))
+    from conversion.dashboards.metrics import rebuild_state_durations
+    from conversion.requests.models import ConversionRequest
+
     now = utcnow()
     for back, eid in enumerate(reversed(events)):
         at = now - timedelta(weeks=weeks_in_current + back * weeks_per_earlier)
         db.session.execute(update(RequestEvent).where(RequestEvent.id == eid).values(at=at))
+    db.session.execute(update(ConversionRequest).where(ConversionRequest.id == rid)
+                       .values(state_since=now - timedelta(weeks=weeks_in_current)))
+    rebuild_state_durations()  # history rewritten outside the app: recompute the dashboard's histogram
     db.session.commit()
 
 

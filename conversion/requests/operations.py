@@ -18,7 +18,7 @@ from ..accounts.models import Role, User
 from ..catalogue.models import Access, Node, Strain
 from ..catalogue.operations import escape_like, get_node, get_strain
 from ..errors import ApiError, Conflict, Forbidden, Invalid, NotFound, from_lifecycle
-from ..extensions import db, sqlite_write_lock
+from ..extensions import db, sqlite_write_lock, utcnow
 from ..invoices.vat import normalise_vat
 from .models import ConversionRequest, Deliverable, RequestEvent, Sector
 from .signals import request_changed
@@ -371,8 +371,10 @@ def _apply(user: User, req: ConversionRequest, trigger: str, comment: str | None
     event_data = dict(fired.data or {})
     if fired.notice:
         event_data["notice"] = fired.notice
+    at = utcnow()
+    req.state_since = at
     event = RequestEvent(request=req, trigger=fired.trigger, from_status=fired.from_status,
-                         to_status=fired.to_status, actor=user, comment=comment, data=event_data)
+                         to_status=fired.to_status, actor=user, comment=comment, data=event_data, at=at)
     db.session.add(event)
     return event
 

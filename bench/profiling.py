@@ -73,6 +73,8 @@ def main() -> None:
         print(f"{name:18} {cpu / n * 1000:7.2f} ms CPU/call  {wall / n * 1000:7.2f} ms wall/call  "
               f"{len(seen) / n:5.1f} statements/call  ({len(set(paths))} distinct URLs)", flush=True)
         if profiler:
+            calls = sum(v[1] for v in pstats.Stats(profiler).stats.values())
+            print(f"{'':18} {calls / n:7.0f} Python function calls/call (a steadier measure than time on a busy machine)")
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(opts.sort).print_stats(opts.top)
             print(out.getvalue())

@@ -151,7 +151,7 @@ class Server:
         return sizes
 
     def request(self, method: str, path: str, headers: dict, body: bytes | None = None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=180)  # a backlog may drain first
         try:
             conn.request(method, path, body=body, headers={"User-Agent": UA, **headers})
             res = conn.getresponse()
@@ -213,7 +213,7 @@ def wrk(server: Server, lines: list[str], headers: dict, name: str, duration: in
     paths = LOGS / f"paths-{name}.txt"
     paths.write_text("\n".join(lines) + "\n")
     env = dict(os.environ, BENCH_PATHS=str(paths), BENCH_THREADS=str(THREADS))
-    args = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", "--latency", "-s", str(ROOT / "bench" / "paths.lua"),
+    args = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", "--timeout", "10s", "--latency", "-s", str(ROOT / "bench" / "paths.lua"),
             "-H", f"User-Agent: {UA}"]
     for key, value in headers.items():
         args += ["-H", f"{key}: {value}"]

@@ -203,8 +203,17 @@ def record_cryo(user: User, request_id: int, *, material=None, count=None, locat
     return row
 
 
+# Lab work is recorded from rederivation on, after `accepted`: a request still in (or held in) one of
+# these states, or rejected, never got there, so it has no lab records but paperwork (no query).
+BEFORE_LAB_WORK = ("submitted", "approved", "assigned", "rejected")
+
+
 def lab_records(req: ConversionRequest) -> dict:
+    started = (req.held_status if req.status == "on_hold" else req.status) not in BEFORE_LAB_WORK
+
     def rows(model, *options):
+        if not started:
+            return []
         return [r.to_dict() for r in db.session.scalars(
             select(model).where(model.request_id == req.id).options(*options).order_by(model.id))]
 

@@ -204,8 +204,6 @@ def overdue(user: User, now: datetime | None = None, limit: int = OVERDUE_SHOWN)
             for s, cutoff in cutoffs.items()]
     total = db.session.scalar(select(func.count()).select_from(ConversionRequest)
                               .where(or_(*late), *_visible(user))) or 0
-    if not total:
-        return 0, []
     parts = [select(ConversionRequest.id, ConversionRequest.reference, ConversionRequest.node_id,
                     ConversionRequest.status, ConversionRequest.state_since)
              .where(condition, *_visible(user)).order_by(ConversionRequest.state_since).limit(limit).subquery()

@@ -428,10 +428,10 @@ def review():
     rows = []
     context = ops.assignment_context()  # nodes and their loads, read once for the page
     for req in to_assign.items:  # the 50 oldest; the rest wait on the next visit
-        form = _action_form("assign")
         ranked = ops.suggest_nodes(req, context)
-        form.node.choices = opts((s.node.code, s.node.code) for s in ranked)
-        form.node.data = ranked[0].node.code if ranked and ranked[0].ok else None
-        rows.append((req, form, ranked))
+        # the template reads only the suggested node: no WTForm per row (a tenth of the page's CPU)
+        best = ranked[0].node.code if ranked and ranked[0].ok else None
+        suggested = SimpleNamespace(node=SimpleNamespace(data=best))
+        rows.append((req, suggested, ranked))
     return render_template("requests/review.html", to_review=to_review, to_assign=rows,
                            assign_total=to_assign.total)

@@ -2,13 +2,12 @@
 coordinators' pages: users and roles, security events."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, fresh_login_required, login_fresh, login_user, logout_user
 
 from ..catalogue.operations import all_nodes
 from ..errors import ApiError
+from ..inputs import parse_id, safe_next
 from . import operations as ops
 from .auth import role_required
 from .forms import ConfirmForm, LoginForm, PasswordForm, RoleForm
@@ -19,10 +18,7 @@ bp = Blueprint("accounts", __name__)
 
 def _safe_next(target: str | None) -> str:
     """Only same-site relative paths are followed after sign-in."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc \
-            and "\\" not in target:
-        return target
-    return url_for("pages.home")
+    return safe_next(target, url_for("pages.home"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -121,7 +117,7 @@ def change_role(user_id: int):
 def security_events():
     kind = request.args.get("kind", "")[:40] or None
     email = request.args.get("email", "")[:254] or None
-    before = request.args.get("before", type=int)
+    before = parse_id(request.args.get("before"))
     events = ops.security_events(kind=kind, email=email, before=before, limit=100)
     return render_template("accounts/security_events.html", events=events, kind=kind, email=email,
                            kinds=ops.EVENT_KINDS, more=len(events) == 100)

@@ -5,6 +5,7 @@ import marshmallow as ma
 from flask import current_app, url_for
 from flask_smorest import Blueprint
 
+from ..errors import NotFound
 from ..lab import operations as lab
 from ..readcache import cacheable
 from ..requests import operations as ops
@@ -223,8 +224,12 @@ def fire(body, request_id):
     """Fire a lifecycle trigger (`assign` takes `node`, `cancel` takes `reason`)."""
     user = require_user()
     data = {k: body[k] for k in ("node", "reason") if body.get(k) is not None}
-    ops.fire_trigger(user, request_id, body["trigger"], comment=body["comment"], **data)
-    return request_detail(ops.get_request(user, request_id, detail=True), user)  # reloaded in 2 statements
+    req, _ = ops.fire_trigger(user, request_id, body["trigger"], comment=body["comment"], **data)
+    try:
+        req = ops.get_request(user, request_id, detail=True)  # reloaded in 2 statements
+    except NotFound:  # committed, and out of the caller's view now (a staff decline): still a 200
+        pass
+    return request_detail(req, user)
 
 
 @blp.route("/requests/<int:request_id>/node-suggestions", methods=["GET"])

@@ -21,6 +21,7 @@ from ..catalogue.models import Access, Node, Strain
 from ..catalogue.operations import escape_like, get_node, get_strain
 from ..errors import ApiError, Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db, sqlite_write_lock
+from ..inputs import MAX_INT
 from ..invoices.vat import normalise_vat
 from .models import ConversionRequest, Deliverable, RequestEvent, Sector
 
@@ -54,6 +55,8 @@ DETAIL_LOAD = (joinedload(ConversionRequest.strain), joinedload(ConversionReques
 def get_request(user: User, request_id: int, *, for_update: bool = False,
                 detail: bool = False) -> ConversionRequest:
     """The request if `user` may see it (404 otherwise); `detail` eager-loads what pages show."""
+    if isinstance(request_id, bool) or not isinstance(request_id, int) or not 1 <= request_id <= MAX_INT:
+        raise NotFound(f"No request {request_id}, or it is not yours to see.")  # never a database overflow
     stmt = visible_requests(user).where(ConversionRequest.id == request_id)
     if detail and not for_update:
         stmt = stmt.options(*DETAIL_LOAD)
@@ -329,7 +332,7 @@ def fire_trigger(user: User, request_id: int, trigger: str, *, comment: str | No
 def fire_bulk(user: User, request_ids: list[int], trigger: str, *, comment: str | None = None,
               **data) -> list[ConversionRequest]:
     """Fire one trigger on several requests: all of them or none (the message lists the refusals)."""
-    ids = sorted({int(i) for i in request_ids})
+    ids = sorted({i for i in request_ids if isinstance(i, int) and not isinstance(i, bool)})
     if not ids:
         raise Invalid("Select at least one request.")
     if len(ids) > 200:

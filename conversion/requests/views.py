@@ -5,7 +5,6 @@ Views never write to the database: they call the operations and flash what they 
 from __future__ import annotations
 
 from types import SimpleNamespace
-from urllib.parse import urlsplit
 
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
                    url_for)
@@ -19,6 +18,7 @@ from ..accounts.models import Role
 from ..catalogue.operations import all_nodes, get_strain
 from ..dashboards.durations import typical_months
 from ..errors import ApiError, json_error, wants_json
+from ..inputs import parse_id, parse_ids, safe_next
 from ..lab import operations as lab
 from ..readcache import cacheable
 from . import operations as ops
@@ -40,10 +40,7 @@ def _role() -> str:
 
 def _back(default: str) -> str:
     """A same-site path from the form's `next` field, else `default`."""
-    target = request.form.get("next") or ""
-    if target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
-        return target
-    return default
+    return safe_next(request.form.get("next"), default)
 
 
 def _form_errors(form) -> str:
@@ -115,7 +112,12 @@ def bulk():
     if not form.validate_on_submit():
         flash(_form_errors(form) or "Choose an action.", "error")
         return redirect(back)
-    ids = request.form.getlist("ids", type=int)
+    raw = request.form.getlist("ids")
+    ids = parse_ids(raw)  # ASCII digits, 1..2**31-1 (a larger id would overflow the database)
+    if len(ids) != len(raw):
+        bad = ", ".join(repr(v[:20]) for v in raw if v not in {str(i) for i in ids})
+        flash(f"Nothing was changed: no request {bad}.", "error")
+        return redirect(back)
     data = {}
     if form.trigger.data == "assign":
         data["node"] = form.node.data
@@ -319,6 +321,11 @@ def fire(request_id: int):
         message += f" (step {req.current_step} of {req.step_count})." if req.status == "breeding" else "."
     if (event.data or {}).get("notice"):
         message += " " + event.data["notice"]
+    try:
+        ops.get_request(current_user, req.id)
+    except ApiError:  # committed, and out of the caller's view now (a staff decline): back to the list
+        flash(message + " It has left your queue.", "success")
+        return redirect(url_for(".index"))
     flash(message, "success")
     return redirect(_back(url_for(".show", request_id=req.id)))
 
@@ -380,7 +387,7 @@ def matings(request_id: int):
 def animals(request_id: int):
     def call(req, form):
         rows = parse_animal_lines(form.lines.data)
-        mating_id = int(form.mating.data) if (form.mating.data or "").isdigit() else None
+        mating_id = parse_id(form.mating.data)
         for row in rows:
             row["born_on"], row["mating_id"] = form.born_on.data, mating_id
         saved = lab.record_animals(current_user, req.id, rows)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import current_app, url_for
+from flask import current_app, request, url_for
 from flask_smorest import Blueprint
 
 from ..errors import NotFound
@@ -65,6 +65,8 @@ class RequestSummarySchema(ma.Schema):
 
 
 class RequestSchema(RequestSummarySchema):
+    strain_retracted = ma.fields.Boolean(metadata={
+        "description": "coordinators and staff: the strain was retracted after submission"})
     strain_name = Str()
     source_symbol = Str()
     source_class = Str()
@@ -180,11 +182,13 @@ def _json(payload: dict, status: int = 200):
 @blp.response(201, RequestSchema)
 @_errors(401, 403, 422)
 def submit(body):
-    """Submit a conversion request (requesters)."""
+    """Submit a conversion request (requesters). An `Idempotency-Key` header (1-100 characters)
+    makes a retry, or the same submit sent several times at once, answer the first request."""
     user = require_user()
     req = ops.submit_request(user, strain=body["strain"], target=body["target"],
                              deliverable=body["deliverable"], billing=ops.Billing(**body["billing"]),
-                             use_tat_cre=body["use_tat_cre"], comment=body["comment"])
+                             use_tat_cre=body["use_tat_cre"], comment=body["comment"],
+                             idempotency_key=request.headers.get("Idempotency-Key"))
     return request_detail(req, user)
 
 

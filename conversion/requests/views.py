@@ -433,4 +433,4 @@ def review():
         form.node.data = ranked[0].node.code if ranked and ranked[0].ok else None
         rows.append((req, form, ranked))
     return render_template("requests/review.html", to_review=to_review, to_assign=rows,
-                           assign_total=to_assign.total)
+                           assign_total=to_assign.total, retracted=ops.retracted_open_requests(current_user))

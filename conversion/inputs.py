@@ -115,7 +115,7 @@ def parse_date(value, field: str, *, required: bool = False) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise BadInput(f"{field}: {text} is not a date of the calendar.") from None
+        raise BadInput(f"{field}: {text} is not a date of the calendar (YYYY-MM-DD).") from None
 
 
 def parse_int(value, field: str, *, lo: int = 0, hi: int = MAX_INT) -> int:

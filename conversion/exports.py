@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import csv
 import re
+from decimal import Decimal
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")  # our own amounts (a credit note's -1500.00) stay numbers
 # A place where a spreadsheet could start a cell (start of the text, or after , ; tab CR LF),
 # spaces, then a formula character: an apostrophe goes before the formula character.
 PIECE_START = re.compile(r"(^|[,;\t\r\n])( *)(?=[=+\-@\t\r])")
 
 
 def csv_cell(value) -> str:
-    """`value` as text that no spreadsheet runs as a formula, whatever its separator."""
+    """`value` as text that no spreadsheet runs as a formula, whatever its separator. Numbers
+    (Decimal, int) are ours and stay numbers: a credit note's -1500.00 is not text."""
+    if isinstance(value, (Decimal, int)) and not isinstance(value, bool):
+        return str(value)
     text = "" if value is None else str(value)
-    if NUMBER.fullmatch(text):
-        return text
     return PIECE_START.sub(lambda m: f"{m.group(1)}{m.group(2)}'", text)
 
 

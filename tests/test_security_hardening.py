@@ -14,6 +14,7 @@ import threading
 import urllib.error
 import urllib.request
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -163,7 +164,8 @@ def test_csv_cell_neutralises_every_piece():
 
     assert csv_cell("ACME;=1+1;=cmd|' /C calc'!A0") == "ACME;'=1+1;'=cmd|' /C calc'!A0"
     assert csv_cell("a, =1") == "a, '=1" and csv_cell("=1") == "'=1" and csv_cell("\t=1") == "'\t'=1"
-    assert csv_cell("-1500.00") == "-1500.00" and csv_cell("-1+2") == "'-1+2" and csv_cell(None) == ""
+    assert csv_cell(Decimal("-1500.00")) == "-1500.00" and csv_cell("-1500.00") == "'-1500.00"
+    assert csv_cell("-1+2") == "'-1+2" and csv_cell(None) == ""
 
 
 # ---- sign-out ends the session on the server ------------------------------------------------------

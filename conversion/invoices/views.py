@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from decimal import Decimal
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -13,8 +14,8 @@ from ..accounts.models import Role
 from ..catalogue.models import Node
 from ..errors import ApiError
 from ..exports import csv_writer
-from ..inputs import parse_id
 from ..extensions import db
+from ..inputs import parse_id
 from . import operations as ops
 from .models import SERVICE_LABELS, TIERS, Invoice, Service
 from .serialize import amount
@@ -77,7 +78,7 @@ def export_csv():
                customer.get("country", inv.request.billing_country), customer.get("vat_number"),
                inv.vat_treatment, amount(inv.vat_rate)]
         # amounts are ours (Decimal): a credit note's -1500.00 stays a number
-        writer.writerow(row + [amount(inv.net), amount(inv.vat), amount(inv.total), inv.currency])
+        writer.writerow(row + [Decimal(amount(v)) for v in (inv.net, inv.vat, inv.total)] + [inv.currency])
     name = f"invoices-{_node_filter() or 'all'}-{date.today().isoformat()}.csv"
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -104,6 +104,12 @@ def test_crlf_in_next_is_not_followed_after_a_committed_action(seeded, api, logi
     assert res.status_code == 302 and "X-Injected" not in res.headers
     assert res.headers["Location"].endswith(f"/requests/{rid}")
     assert api.get("coordinator", f"/requests/{rid}").get_json()["status"] == "approved"
+    # and after sign-in
+    client = seeded.test_client()
+    email, password = DEMO["requester"]
+    res = client.post("/login?next=/requests%0d%0aSet-Cookie:%20x=1", data={
+        "email": email, "password": password, "csrf_token": csrf_token(client, "/login")})
+    assert res.status_code == 302 and res.headers["Location"] == "/" and "x=1" not in res.headers.get("Set-Cookie", "")
 
 
 # ---- a committed transition answers 200 -----------------------------------------------------------

@@ -177,10 +177,18 @@ def _json(payload: dict, status: int = 200):
     return resp
 
 
+IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "required": False,
+                   "schema": {"type": "string", "minLength": 1, "maxLength": 100},
+                   "description": "Any unique string per submission: a retry, or the same submit sent "
+                                  "several times at once, answers the first request (201) instead of "
+                                  "making another; the key with a different strain or target is 409."}
+
+
 @blp.route("/requests", methods=["POST"])
 @blp.arguments(SubmitSchema)
 @blp.response(201, RequestSchema)
-@_errors(401, 403, 422)
+@blp.doc(parameters=[IDEMPOTENCY_KEY])
+@_errors(401, 403, 409, 422)
 def submit(body):
     """Submit a conversion request (requesters). An `Idempotency-Key` header (1-100 characters)
     makes a retry, or the same submit sent several times at once, answer the first request."""

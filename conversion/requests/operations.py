@@ -55,8 +55,12 @@ DETAIL_LOAD = (joinedload(ConversionRequest.strain), joinedload(ConversionReques
 def get_request(user: User, request_id: int, *, for_update: bool = False,
                 detail: bool = False) -> ConversionRequest:
     """The request if `user` may see it (404 otherwise); `detail` eager-loads what pages show."""
-    if isinstance(request_id, bool) or not isinstance(request_id, int) or not 1 <= request_id <= MAX_INT:
-        raise NotFound(f"No request {request_id}, or it is not yours to see.")  # never a database overflow
+    try:
+        request_id = int(request_id)
+    except (TypeError, ValueError):
+        raise NotFound(f"No request {request_id!r}, or it is not yours to see.") from None
+    if not 1 <= request_id <= MAX_INT:  # never a database overflow
+        raise NotFound(f"No request {request_id}, or it is not yours to see.")
     stmt = visible_requests(user).where(ConversionRequest.id == request_id)
     if detail and not for_update:
         stmt = stmt.options(*DETAIL_LOAD)
@@ -369,7 +373,7 @@ def fire_trigger(user: User, request_id: int, trigger: str, *, comment: str | No
 def fire_bulk(user: User, request_ids: list[int], trigger: str, *, comment: str | None = None,
               **data) -> list[ConversionRequest]:
     """Fire one trigger on several requests: all of them or none (the message lists the refusals)."""
-    ids = sorted({i for i in request_ids if isinstance(i, int) and not isinstance(i, bool)})
+    ids = sorted({int(i) for i in request_ids})
     if not ids:
         raise Invalid("Select at least one request.")
     if len(ids) > 200:

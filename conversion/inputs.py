@@ -1,6 +1,6 @@
 """Untrusted input, parsed and bounded in one place (docs/security.md, "Input").
 
-- `load_json(raw)`: the JSON body of every API call (the `before_request` hook in
+- `load_json(raw)` / `json_body()`: the JSON body of every API call (the `before_request` hook in
   conversion/security.py and the flask-smorest argument parser both use it): integers beyond
   32 bits, non-finite numbers, lone surrogates and NUL characters are refused with a sentence.
 - `parse_date`, `parse_int`, `parse_id`, `parse_ids`, `parse_decimal`: the strict scalar rules
@@ -17,6 +17,8 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
+
+from flask import g, request
 
 from .errors import ApiError, Invalid
 
@@ -98,6 +100,16 @@ def load_json(raw: bytes | str):
     except ValueError as exc:  # e.g. the interpreter's own digit limit
         raise MalformedJson(f"Invalid JSON body: {exc}") from None
     return check_text(value)
+
+
+def json_body():
+    """The current request's JSON body parsed by load_json, once per request: the before_request
+    hook of conversion/security.py calls it for every JSON request, and the API's webargs parser
+    reads the same result. None for an empty body. Raises MalformedJson (400) or BadInput (422)."""
+    if "_json_body" not in g or g._json_body[0] is not request._get_current_object():
+        raw = request.get_data(cache=True)
+        g._json_body = (request._get_current_object(), load_json(raw) if raw.strip() else None)
+    return g._json_body[1]
 
 
 # ---- scalars -------------------------------------------------------------------------------------

@@ -2,23 +2,14 @@
 nested too deeply for the parser. See docs/security.md."""
 from __future__ import annotations
 
-from flask import abort, g, request
+from flask import abort, request
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .inputs import json_body
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
        "frame-ancestors 'none'")
-
-
-def json_body():
-    """The request's JSON body parsed by inputs.load_json, once per request (the webargs parser
-    of the API reads it from here too). Raises MalformedJson (400) or BadInput (422)."""
-    if "_json_body" not in g or g._json_body[0] is not request._get_current_object():
-        from .inputs import load_json
-
-        raw = request.get_data(cache=True)
-        g._json_body = (request._get_current_object(), load_json(raw) if raw.strip() else None)
-    return g._json_body[1]
 
 
 def init_app(app) -> None:

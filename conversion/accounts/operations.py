@@ -18,6 +18,7 @@ from ..errors import ApiError, Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db, utcnow
 from .models import (AccountRequest, ApiToken, OneTimeToken, Role, SecurityEvent, User, UserSession, hash_token,
                      password_hash_method)
+from .signals import account_request_changed
 
 log = logging.getLogger("conversion.security")
 
@@ -454,11 +455,6 @@ def _link(path: str) -> str:
     return current_app.config["BASE_URL"].rstrip("/") + path
 
 
-# Hooks run in the transaction of an account change (the notifications package queues emails
-# to the coordinators and to the person): callables (kind, account_request).
-ACCOUNT_EVENTS: list = []
-
-
 # ---- /register: asking for an account -----------------------------------------------------------
 VERIFY_HOURS = 48
 RESET_HOURS = 1
@@ -531,8 +527,7 @@ def verify_email(token: str, address: str | None = None) -> AccountRequest:
     pending = row.account_request
     pending.status, pending.verified_at = "pending", utcnow()
     record_event("account_verified", email=pending.email, address=address)
-    for hook in ACCOUNT_EVENTS:
-        hook("verified", pending)
+    account_request_changed.send(pending, kind="verified")  # in this transaction (outbox)
     db.session.commit()
     return pending
 
@@ -563,8 +558,7 @@ def decide_account(actor: User, request_id: int, approve: bool, address: str | N
     pending.decided_at, pending.decided_by = utcnow(), actor
     record_event(f"account_{pending.status}", email=pending.email, actor=actor, address=address,
                  user=db.session.get(User, pending.user_id) if pending.user_id else None)
-    for hook in ACCOUNT_EVENTS:
-        hook(pending.status, pending)
+    account_request_changed.send(pending, kind=pending.status)
     db.session.commit()
     return pending
 

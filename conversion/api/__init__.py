@@ -12,7 +12,7 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from ..accounts.auth import api_user, bearer_token
 from ..extensions import csrf
 from ..errors import ApiError
-from ..security import json_body
+from ..inputs import json_body
 
 
 class BoundedParser(FlaskParser):

@@ -14,7 +14,7 @@ from ..accounts.models import Role
 from ..catalogue.models import Node
 from ..errors import ApiError
 from ..exports import csv_writer
-from ..extensions import db
+from ..extensions import db, utctoday
 from ..inputs import parse_id
 from . import operations as ops
 from .models import SERVICE_LABELS, TIERS, Invoice, Service
@@ -79,7 +79,7 @@ def export_csv():
                inv.vat_treatment, amount(inv.vat_rate)]
         # amounts are ours (Decimal): a credit note's -1500.00 stays a number
         writer.writerow(row + [Decimal(amount(v)) for v in (inv.net, inv.vat, inv.total)] + [inv.currency])
-    name = f"invoices-{_node_filter() or 'all'}-{date.today().isoformat()}.csv"
+    name = f"invoices-{_node_filter() or 'all'}-{utctoday().isoformat()}.csv"
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 from ..accounts.models import Role, User
 from ..catalogue.models import DeleterStrain
 from ..errors import Conflict, Forbidden, Invalid
-from ..extensions import db
+from ..extensions import db, utctoday
 from ..inputs import parse_date
 from ..requests.models import ConversionRequest
 from ..requests.operations import get_request
@@ -39,7 +39,7 @@ def _date(value, field: str, required: bool = True) -> date | None:
             raise Invalid(f"{field} is required (YYYY-MM-DD).")
         return None
     parsed = parse_date(value, field)  # strictly YYYY-MM-DD
-    if parsed > date.today():
+    if parsed > utctoday():
         raise Invalid(f"{field} cannot be in the future.")
     if parsed.year < 1990:
         raise Invalid(f"{field} is implausibly early.")

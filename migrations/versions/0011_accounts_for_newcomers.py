@@ -3,13 +3,13 @@ emailed tokens (email verification, password reset; stored hashed), user session
 ends them on the server), and the Idempotency-Key of submitted requests
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0009
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0011'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

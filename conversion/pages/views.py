@@ -1,7 +1,7 @@
 """Landing page, role home pages, the lifecycle diagram."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_login import current_user
 
 from ..catalogue.operations import search_strains
@@ -38,9 +38,14 @@ def home():
 
 @bp.route("/workflow")
 def workflow():
-    from workflows.diagram import to_svg
     from workflows import lifecycle
+    from workflows.diagram import DiagramUnavailable, to_svg
 
+    try:
+        svg = to_svg()
+    except DiagramUnavailable as exc:
+        current_app.logger.warning("workflow diagram: %s", exc)
+        svg = None
     rows = []
     for trigger in lifecycle.TRIGGERS:
         sources = sorted({s for s, ts in lifecycle.machine.events[trigger].transitions.items() if ts},
@@ -52,11 +57,15 @@ def workflow():
                      "who": lifecycle.WHO_MAY[trigger].who,
                      "comment": trigger in lifecycle.COMMENT_REQUIRED,
                      "guard": (guard.__doc__ or "").strip() if guard else ""})
-    return render_template("pages/workflow.html", svg=to_svg(), rows=rows)
+    return render_template("pages/workflow.html", svg=svg, rows=rows)
 
 
 @bp.route("/workflow.svg")
 def workflow_svg():
-    from workflows.diagram import to_svg
+    from workflows.diagram import DiagramUnavailable, to_svg
 
-    return Response(to_svg(), mimetype="image/svg+xml")
+    try:
+        svg = to_svg()
+    except DiagramUnavailable:
+        abort(404)
+    return Response(svg, mimetype="image/svg+xml")

@@ -3,28 +3,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-STATE_LABELS = {
-    "submitted": "Submitted", "approved": "Approved", "assigned": "Assigned to a node",
-    "accepted": "Accepted by the node", "rederivation": "Rederivation", "breeding": "Breeding",
-    "qc": "Quality control", "cryopreservation": "Cryopreservation", "ready": "Ready to ship",
-    "shipped": "Shipped", "on_hold": "On hold", "rejected": "Rejected", "cancelled": "Cancelled",
-    "completed": "Completed",
-}
+from workflows.lifecycle import STATE_LABELS, TRIGGER_LABELS  # the one place naming states and buttons
+
 
 # Column headings where space is short (dashboard).
 SHORT_LABELS = {"assigned": "Assigned", "accepted": "Accepted", "qc": "QC", "cryopreservation": "Cryo",
                 "ready": "Ready", "rederivation": "Rederivation"}
-
-# The button on a request page.
-TRIGGER_LABELS = {
-    "approve": "Approve", "reject": "Reject", "assign": "Assign to a node", "decline": "Decline",
-    "accept": "Accept", "start_rederivation": "Start rederivation",
-    "rederivation_failed": "Rederivation failed", "start_breeding": "Start breeding",
-    "start_qc": "Start QC", "pass_qc": "QC passed", "fail_qc": "QC failed",
-    "complete_cryopreservation": "Cryopreservation complete", "ship": "Mark as shipped",
-    "confirm_delivery": "Confirm delivery", "hold": "Put on hold", "resume": "Resume",
-    "cancel": "Cancel request",
-}
 
 # A line of the timeline.
 HISTORY_LABELS = {

@@ -332,7 +332,7 @@ def _record(request_id: int, key: str, call, success: str):
         if not (is_staff or (key == "paperwork" and current_user.role is Role.coordinator)):
             abort(403)
         flash(f"{success.split(' ')[0]} cannot be recorded while the request is "
-              f"{req.status.replace('_', ' ')}.", "error")
+              f"{state_label(req.status).lower()}.", "error")
         return redirect(url_for(".show", request_id=req.id))
     form = forms[key]
     if form.validate():

@@ -31,7 +31,7 @@ def humanize(message: str, fields: dict[str, str] | None = None) -> tuple[str, s
         label = TRIGGER_LABELS.get(m[1]) or STATE_LABELS.get(m[1])
         return f"“{label}”" if label else m[0]
     message = re.sub(r"'([a-z_]+)'", word, message)
-    return (message[:1].upper() + message[1:]), hit
+    return message, hit
 
 
 # Actions that undo or stop work: shown after the others, in red.
@@ -216,9 +216,9 @@ def plan_stages(req) -> list[Stage]:
         how = "TAT-Cre on IVF embryos" if tat else f"{st.get('recombinase')} deleter cross"
         arrow = f"{st.get('from_class')} → {st.get('to_class')}"
         prefix = f"Step {n}: " if len(steps) > 1 else ""
-        stages.append(Stage(f"breeding-{n}", f"{prefix}Breeding, {how}",
+        stages.append(Stage(f"breeding-{n}", f"{prefix}{how}",
                             "Pups carrying the product selected, the deleter bred out.", allele=arrow))
-        stages.append(Stage(f"qc-{n}", f"{prefix}Quality control",
+        stages.append(Stage(f"qc-{n}", f"{prefix}quality control" if prefix else "Quality control",
                             f"Genotyping assays confirm {st.get('to_class')}."))
     stages += [Stage("cryo", "Cryopreservation", "Sperm or embryos frozen; a sample test-thawed."),
                Stage("shipping", "Shipping", "The node sends the material or animals."),

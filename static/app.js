@@ -18,3 +18,31 @@
     });
   });
 })();
+
+// A table wider than the screen scrolls inside its frame: make that frame reachable by keyboard
+// (tabindex) and named for screen readers, as long as it actually scrolls.
+(function () {
+  "use strict";
+  var frames = document.querySelectorAll(".table-wrap, .chart-scroll");
+  var name = function (frame) {
+    var caption = frame.querySelector("caption");
+    var section = frame.closest("section, figure");
+    var heading = section && section.querySelector("h2, h3, figcaption");
+    return (caption || heading || {textContent: "Table"}).textContent.trim() + " (scrolls sideways)";
+  };
+  var update = function () {
+    frames.forEach(function (frame) {
+      if (frame.scrollWidth > frame.clientWidth + 1) {
+        frame.tabIndex = 0;
+        frame.setAttribute("role", "region");
+        frame.setAttribute("aria-label", name(frame));
+      } else if (frame.hasAttribute("tabindex")) {
+        frame.removeAttribute("tabindex");
+        frame.removeAttribute("role");
+        frame.removeAttribute("aria-label");
+      }
+    });
+  };
+  update();
+  window.addEventListener("resize", update);
+})();

@@ -159,13 +159,14 @@ def history_label(trigger: str) -> str:
 def fmt_datetime(value: datetime | None) -> str:
     if value is None:
         return ""
-    return value.astimezone(timezone.utc).strftime("%d %b %Y, %H:%M UTC")
+    value = value.astimezone(timezone.utc)
+    return f"{value.day} {value:%b %Y, %H:%M} UTC"
 
 
 def fmt_date(value: date | datetime | None) -> str:
     if value is None:
         return ""
-    return value.strftime("%d %b %Y")
+    return f"{value.day} {value:%b %Y}"
 
 
 @dataclass

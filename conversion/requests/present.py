@@ -245,6 +245,12 @@ def plan_stages(req) -> list[Stage]:
     return stages
 
 
+def strain_name(name: str | None) -> Markup:
+    """A strain name that may break after a slash, never inside a part ("C57BL/" "6N-Gene<tm1b(...)>/" "H")."""
+    parts = re.findall(r"(?:<[^<>]*>|[^/<])+/?|/", name or "")
+    return Markup("<wbr>").join(Markup('<span class="seg">{}</span>').format(p) for p in parts)
+
+
 def iso(value: date | datetime) -> str:
     """ISO 8601 (UTC with Z for times): CSV exports and machine-readable attributes."""
     if isinstance(value, datetime):
@@ -294,6 +300,7 @@ def init_app(app) -> None:
     app.add_template_filter(_datetime_filter, "datetime")
     app.add_template_filter(_date_filter, "date")
     app.add_template_filter(iso, "iso")
+    app.add_template_filter(strain_name, "strain_name")
     app.add_template_global(plan_stages, "plan_stages")
     app.jinja_env.globals.setdefault("DELIVERABLE_LABELS", DELIVERABLE_LABELS)
     app.jinja_env.globals.setdefault("NOW", NOW)

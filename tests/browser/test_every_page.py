@@ -23,7 +23,7 @@ WRAPPED_JS = """(patterns) => {
   const re = new RegExp(patterns, 'g');
   const out = [];
   const tall = (rect, el) => rect.height > parseFloat(getComputedStyle(el).fontSize) * 2.1;
-  const visible = (el) => el && el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
+  const visible = (el) => el && el.checkVisibility({visibilityProperty: true});  // not in a closed <details>
   const walker = document.createTreeWalker(document.querySelector('main'), NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     const el = node.parentElement;

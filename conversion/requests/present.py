@@ -24,7 +24,7 @@ def humanize(message: str, fields: dict[str, str] | None = None) -> tuple[str, s
         pattern = rf"(?<![\w']){re.escape(name)}(?![\w'])"
         if re.search(pattern, message):
             hit = hit or name
-            if label.lower() != name.replace("_", " "):
+            if label.lower() != name:
                 message = re.sub(pattern, lambda _m: label, message)
 
     def word(m: re.Match) -> str:

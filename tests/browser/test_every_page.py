@@ -143,6 +143,9 @@ def test_every_page_is_accessible_whole_and_fits_a_phone(browser, live_server, s
             page.wait_for_load_state("load")
             page.screenshot(path=str(PAGES / f"{backend}-{role}-{_slug(path)}-1280.png"), full_page=True)
             problems += [f"{path} @1280: {p}" for p in _axe_problems(page)]
+            bar = page.evaluate("() => document.querySelector('.topbar').getBoundingClientRect().height")
+            if bar > 64:
+                problems.append(f"{path} @1280: the top bar takes more than one line ({bar:.0f} px)")
             wrapped = page.evaluate(WRAPPED_JS, ID_PATTERNS)
             if wrapped:
                 problems.append(f"{path} @1280: identifiers break across lines: {wrapped}")
@@ -156,6 +159,47 @@ def test_every_page_is_accessible_whole_and_fits_a_phone(browser, live_server, s
     finally:
         context.close()
     assert not problems, "\n".join(problems)
+
+
+def _luminance(rgb: str) -> float:
+    channels = [int(v) / 255 for v in re.findall(r"\d+", rgb)[:3]]
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_focus_rings_contrast_and_the_assign_choice_shows_whole(browser, live_server, seeded, world):  # noqa: F811
+    if seeded.config.get("BACKEND") != "sqlite":
+        pytest.skip("checked on SQLite")
+    cora = User(browser, live_server, "coordinator", DESKTOP)
+    page = cora.page
+    cora.goto(f"/requests/{world['approved']}")
+    for _ in range(6):  # skip link, brand, then the top-bar links
+        page.keyboard.press("Tab")
+        ring = page.evaluate("""() => { const e = document.activeElement, s = getComputedStyle(e);
+            let bg = 'rgb(255, 255, 255)';
+            for (let p = e.parentElement; p; p = p.parentElement) {
+              const c = getComputedStyle(p).backgroundColor;
+              if (c !== 'rgba(0, 0, 0, 0)' && c !== 'transparent') { bg = c; break; } }
+            return {tag: e.tagName, style: s.outlineStyle, width: parseFloat(s.outlineWidth), color: s.outlineColor, bg}; }""")
+        assert ring["style"] != "none" and ring["width"] >= 2, ring
+        assert _contrast(ring["color"], ring["bg"]) >= 3, ring
+    fits = page.evaluate("""() => { const sel = document.querySelector('#action-assign select');
+        const s = getComputedStyle(sel), ctx = document.createElement('canvas').getContext('2d');
+        ctx.font = s.font;
+        const text = sel.options[sel.selectedIndex].text;
+        return {text, need: ctx.measureText(text).width + 36, have: sel.clientWidth}; }""")
+    assert "suggested" in fits["text"] and fits["need"] <= fits["have"], fits
+    page.set_viewport_size(PHONE)
+    fits = page.evaluate("""() => { const sel = document.querySelector('#action-assign select');
+        const ctx = document.createElement('canvas').getContext('2d'); ctx.font = getComputedStyle(sel).font;
+        const text = sel.options[sel.selectedIndex].text;
+        return {text, need: ctx.measureText(text).width + 36, have: sel.clientWidth}; }""")
+    assert fits["need"] <= fits["have"], fits
 
 
 def test_favicon_and_no_inline_style_blocked_on_the_workflow_diagram(browser, live_server, seeded):  # noqa: F811

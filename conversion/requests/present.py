@@ -8,12 +8,9 @@ from datetime import date, datetime, timezone
 from jinja2 import pass_context, pass_eval_context
 from markupsafe import Markup
 
-from workflows.lifecycle import STATE_LABELS, TRIGGER_LABELS  # the one place naming states and buttons
+from workflows.lifecycle import STATE_LABELS, STATE_SHORT_LABELS, TRIGGER_LABELS  # the one place naming them
 
 
-# Column headings where space is short (dashboard).
-SHORT_LABELS = {"assigned": "Assigned", "accepted": "Accepted", "qc": "QC", "cryopreservation": "Cryo",
-                "ready": "Ready", "rederivation": "Rederivation"}
 
 def humanize(message: str, fields: dict[str, str] | None = None) -> tuple[str, str | None]:
     """An operation's message in people's words: field names become their labels ("mta_signed_on"
@@ -127,7 +124,7 @@ def state_label(state: str | None) -> str:
 
 
 def short_label(state: str) -> str:
-    return SHORT_LABELS.get(state) or state_label(state)
+    return STATE_SHORT_LABELS.get(state) or state_label(state)
 
 
 def duration(days: float | None) -> str:

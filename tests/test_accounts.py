@@ -10,7 +10,7 @@ from conftest import DEMO, csrf_token, sign_in
 def test_each_demo_user_can_sign_in_and_sees_their_role_home(seeded, client):
     expectations = {
         "requester": "request a conversion",
-        "coordinator": "review incoming requests",
+        "coordinator": "to assign to a node",
         "staff_ics": "Institut Clinique de la Souris",
         "staff_oulu": "University of Oulu",
     }

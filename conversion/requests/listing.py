@@ -14,7 +14,7 @@ from ..exports import csv_writer
 from ..extensions import db
 from .models import ConversionRequest
 from .operations import RequestFilter, count_requests, request_filter
-from .present import fmt_date, state_label
+from .present import iso, state_label
 
 SORTS = {
     "newest": ("Newest first", (ConversionRequest.id.desc(),)),
@@ -34,8 +34,8 @@ COLUMNS = [
     ("Product", lambda r: r.product_symbol),
     ("Node", lambda r: r.node.code if r.node else ""),
     ("Requester", lambda r: r.requester.email),
-    ("Submitted", lambda r: fmt_date(r.created_at)),
-    ("Last change", lambda r: fmt_date(r.updated_at)),
+    ("Submitted", lambda r: iso(r.created_at)),
+    ("Last change", lambda r: iso(r.updated_at)),
 ]
 
 

@@ -25,7 +25,7 @@ from .forms import (COUNTRIES, ActionForm, AnimalsForm, BulkForm, CryoForm, Mati
                     QcForm, RequestForm, opts, parse_animal_lines)
 from .listing import COLUMNS, PER_PAGE, SORTS, list_page, read_args, to_csv
 from .models import ConversionRequest
-from .present import TRIGGER_HELP, history_label, state_label, trigger_label
+from .present import TRIGGER_HELP, action_order, confirmation, humanize, state_label, trigger_label
 
 bp = Blueprint("requests", __name__)
 
@@ -40,6 +40,18 @@ def _role() -> str:
 def _back(default: str) -> str:
     """A same-site path from the form's `next` field, else `default`."""
     return safe_next(request.form.get("next"), default)
+
+
+def _field_error(form, message: str) -> str:
+    """An operation's refusal in people's words, also shown next to the field it names."""
+    fields = {f.short_name: f.label.text for f in form if f.short_name != "csrf_token"}
+    text, name = humanize(message, fields)
+    if name is None and "comment" in fields and "comment is required" in message:
+        name = "comment"
+    if name is not None:
+        field = form[name]
+        field.errors = list(field.errors or []) + [text]
+    return text
 
 
 def _form_errors(form) -> str:
@@ -126,7 +138,9 @@ def bulk():
     except ApiError as exc:
         flash(exc.message, "error")
     else:
-        flash(f"{trigger_label(form.trigger.data)}: done for {len(done)} request"
+        what = (f"Assigned to {data['node']}" if form.trigger.data == "assign"
+                else trigger_label(form.trigger.data))
+        flash(f"{what}: done for {len(done)} request"
               f"{'s' if len(done) != 1 else ''} ({', '.join(r.reference for r in done)}).", "success")
     return redirect(back)
 
@@ -242,7 +256,7 @@ def _show(req: ConversionRequest, *, status: int = 200, replace: dict | None = N
           open_action: str | None = None):
     from .estimates import estimate
 
-    triggers = ops.available_triggers(current_user, req)
+    triggers = action_order(ops.available_triggers(current_user, req))
     actions = {t: _action_form(t) for t in triggers}
     suggestions = []
     if "assign" in triggers:
@@ -307,12 +321,12 @@ def fire(request_id: int):
     try:
         req, event = ops.fire_trigger(current_user, req.id, trigger, comment=form.comment.data, **data)
     except ApiError as exc:
-        flash(exc.message, "error")
+        flash(_field_error(form, exc.message), "error")
         if request.form.get("next"):
             return redirect(_back(url_for(".show", request_id=request_id)))
         req = ops.get_request(current_user, request_id)
         return _show(req, status=exc.status, replace={trigger: form}, open_action=trigger)
-    message = f"{req.reference}: {history_label(trigger)}."
+    message = confirmation(req, trigger)
     if trigger in ("pass_qc", "fail_qc", "resume", "decline", "rederivation_failed"):  # where to, then?
         message += f" Now {state_label(req.status).lower()}"
         message += f" (step {req.current_step} of {req.step_count})." if req.status == "breeding" else "."
@@ -336,14 +350,14 @@ def _record(request_id: int, key: str, call, success: str):
         if not (is_staff or (key == "paperwork" and current_user.role is Role.coordinator)):
             abort(403)
         flash(f"{success.split(' ')[0]} cannot be recorded while the request is "
-              f"{req.status.replace('_', ' ')}.", "error")
+              f"{state_label(req.status).lower()}.", "error")
         return redirect(url_for(".show", request_id=req.id))
     form = forms[key]
     if form.validate():
         try:
             message = call(req, form)
         except (ApiError, ValueError) as exc:
-            flash(getattr(exc, "message", None) or str(exc), "error")
+            flash(_field_error(form, getattr(exc, "message", None) or str(exc)), "error")
             status = getattr(exc, "status", 422)
         else:
             flash(message or success, "success")

@@ -13,6 +13,7 @@ from ..accounts.models import Role, User
 from ..catalogue.models import DeleterStrain
 from ..errors import Conflict, Forbidden, Invalid
 from ..extensions import db, utctoday
+from ..inputs import parse_date
 from ..requests.models import ConversionRequest
 from ..requests.operations import get_request
 from .models import Animal, Cryopreservation, Mating, Paperwork, QcResult
@@ -37,13 +38,7 @@ def _date(value, field: str, required: bool = True) -> date | None:
         if required:
             raise Invalid(f"{field} is required (YYYY-MM-DD).")
         return None
-    if isinstance(value, date):
-        parsed = value
-    else:
-        try:
-            parsed = date.fromisoformat(str(value))
-        except ValueError:
-            raise Invalid(f"{field} must be a date as YYYY-MM-DD, not {value!r}.") from None
+    parsed = parse_date(value, field)  # strictly YYYY-MM-DD
     if parsed > utctoday():
         raise Invalid(f"{field} cannot be in the future.")
     if parsed.year < 1990:

@@ -9,7 +9,19 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from ..alleles import QC_ASSAYS
 from ..invoices.vat import normalise_vat
+from ..inputs import DATE_RE
 from .present import DELIVERABLE_LABELS
+
+
+class StrictDateField(DateField):
+    """A date written exactly YYYY-MM-DD (what date inputs send; not 2026-1-1 or 20260101)."""
+
+    def process_formdata(self, valuelist):
+        text = (valuelist[0] if valuelist else "").strip()
+        if text and not DATE_RE.fullmatch(text):
+            self.data = None
+            raise ValueError("Give the date as YYYY-MM-DD.")
+        super().process_formdata(valuelist)
 
 # Assay names of the QC form: the canonical list (domain.md).
 ASSAYS = tuple(QC_ASSAYS)
@@ -73,19 +85,19 @@ class BulkForm(ActionForm):
 
 
 class PaperworkForm(FlaskForm):
-    mta_signed_on = DateField("MTA signed on", validators=[Optional()])
+    mta_signed_on = StrictDateField("MTA signed on", validators=[Optional()])
     po_reference = StringField("Purchase order reference", validators=[Optional(), Length(max=100)])
-    paid_on = DateField("Paid on (instead of a purchase order)", validators=[Optional()])
+    paid_on = StrictDateField("Paid on (instead of a purchase order)", validators=[Optional()])
 
 
 class MatingForm(FlaskForm):
     deleter = SelectField("Deleter", validators=[DataRequired("Choose the deleter strain (or TAT-Cre).")])
-    set_up_on = DateField("Set up on", validators=[InputRequired("Give the date the mating was set up.")])
+    set_up_on = StrictDateField("Set up on", validators=[InputRequired("Give the date the mating was set up.")])
     generation = IntegerField("Generation", default=1, validators=[
         InputRequired("Give the generation (1 = first cross with the deleter)."), NumberRange(1, 20)])
     dam = StringField("Dam", validators=[Optional(), Length(max=60)])
     sire = StringField("Sire", validators=[Optional(), Length(max=60)])
-    litter_born_on = DateField("Litter born on", validators=[Optional()])
+    litter_born_on = StrictDateField("Litter born on", validators=[Optional()])
     pups_born = IntegerField("Pups born", validators=[Optional(), NumberRange(0, 50)])
     pups_weaned = IntegerField("Pups weaned", validators=[Optional(), NumberRange(0, 50)])
 
@@ -93,7 +105,7 @@ class MatingForm(FlaskForm):
 class AnimalsForm(FlaskForm):
     lines = TextAreaField("Animals, one per line: label, sex, allele, deleter transgene", validators=[
         DataRequired("Give at least one animal.")])
-    born_on = DateField("Born on (all of them)", validators=[Optional()])
+    born_on = StrictDateField("Born on (all of them)", validators=[Optional()])
     mating = SelectField("From mating", validators=[Optional()], validate_choice=False)
 
 

@@ -1,7 +1,6 @@
 """Request lists on pages: filters, sorting, page numbers and the CSV of exactly what is shown."""
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -12,11 +11,11 @@ from sqlalchemy.sql import operators
 
 from ..accounts.models import User
 from ..catalogue.models import Node, Strain
-from ..exports import csv_cell
+from ..exports import csv_writer
 from ..extensions import db
 from .models import ConversionRequest
 from .operations import RequestFilter, count_requests, request_filter
-from .present import fmt_date, state_label
+from .present import iso, state_label
 
 SORTS = {
     "newest": ("Newest first", (ConversionRequest.id.desc(),)),
@@ -36,8 +35,8 @@ COLUMNS = [
     ("Product", lambda r: r.product_symbol),
     ("Node", lambda r: r.node.code if r.node else ""),
     ("Requester", lambda r: r.requester.email),
-    ("Submitted", lambda r: fmt_date(r.created_at)),
-    ("Last change", lambda r: fmt_date(r.updated_at)),
+    ("Submitted", lambda r: iso(r.created_at)),
+    ("Last change", lambda r: iso(r.updated_at)),
 ]
 
 
@@ -139,12 +138,11 @@ def page_ids(given: RequestFilter, sort: str, limit: int, offset: int) -> Select
 
 def to_csv(listing: Listing) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv_writer(out)  # every cell quoted and neutralised (conversion/exports.py)
     writer.writerow([title for title, _ in COLUMNS])
     for row in listing.rows():
-        writer.writerow([csv_cell(cell) for cell in row])
+        writer.writerow(row)
     return out.getvalue()
-
 
 
 # ---- the whole list as CSV, streamed ----------------------------------------------------
@@ -171,14 +169,13 @@ def csv_stream(stmt: Select) -> Iterator[str]:
     server-side cursor on PostgreSQL) and each chunk is sent before the next is read, so a
     worker's memory does not grow with the number of rows."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv_writer(out)  # every cell quoted and neutralised, as to_csv
     writer.writerow([title for title, _ in COLUMNS])
     result = db.session.execute(stmt.execution_options(yield_per=EXPORT_CHUNK))
     for rows in result.partitions():
         for ref, status, emma_id, gene, product, node, email, created, updated in rows:
-            writer.writerow([csv_cell(ref), csv_cell(state_label(status)), csv_cell(emma_id), csv_cell(gene),
-                             csv_cell(product), csv_cell(node), csv_cell(email), fmt_date(created),
-                             fmt_date(updated)])
+            writer.writerow([ref, state_label(status), emma_id, gene, product, node or "", email, iso(created),
+                             iso(updated)])
         yield out.getvalue()
         out.seek(0)
         out.truncate()

@@ -1,7 +1,9 @@
 """The JSON shape of a request (API, exports)."""
 from __future__ import annotations
 
-from ..accounts.models import User
+from workflows import lifecycle
+
+from ..accounts.models import Role, User
 from ..extensions import iso_utc
 from .models import ConversionRequest
 from .operations import available_triggers
@@ -53,4 +55,13 @@ def request_detail(req: ConversionRequest, user: User) -> dict:
         "history": [e.to_dict() for e in req.history],
         "records": lab_records(req),
     })
+    if user.role is not Role.requester:  # flagged to EMMA (the requester never saw it as hidden)
+        out["strain_retracted"] = strain_retracted(req)
     return out
+
+
+def strain_retracted(req: ConversionRequest) -> bool:
+    """The strain was retracted after this (open) request was submitted: a coordinator decides."""
+    from ..catalogue.models import Access
+
+    return req.strain.access is Access.retracted and req.status not in lifecycle.FINAL_STATES

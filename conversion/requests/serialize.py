@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..accounts.models import User
 from ..extensions import iso_utc
+from .hooks import DETAIL_EXTRAS
 from .models import ConversionRequest
 from .operations import available_triggers
 
@@ -37,8 +38,6 @@ def summary_from_row(row) -> dict:
 
 
 def request_detail(req: ConversionRequest, user: User) -> dict:
-    from ..lab.operations import lab_records
-
     out = request_summary(req)
     out.update({
         "strain_name": req.strain.strain_name, "source_symbol": req.strain.allele_symbol,
@@ -51,6 +50,7 @@ def request_detail(req: ConversionRequest, user: User) -> dict:
                     "sector": req.billing_sector.value},
         "available_triggers": available_triggers(user, req),
         "history": [e.to_dict() for e in req.history],
-        "records": lab_records(req),
     })
+    for key, extra in DETAIL_EXTRAS.items():
+        out[key] = extra(req, user)
     return out

@@ -8,7 +8,6 @@ cancelled or rejected request are frozen. Every operation commits once, or chang
 from __future__ import annotations
 
 import csv
-import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -390,39 +389,38 @@ def import_genotypes(user: User, request_id: int, text: str) -> list[Animal]:
     lines = text.splitlines()
     if len(lines) > MAX_ROWS + 1:
         raise Invalid(f"At most {MAX_ROWS} lines at once.")
-    sample = next((ln for ln in lines if ln.strip()), "")
-    delimiter = "\t" if "\t" in sample else (";" if sample.count(";") > sample.count(",") else ",")
     errors, rows, numbers = [], [], []
-    for number, parts in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), 1):
-        parts = [p.strip() for p in parts]
+    for number, line in enumerate(lines, 1):
+        delimiter = "\t" if "\t" in line else (";" if line.count(";") > line.count(",") else ",")
+        parts = [p.strip() for p in next(csv.reader([line], delimiter=delimiter), [])]
         if not any(parts) or parts[0].startswith("#"):
             continue
         if parts[0].lower() == "label" and not rows and not errors:
             continue  # a header
         if not 3 <= len(parts) <= len(GENOTYPE_COLUMNS):
-            errors.append(f"line {number}: give label, sex, allele, deleter transgene (and optionally born on, "
+            errors.append(f"Line {number}: give label, sex, allele, deleter transgene (and optionally born on, "
                           "mating).")
             continue
         try:
             rows.append(_animal_row(req, dict(zip(GENOTYPE_COLUMNS, parts)), user))
             numbers.append(number)
         except Invalid as exc:
-            errors.append(f"line {number}: {exc.message}")
+            errors.append(f"Line {number}: {exc.message}")
     labels = [r.label for r in rows]
     first: dict[str, int] = {}
     taken = set(db.session.scalars(select(Animal.label).where(Animal.request_id == req.id,
                                                               Animal.label.in_(labels)))) if labels else set()
     for label, number in zip(labels, numbers):
         if label in taken:
-            errors.append(f"line {number}: an animal labelled {label} is already recorded.")
+            errors.append(f"Line {number}: an animal labelled {label} is already recorded.")
         elif label in first:
-            errors.append(f"line {number}: label {label} is also on line {first[label]}.")
+            errors.append(f"Line {number}: label {label} is also on line {first[label]}.")
         first.setdefault(label, number)
     if errors:
         db.session.rollback()
         errors.sort(key=lambda e: int(e.split(":")[0].split()[1]))
-        raise Invalid("Nothing was saved. " + "; ".join(errors[:20]) + (
-            f"; and {len(errors) - 20} more." if len(errors) > 20 else "."))
+        raise Invalid("Nothing was saved. " + " ".join(e if e.endswith(".") else e + "." for e in errors[:20]) + (
+            f" And {len(errors) - 20} more." if len(errors) > 20 else ""))
     if not rows:
         raise Invalid("No animal lines found.")
     _save_animals(req, rows)

@@ -309,8 +309,9 @@ def _check_labels(req: ConversionRequest, labels: list[str], where: Callable[[in
         if label in seen:
             raise Conflict(f"{where(i)}label {label} is given twice (also {where(seen[label]).rstrip(': ')}).")
         seen[label] = i
-    taken = dict(db.session.execute(select(Animal.label, Animal.voided_at).where(
-        Animal.request_id == req.id, Animal.label.in_(labels))).all()) if labels else {}
+    with db.session.no_autoflush:  # the new rows are not in the session yet
+        taken = dict(db.session.execute(select(Animal.label, Animal.voided_at).where(
+            Animal.request_id == req.id, Animal.label.in_(labels))).all()) if labels else {}
     for i, label in enumerate(labels):
         if label in taken:
             voided = " (voided: correct that record instead)" if taken[label] else ""

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from workflows.lifecycle import FINAL_STATES
@@ -490,27 +490,35 @@ def record_thaw(user: User, request_id: int, cryo_id: int, *, thawed_on=None, re
     return thaw
 
 
-def stock(req: ConversionRequest) -> dict[str, dict[str, int]]:
-    """{material: {stored, thawed, shipped, left}} from the records in force (each test thaw
-    uses one sample; live animals: deleter-negative product carriers alive)."""
+def stock(req: ConversionRequest, cryo: list | None = None, shipments: list | None = None,
+          animals: list | None = None) -> dict[str, dict[str, int]]:
+    """{material: {stored, thawed, shipped, left}} from the records in force: each test thaw uses
+    one sample; live animals are the deleter-negative carriers of the product, alive. Rows
+    already loaded (voided ones included) may be passed in."""
+    if cryo is None:
+        cryo = _rows(Cryopreservation, req.id, selectinload(Cryopreservation.thaws))
+    if shipments is None:
+        shipments = _rows(Shipment, req.id)
     out: dict[str, dict[str, int]] = {}
-    sessions = db.session.scalars(select(Cryopreservation).where(
-        Cryopreservation.request_id == req.id, Cryopreservation.voided_at.is_(None))
-        .options(selectinload(Cryopreservation.thaws))).all()
-    for c in sessions:
-        entry = out.setdefault(c.material, {"stored": 0, "thawed": 0, "shipped": 0, "left": 0})
-        entry["stored"] += c.count
-        entry["thawed"] += len(c.thaws)
+
+    def entry(material: str) -> dict[str, int]:
+        return out.setdefault(material, {"stored": 0, "thawed": 0, "shipped": 0, "left": 0})
+
+    for c in cryo:
+        if not c.voided:
+            entry(c.material)["stored"] += c.count
+            entry(c.material)["thawed"] += len(c.thaws)
     if req.deliverable.value == "live_animals":
-        alive = db.session.scalar(select(func.count(Animal.id)).where(
-            Animal.request_id == req.id, Animal.voided_at.is_(None), Animal.allele == req.product_class,
-            Animal.deleter_transgene == "negative", Animal.fate.in_(("alive", "shipped"))))
-        out["live_animals"] = {"stored": alive, "thawed": 0, "shipped": 0, "left": 0}
-    for material, quantity in db.session.execute(select(Shipment.material, func.sum(Shipment.quantity)).where(
-            Shipment.request_id == req.id, Shipment.voided_at.is_(None)).group_by(Shipment.material)):
-        out.setdefault(material, {"stored": 0, "thawed": 0, "shipped": 0, "left": 0})["shipped"] = int(quantity)
-    for entry in out.values():
-        entry["left"] = entry["stored"] - entry["thawed"] - entry["shipped"]
+        if animals is None:
+            animals = _rows(Animal, req.id)
+        entry("live_animals")["stored"] = sum(
+            1 for a in animals if not a.voided and a.allele == req.product_class
+            and a.deleter_transgene == "negative" and a.fate in ("alive", "shipped"))
+    for s in shipments:
+        if not s.voided:
+            entry(s.material)["shipped"] += s.quantity
+    for e in out.values():
+        e["left"] = e["stored"] - e["thawed"] - e["shipped"]
     return out
 
 
@@ -680,7 +688,7 @@ def void(user: User, request_id: int, kind: str, record_id: int, *, reason=None,
 def corrections_of(request_id: int) -> dict[tuple[str, int], list[dict]]:
     out: dict[tuple[str, int], list[dict]] = defaultdict(list)
     for c in db.session.scalars(select(LabCorrection).where(LabCorrection.request_id == request_id)
-                                .options(selectinload(LabCorrection.by)).order_by(LabCorrection.id)):
+                                .options(joinedload(LabCorrection.by)).order_by(LabCorrection.id)):
         out[(c.kind, c.record_id)].append(c.to_dict())
     return out
 
@@ -700,29 +708,31 @@ def record_json(row: LabRecord, corrections: dict | None = None) -> dict:
 # ---- reading ------------------------------------------------------------------------
 def _rows(model, req_id: int, *options) -> list:
     return list(db.session.scalars(select(model).where(model.request_id == req_id).options(*options)
-                                   .order_by(model.id)))
+                                   .order_by(model.id)).unique())
 
 
 def lab_records(req: ConversionRequest, user: User | None = None) -> dict:
-    """Every record of the request, voided ones included (marked), with their corrections.
-    A requester sees the shipments only (courier, tracking: never storage positions)."""
+    """Every record of the request, voided ones included (marked), with their corrections, and
+    the stock. A requester sees the shipments only (courier, tracking: never storage positions)."""
     if user is not None and user.role is Role.requester:
         return {"shipments": [{k: v for k, v in s.to_dict().items() if k in (
             "id", "courier", "tracking", "shipped_on", "material", "quantity")}
             for s in _rows(Shipment, req.id) if not s.voided]}
     corrections = corrections_of(req.id)
     paper = db.session.get(Paperwork, req.id)
+    matings = _rows(Mating, req.id, joinedload(Mating.deleter), joinedload(Mating.dam), joinedload(Mating.sire),
+                    joinedload(Mating.litters))
+    animals = _rows(Animal, req.id, joinedload(Animal.mating))
+    qc = _rows(QcResult, req.id, joinedload(QcResult.animal))
+    cryo = _rows(Cryopreservation, req.id, joinedload(Cryopreservation.thaws))
+    shipments = _rows(Shipment, req.id)
 
-    def rows(model, *options):
-        return [record_json(r, corrections) for r in _rows(model, req.id, *options)]
+    def rows(found):
+        return [record_json(r, corrections) for r in found]
 
-    return {"paperwork": paper.to_dict() if paper else None,
-            "matings": rows(Mating, selectinload(Mating.deleter), selectinload(Mating.litters),
-                            selectinload(Mating.dam), selectinload(Mating.sire)),
-            "animals": rows(Animal, selectinload(Animal.mating)),
-            "qc": rows(QcResult, selectinload(QcResult.animal)),
-            "cryo": rows(Cryopreservation, selectinload(Cryopreservation.thaws)),
-            "shipments": rows(Shipment), "stock": stock(req)}
+    return {"paperwork": paper.to_dict() if paper else None, "matings": rows(matings), "animals": rows(animals),
+            "qc": rows(qc), "cryo": rows(cryo), "shipments": rows(shipments),
+            "stock": stock(req, cryo, shipments, animals)}
 
 
 @dataclass

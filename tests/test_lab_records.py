@@ -256,3 +256,32 @@ def test_documents_use_the_records_in_force_once(app, api):
 
     text = pdf_text(api.get("requester", f"/requests/{rid}/certificate.pdf").data)
     assert "99" not in text and text.count("tm1c PCR") == 1 and req["records"]["animals"][-1]["label"] in text
+
+
+def test_workspace_pages_refuse_stale_or_unexplained_corrections(seeded):
+    from webflows import Web, flashes, token
+
+    api = Api(seeded.test_client())
+    rid, req = _at(api, "ready")
+    sue, rita = Web(seeded, "staff_mrc"), Web(seeded, "requester")
+    session = api.get("staff_mrc", f"/requests/{rid}").get_json()["records"]["cryo"][0]
+    url = f"/requests/{rid}/cryo/{session['id']}/correct"
+
+    def post(**fields):
+        data = {"fix-csrf_token": token(sue.client, f"/requests/{rid}"), "was-count": "20", **fields}
+        return sue.client.post(url, data=data)
+
+    res = post(**{"set-count": "25", "fix-version": "1"})  # no reason
+    assert res.status_code == 422 and "Say why" in " ".join(flashes(res.get_data(as_text=True)))
+    assert post(**{"set-count": "25", "fix-reason": "recount", "fix-version": "1"}).status_code == 302
+    res = post(**{"set-count": "30", "fix-reason": "recount again", "fix-version": "1"})  # a stale page
+    assert res.status_code == 409 and "changed by someone else" in " ".join(flashes(res.get_data(as_text=True)))
+    cryo = api.get("staff_mrc", f"/requests/{rid}").get_json()["records"]["cryo"][0]
+    assert cryo["count"] == 25 and [c["changes"] for c in cryo["corrections"]] == [{"count": [20, 25]}]
+    page = sue.text(f"/requests/{rid}")
+    assert "recount" in page and "Tank 3" in page
+    api.ok("staff_mrc", f"/requests/{rid}/shipments", {"courier": "World Courier", "tracking": "WC77",
+                                                      "shipped_on": "2026-06-01", "material": "sperm",
+                                                      "quantity": 3}, status=201)
+    mine = rita.text(f"/requests/{rid}")
+    assert "WC77" in mine and "World Courier" in mine and "Tank 3" not in mine and "Correct" not in mine

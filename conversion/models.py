@@ -6,4 +6,3 @@ from .lab.models import (Animal, CryoThaw, Cryopreservation, LabCorrection, Litt
 from .requests.models import ConversionRequest, Deliverable, RequestEvent, Sector  # noqa: F401
 from .invoices.models import Invoice, InvoiceCounter, InvoiceLine, Price, PriceList  # noqa: F401
 from .notifications.models import NotificationPreference, OutboxMessage  # noqa: F401
-from .readcache import ChangeStamp  # noqa: F401

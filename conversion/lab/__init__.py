@@ -8,6 +8,6 @@ def init_app(app):
     from ..requests import hooks
     from . import operations, views
 
-    hooks.register_lab_facts(operations.GuardFacts)
-    hooks.DETAIL_EXTRAS["records"] = operations.lab_records
+    hooks.register_lab_facts(app, operations.GuardFacts)
+    hooks.add_detail_extra(app, "records", operations.lab_records)
     views.init_app(app)

@@ -23,7 +23,7 @@ from workflows.lifecycle import FINAL_STATES
 from ..accounts.models import Role, User
 from ..catalogue.models import DeleterStrain
 from ..errors import Conflict, Forbidden, Invalid, NotFound
-from ..extensions import db, utcnow
+from ..extensions import db, utcnow, utctoday
 from ..requests.models import ConversionRequest
 from ..requests.operations import get_request
 from .models import (FATES, KINDS, MATERIALS, SHIPMENT_MATERIALS, Animal, CryoThaw, Cryopreservation, LabCorrection,
@@ -78,7 +78,7 @@ def _date(value, field: str, required: bool = True) -> date | None:
             parsed = date.fromisoformat(str(value).strip())
         except ValueError:
             raise Invalid(f"{field} must be a date as YYYY-MM-DD, not {value!r}.") from None
-    if parsed > date.today():
+    if parsed > utctoday():
         raise Invalid(f"{field} cannot be in the future.")
     if parsed.year < 1990:
         raise Invalid(f"{field} is implausibly early.")
@@ -461,7 +461,7 @@ def record_cryo(user: User, request_id: int, *, material=None, count=None, locat
     thaw = _choice(test_thaw, "test_thaw", ("pass", "fail"), required=False)
     db.session.add(row)
     if thaw:
-        db.session.add(CryoThaw(cryo=row, thawed_on=date.today(), result=thaw, recorded_by_id=user.id))
+        db.session.add(CryoThaw(cryo=row, thawed_on=utctoday(), result=thaw, recorded_by_id=user.id))
     db.session.commit()
     return row
 

@@ -95,7 +95,7 @@ def _fill_choices(req: ConversionRequest, forms: dict, records: dict) -> None:
 
 
 def workspace(req: ConversionRequest, user, replace: dict) -> dict | None:
-    """The lab section of the request page (hooks.PAGE_SECTIONS)."""
+    """The lab section of the request page (requests.hooks.add_page_section)."""
     if user.role is Role.requester:
         shipments = lab.lab_records(req, user)["shipments"]
         return {"template": "lab/_shipments_public.html", "shipments": shipments} if shipments else None
@@ -118,11 +118,10 @@ def workspace(req: ConversionRequest, user, replace: dict) -> dict | None:
 
 
 def init_app(app) -> None:
-    from ..requests.hooks import PAGE_SECTIONS
+    from ..requests.hooks import add_page_section
 
     app.register_blueprint(bp)
-    if workspace not in PAGE_SECTIONS:
-        PAGE_SECTIONS.append(workspace)
+    add_page_section(app, workspace)
 
 
 # ---- posting ----------------------------------------------------------------------------

@@ -1,15 +1,17 @@
-"""What the packages above `requests` add to a request, registered from their init_app: requests
-never imports them (one direction of dependencies: requests -> lab -> invoices ...).
+"""What the packages above `requests` add to a request, registered per app from their init_app
+(in `app.extensions`, like conversion/registry.py): requests never imports them (one direction
+of dependencies: requests -> lab -> invoices ...).
 
 - the guard facts the lifecycle reads (lab registers an object answering `LabFacts`);
-- extra JSON in the request detail (lab adds its records: `records`);
+- extra JSON in the request detail (lab adds its records under "records");
 - sections of the request page (lab adds its workspace)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
+from flask import Flask, current_app
+
 if TYPE_CHECKING:
-    from ..accounts.models import User
     from .models import ConversionRequest
 
 
@@ -23,22 +25,37 @@ class LabFacts(Protocol):
     def shipment_problem(self, req: "ConversionRequest") -> str | None: ...
 
 
-_lab_facts: LabFacts | None = None
-
-DETAIL_EXTRAS: dict[str, Callable[["ConversionRequest", "User"], Any]] = {}
-"""key -> (request, user) -> JSON value, added to the request detail (e.g. "records")."""
-
-PAGE_SECTIONS: list[Callable[..., dict]] = []
-"""(request, user, replace) -> {"template": ..., **context, "fixes": {trigger: anchor}} for the
-request page; `replace` holds forms with errors to show again."""
+def _store(app: Flask | None = None) -> dict:
+    app = app or current_app
+    return app.extensions.setdefault("conversion.requests.hooks", {"facts": None, "detail": {}, "sections": []})
 
 
-def register_lab_facts(facts: LabFacts) -> None:
-    global _lab_facts
-    _lab_facts = facts
+def register_lab_facts(app: Flask, facts: LabFacts) -> None:
+    _store(app)["facts"] = facts
+
+
+def add_detail_extra(app: Flask, key: str, extra: Callable[..., Any]) -> None:
+    """`extra(request, user)` -> a JSON value added to the request detail under `key`."""
+    _store(app)["detail"][key] = extra
+
+
+def add_page_section(app: Flask, section: Callable[..., dict | None]) -> None:
+    """`section(request, user, replace)` -> {"template": ..., **context, "fixes": {trigger: anchor}}
+    or None; `replace` holds forms with errors to show again."""
+    if section not in _store(app)["sections"]:
+        _store(app)["sections"].append(section)
 
 
 def lab_facts() -> LabFacts:
-    if _lab_facts is None:
+    facts = _store()["facts"]
+    if facts is None:
         raise RuntimeError("No lab facts registered: create_app() registers them (conversion.lab.init_app).")
-    return _lab_facts
+    return facts
+
+
+def detail_extras() -> dict[str, Callable[..., Any]]:
+    return _store()["detail"]
+
+
+def page_sections() -> list[Callable[..., dict | None]]:
+    return list(_store()["sections"])

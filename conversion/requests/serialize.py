@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..accounts.models import User
 from ..extensions import iso_utc
-from .hooks import DETAIL_EXTRAS
+from .hooks import detail_extras
 from .models import ConversionRequest
 from .operations import available_triggers
 
@@ -51,6 +51,6 @@ def request_detail(req: ConversionRequest, user: User) -> dict:
         "available_triggers": available_triggers(user, req),
         "history": [e.to_dict() for e in req.history],
     })
-    for key, extra in DETAIL_EXTRAS.items():
+    for key, extra in detail_extras().items():
         out[key] = extra(req, user)
     return out

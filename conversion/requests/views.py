@@ -1,5 +1,5 @@
 """Request pages: submit (with a confirm step), lists and work queues, the request page with its
-timeline and actions (higher packages add sections: hooks.PAGE_SECTIONS), bulk actions, the
+timeline and actions (higher packages add sections: hooks.add_page_section), bulk actions, the
 coordinator's review queue.
 
 Views never write to the database: they call the operations and flash what they answer."""
@@ -18,12 +18,11 @@ from workflows import lifecycle
 
 from ..accounts.models import Role
 from ..catalogue.operations import all_nodes, get_strain
-from ..dashboards.durations import typical_months
+from .durations import typical_months
 from ..errors import ApiError, json_error, wants_json
-from ..readcache import cacheable
 from . import operations as ops
 from .forms import COUNTRIES, ActionForm, BulkForm, RequestForm, opts
-from .hooks import PAGE_SECTIONS
+from .hooks import page_sections
 from .listing import COLUMNS, PER_PAGE, SORTS, list_page, read_args, to_csv
 from .models import ConversionRequest
 from .present import TRIGGER_HELP, history_label, state_label, trigger_label
@@ -73,7 +72,6 @@ def _listing(args: dict):
 
 
 @bp.route("/requests")
-@cacheable
 @login_required
 def index():
     listing = _listing(read_args(request.args))
@@ -208,8 +206,8 @@ def _action_form(trigger: str) -> ActionForm:
 def render_request(req: ConversionRequest, *, status: int = 200, replace: dict | None = None,
                    open_action: str | None = None):
     """The request page; `replace` holds forms with errors to show again (an action's form under
-    its trigger, a section's form under its key: the sections of PAGE_SECTIONS take those)."""
-    from ..dashboards.metrics import estimate
+    its trigger, a section's form under its key: the page's sections take those)."""
+    from .estimates import estimate
 
     user = current_user._get_current_object()
     triggers = ops.available_triggers(user, req)
@@ -228,7 +226,7 @@ def render_request(req: ConversionRequest, *, status: int = 200, replace: dict |
             form = replace.pop(key)
             form.reason.choices, form.node.choices = actions[key].reason.choices, actions[key].node.choices
             actions[key] = form
-    sections = [section(req, user, replace) for section in PAGE_SECTIONS]
+    sections = [section(req, user, replace) for section in page_sections()]
     sections = [s for s in sections if s]
     fixes = {t: anchor for s in sections for t, anchor in s.get("fixes", {}).items()}
     return render_template(
@@ -252,7 +250,6 @@ def _documents(req: ConversionRequest) -> dict:
 
 
 @bp.route("/requests/<int:request_id>")
-@cacheable
 @login_required
 def show(request_id: int):
     return render_request(ops.get_request(current_user, request_id, detail=True))

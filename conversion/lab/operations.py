@@ -55,7 +55,7 @@ def _for_work(user: User, request_id: int, states: tuple[str, ...] | None, what:
     """The request locked for a write by `user` (node staff), in one of `states` (None: any
     state that is not final)."""
     req = get_request(user, request_id, for_update=True)
-    is_node_staff = user.role is Role.staff and req.node_id == user.node_id
+    is_node_staff = user.is_staff_of(req.node_id)
     if not (is_node_staff or (coordinators and user.role is Role.coordinator)):
         raise Forbidden(f"Only staff of the assigned node record {what}.")
     _frozen(req)
@@ -492,8 +492,9 @@ def record_thaw(user: User, request_id: int, cryo_id: int, *, thawed_on=None, re
 
 def stock(req: ConversionRequest, cryo: list | None = None, shipments: list | None = None,
           animals: list | None = None) -> dict[str, dict[str, int]]:
-    """{material: {stored, thawed, shipped, left}} from the records in force: each test thaw uses
-    one sample; live animals are the deleter-negative carriers of the product, alive. Rows
+    """{material: {stored, thawed, shipped, left}} from the records in force: `left` is what is
+    stored and not yet shipped (the contract's limit for a shipment), `thawed` the samples used
+    by test thaws; live animals are the deleter-negative carriers of the product, alive. Rows
     already loaded (voided ones included) may be passed in."""
     if cryo is None:
         cryo = _rows(Cryopreservation, req.id, selectinload(Cryopreservation.thaws))
@@ -518,14 +519,14 @@ def stock(req: ConversionRequest, cryo: list | None = None, shipments: list | No
         if not s.voided:
             entry(s.material)["shipped"] += s.quantity
     for e in out.values():
-        e["left"] = e["stored"] - e["thawed"] - e["shipped"]
+        e["left"] = e["stored"] - e["shipped"]
     return out
 
 
 def _check_stock(req: ConversionRequest) -> None:
     """Invalid when a change leaves less than nothing of some material."""
     for material, entry in stock(req).items():
-        if entry["left"] < 0:
+        if entry["left"] < 0 or entry["thawed"] > entry["stored"]:
             db.session.rollback()
             raise Invalid(f"Not enough {material.replace('_', ' ')} in stock: {entry['stored']} stored, "
                           f"{entry['thawed']} thawed, {entry['shipped']} shipped.")

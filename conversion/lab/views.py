@@ -31,7 +31,7 @@ FOCUS = {"accepted": "paperwork", "assigned": "paperwork", "rederivation": "anim
 
 
 def _is_node_staff(req: ConversionRequest) -> bool:
-    return current_user.role is Role.staff and req.node_id == current_user.node_id
+    return current_user.is_staff_of(req.node_id)
 
 
 def _forms(req: ConversionRequest, records: dict) -> dict:

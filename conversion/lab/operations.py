@@ -356,7 +356,8 @@ def record_litter(user: User, request_id: int, *, mating=None, pups: list[dict],
     found = _mating(req, mating)
     if found is None:
         raise Invalid("mating: say which mating the litter comes from (e.g. M1).")
-    litter = Litter(request_id=req.id, mating=found, recorded_by_id=user.id, **_litter_values(litter_fields))
+    # mating_id, not the relationship: a refused litter must not linger in the mating's litters
+    litter = Litter(request_id=req.id, mating_id=found.id, recorded_by_id=user.id, **_litter_values(litter_fields))
     if not pups:
         raise Invalid("Give at least one pup (one row per pup).")
     if len(pups) > 50:
@@ -364,7 +365,7 @@ def record_litter(user: User, request_id: int, *, mating=None, pups: list[dict],
     rows = []
     for i, body in enumerate(pups):
         try:
-            rows.append(_animal_row(req, body, user, litter=litter))
+            rows.append(_animal_row(req, body, user, litter=litter, mating=found))
         except Invalid as exc:
             raise Invalid(f"pup {i + 1}: {exc.message}") from None
     if litter.pups_born is not None and len(rows) > litter.pups_born:
@@ -374,6 +375,7 @@ def record_litter(user: User, request_id: int, *, mating=None, pups: list[dict],
     _check_labels(req, [r.label for r in rows], lambda i: f"pup {i + 1}: ")
     db.session.add(litter)
     _save_animals(req, rows)
+    db.session.refresh(litter)
     return litter, rows
 
 

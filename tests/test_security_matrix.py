@@ -37,8 +37,16 @@ MATRIX: dict[tuple[str, str], tuple] = {
     # ---- accounts
     ("GET", "/login"): (200, 302, 302, 302, 302, 302),
     ("POST", "/login"): (401, 302, 302, 302, 302, 302),
-    ("GET", "/logout"): (302, 302, 302, 302, 302, 302),
     ("POST", "/logout"): (302, 302, 302, 302, 302, 302),
+    ("GET", "/register"): (200, 302, 302, 302, 302, 302),
+    ("POST", "/register"): (400, 302, 302, 302, 302, 302),
+    ("GET", "/register/verify/<token>"): (404, 404, 404, 404, 404, 404),
+    ("GET", "/reset-password"): (200, 200, 200, 200, 200, 200),
+    ("POST", "/reset-password"): (400, 400, 400, 400, 400, 400),
+    ("GET", "/reset-password/<token>"): (404, 404, 404, 404, 404, 404),
+    ("POST", "/reset-password/<token>"): (404, 404, 404, 404, 404, 404),
+    ("GET", "/admin/accounts"): (LOGIN, 403, 403, 403, 403, 200),
+    ("POST", "/admin/accounts/<int:request_id>"): (LOGIN, 403, 403, 403, 403, 404),
     ("GET", "/account"): (LOGIN, 200, 200, 200, 200, 200),
     ("POST", "/account"): (LOGIN, 422, 422, 422, 422, 422),
     ("POST", "/account/sign-out-everywhere"): (LOGIN, 302, 302, 302, 302, 302),
@@ -127,6 +135,7 @@ BODIES = {
     ("POST", "/login"): {"email": "nobody@example.org", "password": "wrong-password-1"},
     ("POST", "/account"): {"current": "not-my-password", "new": "Another-pass-1", "repeat": "Another-pass-2"},
     ("POST", "/admin/users/<int:user_id>"): {"role": "staff", "node": ""},  # staff need a node
+    ("POST", "/admin/accounts/<int:request_id>"): {"decision": "approve"},  # no such account request
     ("POST", "/settings/notifications"): {},
     ("POST", "/strains/<emma_id>/request"): {"target": "zz", "action": "review"},
     ("POST", "/requests/bulk"): {"trigger": "approve", "ids": "{rid}"},
@@ -164,7 +173,7 @@ BODIES = {
 }
 
 # Rows that sign the caller out or revoke its token: run with fresh credentials.
-FRESH = {("GET", "/logout"), ("POST", "/logout"), ("POST", "/account/sign-out-everywhere"),
+FRESH = {("POST", "/logout"), ("POST", "/account/sign-out-everywhere"),
          ("DELETE", "/api/v1/tokens/current")}
 
 
@@ -184,7 +193,7 @@ def world(seeded):
     invoice = api.ok("staff_mrc", f"/requests/{rid}/invoices", status=201)
     return {"request_id": rid, "invoice_id": invoice["id"], "emma_id": "EM:05402",
             "user_id": find_user("industry@biotech.example").id, "filename": "app.css",
-            "kind": "animals", "record_id": 999999, "cryo_id": 999999}
+            "token": "not-a-valid-token", "kind": "animals", "record_id": 999999, "cryo_id": 999999}
 
 
 class Caller:

@@ -7,4 +7,4 @@ def init_app(app):
     app.register_blueprint(views.bp)
     add_seeder(app, seed_users)
     for link in (("Users and roles", "accounts.users"), ("Security events", "accounts.security_events")):
-        add_links(app, "coordinator", home=link)
+        add_links(app, "coordinator", nav=link, home=link)

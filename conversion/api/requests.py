@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import current_app, url_for
+from flask import current_app, request, url_for
 from flask_smorest import Blueprint
 
+from ..errors import NotFound
 from ..requests import operations as ops
 from ..requests.serialize import request_detail, summary_from_row
 from . import error_responses, require_user
@@ -62,6 +63,8 @@ class RequestSummarySchema(ma.Schema):
 
 
 class RequestSchema(RequestSummarySchema):
+    strain_retracted = ma.fields.Boolean(metadata={
+        "description": "coordinators and staff: the strain was retracted after submission"})
     strain_name = Str()
     source_symbol = Str()
     source_class = Str()
@@ -127,16 +130,26 @@ def _json(payload: dict, status: int = 200):
     return resp
 
 
+IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "required": False,
+                   "schema": {"type": "string", "minLength": 1, "maxLength": 100},
+                   "description": "Any unique string per submission: a retry, or the same submit sent "
+                                  "several times at once, answers the first request (201) instead of "
+                                  "making another; the key with a different strain or target is 409."}
+
+
 @blp.route("/requests", methods=["POST"])
 @blp.arguments(SubmitSchema)
 @blp.response(201, RequestSchema)
-@_errors(401, 403, 422)
+@blp.doc(parameters=[IDEMPOTENCY_KEY])
+@_errors(401, 403, 409, 422)
 def submit(body):
-    """Submit a conversion request (requesters)."""
+    """Submit a conversion request (requesters). An `Idempotency-Key` header (1-100 characters)
+    makes a retry, or the same submit sent several times at once, answer the first request."""
     user = require_user()
     req = ops.submit_request(user, strain=body["strain"], target=body["target"],
                              deliverable=body["deliverable"], billing=ops.Billing(**body["billing"]),
-                             use_tat_cre=body["use_tat_cre"], comment=body["comment"])
+                             use_tat_cre=body["use_tat_cre"], comment=body["comment"],
+                             idempotency_key=request.headers.get("Idempotency-Key"))
     return request_detail(req, user)
 
 
@@ -174,8 +187,12 @@ def fire(body, request_id):
     """Fire a lifecycle trigger (`assign` takes `node`, `cancel` takes `reason`)."""
     user = require_user()
     data = {k: body[k] for k in ("node", "reason") if body.get(k) is not None}
-    ops.fire_trigger(user, request_id, body["trigger"], comment=body["comment"], **data)
-    return request_detail(ops.get_request(user, request_id, detail=True), user)  # reloaded in 2 statements
+    req, _ = ops.fire_trigger(user, request_id, body["trigger"], comment=body["comment"], **data)
+    try:
+        req = ops.get_request(user, request_id, detail=True)  # reloaded in 2 statements
+    except NotFound:  # committed, and out of the caller's view now (a staff decline): still a 200
+        pass
+    return request_detail(req, user)
 
 
 @blp.route("/requests/<int:request_id>/node-suggestions", methods=["GET"])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -17,6 +17,7 @@ from ..catalogue.models import Material, Node
 from ..catalogue.operations import get_node
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db, sqlite_write_lock, utcnow, utctoday
+from ..inputs import parse_date, parse_decimal, parse_int
 from ..lab.models import Cryopreservation, Paperwork, QcResult
 from ..lab.operations import records_in_force
 from ..requests.models import ConversionRequest, Deliverable, RequestEvent
@@ -123,15 +124,11 @@ def save_price_list(user: User | None, node_code: str, *, valid_from, prices: di
     node = get_node(node_code or "")
     if node is None:
         raise Invalid(f"Unknown node {node_code!r}.")
-    if not isinstance(valid_from, date):
-        try:
-            valid_from = date.fromisoformat(str(valid_from or "").strip())
-        except ValueError:
-            raise Invalid("valid_from must be a date as YYYY-MM-DD.") from None
-    if valid_from < today() and not allow_past:
-        raise Invalid("A price list cannot start in the past: prices already in force stay as they were.")
-    if isinstance(payment_days, bool) or not isinstance(payment_days, int) or not 0 <= payment_days <= 120:
-        raise Invalid("payment_days must be a whole number from 0 to 120.")
+    valid_from = parse_date(valid_from, "valid_from", required=True)
+    if valid_from <= today() and not allow_past:
+        raise Invalid("A new price list starts tomorrow at the earliest: prices already in force "
+                      "(today's included) stay as they were.")
+    payment_days = parse_int(payment_days, "payment_days", lo=0, hi=120)
     amounts = {}
     for service in Service:
         for tier in TIERS:
@@ -171,12 +168,7 @@ def parse_amount(value, field: str) -> Decimal:
     """A money or quantity value from JSON or a form: at most 2 decimals, never via float maths."""
     if isinstance(value, bool) or value is None:
         raise Invalid(f"{field} must be a number such as 1500.00.")
-    if isinstance(value, float):
-        value = repr(value)
-    try:
-        amount = Decimal(str(value).strip().replace(" ", ""))
-    except (InvalidOperation, ValueError):
-        raise Invalid(f"{field} must be a number such as 1500.00, not {value!r}.") from None
+    amount = parse_decimal(value, field)  # plain digits: no exponent, no NaN
     if not amount.is_finite():
         raise Invalid(f"{field} must be a finite number.")
     if abs(amount) >= Decimal("1e9"):

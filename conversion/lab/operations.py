@@ -24,6 +24,7 @@ from ..accounts.models import Role, User
 from ..catalogue.models import DeleterStrain
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db, utcnow, utctoday
+from ..inputs import parse_date
 from ..requests.models import ConversionRequest
 from ..requests.operations import get_request
 from .models import (FATES, KINDS, MATERIALS, SHIPMENT_MATERIALS, Animal, CryoThaw, Cryopreservation, LabCorrection,
@@ -71,13 +72,7 @@ def _date(value, field: str, required: bool = True) -> date | None:
         if required:
             raise Invalid(f"{field} is required (YYYY-MM-DD).")
         return None
-    if isinstance(value, date):
-        parsed = value
-    else:
-        try:
-            parsed = date.fromisoformat(str(value).strip())
-        except ValueError:
-            raise Invalid(f"{field} must be a date as YYYY-MM-DD, not {value!r}.") from None
+    parsed = parse_date(value, field)  # strictly YYYY-MM-DD
     if parsed > utctoday():
         raise Invalid(f"{field} cannot be in the future.")
     if parsed.year < 1990:

@@ -8,7 +8,19 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from ..invoices.vat import normalise_vat
+from ..inputs import DATE_RE
 from .present import DELIVERABLE_LABELS
+
+
+class StrictDateField(DateField):
+    """A date written exactly YYYY-MM-DD (what date inputs send; not 2026-1-1 or 20260101)."""
+
+    def process_formdata(self, valuelist):
+        text = (valuelist[0] if valuelist else "").strip()
+        if text and not DATE_RE.fullmatch(text):
+            self.data = None
+            raise ValueError("Give the date as YYYY-MM-DD.")
+        super().process_formdata(valuelist)
 
 # Countries offered as suggestions (any two-letter ISO code is accepted).
 COUNTRIES = {

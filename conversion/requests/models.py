@@ -5,7 +5,7 @@ import enum
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, event, func
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint, event, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
@@ -56,6 +56,9 @@ class ConversionRequest(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Optimistic lock: a concurrent change of the same row makes the second commit fail.
     version: Mapped[int] = mapped_column(default=1)
+    # The submitter's Idempotency-Key header (POST /api/v1/requests): unique per requester, so
+    # a retried or duplicated submit answers the first request instead of making another.
+    idempotency_key: Mapped[Optional[str]] = mapped_column(String(100))
 
     requester: Mapped[User] = relationship()
     strain: Mapped[Strain] = relationship()
@@ -70,6 +73,9 @@ class ConversionRequest(db.Model):
               postgresql_include=["step_count"]),
         Index("ix_conversion_requests_node_id_id", "node_id", "id"),
         Index("ix_conversion_requests_requester_id_id", "requester_id", "id"),
+        # One request per requester and Idempotency-Key (migration 0011).
+        UniqueConstraint("requester_id", "idempotency_key",
+                         name="uq_conversion_requests_requester_id_idempotency_key"),
         # The page list's sorts (migration 0008): "recently changed" and "gene" (a nested loop over the
         # strains in gene order) read ids in order from an index alone, filtering node or state in
         # the index on PostgreSQL; the "status" index (status, id DESC) is declared below.

@@ -6,7 +6,6 @@ Views never write to the database: they call the operations and flash what they 
 from __future__ import annotations
 
 from types import SimpleNamespace
-from urllib.parse import urlsplit
 
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
                    url_for)
@@ -20,12 +19,13 @@ from ..accounts.models import Role
 from ..catalogue.operations import all_nodes, get_strain
 from .durations import typical_months
 from ..errors import ApiError, json_error, wants_json
+from ..inputs import parse_id, parse_ids, safe_next
 from . import operations as ops
 from .forms import COUNTRIES, ActionForm, BulkForm, RequestForm, opts
 from .hooks import page_sections
 from .listing import COLUMNS, PER_PAGE, SORTS, list_page, read_args, to_csv
 from .models import ConversionRequest
-from .present import TRIGGER_HELP, history_label, state_label, trigger_label
+from .present import TRIGGER_HELP, action_order, confirmation, humanize, state_label, trigger_label
 
 bp = Blueprint("requests", __name__)
 
@@ -39,10 +39,19 @@ def _role() -> str:
 
 def _back(default: str) -> str:
     """A same-site path from the form's `next` field, else `default`."""
-    target = request.form.get("next") or ""
-    if target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
-        return target
-    return default
+    return safe_next(request.form.get("next"), default)
+
+
+def _field_error(form, message: str) -> str:
+    """An operation's refusal in people's words, also shown next to the field it names."""
+    fields = {f.short_name: f.label.text for f in form if f.short_name != "csrf_token"}
+    text, name = humanize(message, fields)
+    if name is None and "comment" in fields and "comment is required" in message:
+        name = "comment"
+    if name is not None:
+        field = form[name]
+        field.errors = list(field.errors or []) + [text]
+    return text
 
 
 def _form_errors(form) -> str:
@@ -113,7 +122,12 @@ def bulk():
     if not form.validate_on_submit():
         flash(_form_errors(form) or "Choose an action.", "error")
         return redirect(back)
-    ids = request.form.getlist("ids", type=int)
+    raw = request.form.getlist("ids")
+    ids = parse_ids(raw)  # ASCII digits, 1..2**31-1 (a larger id would overflow the database)
+    if len(ids) != len(raw):
+        bad = ", ".join(repr(v[:20]) for v in raw if v not in {str(i) for i in ids})
+        flash(f"Nothing was changed: no request {bad}.", "error")
+        return redirect(back)
     data = {}
     if form.trigger.data == "assign":
         data["node"] = form.node.data
@@ -124,7 +138,9 @@ def bulk():
     except ApiError as exc:
         flash(exc.message, "error")
     else:
-        flash(f"{trigger_label(form.trigger.data)}: done for {len(done)} request"
+        what = (f"Assigned to {data['node']}" if form.trigger.data == "assign"
+                else trigger_label(form.trigger.data))
+        flash(f"{what}: done for {len(done)} request"
               f"{'s' if len(done) != 1 else ''} ({', '.join(r.reference for r in done)}).", "success")
     return redirect(back)
 
@@ -210,7 +226,7 @@ def render_request(req: ConversionRequest, *, status: int = 200, replace: dict |
     from .estimates import estimate
 
     user = current_user._get_current_object()
-    triggers = ops.available_triggers(user, req)
+    triggers = action_order(ops.available_triggers(user, req))
     actions = {t: _action_form(t) for t in triggers}
     suggestions = []
     if "assign" in triggers:
@@ -275,17 +291,22 @@ def fire(request_id: int):
     try:
         req, event = ops.fire_trigger(current_user, req.id, trigger, comment=form.comment.data, **data)
     except ApiError as exc:
-        flash(exc.message, "error")
+        flash(_field_error(form, exc.message), "error")
         if request.form.get("next"):
             return redirect(_back(url_for(".show", request_id=request_id)))
         req = ops.get_request(current_user, request_id)
         return render_request(req, status=exc.status, replace={trigger: form}, open_action=trigger)
-    message = f"{req.reference}: {history_label(trigger)}."
+    message = confirmation(req, trigger)
     if trigger in ("pass_qc", "fail_qc", "resume", "decline", "rederivation_failed"):  # where to, then?
         message += f" Now {state_label(req.status).lower()}"
         message += f" (step {req.current_step} of {req.step_count})." if req.status == "breeding" else "."
     if (event.data or {}).get("notice"):
         message += " " + event.data["notice"]
+    try:
+        ops.get_request(current_user, req.id)
+    except ApiError:  # committed, and out of the caller's view now (a staff decline): back to the list
+        flash(message + " It has left your queue.", "success")
+        return redirect(url_for(".index"))
     flash(message, "success")
     return redirect(_back(url_for(".show", request_id=req.id)))
 
@@ -309,4 +330,4 @@ def review():
         form.node.data = ranked[0].node.code if ranked and ranked[0].ok else None
         rows.append((req, form, ranked))
     return render_template("requests/review.html", to_review=to_review, to_assign=rows,
-                           assign_total=to_assign.total)
+                           assign_total=to_assign.total, retracted=ops.retracted_open_requests(current_user))

@@ -11,13 +11,13 @@
 - every correctable record: voided_at / voided_by_id / void_reason and a version number.
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0012'
-down_revision = '0009'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

@@ -180,7 +180,7 @@ def test_request_travels_from_catalogue_to_delivery(people, shots):
     assert row.locator("select").input_value() == "MRC"  # holds the stock, can do Flp
     shots(cora.page, "07-assign")
     row.get_by_role("button", name="Assign").click()
-    cora.expect_flash(f"{reference}: Assigned to a node.")
+    cora.expect_flash(f"{reference}: Assigned to MRC.")
 
     # -- node staff walk it through the lab pages -------------------------------------------
     sue = people("staff_mrc")

@@ -12,7 +12,7 @@ bp = Blueprint("pages", __name__)
 
 NAV_GROUPS: dict[str, str] = {
     "invoices.index": "Billing", "invoices.prices": "Billing",
-    "accounts.users": "Admin", "accounts.security_events": "Admin",
+    "accounts.users": "Admin", "accounts.accounts": "Admin", "accounts.security_events": "Admin",
 }
 """Top-bar links shown under a menu (when the role has more than one link of that group)."""
 ACCOUNT_MENU = ("notifications.settings",)
@@ -63,7 +63,7 @@ def _what_waits(user) -> dict:
     from ..dashboards import metrics
 
     _, _, counts = metrics.counts_by_node_and_state(user)
-    by_state = {state: 0 for state in OPEN_STATES}
+    by_state = dict.fromkeys(OPEN_STATES, 0)
     for (_, state), n in counts.items():
         if state in by_state:
             by_state[state] += n

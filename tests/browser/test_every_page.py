@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from test_journeys import CHROMIUM, DESKTOP, PHONE, SHOTS, User, browser  # noqa: F401  (fixture)
 
 PAGES = SHOTS / "pages"
@@ -89,7 +88,7 @@ def world(seeded):
 def pages_for(role: str, ids: dict) -> list[str]:
     common = ["/", "/strains", "/strains?q=zzzz-nothing", "/strains/EM:05402", "/workflow"]
     if role == "anonymous":
-        return common + ["/login"]
+        return common + ["/login", "/register", "/reset-password"]
     mine = ["/account", "/settings/notifications", "/invoices", f"/invoices/{ids['invoice']}"]
     req = [f"/requests/{ids[s]}" for s in ("breeding", "completed")]
     if role == "requester":
@@ -99,7 +98,7 @@ def pages_for(role: str, ids: dict) -> list[str]:
     if role == "staff_mrc":
         return common + mine + req + office + [f"/requests/{ids['assigned']}"]
     return common + mine + req + office + [
-        "/review", f"/requests/{ids['submitted']}", f"/requests/{ids['approved']}", "/admin/users",
+        "/review", f"/requests/{ids['submitted']}", f"/requests/{ids['approved']}", "/admin/users", "/admin/accounts",
         "/admin/security-events", "/requests?status=breeding"]
 
 

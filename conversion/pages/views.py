@@ -92,6 +92,10 @@ def home():
     role = current_user.role.value
     user = current_user._get_current_object()
     waits = _what_waits(user) if role in ("coordinator", "staff") else None
+    if role == "coordinator":
+        from ..accounts.operations import pending_accounts
+
+        waits["accounts"] = len(pending_accounts())
     mine = _my_requests(user) if role == "requester" else None
     return render_template("pages/home.html", q=q, role=role, waits=waits, mine=mine,
                            sections=home_cards(current_app, role))

@@ -215,3 +215,19 @@ def test_favicon_and_no_inline_style_blocked_on_the_workflow_diagram(browser, li
     assert page.locator("figure.diagram svg text", has_text="on_hold").count() == 0
     context.close()
     assert not violations, violations
+
+
+def test_bulk_panel_appears_when_something_is_selected(browser, live_server, seeded, world):  # noqa: F811
+    if seeded.config.get("BACKEND") != "sqlite":
+        pytest.skip("checked on SQLite")
+    sue = User(browser, live_server, "staff_mrc", DESKTOP)
+    page = sue.page
+    sue.goto("/requests")
+    assert page.locator("#bulk-body").is_hidden()
+    assert page.locator("#bulk-legend").inner_text() == "Select requests to act on several at once"
+    page.locator("input[name=ids]").first.check()
+    assert page.locator("#bulk-body").is_visible()
+    assert page.locator("#bulk-legend").inner_text() == "With the 1 selected request"
+    page.locator("input[name=ids]").first.uncheck()
+    assert page.locator("#bulk-body").is_hidden()
+    sue.close()

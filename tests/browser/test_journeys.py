@@ -19,17 +19,24 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-q
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+_RUNNING: dict = {}  # one Playwright per session, also when another module imports this fixture
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not shutil.which(CHROMIUM):
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} not found: run the suite with `make test` (installs chromium).")
         pytest.skip(f"{CHROMIUM} not found (apt-get install chromium)")
+    if "browser" in _RUNNING:
+        yield _RUNNING["browser"]
+        return
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = _RUNNING["browser"] = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield browser
+        _RUNNING.pop("browser", None)
         browser.close()
 
 

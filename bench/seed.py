@@ -29,6 +29,7 @@ from werkzeug.security import generate_password_hash
 from conversion.accounts.models import Role, User
 from conversion.alleles import TARGETS, SymbolError, plan_conversion, product_strain_name
 from conversion.catalogue.models import Access, DeleterStrain, Material, Node, Strain
+from conversion.dashboards.metrics import rebuild_state_durations
 from conversion.requests.durations import typical_days
 from conversion.extensions import db, utcnow
 from conversion.invoices.vat import normalise_vat
@@ -298,7 +299,7 @@ class _Life:
             "step_count": len(self.steps), "current_step": 1, "use_tat_cre": self.tat,
             "deliverable": deliverable, "billing_organisation": org[0], "billing_address": org[2],
             "billing_country": org[1], "billing_vat_number": org[3], "billing_sector": org[4],
-            "created_at": t0, "updated_at": t0, "version": 1,
+            "created_at": t0, "updated_at": t0, "state_since": t0, "version": 1,
         }
         self.node: Node | None = None
         self.staff_id: int | None = None
@@ -337,7 +338,7 @@ class _Life:
             "from_status": None if trigger == "submit" else self.row["status"], "to_status": to,
             "actor_id": actor, "at": at, "comment": comment, "data": data or {}})
         self.row["status"] = to
-        self.row["updated_at"] = at
+        self.row["updated_at"] = self.row["state_since"] = at
         self.events += 1
         self.t = at
 
@@ -758,6 +759,7 @@ def seed_bench(n: int, *, seed: int = 1, progress: Callable[[int], None] | None 
     finally:
         w.close()
     _move_sequences()
+    rebuild_state_durations()  # the dashboard's time-in-state histogram, from the history written above
     db.session.commit()
     _refresh_statistics()
     return dict(w.counts)

@@ -709,9 +709,21 @@ def _rows(model, req_id: int, *options) -> list:
                                    .order_by(model.id)).unique())
 
 
+# Lab work is recorded from rederivation on, after `accepted`: a request still in (or held in) one of
+# these states, or rejected, never got there, so it has no lab records but paperwork (no query).
+BEFORE_LAB_WORK = ("submitted", "approved", "assigned", "rejected")
+
+
 def lab_records(req: ConversionRequest, user: User | None = None) -> dict:
     """Every record of the request, voided ones included (marked), with their corrections, and
     the stock. A requester sees the shipments only (courier, tracking: never storage positions)."""
+    started = (req.held_status if req.status == "on_hold" else req.status) not in BEFORE_LAB_WORK
+    if not started:
+        if user is not None and user.role is Role.requester:
+            return {"shipments": []}
+        paper = db.session.get(Paperwork, req.id)
+        return {"paperwork": paper.to_dict() if paper else None, "matings": [], "animals": [], "qc": [],
+                "cryo": [], "shipments": [], "stock": stock(req, [], [], [])}
     if user is not None and user.role is Role.requester:
         return {"shipments": [{k: v for k, v in s.to_dict().items() if k in (
             "id", "courier", "tracking", "shipped_on", "material", "quantity")}

@@ -67,8 +67,8 @@ def _what_waits(user) -> dict:
     for (_, state), n in counts.items():
         if state in by_state:
             by_state[state] += n
-    overdue = metrics.overdue(user)
-    return {"by_state": by_state, "overdue": overdue[:8], "overdue_total": len(overdue),
+    overdue_total, overdue = metrics.overdue(user, limit=8)
+    return {"by_state": by_state, "overdue": overdue, "overdue_total": overdue_total,
             "open_total": sum(by_state.values()), "in_lab": sum(by_state[s] for s in LAB_STATES)}
 
 

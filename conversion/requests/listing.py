@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import Select, select
@@ -9,7 +10,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.sql import operators
 
 from ..accounts.models import User
-from ..catalogue.models import Strain
+from ..catalogue.models import Node, Strain
 from ..exports import csv_writer
 from ..extensions import db
 from .models import ConversionRequest
@@ -143,3 +144,39 @@ def to_csv(listing: Listing) -> str:
         writer.writerow(row)
     return out.getvalue()
 
+
+# ---- the whole list as CSV, streamed ----------------------------------------------------
+EXPORT_CHUNK = 1000  # rows fetched (and CSV lines sent) at a time
+EXPORT_COLUMNS = (ConversionRequest.reference, ConversionRequest.status, Strain.emma_id, Strain.gene,
+                  ConversionRequest.product_symbol, Node.code, User.email, ConversionRequest.created_at,
+                  ConversionRequest.updated_at)  # COLUMNS, as plain columns
+
+
+def export_query(user: User, args: dict) -> Select:
+    """Every request the list's filters match (all pages), in the list's order, as one Core
+    statement of EXPORT_COLUMNS; raises Invalid for an unknown status or node (before any byte is sent)."""
+    given = request_filter(user, status=args["status"] or None, node=args["node"] or None,
+                           q=args["q"] or None)
+    return (select(*EXPORT_COLUMNS).select_from(ConversionRequest)
+            .join(Strain, ConversionRequest.strain_id == Strain.id)
+            .join(User, ConversionRequest.requester_id == User.id)
+            .outerjoin(Node, ConversionRequest.node_id == Node.id)
+            .where(*given.conditions).order_by(*SORTS[args["sort"]][1]))
+
+
+def csv_stream(stmt: Select) -> Iterator[str]:
+    """The CSV of `stmt` (export_query) in chunks: rows are read EXPORT_CHUNK at a time (a
+    server-side cursor on PostgreSQL) and each chunk is sent before the next is read, so a
+    worker's memory does not grow with the number of rows."""
+    out = io.StringIO()
+    writer = csv_writer(out)  # every cell quoted and neutralised, as to_csv
+    writer.writerow([title for title, _ in COLUMNS])
+    result = db.session.execute(stmt.execution_options(yield_per=EXPORT_CHUNK))
+    for rows in result.partitions():
+        for ref, status, emma_id, gene, product, node, email, created, updated in rows:
+            writer.writerow([ref, state_label(status), emma_id, gene, product, node or "", email, iso(created),
+                             iso(updated)])
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
+    yield out.getvalue()

@@ -54,6 +54,9 @@ class ConversionRequest(db.Model):
         Enum(Sector, name="sector", native_enum=False, length=20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # When the request entered its current state (its last transition): the dashboard's overdue
+    # list and monthly completions read it from an index instead of the whole history (migration 0014).
+    state_since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Optimistic lock: a concurrent change of the same row makes the second commit fail.
     version: Mapped[int] = mapped_column(default=1)
     # The submitter's Idempotency-Key header (POST /api/v1/requests): unique per requester, so
@@ -83,6 +86,9 @@ class ConversionRequest(db.Model):
               postgresql_include=["node_id", "status"]),
         Index("ix_conversion_requests_strain_id_id", "strain_id", "id",
               postgresql_include=["node_id", "status"]),
+        # The dashboard (migration 0014): overdue requests per state, completions and submissions per month.
+        Index("ix_conversion_requests_status_state_since", "status", "state_since"),
+        Index("ix_conversion_requests_created_at", "created_at"),
     )
 
     # ---- plan helpers -------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -18,7 +18,7 @@ from ..accounts.models import Role, User
 from ..catalogue.models import Access, Node, Strain
 from ..catalogue.operations import escape_like, get_node, get_strain
 from ..errors import ApiError, Conflict, Forbidden, Invalid, NotFound, from_lifecycle
-from ..extensions import db, sqlite_write_lock
+from ..extensions import db, sqlite_write_lock, utcnow
 from ..inputs import MAX_INT
 from ..invoices.vat import normalise_vat
 from .models import ConversionRequest, Deliverable, RequestEvent, Sector
@@ -50,6 +50,26 @@ DETAIL_LOAD = (joinedload(ConversionRequest.strain), joinedload(ConversionReques
                selectinload(ConversionRequest.history).joinedload(RequestEvent.actor).joinedload(User.node))
 
 
+_READ_STATEMENTS: dict[tuple[Role, bool], Select] = {}
+
+
+def _read_statement(role: Role, detail: bool) -> Select:
+    """get_request's SELECT for a role, built once per process with the ids as bound parameters:
+    building a select with its eager-load options cost about as much CPU as running it
+    (docs/benchmarks.md, profile findings). Same visibility as visible_requests()."""
+    stmt = _READ_STATEMENTS.get((role, detail))
+    if stmt is None:
+        stmt = select(ConversionRequest).where(ConversionRequest.id == bindparam("request_id"))
+        if role is Role.requester:
+            stmt = stmt.where(ConversionRequest.requester_id == bindparam("user_id"))
+        elif role is Role.staff:
+            stmt = stmt.where(ConversionRequest.node_id == bindparam("node_id"))
+        if detail:
+            stmt = stmt.options(*DETAIL_LOAD)
+        _READ_STATEMENTS[(role, detail)] = stmt
+    return stmt
+
+
 def get_request(user: User, request_id: int, *, for_update: bool = False,
                 detail: bool = False) -> ConversionRequest:
     """The request if `user` may see it (404 otherwise); `detail` eager-loads what pages show."""
@@ -59,13 +79,14 @@ def get_request(user: User, request_id: int, *, for_update: bool = False,
         raise NotFound(f"No request {request_id!r}, or it is not yours to see.") from None
     if not 1 <= request_id <= MAX_INT:  # never a database overflow
         raise NotFound(f"No request {request_id}, or it is not yours to see.")
-    stmt = visible_requests(user).where(ConversionRequest.id == request_id)
-    if detail and not for_update:
-        stmt = stmt.options(*DETAIL_LOAD)
     if for_update:
         sqlite_write_lock(ConversionRequest, request_id)
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    req = db.session.scalar(stmt)
+        stmt = (visible_requests(user).where(ConversionRequest.id == request_id)
+                .with_for_update().execution_options(populate_existing=True))
+        req = db.session.scalar(stmt)
+    else:
+        req = db.session.scalar(_read_statement(user.role, detail),
+                                {"request_id": request_id, "user_id": user.id, "node_id": user.node_id})
     if req is None:
         raise NotFound(f"No request {request_id}, or it is not yours to see.")
     return req
@@ -415,8 +436,10 @@ def _apply(user: User, req: ConversionRequest, trigger: str, comment: str | None
     event_data = dict(fired.data or {})
     if fired.notice:
         event_data["notice"] = fired.notice
+    at = utcnow()
+    req.state_since = at
     event = RequestEvent(request=req, trigger=fired.trigger, from_status=fired.from_status,
-                         to_status=fired.to_status, actor=user, comment=comment, data=event_data)
+                         to_status=fired.to_status, actor=user, comment=comment, data=event_data, at=at)
     db.session.add(event)
     return event
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
-                   url_for)
+                   stream_with_context, url_for)
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from jinja2 import TemplateNotFound
@@ -23,7 +23,7 @@ from ..inputs import parse_id, parse_ids, safe_next
 from . import operations as ops
 from .forms import COUNTRIES, ActionForm, BulkForm, RequestForm, opts
 from .hooks import page_sections
-from .listing import COLUMNS, PER_PAGE, SORTS, list_page, read_args, to_csv
+from .listing import COLUMNS, PER_PAGE, SORTS, csv_stream, export_query, list_page, read_args, to_csv
 from .models import ConversionRequest
 from .present import TRIGGER_HELP, action_order, confirmation, humanize, state_label, trigger_label
 
@@ -106,6 +106,16 @@ def index():
 @bp.route("/requests.csv")
 @login_required
 def export_csv():
+    if request.args.get("all"):  # every page: streamed (memory stays flat however many rows)
+        args = read_args(request.args)
+        try:
+            stmt = export_query(current_user, args)
+        except ApiError as exc:
+            flash(exc.message, "error")
+            return redirect(url_for(".index"))
+        name = "requests" + (f"-{args['status']}" if args["status"] else "") + "-all.csv"
+        return Response(stream_with_context(csv_stream(stmt)), mimetype="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
     listing = _listing(read_args(request.args))
     args = listing.args
     name = "requests" + (f"-{args['status']}" if args["status"] else "") + (
@@ -324,10 +334,10 @@ def review():
     rows = []
     context = ops.assignment_context()  # nodes and their loads, read once for the page
     for req in to_assign.items:  # the 50 oldest; the rest wait on the next visit
-        form = _action_form("assign")
         ranked = ops.suggest_nodes(req, context)
-        form.node.choices = opts((s.node.code, s.node.code) for s in ranked)
-        form.node.data = ranked[0].node.code if ranked and ranked[0].ok else None
-        rows.append((req, form, ranked))
+        # the template reads only the suggested node: no WTForm per row (a tenth of the page's CPU)
+        best = ranked[0].node.code if ranked and ranked[0].ok else None
+        suggested = SimpleNamespace(node=SimpleNamespace(data=best))
+        rows.append((req, suggested, ranked))
     return render_template("requests/review.html", to_review=to_review, to_assign=rows,
                            assign_total=to_assign.total, retracted=ops.retracted_open_requests(current_user))

@@ -8,9 +8,9 @@ import re
 from datetime import date, timedelta
 
 import pytest
-
 from flows import Api, walk
 from webflows import Web, flashes
+
 from workflows.lifecycle import STATE_LABELS
 
 
@@ -63,8 +63,8 @@ def test_home_pages_start_with_what_waits_for_each_role(seeded, api):
     walk(api, assigned, "assigned", node="MRC")
 
     cora = Web(seeded, "coordinator").text("/")
-    tiles = dict((label, int(n)) for n, label in re.findall(
-        r'<span class="tile-n">(\d+)</span><span class="tile-l">([^<]+)</span>', cora))
+    tiles = {label: int(n) for n, label in re.findall(
+        r'<span class="tile-n">(\d+)</span><span class="tile-l">([^<]+)</span>', cora)}
     assert tiles["to review"] == 1 and tiles["to assign to a node"] == 1 and tiles["overdue"] == 0
     main = cora[cora.index("<main"):]
     assert main.index("to review") < main.index("Users and roles")  # what waits before administration

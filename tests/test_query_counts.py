@@ -85,9 +85,12 @@ def test_statements_do_not_grow_with_requests_history_and_lab_records(seeded, wo
     before = measure(seeded, world)
     grow(world["api"], world["rid"])
     after = measure(seeded, world)
-    assert after == before
+    grew = {k: (before[k], after[k]) for k in before if after[k] > before[k]}
+    assert not grew, grew  # never more statements with more data
     assert before["api list"] <= 3 and before["api detail"] <= 10  # sign-in lookup + the data
-    assert before["request page (staff)"] <= 13  # the request, its history, lab records, estimate, invoices
+    # the request, its history, lab records (7 tables: corrections, paperwork, matings with litters,
+    # animals, QC, cryopreservation with thaws, shipments), estimate, invoices
+    assert before["request page (staff)"] <= 15
     # counts by node and state, 12 months, medians from the histogram, overdue (count, the latest), nodes
     assert before["dashboard (coordinator)"] <= 8
     assert before["csv export, every page"] <= 2  # the session user, then one streamed statement
@@ -99,7 +102,7 @@ def test_a_request_before_lab_work_reads_no_lab_records(seeded, world):
     api = world["api"]
     rid = api.submit()["id"]
     assert statements(seeded, api.client, f"/api/v1/requests/{rid}", api.headers("coordinator")) == 4
-    assert statements(seeded, api.client, f"/api/v1/requests/{world['rid']}", api.headers("coordinator")) == 8
+    assert statements(seeded, api.client, f"/api/v1/requests/{world['rid']}", api.headers("coordinator")) == 10  # + corrections, shipments
 
 
 def test_review_page_reads_nodes_once_not_per_request(seeded, world):

@@ -65,10 +65,15 @@ MATRIX: dict[tuple[str, str], tuple] = {
     ("GET", "/requests/<int:request_id>"): (LOGIN, 200, 404, 200, 404, 200),
     ("POST", "/requests/<int:request_id>/events"): (LOGIN, 302, 404, 302, 404, 302),
     ("POST", "/requests/<int:request_id>/paperwork"): (LOGIN, 403, 404, 422, 404, 422),
-    ("POST", "/requests/<int:request_id>/matings"): (LOGIN, 403, 404, 302, 404, 403),
-    ("POST", "/requests/<int:request_id>/animals"): (LOGIN, 403, 404, 302, 404, 403),
-    ("POST", "/requests/<int:request_id>/qc"): (LOGIN, 403, 404, 302, 404, 403),
-    ("POST", "/requests/<int:request_id>/cryo"): (LOGIN, 403, 404, 302, 404, 403),
+    ("POST", "/requests/<int:request_id>/matings"): (LOGIN, 403, 404, 422, 404, 403),
+    ("POST", "/requests/<int:request_id>/animals"): (LOGIN, 403, 404, 422, 404, 403),
+    ("POST", "/requests/<int:request_id>/animals/import"): (LOGIN, 403, 404, 409, 404, 403),
+    ("POST", "/requests/<int:request_id>/qc"): (LOGIN, 403, 404, 422, 404, 403),
+    ("POST", "/requests/<int:request_id>/cryo"): (LOGIN, 403, 404, 422, 404, 403),
+    ("POST", "/requests/<int:request_id>/thaws"): (LOGIN, 403, 404, 422, 404, 403),
+    ("POST", "/requests/<int:request_id>/shipments"): (LOGIN, 403, 404, 422, 404, 403),
+    ("POST", "/requests/<int:request_id>/<kind>/<int:record_id>/correct"): (LOGIN, 403, 404, 422, 404, 403),
+    ("POST", "/requests/<int:request_id>/<kind>/<int:record_id>/void"): (LOGIN, 403, 404, 422, 404, 403),
     # ---- dashboards
     ("GET", "/dashboard"): (LOGIN, 403, 403, 200, 200, 200),
     ("GET", "/dashboard/throughput.svg"): (LOGIN, 403, 403, 200, 200, 200),
@@ -104,6 +109,12 @@ MATRIX: dict[tuple[str, str], tuple] = {
     ("POST", "/api/v1/requests/<int:request_id>/animals/batch"): (401, 403, 404, 409, 404, 403),
     ("POST", "/api/v1/requests/<int:request_id>/qc"): (401, 403, 404, 409, 404, 403),
     ("POST", "/api/v1/requests/<int:request_id>/cryo"): (401, 403, 404, 409, 404, 403),
+    ("POST", "/api/v1/requests/<int:request_id>/animals/import"): (401, 403, 404, 409, 404, 403),
+    ("POST", "/api/v1/requests/<int:request_id>/litters"): (401, 403, 404, 409, 404, 403),
+    ("POST", "/api/v1/requests/<int:request_id>/cryo/<int:cryo_id>/thaws"): (401, 403, 404, 409, 404, 403),
+    ("POST", "/api/v1/requests/<int:request_id>/shipments"): (401, 403, 404, 409, 404, 403),
+    ("PATCH", "/api/v1/requests/<int:request_id>/<kind>/<int:record_id>"): (401, 403, 404, 404, 404, 403),
+    ("POST", "/api/v1/requests/<int:request_id>/<kind>/<int:record_id>/void"): (401, 403, 404, 404, 404, 403),
     ("GET", "/api/v1/requests/<int:request_id>/invoices"): (401, 200, 404, 200, 404, 200),
     ("POST", "/api/v1/requests/<int:request_id>/invoices"): (401, 403, 404, 422, 404, 403),
     ("GET", "/api/v1/requests/<int:request_id>/certificate.pdf"): (401, 409, 404, 409, 404, 409),
@@ -146,6 +157,15 @@ BODIES = {
         "animals": [{"label": "A1", "sex": "alien", "allele": "tm1a"}]},
     ("POST", "/api/v1/requests/<int:request_id>/qc"): {"assay": "Cre PCR", "result": "pass"},
     ("POST", "/api/v1/requests/<int:request_id>/cryo"): {"material": "sperm", "count": 1, "location": "T1"},
+    ("POST", "/api/v1/requests/<int:request_id>/animals/import"): {"text": "A1,alien,tm1a"},
+    ("POST", "/api/v1/requests/<int:request_id>/litters"): {
+        "mating": "M1", "pups": [{"label": "A1", "sex": "alien", "allele": "tm1a"}]},
+    ("POST", "/api/v1/requests/<int:request_id>/cryo/<int:cryo_id>/thaws"): {"thawed_on": "2026-01-01",
+                                                                             "result": "pass"},
+    ("POST", "/api/v1/requests/<int:request_id>/shipments"): {"courier": "DHL", "tracking": "1", "material": "sperm",
+                                                              "shipped_on": "2026-01-01", "quantity": 1},
+    ("PATCH", "/api/v1/requests/<int:request_id>/<kind>/<int:record_id>"): {"sex": "alien", "reason": "Matrix"},
+    ("POST", "/api/v1/requests/<int:request_id>/<kind>/<int:record_id>/void"): {"reason": "Matrix"},
     ("POST", "/api/v1/requests/<int:request_id>/invoices"): {"lines": [LINE]},
     ("PATCH", "/api/v1/invoices/<int:invoice_id>"): {"lines": [LINE]},
     ("PUT", "/api/v1/invoices/<int:invoice_id>"): {"lines": [LINE]},
@@ -173,7 +193,7 @@ def world(seeded):
     invoice = api.ok("staff_mrc", f"/requests/{rid}/invoices", status=201)
     return {"request_id": rid, "invoice_id": invoice["id"], "emma_id": "EM:05402",
             "user_id": find_user("industry@biotech.example").id, "filename": "app.css",
-            "token": "not-a-valid-token"}
+            "token": "not-a-valid-token", "kind": "animals", "record_id": 999999, "cryo_id": 999999}
 
 
 class Caller:

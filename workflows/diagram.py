@@ -74,10 +74,10 @@ def to_dot() -> str:
     simple, grouped = edges()
     out = ["digraph request_lifecycle {",
            '  graph [rankdir=TB, nodesep=0.35, ranksep=0.42, bgcolor="transparent", '
-           'fontname="%s", label="", id="lifecycle"];' % FONT,
+           f'fontname="{FONT}", label="", id="lifecycle"];',
            '  node [shape=box, style="rounded,filled", fillcolor="#e6f2f7", color="#0b5e7e", '
-           'fontcolor="#1d2733", fontname="%s", fontsize=12, margin="0.14,0.06", height=0.4];' % FONT,
-           '  edge [color="#3d4b5c", fontcolor="#3d4b5c", fontname="%s", fontsize=10, arrowsize=0.7];' % FONT]
+           f'fontcolor="#1d2733", fontname="{FONT}", fontsize=12, margin="0.14,0.06", height=0.4];',
+           f'  edge [color="#3d4b5c", fontcolor="#3d4b5c", fontname="{FONT}", fontsize=10, arrowsize=0.7];']
     for name in m.states:
         attrs = {"label": lifecycle.STATE_LABELS[name], "id": f"state-{name}",
                  "class": "state final" if name in final else "state"}

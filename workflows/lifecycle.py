@@ -113,6 +113,9 @@ class RequestLike(Protocol):
     def cryo_problem(self) -> str | None:
         """None when material is stored and a test thaw passed; else the reason."""
 
+    def shipment_problem(self) -> str | None:
+        """None when a shipment (not voided) is recorded; else the reason."""
+
     def node_problem(self, node_code: str) -> str | None:
         """None when the node offers conversion and has the deleters the plan needs."""
 
@@ -261,6 +264,13 @@ def guard_pass_qc(obj: Any, data: dict) -> None:
 def guard_complete_cryopreservation(obj: Any, data: dict) -> None:
     """Material stored and a test thaw passed."""
     problem = obj.cryo_problem()
+    if problem:
+        raise GuardFailed(problem)
+
+
+def guard_ship(obj: Any, data: dict) -> None:
+    """A shipment is recorded (courier, tracking, what was sent)."""
+    problem = obj.shipment_problem()
     if problem:
         raise GuardFailed(problem)
 

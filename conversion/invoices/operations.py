@@ -18,7 +18,8 @@ from ..catalogue.operations import get_node
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db, sqlite_write_lock, utcnow, utctoday
 from ..inputs import parse_date, parse_decimal, parse_int
-from ..lab.models import Cryopreservation, Mating, Paperwork, QcResult
+from ..lab.models import Cryopreservation, Paperwork, QcResult
+from ..lab.operations import records_in_force
 from ..requests.models import ConversionRequest, Deliverable, RequestEvent
 from ..requests.operations import get_request
 from .models import (
@@ -258,8 +259,8 @@ def drafted_lines(req: ConversionRequest) -> tuple[list[dict], PriceList]:
         lines.append(line(Service.rederivation, f"Rederivation of {strain.emma_id} "
                                                 f"({req.source_class}) by {how}, embryo transfer, "
                                                 "founder genotyping"))
-    tat_cre_used = req.use_tat_cre or db.session.scalar(select(Mating.id).where(
-        Mating.request_id == req.id, Mating.method == "tat_cre").limit(1)) is not None
+    in_force = records_in_force(req)  # voided records count nowhere; each session once
+    tat_cre_used = in_force.tat_cre_used
     steps = req.steps
     for i, step in enumerate(steps, 1):
         how = ("TAT-Cre" if tat_cre_used and step["recombinase"] == "Cre"
@@ -269,8 +270,7 @@ def drafted_lines(req: ConversionRequest) -> tuple[list[dict], PriceList]:
                           f"{step['to_class']} ({how}), breeding and QC genotyping"))
     if tat_cre_used:
         lines.append(line(Service.tat_cre, "TAT-Cre treatment of IVF embryos (cell-permeable Cre protein)"))
-    cryo = db.session.scalars(select(Cryopreservation).where(
-        Cryopreservation.request_id == req.id).order_by(Cryopreservation.id)).all()
+    cryo = in_force.cryo
     stored = ", ".join(f"{c.material} ({c.count} samples)" for c in cryo)
     lines.append(line(Service.cryopreservation,
                       f"Cryopreservation of {req.product_symbol}: {stored}, with test thaw" if stored
@@ -569,13 +569,8 @@ def certificate_pdf(user: User, request_id: int) -> tuple[ConversionRequest, byt
     completed = db.session.scalar(select(RequestEvent.at).where(
         RequestEvent.request_id == req.id, RequestEvent.to_status == "completed"
     ).order_by(RequestEvent.id.desc()).limit(1))
-    tat = req.use_tat_cre or db.session.scalar(select(Mating.id).where(
-        Mating.request_id == req.id, Mating.method == "tat_cre").limit(1)) is not None
-    steps = [{**s, "how": "TAT-Cre" if tat and s["recombinase"] == "Cre" else f"{s['recombinase']} deleter"}
-             for s in req.steps]
-    qc = db.session.scalars(select(QcResult).where(
-        QcResult.request_id == req.id, QcResult.result == "pass").order_by(QcResult.step, QcResult.id)).all()
-    cryo = db.session.scalars(select(Cryopreservation).where(
-        Cryopreservation.request_id == req.id).order_by(Cryopreservation.id)).all()
+    in_force = records_in_force(req)  # passing QC of recorded animals; nothing voided
+    steps = [{**s, "how": "TAT-Cre" if in_force.tat_cre_used and s["recombinase"] == "Cre"
+              else f"{s['recombinase']} deleter"} for s in req.steps]
     return req, render_certificate(Certificate(req, completed.date() if completed else None, steps,
-                                               list(qc), list(cryo)))
+                                               in_force.qc, in_force.cryo))

@@ -12,7 +12,7 @@ bp = Blueprint("pages", __name__)
 
 NAV_GROUPS: dict[str, str] = {
     "invoices.index": "Billing", "invoices.prices": "Billing",
-    "accounts.users": "Admin", "accounts.security_events": "Admin",
+    "accounts.users": "Admin", "accounts.accounts": "Admin", "accounts.security_events": "Admin",
 }
 """Top-bar links shown under a menu (when the role has more than one link of that group)."""
 ACCOUNT_MENU = ("notifications.settings",)
@@ -63,7 +63,7 @@ def _what_waits(user) -> dict:
     from ..dashboards import metrics
 
     _, _, counts = metrics.counts_by_node_and_state(user)
-    by_state = {state: 0 for state in OPEN_STATES}
+    by_state = dict.fromkeys(OPEN_STATES, 0)
     for (_, state), n in counts.items():
         if state in by_state:
             by_state[state] += n
@@ -92,6 +92,10 @@ def home():
     role = current_user.role.value
     user = current_user._get_current_object()
     waits = _what_waits(user) if role in ("coordinator", "staff") else None
+    if role == "coordinator":
+        from ..accounts.operations import pending_accounts
+
+        waits["accounts"] = len(pending_accounts())
     mine = _my_requests(user) if role == "requester" else None
     return render_template("pages/home.html", q=q, role=role, waits=waits, mine=mine,
                            sections=home_cards(current_app, role))

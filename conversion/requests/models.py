@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..accounts.models import User
 from ..catalogue.models import Node, Strain
 from ..extensions import UTCDateTime, db, iso_utc, utcnow
+from .hooks import lab_facts
 
 
 class Deliverable(str, enum.Enum):
@@ -117,55 +118,27 @@ class ConversionRequest(db.Model):
     def recombinases_needed(self) -> set[str]:
         return {s["recombinase"] for s in self.steps}
 
-    # ---- guard facts (workflows.lifecycle.RequestLike) -------------------
+    # ---- guard facts (workflows.lifecycle.RequestLike), answered by lab (hooks.register_lab_facts) ----
     def missing_paperwork(self) -> list[str]:
-        from ..lab.models import Paperwork
-
-        paper = db.session.get(Paperwork, self.id)
-        missing = []
-        if paper is None or paper.mta_signed_on is None:
-            missing.append("MTA signature date")
-        if paper is None or not (paper.po_reference or paper.paid_on):
-            missing.append("purchase order reference or payment date")
-        return missing
+        return lab_facts().missing_paperwork(self)
 
     def has_source_founder(self) -> bool:
-        from ..lab.models import Animal
-
-        return db.session.query(Animal.id).filter(
-            Animal.request_id == self.id, Animal.allele == self.source_class).first() is not None
+        return lab_facts().has_source_founder(self)
 
     def has_step_product_animal(self) -> bool:
-        from ..lab.models import Animal
-
-        return db.session.query(Animal.id).filter(
-            Animal.request_id == self.id, Animal.allele == self.step_product_label,
-            Animal.deleter_transgene == "negative").first() is not None
+        return lab_facts().has_step_product_animal(self)
 
     def passing_assays_in_step(self) -> int:
-        from ..lab.models import QcResult
-
-        return db.session.query(QcResult.id).filter(
-            QcResult.request_id == self.id, QcResult.step == self.current_step,
-            QcResult.result == "pass").count()
+        return lab_facts().passing_assays_in_step(self)
 
     def failed_three_prime_loxp(self) -> bool:
-        from ..lab.models import QcResult
-
-        return db.session.query(QcResult.id).filter(
-            QcResult.request_id == self.id, QcResult.assay == "3' loxP PCR",
-            QcResult.result == "fail").first() is not None
+        return lab_facts().failed_three_prime_loxp(self)
 
     def cryo_problem(self) -> str | None:
-        from ..lab.models import Cryopreservation
+        return lab_facts().cryo_problem(self)
 
-        rows = db.session.query(Cryopreservation).filter(
-            Cryopreservation.request_id == self.id).all()
-        if not rows:
-            return "No cryopreserved material has been recorded yet"
-        if not any(r.test_thaw == "pass" for r in rows):
-            return "No passing test thaw recorded: thaw one sample and record the result"
-        return None
+    def shipment_problem(self) -> str | None:
+        return lab_facts().shipment_problem(self)
 
     def node_problem(self, node_code: str) -> str | None:
         from ..catalogue.operations import get_node

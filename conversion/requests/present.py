@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from jinja2 import pass_context, pass_eval_context
 from markupsafe import Markup
 
 from workflows.lifecycle import STATE_LABELS, STATE_SHORT_LABELS, TRIGGER_LABELS  # the one place naming them
-
 
 
 def humanize(message: str, fields: dict[str, str] | None = None) -> tuple[str, str | None]:
@@ -22,7 +21,7 @@ def humanize(message: str, fields: dict[str, str] | None = None) -> tuple[str, s
         if re.search(pattern, message):
             hit = hit or name
             if label.lower() != name:
-                message = re.sub(pattern, lambda _m: label, message)
+                message = re.sub(pattern, label.replace("\\", "\\\\"), message)
 
     def word(m: re.Match) -> str:
         label = TRIGGER_LABELS.get(m[1]) or STATE_LABELS.get(m[1])
@@ -156,7 +155,7 @@ def history_label(trigger: str) -> str:
 def fmt_datetime(value: datetime | None) -> str:
     if value is None:
         return ""
-    value = value.astimezone(timezone.utc)
+    value = value.astimezone(UTC)
     return f"{value.day} {value:%b %Y, %H:%M} UTC"
 
 
@@ -251,7 +250,7 @@ def strain_name(name: str | None) -> Markup:
 def iso(value: date | datetime) -> str:
     """ISO 8601 (UTC with Z for times): CSV exports and machine-readable attributes."""
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     return value.isoformat()
 
 

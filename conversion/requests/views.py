@@ -1,5 +1,6 @@
 """Request pages: submit (with a confirm step), lists and work queues, the request page with its
-timeline, actions and lab forms, bulk actions, the coordinator's review queue.
+timeline and actions (higher packages add sections: hooks.add_page_section), bulk actions, the
+coordinator's review queue.
 
 Views never write to the database: they call the operations and flash what they answer."""
 from __future__ import annotations
@@ -19,12 +20,10 @@ from ..catalogue.operations import all_nodes, get_strain
 from .durations import typical_months
 from ..errors import ApiError, json_error, wants_json
 from ..inputs import parse_id, parse_ids, safe_next
-from ..lab import operations as lab
 from . import operations as ops
-from .forms import (COUNTRIES, ActionForm, AnimalsForm, BulkForm, CryoForm, MatingForm, PaperworkForm,
-                    QcForm, RequestForm, opts, parse_animal_lines)
-from .listing import (COLUMNS, PER_PAGE, SORTS, csv_stream, export_query, list_page, read_args,
-                      to_csv)
+from .forms import COUNTRIES, ActionForm, BulkForm, RequestForm, opts
+from .hooks import page_sections
+from .listing import COLUMNS, PER_PAGE, SORTS, csv_stream, export_query, list_page, read_args, to_csv
 from .models import ConversionRequest
 from .present import TRIGGER_HELP, action_order, confirmation, humanize, state_label, trigger_label
 
@@ -222,39 +221,6 @@ def new(emma_id: str):
 
 
 # ---- one request ------------------------------------------------------------------
-def _lab_forms(req: ConversionRequest) -> dict:
-    """The lab forms this user may use on this request now (empty dict: none)."""
-    is_staff = current_user.role is Role.staff and req.node_id == current_user.node_id
-    forms = {}
-    if req.status in lab.OPEN_FOR_PAPERWORK and (is_staff or current_user.role is Role.coordinator):
-        forms["paperwork"] = PaperworkForm(prefix="paper")
-    if not is_staff:
-        return forms
-    if req.status in ("rederivation", "breeding", "qc"):
-        forms["animals"] = AnimalsForm(prefix="animals")
-    if req.status == "breeding":
-        form = MatingForm(prefix="mating")
-        needed = req.step_recombinase
-        deleters = [(d.name, d.label()) for d in req.node.deleters if d.recombinase.value == needed]
-        choices = ([] if len(deleters) == 1 else [("", "Choose…")]) + deleters
-        if needed == "Cre":
-            choices.append(("tat_cre", "TAT-Cre protein on IVF embryos (no deleter)"))
-        form.deleter.choices = opts(choices)
-        forms["mating"] = form
-    if req.status in ("breeding", "qc"):
-        forms["qc"] = QcForm(prefix="qc")
-    if req.status == "cryopreservation":
-        forms["cryo"] = CryoForm(prefix="cryo")
-    return forms
-
-
-def _fill_choices(req, forms: dict, records: dict) -> None:
-    if "animals" in forms:
-        forms["animals"].mating.choices = opts([("", "—")] + [
-            (m["id"], f"#{m['id']} · generation {m['generation']} · set up {m['set_up_on']}")
-            for m in records["matings"]])
-
-
 def _action_form(trigger: str) -> ActionForm:
     form = ActionForm(prefix=f"a-{trigger}")
     form.trigger.data = trigger
@@ -263,11 +229,14 @@ def _action_form(trigger: str) -> ActionForm:
     return form
 
 
-def _show(req: ConversionRequest, *, status: int = 200, replace: dict | None = None,
-          open_action: str | None = None):
+def render_request(req: ConversionRequest, *, status: int = 200, replace: dict | None = None,
+                   open_action: str | None = None):
+    """The request page; `replace` holds forms with errors to show again (an action's form under
+    its trigger, a section's form under its key: the page's sections take those)."""
     from .estimates import estimate
 
-    triggers = action_order(ops.available_triggers(current_user, req))
+    user = current_user._get_current_object()
+    triggers = action_order(ops.available_triggers(user, req))
     actions = {t: _action_form(t) for t in triggers}
     suggestions = []
     if "assign" in triggers:
@@ -277,19 +246,19 @@ def _show(req: ConversionRequest, *, status: int = 200, replace: dict | None = N
             for s in suggestions)
         if suggestions and suggestions[0].ok and not actions["assign"].node.data:
             actions["assign"].node.data = suggestions[0].node.code
-    records = lab.lab_records(req)
-    forms = _lab_forms(req)
-    for key, form in (replace or {}).items():
+    replace = dict(replace or {})
+    for key in list(replace):
         if key in actions:
+            form = replace.pop(key)
             form.reason.choices, form.node.choices = actions[key].reason.choices, actions[key].node.choices
             actions[key] = form
-        else:
-            forms[key] = form
-    _fill_choices(req, forms, records)
+    sections = [section(req, user, replace) for section in page_sections()]
+    sections = [s for s in sections if s]
+    fixes = {t: anchor for s in sections for t, anchor in s.get("fixes", {}).items()}
     return render_template(
         "requests/show.html", req=req, triggers=triggers, actions=actions,
-        problems=ops.guard_problems(current_user, req), suggestions=suggestions, records=records,
-        forms=forms, eta=estimate(req), open_action=open_action, documents=_documents(req),
+        problems=ops.guard_problems(user, req), fixes=fixes, suggestions=suggestions, sections=sections,
+        eta=estimate(req), open_action=open_action, documents=_documents(req),
         comment_required=lifecycle.COMMENT_REQUIRED, cancel_reasons=lifecycle.CANCEL_REASONS,
         trigger_help=TRIGGER_HELP, list_title=LIST_TITLES[_role()]), status
 
@@ -309,7 +278,7 @@ def _documents(req: ConversionRequest) -> dict:
 @bp.route("/requests/<int:request_id>")
 @login_required
 def show(request_id: int):
-    return _show(ops.get_request(current_user, request_id, detail=True))
+    return render_request(ops.get_request(current_user, request_id, detail=True))
 
 
 @bp.route("/requests/<int:request_id>/events", methods=["POST"])
@@ -323,7 +292,7 @@ def fire(request_id: int):
         return redirect(url_for(".show", request_id=req.id))
     if not form.validate():
         flash(_form_errors(form), "error")
-        return _show(req, status=400, replace={trigger: form}, open_action=trigger)
+        return render_request(req, status=400, replace={trigger: form}, open_action=trigger)
     data = {}
     if trigger == "assign":
         data["node"] = form.node.data
@@ -336,7 +305,7 @@ def fire(request_id: int):
         if request.form.get("next"):
             return redirect(_back(url_for(".show", request_id=request_id)))
         req = ops.get_request(current_user, request_id)
-        return _show(req, status=exc.status, replace={trigger: form}, open_action=trigger)
+        return render_request(req, status=exc.status, replace={trigger: form}, open_action=trigger)
     message = confirmation(req, trigger)
     if trigger in ("pass_qc", "fail_qc", "resume", "decline", "rederivation_failed"):  # where to, then?
         message += f" Now {state_label(req.status).lower()}"
@@ -350,90 +319,6 @@ def fire(request_id: int):
         return redirect(url_for(".index"))
     flash(message, "success")
     return redirect(_back(url_for(".show", request_id=req.id)))
-
-
-def _record(request_id: int, key: str, call, success: str):
-    """Validate a lab form, call the lab operation, flash; re-render with errors on failure."""
-    req = ops.get_request(current_user, request_id)
-    forms = _lab_forms(req)
-    if key not in forms:
-        is_staff = current_user.role is Role.staff and req.node_id == current_user.node_id
-        if not (is_staff or (key == "paperwork" and current_user.role is Role.coordinator)):
-            abort(403)
-        flash(f"{success.split(' ')[0]} cannot be recorded while the request is "
-              f"{state_label(req.status).lower()}.", "error")
-        return redirect(url_for(".show", request_id=req.id))
-    form = forms[key]
-    if form.validate():
-        try:
-            message = call(req, form)
-        except (ApiError, ValueError) as exc:
-            flash(_field_error(form, getattr(exc, "message", None) or str(exc)), "error")
-            status = getattr(exc, "status", 422)
-        else:
-            flash(message or success, "success")
-            return redirect(url_for(".show", request_id=req.id) + f"#{key}")
-    else:
-        flash(_form_errors(form), "error")
-        status = 422
-    req = ops.get_request(current_user, request_id)
-    return _show(req, status=status, replace={key: form})
-
-
-@bp.route("/requests/<int:request_id>/paperwork", methods=["POST"])
-@login_required
-def paperwork(request_id: int):
-    def call(req, form):
-        lab.record_paperwork(current_user, req.id, mta_signed_on=form.mta_signed_on.data,
-                             po_reference=form.po_reference.data, paid_on=form.paid_on.data)
-    return _record(request_id, "paperwork", call, "Paperwork recorded.")
-
-
-@bp.route("/requests/<int:request_id>/matings", methods=["POST"])
-@login_required
-def matings(request_id: int):
-    def call(req, form):
-        tat = form.deleter.data == "tat_cre"
-        mating = lab.record_mating(
-            current_user, req.id, method="tat_cre" if tat else "deleter",
-            deleter=None if tat else form.deleter.data, set_up_on=form.set_up_on.data,
-            generation=form.generation.data, dam=form.dam.data, sire=form.sire.data,
-            litter_born_on=form.litter_born_on.data, pups_born=form.pups_born.data,
-            pups_weaned=form.pups_weaned.data)
-        return f"Mating #{mating.id} recorded (generation {mating.generation})."
-    return _record(request_id, "mating", call, "Mating recorded.")
-
-
-@bp.route("/requests/<int:request_id>/animals", methods=["POST"])
-@login_required
-def animals(request_id: int):
-    def call(req, form):
-        rows = parse_animal_lines(form.lines.data)
-        mating_id = parse_id(form.mating.data)
-        for row in rows:
-            row["born_on"], row["mating_id"] = form.born_on.data, mating_id
-        saved = lab.record_animals(current_user, req.id, rows)
-        return f"{len(saved)} animal{'s' if len(saved) != 1 else ''} recorded: " + ", ".join(a.label for a in saved) + "."
-    return _record(request_id, "animals", call, "Animals recorded.")
-
-
-@bp.route("/requests/<int:request_id>/qc", methods=["POST"])
-@login_required
-def qc(request_id: int):
-    def call(req, form):
-        row = lab.record_qc(current_user, req.id, assay=form.assay.data, result=form.result.data,
-                            animal_label=form.animal_label.data, note=form.note.data)
-        return f"QC result recorded: {row.assay} {row.result}."
-    return _record(request_id, "qc", call, "QC result recorded.")
-
-
-@bp.route("/requests/<int:request_id>/cryo", methods=["POST"])
-@login_required
-def cryo(request_id: int):
-    def call(req, form):
-        lab.record_cryo(current_user, req.id, material=form.material.data, count=form.count.data,
-                        location=form.location.data, test_thaw=form.test_thaw.data or None)
-    return _record(request_id, "cryo", call, "Cryopreservation recorded.")
 
 
 # ---- coordinator: review queue ----------------------------------------------------

@@ -11,7 +11,7 @@ Now (docs/benchmarks.md, issue 20):
 Both are filled here from the existing history.
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0012
 """
 import math
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0014'
-down_revision = '0011'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from test_journeys import CHROMIUM, DESKTOP, PHONE, SHOTS, User, browser  # noqa: F401  (fixture)
 
 PAGES = SHOTS / "pages"
@@ -89,7 +88,7 @@ def world(seeded):
 def pages_for(role: str, ids: dict) -> list[str]:
     common = ["/", "/strains", "/strains?q=zzzz-nothing", "/strains/EM:05402", "/workflow"]
     if role == "anonymous":
-        return common + ["/login"]
+        return common + ["/login", "/register", "/reset-password"]
     mine = ["/account", "/settings/notifications", "/invoices", f"/invoices/{ids['invoice']}"]
     req = [f"/requests/{ids[s]}" for s in ("breeding", "completed")]
     if role == "requester":
@@ -99,7 +98,7 @@ def pages_for(role: str, ids: dict) -> list[str]:
     if role == "staff_mrc":
         return common + mine + req + office + [f"/requests/{ids['assigned']}"]
     return common + mine + req + office + [
-        "/review", f"/requests/{ids['submitted']}", f"/requests/{ids['approved']}", "/admin/users",
+        "/review", f"/requests/{ids['submitted']}", f"/requests/{ids['approved']}", "/admin/users", "/admin/accounts",
         "/admin/security-events", "/requests?status=breeding"]
 
 
@@ -216,3 +215,19 @@ def test_favicon_and_no_inline_style_blocked_on_the_workflow_diagram(browser, li
     assert page.locator("figure.diagram svg text", has_text="on_hold").count() == 0
     context.close()
     assert not violations, violations
+
+
+def test_bulk_panel_appears_when_something_is_selected(browser, live_server, seeded, world):  # noqa: F811
+    if seeded.config.get("BACKEND") != "sqlite":
+        pytest.skip("checked on SQLite")
+    sue = User(browser, live_server, "staff_mrc", DESKTOP)
+    page = sue.page
+    sue.goto("/requests")
+    assert page.locator("#bulk-body").is_hidden()
+    assert page.locator("#bulk-legend").inner_text() == "Select requests to act on several at once"
+    page.locator("input[name=ids]").first.check()
+    assert page.locator("#bulk-body").is_visible()
+    assert page.locator("#bulk-legend").inner_text() == "With the 1 selected request"
+    page.locator("input[name=ids]").first.uncheck()
+    assert page.locator("#bulk-body").is_hidden()
+    sue.close()

@@ -28,7 +28,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python")
 BIN = ROOT / ".venv" / "bin"
-OUT = ROOT / "docs" / "benchmarks.md"
+OUT = Path(os.environ.get("BENCH_OUT") or ROOT / "docs" / "benchmarks.md")  # BENCH_OUT: a trial run elsewhere
 LOGS = Path(os.environ.get("BENCH_LOGS") or tempfile.mkdtemp(prefix="bench-logs-"))
 LOGS.mkdir(parents=True, exist_ok=True)
 
@@ -385,7 +385,7 @@ def main() -> None:
             results["load_sqlite"] = measure_server(lite_url, lite, list(SQLITE_SERIES), "sqlite")
     (LOGS / "results.json").write_text(json.dumps(results, indent=1))
     OUT.write_text(report(results))
-    log(f"wrote {OUT.relative_to(ROOT)}")
+    log(f"wrote {OUT}")
 
 
 # ---- the report ---------------------------------------------------------------------------

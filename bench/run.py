@@ -4,7 +4,8 @@ Needs PG_ADMIN_URL (a superuser URL to a running throw-away cluster). Writes doc
 Every series is a wrk run walking distinct URLs (bench/targets.py, bench/paths.lua), measured
 against a hello-world run just before it. Knobs (environment): BENCH_REQUESTS (50000),
 BENCH_SMALL (1000), BENCH_SQLITE_REQUESTS (20000; 0 skips the SQLite series), BENCH_DURATION
-(seconds per wrk run, 8), BENCH_CONNECTIONS (16).
+(seconds per wrk run, 8), BENCH_CONNECTIONS (16), BENCH_OUT (another file than docs/benchmarks.md,
+for a trial run), BENCH_LOGS (where wrk output, URL files and logs go).
 
     python bench/run.py --report results.json    # re-write docs/benchmarks.md from a run's results"""
 from __future__ import annotations

@@ -34,6 +34,9 @@ function init(args)
   end
   pos = math.floor(#reads * tid / nthreads)
   calls, next_id = 0, 0
+  json_headers = {}  -- wrk.format replaces wrk.headers (the -H options) with the table given: copy them
+  for name, value in pairs(wrk.headers) do json_headers[name] = value end
+  json_headers["Content-Type"] = "application/json"
 end
 
 function request()
@@ -43,8 +46,7 @@ function request()
     local rid = ids[next_id]
     local trigger = held[rid] and "resume" or "hold"
     held[rid] = not held[rid]
-    return wrk.format("POST", "/api/v1/requests/" .. rid .. "/events",
-                      {["Content-Type"] = "application/json"},
+    return wrk.format("POST", "/api/v1/requests/" .. rid .. "/events", json_headers,
                       '{"trigger": "' .. trigger .. '", "comment": "benchmark"}')
   end
   pos = pos % #reads + 1

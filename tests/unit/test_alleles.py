@@ -53,7 +53,7 @@ EXAMPLES = [
     ("Atp8a1<tm1.1(KOMP)Wtsi>", ".2", None, "lacZ cannot be removed from tm1.1"),
     ("Atp8a1<tm1.2(KOMP)Wtsi>", ".1", None, "lacZ is already removed in tm1.2"),
     # CRISPR, transgenes, unknown cassettes
-    ("Tyr<em1(IMPC)J>", "b", None, "CRISPR em alleles carry no recombinase sites"),
+    ("Tyr<em1(IMPC)J>", "b", None, "only when its strain is declared conditional"),
     ("Tyr<em1Wtsi>", ".1", None, "no loxP or FRT sites"),
     ("Tg(CAG-Flpo)1Afst", "b", None, "is a transgene"),
     ("Gt(ROSA)26Sor<tm1(FLP1)Dym>", ".1", None, "not an allele of a known IKMC cassette"),

@@ -4,5 +4,5 @@ from .catalogue.models import Access, DeleterStrain, Material, Node, Recombinase
 from .lab.models import Animal, Cryopreservation, Mating, Paperwork, QcResult  # noqa: F401
 from .requests.models import ConversionRequest, Deliverable, RequestEvent, Sector  # noqa: F401
 from .invoices.models import Invoice, InvoiceCounter, InvoiceLine, Price, PriceList  # noqa: F401
-from .notifications.models import NotificationPreference, OutboxMessage  # noqa: F401
+from .notifications.models import ArchiveWatch, NotificationPreference, OutboxMessage  # noqa: F401
 from .readcache import ChangeStamp  # noqa: F401

@@ -12,8 +12,9 @@ from ..extensions import db
 from .models import Access, Material, Node, Strain
 
 REQUIRED_COLUMNS = ("emma_id", "strain_name", "allele_symbol", "holder_node", "material", "access")
-OPTIONAL_COLUMNS = ("industry_licence",)
+OPTIONAL_COLUMNS = ("industry_licence", "design", "mgi_id")
 EMMA_ID = re.compile(r"EM:\d{5}")
+MGI_ID = re.compile(r"MGI:\d{1,10}")
 MAX_FIELD = 300
 
 
@@ -44,7 +45,8 @@ def _choice(value: str, enum_cls, what: str, errors: list[str]):
 
 def parse_rows(text: str) -> tuple[list[dict], list[str]]:
     """Validate every row; return the strains to create and the errors (line numbered)."""
-    from ..alleles import SymbolError, parse_symbol
+    from ..alleles import SymbolError, check_design, parse_symbol, plain_form, strain_carries
+    from .operations import DERIVED_ID_FIRST, is_derived_block
 
     if "\x00" in text:
         return [], ["the file contains NUL bytes: is it really a CSV text file?"]
@@ -72,7 +74,7 @@ def parse_rows(text: str) -> tuple[list[dict], list[str]]:
             if not any(row.values()):
                 continue
             problems: list[str] = []
-            for col in REQUIRED_COLUMNS:
+            for col in REQUIRED_COLUMNS + OPTIONAL_COLUMNS:
                 if len(row.get(col, "")) > MAX_FIELD:
                     problems.append(f"{col} is longer than {MAX_FIELD} characters")
             emma_id = row["emma_id"].upper()
@@ -82,18 +84,33 @@ def parse_rows(text: str) -> tuple[list[dict], list[str]]:
                 problems.append(f"duplicate EMMA ID {emma_id} (also on line {seen[emma_id]})")
             elif emma_id in existing:
                 problems.append(f"EMMA ID {emma_id} is already in the catalogue")
+            elif is_derived_block(emma_id):
+                problems.append(f"EMMA ID {emma_id} is in the block EMMA gives the strains it derives itself "
+                                f"(EM:{DERIVED_ID_FIRST:05d} and above): imports use the archive's own ids")
             else:
                 seen[emma_id] = line
             if not row["strain_name"]:
                 problems.append("empty strain name")
-            gene = None
+            gene = symbol = design = None
             if not row["allele_symbol"]:
                 problems.append("empty allele symbol")
             else:
                 try:
-                    gene = parse_symbol(row["allele_symbol"]).gene
+                    parsed = parse_symbol(row["allele_symbol"])
+                    gene, symbol = parsed.gene, str(parsed)  # stored in canonical form
                 except SymbolError as exc:
                     problems.append(f"allele symbol {row['allele_symbol']!r} cannot be parsed: {exc}")
+                else:
+                    try:
+                        design = check_design(parsed, row.get("design"))
+                    except ValueError as exc:
+                        problems.append(str(exc))
+                    if row["strain_name"] and not strain_carries(row["strain_name"], symbol):
+                        problems.append(f"strain name {row['strain_name']!r} does not carry its allele "
+                                        f"{symbol} (e.g. C57BL/6N-{symbol}/Wtsi)")
+            mgi_id = row.get("mgi_id", "").upper().replace(" ", "") or None
+            if mgi_id is not None and not MGI_ID.fullmatch(mgi_id):
+                problems.append(f"mgi_id {row['mgi_id']!r} must look like MGI:1234567 (the gene's MGI accession)")
             node = nodes.get(row["holder_node"].upper())
             if node is None:
                 problems.append(f"unknown node {row['holder_node']!r}")
@@ -106,9 +123,9 @@ def parse_rows(text: str) -> tuple[list[dict], list[str]]:
                 errors.extend(f"line {line}: {p}" for p in problems)
                 continue
             rows.append(dict(
-                emma_id=emma_id, strain_name=row["strain_name"], allele_symbol=row["allele_symbol"],
+                emma_id=emma_id, strain_name=plain_form(row["strain_name"]), allele_symbol=symbol,
                 gene=gene, holder_node_id=node.id, material=material, access=access,
-                industry_licence=licence,
+                industry_licence=licence, design=design, mgi_id=mgi_id,
             ))
     except csv.Error as exc:
         errors.append(f"line {reader.line_num}: {exc}")

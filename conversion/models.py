@@ -5,4 +5,3 @@ from .lab.models import Animal, Cryopreservation, Mating, Paperwork, QcResult  #
 from .requests.models import ConversionRequest, Deliverable, RequestEvent, Sector  # noqa: F401
 from .invoices.models import Invoice, InvoiceCounter, InvoiceLine, Price, PriceList  # noqa: F401
 from .notifications.models import ArchiveWatch, NotificationPreference, OutboxMessage  # noqa: F401
-from .readcache import ChangeStamp  # noqa: F401

@@ -2,16 +2,14 @@
 
 
 def init_app(app):
-    from ..pages.views import NAV_LINKS
-    from ..requests.operations import ON_EVENT
+    from ..registry import ROLES, add_links
+    from ..requests.signals import request_changed
     from . import views
     from .cli import outbox_cli
     from .operations import on_event
 
     app.register_blueprint(views.bp)
     app.cli.add_command(outbox_cli)
-    if on_event not in ON_EVENT:
-        ON_EVENT.append(on_event)
-    for role in NAV_LINKS:
-        if ("Notifications", "notifications.settings") not in NAV_LINKS[role]:
-            NAV_LINKS[role].append(("Notifications", "notifications.settings"))
+    request_changed.connect(on_event)  # idempotent: blinker keeps one connection per receiver
+    for role in ROLES:
+        add_links(app, role, nav=("Notifications", "notifications.settings"))

@@ -1,6 +1,6 @@
 """Notifications: who hears about a transition, the outbox, and its delivery.
 
-`on_event` runs inside the transaction of the transition (requests.operations.ON_EVENT), so a
+`on_event` runs inside the transaction of the transition (requests.signals.request_changed), so a
 change and its emails are committed together or not at all. `send_pending` delivers them
 afterwards (`flask outbox send`), one row at a time: the row is locked while its email is
 handed to the SMTP server and marked sent in the same transaction, so two senders never send
@@ -87,7 +87,7 @@ def audience(req, event) -> list[tuple[User, str]]:
 
 
 def on_event(req, event) -> None:
-    """ON_EVENT hook: queue one email per recipient, in the transition's transaction."""
+    """request_changed receiver: queue one email per recipient, in the transition's transaction."""
     recipients = audience(req, event)
     if not recipients:
         return

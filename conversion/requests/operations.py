@@ -23,10 +23,10 @@ from ..errors import ApiError, Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db, sqlite_write_lock
 from ..invoices.vat import normalise_vat
 from .models import ConversionRequest, Deliverable, RequestEvent, Sector
+from .signals import request_changed
 
 AFTER_COMMIT: list = []
 """Callables (request, event) run after a transition commits (notifications hook here)."""
-ON_EVENT: list = []
 """Callables (request, event) run before the commit, in the same transaction (outbox rows)."""
 
 
@@ -299,8 +299,7 @@ def _commit(req: ConversionRequest, event: RequestEvent) -> None:
 
 def _commit_many(fired: list[tuple[ConversionRequest, RequestEvent]]) -> None:
     for req, event in fired:
-        for hook in ON_EVENT:
-            hook(req, event)
+        request_changed.send(req, event=event)
     try:
         db.session.commit()
     except (StaleDataError, OperationalError) as exc:

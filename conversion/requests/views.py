@@ -17,10 +17,9 @@ from workflows import lifecycle
 
 from ..accounts.models import Role
 from ..catalogue.operations import all_nodes, get_strain
-from ..dashboards.durations import typical_months
+from .durations import typical_months
 from ..errors import ApiError, json_error, wants_json
 from ..lab import operations as lab
-from ..readcache import cacheable
 from . import operations as ops
 from .forms import (COUNTRIES, ActionForm, AnimalsForm, BulkForm, CryoForm, MatingForm, PaperworkForm,
                     QcForm, RequestForm, opts, parse_animal_lines)
@@ -73,7 +72,6 @@ def _listing(args: dict):
 
 
 @bp.route("/requests")
-@cacheable
 @login_required
 def index():
     listing = _listing(read_args(request.args))
@@ -240,7 +238,7 @@ def _action_form(trigger: str) -> ActionForm:
 
 def _show(req: ConversionRequest, *, status: int = 200, replace: dict | None = None,
           open_action: str | None = None):
-    from ..dashboards.metrics import estimate
+    from .estimates import estimate
 
     triggers = ops.available_triggers(current_user, req)
     actions = {t: _action_form(t) for t in triggers}
@@ -282,7 +280,6 @@ def _documents(req: ConversionRequest) -> dict:
 
 
 @bp.route("/requests/<int:request_id>")
-@cacheable
 @login_required
 def show(request_id: int):
     return _show(ops.get_request(current_user, request_id, detail=True))

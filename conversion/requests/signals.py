@@ -1,0 +1,8 @@
+"""Signals other domains listen to (higher layers react without requests importing them)."""
+from blinker import Namespace
+
+_signals = Namespace()
+
+request_changed = _signals.signal("request-changed")
+"""Sent with (req, event=RequestEvent) for each transition, inside its transaction, before the
+commit: a receiver's rows (the email outbox) commit or roll back with the transition."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 
-from .operations import get_strain, search_strains
+from .operations import derivatives_of, get_strain, search_strains
 
 bp = Blueprint("catalogue", __name__)
 
@@ -23,7 +23,9 @@ def strain(emma_id: str):
     from ..alleles import SymbolError, all_products
 
     try:
-        products = all_products(found.allele_symbol)
-    except SymbolError:
+        products = all_products(found.allele_symbol, design=found.design)
+    except (SymbolError, ValueError):
         products = []
-    return render_template("catalogue/strain.html", strain=found, products=products)
+    parent = get_strain(current_user, found.derived_from.emma_id) if found.derived_from_id else None
+    return render_template("catalogue/strain.html", strain=found, products=products, parent=parent,
+                           derivatives=derivatives_of(current_user, found))

@@ -211,3 +211,17 @@ def lab_records(req: ConversionRequest) -> dict:
     paper = db.session.get(Paperwork, req.id)
     return {"paperwork": paper.to_dict() if paper else None, "matings": rows(Mating, joinedload(Mating.deleter)),
             "animals": rows(Animal), "qc": rows(QcResult), "cryo": rows(Cryopreservation)}
+
+
+def stock_in_force(req: ConversionRequest) -> tuple[str, int] | None:
+    """(material, count) of the stored cryopreserved material in force (not voided; the material
+    with the most units when both were frozen): what the archived strain is held as."""
+    totals: dict[str, int] = {}
+    for row in db.session.scalars(select(Cryopreservation).where(Cryopreservation.request_id == req.id)):
+        if getattr(row, "voided", False) or getattr(row, "voided_at", None):
+            continue
+        totals[row.material] = totals.get(row.material, 0) + (row.count or 0)
+    if not totals:
+        return None
+    material = max(sorted(totals), key=totals.__getitem__)
+    return material, totals[material]

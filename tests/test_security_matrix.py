@@ -47,6 +47,7 @@ MATRIX: dict[tuple[str, str], tuple] = {
     ("GET", "/admin/security-events"): (LOGIN, 403, 403, 403, 403, 200),
     ("GET", "/settings/notifications"): (LOGIN, 200, 200, 200, 200, 200),
     ("POST", "/settings/notifications"): (LOGIN, 302, 302, 302, 302, 302),
+    ("POST", "/archive-watches"): (LOGIN, 302, 302, 302, 302, 302),
     # ---- request pages
     ("GET", "/strains/<emma_id>/request"): (LOGIN, 200, 200, 403, 403, 403),
     ("POST", "/strains/<emma_id>/request"): (LOGIN, 422, 422, 403, 403, 403),
@@ -82,6 +83,9 @@ MATRIX: dict[tuple[str, str], tuple] = {
     ("POST", "/api/v1/feasibility"): (200, 200, 200, 200, 200, 200),
     ("GET", "/api/v1/strains"): (200, 200, 200, 200, 200, 200),
     ("GET", "/api/v1/strains/<emma_id>"): (200, 200, 200, 200, 200, 200),
+    ("GET", "/api/v1/reports/derived-alleles"): (401, 403, 403, 403, 403, 200),
+    ("POST", "/api/v1/archive-watches"): (401, 422, 422, 422, 422, 422),
+    ("GET", "/api/v1/archive-watches"): (401, 200, 200, 200, 200, 200),
     # ---- API: signed in
     ("GET", "/api/v1/me"): (401, 200, 200, 200, 200, 200),
     ("DELETE", "/api/v1/tokens/current"): (401, 204, 204, 204, 204, 204),
@@ -117,6 +121,8 @@ BODIES = {
     ("POST", "/account"): {"current": "not-my-password", "new": "Another-pass-1", "repeat": "Another-pass-2"},
     ("POST", "/admin/users/<int:user_id>"): {"role": "staff", "node": ""},  # staff need a node
     ("POST", "/settings/notifications"): {},
+    ("POST", "/archive-watches"): {"strain": "EM:99999", "target": "c"},
+    ("POST", "/api/v1/archive-watches"): {"strain": "EM:99999", "target": "c"},
     ("POST", "/strains/<emma_id>/request"): {"target": "zz", "action": "review"},
     ("POST", "/requests/bulk"): {"trigger": "approve", "ids": "{rid}"},
     ("POST", "/requests/<int:request_id>/events"): {"trigger": "no-such-trigger"},

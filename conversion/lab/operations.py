@@ -139,6 +139,13 @@ def record_mating(user: User, request_id: int, *, deleter=None, set_up_on=None, 
     return mating
 
 
+def _alleles_of(req: ConversionRequest) -> tuple[str, ...]:
+    """The genotype calls an animal of this request may carry: the usual ones, and the request's own
+    source and step products (tm2b, em1.1 ...)."""
+    own = [req.source_class] + [s["to_class"] for s in req.steps]
+    return ANIMAL_ALLELES + tuple(a for a in dict.fromkeys(own) if a not in ANIMAL_ALLELES)
+
+
 def record_animals(user: User, request_id: int, animals: list[dict]) -> list[Animal]:
     """Record one or several pups at once (all or none)."""
     req = _for_work(user, request_id, ("rederivation", "breeding", "qc"), "animals")
@@ -153,7 +160,7 @@ def record_animals(user: User, request_id: int, animals: list[dict]) -> list[Ani
             label = _text(body.get("label"), "label", 60)
             born_on = _date(body.get("born_on"), "born_on", required=False)
             sex = _choice(body.get("sex"), "sex", ("male", "female", "unknown"))
-            allele = _choice(body.get("allele"), "allele", ANIMAL_ALLELES)
+            allele = _choice(body.get("allele"), "allele", _alleles_of(req))
             transgene = _choice(body.get("deleter_transgene"), "deleter_transgene",
                                 ("positive", "negative"), required=req.status != "rederivation")
             mating_id = body.get("mating_id")

@@ -21,6 +21,7 @@ from .durations import typical_months
 from ..errors import ApiError, json_error, wants_json
 from ..lab import operations as lab
 from . import operations as ops
+from .forms import ASSAYS as QC_CHOICES
 from .forms import (COUNTRIES, ActionForm, AnimalsForm, BulkForm, CryoForm, MatingForm, PaperworkForm,
                     QcForm, RequestForm, opts, parse_animal_lines)
 from .listing import COLUMNS, PER_PAGE, SORTS, list_page, read_args, to_csv
@@ -222,6 +223,9 @@ def _lab_forms(req: ConversionRequest) -> dict:
         forms["mating"] = form
     if req.status in ("breeding", "qc"):
         forms["qc"] = QcForm(prefix="qc")
+        named = [a for a in (req.step or {}).get("qc_assays", []) if a not in QC_CHOICES]  # e.g. tm2b PCR
+        if named:
+            forms["qc"].assay.choices = opts((a, a) for a in QC_CHOICES + tuple(named))
     if req.status == "cryopreservation":
         forms["cryo"] = CryoForm(prefix="cryo")
     return forms

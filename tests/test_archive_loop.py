@@ -285,6 +285,11 @@ def test_requests_of_a_conditional_em_strain_convert_to_em1_1(api, seeded, tmp_p
     _import(seeded, tmp_path, "EM:20010,C57BL/6NTac-Tyr<em3(IMPC)H>/H,Tyr<em3(IMPC)H>,MRC,live,public,conditional,\n")
     req = api.submit("EM:20010", ".1")
     assert req["product_symbol"] == "Tyr<em3.1(IMPC)H>" and req["plan"]["steps"] == ["Cre"]
+    done = walk(api, req["id"], "ready", node="MRC")  # founders em3, pups em3.1: recorded as such
+    assert done["archived_strain"] == "EM:90001"
+    assert [a["allele"] for a in done["records"]["animals"]] == ["em3", "em3.1"]
+    strain = api.get("requester", "/strains/EM:90001").get_json()
+    assert (strain["allele_symbol"], strain["design"]) == ("Tyr<em3.1(IMPC)H>", None)  # floxed no more
     res = api.post("requester", "/requests", {"strain": "EM:13101", "target": ".1", "deliverable": "frozen_sperm",
                                               "billing": _billing()})
     assert res.status_code == 422 and "declared conditional" in res.get_json()["error"]

@@ -105,14 +105,15 @@ def create_derived_strain(*, parent: Strain, allele_symbol: str, strain_name: st
                           material: Material, stock_count: int | None, request_id: int,
                           reference: str) -> Strain:
     """The catalogue entry of a finished conversion (no commit: the caller's transition commits).
-    It inherits the parent's access, genOway licence, design and MGI gene id."""
+    It inherits the parent's access, genOway licence and MGI gene id (not a declared design: the
+    product is what Cre or Flp made of it)."""
     from ..alleles import canonical_symbol, parse_symbol, plain_form
 
     symbol = canonical_symbol(allele_symbol)
     strain = Strain(
         emma_id=next_derived_emma_id(), strain_name=plain_form(strain_name), allele_symbol=symbol,
         gene=parse_symbol(symbol).gene, holder_node=holder, material=material, access=parent.access,
-        industry_licence=parent.industry_licence, design=parent.design, mgi_id=parent.mgi_id,
+        industry_licence=parent.industry_licence, mgi_id=parent.mgi_id,
         derived_from=parent, derived_by_request_id=request_id, derived_by_reference=reference,
         archived_at=utcnow(), stock_count=stock_count)
     db.session.add(strain)

@@ -299,3 +299,19 @@ def _billing():
     from flows import BILLING_DE
 
     return BILLING_DE
+
+
+def test_a_legacy_strain_name_without_its_allele_no_longer_breaks_assign(api, client):
+    """Regression: such a row imported, and the request then failed at assign with a 500."""
+    from conversion.catalogue.models import Access, Material, Node, Strain
+    from conversion.extensions import db
+
+    node = db.session.scalar(select(Node).where(Node.code == "SANG"))
+    db.session.add(Strain(emma_id="EM:21002", strain_name="C57BL/6N/Wtsi", allele_symbol="Ano7<tm1a(EUCOMM)Wtsi>",
+                          gene="Ano7", holder_node=node, material=Material.frozen_sperm, access=Access.public))
+    db.session.commit()
+    rid = api.submit("EM:21002", "b")["id"]
+    req = walk(api, rid, "assigned", node="ICS")
+    assert req["status"] == "assigned" and req["product_strain_name"] == "Ano7<tm1b(EUCOMM)Wtsi>/Ics"
+    found = api.get(None, "/strains?q=Ano7<sup>tm1a").get_json()["items"]
+    assert [s["emma_id"] for s in found] == ["EM:21002"]

@@ -29,6 +29,10 @@ def escape_like(text: str) -> str:
 def search_strains(user, q: str | None, limit: int = 50, offset: int = 0) -> list[Strain]:
     stmt = visible_strains(user)
     q = (q or "").strip()
+    if any(c in q for c in "<>‹›"):  # `Gene<sup>tm1b...` finds the canonical `Gene<tm1b...`
+        from ..alleles import plain_form
+
+        q = plain_form(q)
     if q:
         pattern = f"%{escape_like(q.lower())}%"
         stmt = stmt.where(or_(*(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select, text
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.exc import OperationalError
@@ -257,6 +257,15 @@ def open_request_making(product_symbol: str, *, excluding: int | None = None) ->
     return db.session.scalar(stmt.order_by(ConversionRequest.id).limit(1))
 
 
+def _lock_product(strain: Strain, product_symbol: str) -> None:
+    """Serialise submissions of one product until commit (PostgreSQL: an advisory lock on the
+    symbol; SQLite: the database write lock, taken by a no-op update of the strain)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:product))"), {"product": product_symbol})
+    else:
+        sqlite_write_lock(Strain, strain.id)
+
+
 def duplicate_work(product_symbol: str) -> ApiError | None:
     """Why a request for this product would duplicate EMMA's work: 422 naming the archived strain,
     409 naming the open request making it; None when neither."""
@@ -290,8 +299,10 @@ def submit_request(user: User, *, strain: str, target: str, deliverable: str, bi
     if deliverable not in {d.value for d in Deliverable}:
         raise Invalid("deliverable must be frozen_sperm, frozen_embryos or live_animals.")
     billing = _validate_billing(billing)
+    _lock_product(found, plan.product_symbol)  # two submissions of one product: the second sees the first
     duplicate = duplicate_work(plan.product_symbol)
     if duplicate is not None:
+        db.session.rollback()
         raise duplicate
     if billing.sector == Sector.industry.value and found.industry_licence == "genoway":
         raise Invalid(f"{found.emma_id} is an EUCOMM line licensed to industry through genOway: "
@@ -397,10 +408,8 @@ def _apply(user: User, req: ConversionRequest, trigger: str, comment: str | None
     except LifecycleError as exc:
         raise _STATUS.get(type(exc), Conflict)(exc.message) from None
     if fired.trigger == "assign":
-        from ..alleles import product_strain_name
-
         req.node = node
-        req.product_strain_name = product_strain_name(req.strain.strain_name, req.product_symbol, node.lab_code)
+        req.product_strain_name = _product_strain_name(req, node)
     elif fired.trigger == "decline":
         req.node = None
         req.product_strain_name = None
@@ -415,17 +424,26 @@ def _apply(user: User, req: ConversionRequest, trigger: str, comment: str | None
     return event
 
 
+def _product_strain_name(req: ConversionRequest, node: Node) -> str:
+    """The product's strain name: the source strain's with the allele replaced and the node's lab
+    code appended; for a (legacy) strain name not carrying its allele, the product symbol with it."""
+    from ..alleles import product_strain_name
+
+    try:
+        return product_strain_name(req.strain.strain_name, req.product_symbol, node.lab_code)
+    except ValueError:
+        return f"{req.product_symbol}/{node.lab_code}"
+
+
 def archive_product(req: ConversionRequest) -> Strain:
     """The archive loop: the finished conversion becomes a catalogue strain of its own (a new EMMA
     id, the product allele and strain name, the converting node as holder, material and count from
     the stock in force). No commit: the transition's commit carries it."""
-    from ..alleles import product_strain_name
     from ..catalogue.models import Material
 
     stock = next((found for _, found in stock_asked.send(req) if found), None)
     material, count = stock if stock else (None, None)
-    name = req.product_strain_name or product_strain_name(req.strain.strain_name, req.product_symbol,
-                                                          req.node.lab_code)
+    name = req.product_strain_name or _product_strain_name(req, req.node)
     strain = create_derived_strain(
         parent=req.strain, allele_symbol=req.product_symbol, strain_name=name, holder=req.node,
         material=Material.frozen_embryos if material == "embryos" else Material.frozen_sperm,

@@ -16,7 +16,7 @@ from ..accounts.models import Role, User
 from ..catalogue.models import Material, Node
 from ..catalogue.operations import get_node
 from ..errors import Conflict, Forbidden, Invalid, NotFound
-from ..extensions import db, sqlite_write_lock, utcnow
+from ..extensions import db, sqlite_write_lock, utcnow, utctoday
 from ..lab.models import Cryopreservation, Mating, Paperwork, QcResult
 from ..requests.models import ConversionRequest, Deliverable, RequestEvent
 from ..requests.operations import get_request
@@ -30,8 +30,7 @@ MAX_LINES = 50
 NOT_YET_BILLABLE = ("submitted", "approved", "assigned", "rejected")
 
 
-def today() -> date:
-    return datetime.now(timezone.utc).date()
+today = utctoday  # the invoice dates are UTC days
 
 
 # ---- visibility ---------------------------------------------------------------

@@ -14,7 +14,7 @@ from ..accounts.models import Role
 from ..catalogue.models import Node
 from ..errors import ApiError
 from ..exports import csv_cell
-from ..extensions import db
+from ..extensions import db, utctoday
 from . import operations as ops
 from .models import SERVICE_LABELS, TIERS, Invoice, Service
 from .serialize import amount
@@ -79,7 +79,7 @@ def export_csv():
         # amounts are ours (Decimal), never formulas: a credit note's -1500.00 stays a number
         writer.writerow([csv_cell(v) for v in row] + [amount(inv.net), amount(inv.vat), amount(inv.total),
                                                       inv.currency])
-    name = f"invoices-{_node_filter() or 'all'}-{date.today().isoformat()}.csv"
+    name = f"invoices-{_node_filter() or 'all'}-{utctoday().isoformat()}.csv"
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

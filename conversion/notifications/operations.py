@@ -73,7 +73,7 @@ def audience(req, event) -> list[tuple[User, str]]:
     actor = event.actor
     out = Audience()
     out.add([req.requester], "my_requests", actor)
-    if req.node_id is not None and not (actor.role is Role.staff and actor.node_id == req.node_id):
+    if req.node_id is not None and not actor.is_staff_of(req.node_id):
         out.add(db.session.scalars(select(User).where(
             User.role == Role.staff, User.node_id == req.node_id).order_by(User.id)), "node_queue", actor)
     if event.trigger in COORDINATION_TRIGGERS:

@@ -12,14 +12,12 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.exc import OperationalError
 
 from workflows import lifecycle
-from workflows.errors import (
-    Forbidden as WfForbidden, GuardFailed, InvalidData, LifecycleError, NotAllowed, UnknownTrigger,
-)
+from workflows.errors import LifecycleError
 
 from ..accounts.models import Role, User
 from ..catalogue.models import Access, Node, Strain
 from ..catalogue.operations import create_derived_strain, escape_like, find_archived, get_node, get_strain
-from ..errors import ApiError, Conflict, Forbidden, Invalid, NotFound
+from ..errors import ApiError, Conflict, Forbidden, Invalid, NotFound, from_lifecycle
 from ..extensions import db, sqlite_write_lock
 from ..invoices.vat import normalise_vat
 from .models import ConversionRequest, Deliverable, RequestEvent, Sector
@@ -78,7 +76,7 @@ def actor_for(user: User, req: ConversionRequest) -> lifecycle.Actor:
     return lifecycle.Actor(
         role=user.role.value,
         is_owner=req.requester_id == user.id,
-        is_node_staff=user.role is Role.staff and req.node_id is not None and req.node_id == user.node_id,
+        is_node_staff=user.is_staff_of(req.node_id),
     )
 
 
@@ -330,10 +328,6 @@ def submit_request(user: User, *, strain: str, target: str, deliverable: str, bi
 
 
 # ---- transitions -----------------------------------------------------------
-_STATUS = {UnknownTrigger: Invalid, InvalidData: Invalid, WfForbidden: Forbidden,
-           NotAllowed: Conflict, GuardFailed: Conflict}
-
-
 def _commit(req: ConversionRequest, event: RequestEvent) -> None:
     _commit_many([(req, event)])
 
@@ -406,7 +400,7 @@ def _apply(user: User, req: ConversionRequest, trigger: str, comment: str | None
     try:
         fired = lifecycle.fire(req, trigger, actor_for(user, req), comment=comment, **data)
     except LifecycleError as exc:
-        raise _STATUS.get(type(exc), Conflict)(exc.message) from None
+        raise from_lifecycle(exc) from None
     if fired.trigger == "assign":
         req.node = node
         req.product_strain_name = _product_strain_name(req, node)

@@ -48,7 +48,7 @@ def _symbol_for(family: str, cls: str, gene: str, project: str) -> str:
     """A symbol that the named cassette fits."""
     match = CASSETTES[family]["match"]
     if match["kind"] == "em":
-        return f"{gene}<em1(IMPC)J>"
+        return f"{gene}<em1{cls}(IMPC)J>"  # em1, or em1.1 of a conditional em allele
     lab = match.get("labs", ("Wtsi",))[0]
     project = project if "projects" not in match else match["projects"][0]
     return f"{gene}<tm1{cls}({project}){lab}>"

@@ -7,10 +7,9 @@ import csv
 import io
 
 import pytest
-from sqlalchemy import select
-
-from conftest import sign_in, csrf_token
+from conftest import csrf_token, sign_in
 from flows import Api, walk
+from sqlalchemy import select
 
 
 @pytest.fixture

@@ -3,16 +3,48 @@
 Pure Python: no Flask, no SQL. `plan_conversion(symbol, target)` is the entry point."""
 from .cassettes import CASSETTES, ELEMENT_NAMES, IKMC_PROJECTS, RULES, Rule
 from .planner import (
-    DESIGNS, QC_ASSAYS, TARGETS, Plan, Step, all_products, assumption_warnings, background_of, candidates,
-    check_design, family_for, is_conditional_target, normalize_assay, normalize_target, plan_conversion,
-    product_strain_name, qc_assays_for, strain_carries, three_prime_loxp_loss,
+    DESIGNS,
+    QC_ASSAYS,
+    TARGETS,
+    Plan,
+    Step,
+    all_products,
+    assumption_warnings,
+    background_of,
+    candidates,
+    check_design,
+    family_for,
+    is_conditional_target,
+    normalize_assay,
+    normalize_target,
+    plan_conversion,
+    product_strain_name,
+    qc_assays_for,
+    strain_carries,
+    three_prime_loxp_loss,
 )
 from .recombination import (
-    SITES, Structure, apply, classify, count_sites, family_classes, flanked, has_pair, reachable,
-    site_of, structure_of,
+    SITES,
+    Structure,
+    apply,
+    classify,
+    count_sites,
+    family_classes,
+    flanked,
+    has_pair,
+    reachable,
+    site_of,
+    structure_of,
 )
 from .symbols import (
-    CLASSES, AlleleSymbol, SymbolError, allele_label, canonical_symbol, parse_symbol, plain_form, same_allele,
+    CLASSES,
+    AlleleSymbol,
+    SymbolError,
+    allele_label,
+    canonical_symbol,
+    parse_symbol,
+    plain_form,
+    same_allele,
 )
 
 __all__ = [

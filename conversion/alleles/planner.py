@@ -6,7 +6,16 @@ from dataclasses import asdict, dataclass, field
 
 from .cassettes import CASSETTES, ELEMENT_NAMES, RULES, Rule
 from .recombination import (
-    SITES, Structure, apply, classify, count_sites, family_classes, flanked, has_pair, reachable, rules_of,
+    SITES,
+    Structure,
+    apply,
+    classify,
+    count_sites,
+    family_classes,
+    flanked,
+    has_pair,
+    reachable,
+    rules_of,
     site_of,
 )
 from .symbols import CLASSES, AlleleSymbol, SymbolError, parse_symbol, plain_form
@@ -367,7 +376,9 @@ def three_prime_loxp_loss(symbol: str, target: str, *, design: str | None = None
     if sym.kind == "Tg":
         return None
     family, _ = family_for(sym, None, design)
-    source = family_classes(family).get(sym.cls) if family else None
+    if family is None:
+        return None
+    source = family_classes(family).get(sym.cls)
     if not source or "CE" not in source:
         return None
     at = source.index("CE")

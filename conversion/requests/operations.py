@@ -7,15 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Select, func, or_, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
-from sqlalchemy.exc import OperationalError
 
 from workflows import lifecycle
 from workflows.errors import LifecycleError
 
 from ..accounts.models import Role, User
-from ..catalogue.models import Access, Node, Strain
+from ..catalogue.models import Node, Strain
 from ..catalogue.operations import create_derived_strain, escape_like, find_archived, get_node, get_strain
 from ..errors import ApiError, Conflict, Forbidden, Invalid, NotFound, from_lifecycle
 from ..extensions import db, sqlite_write_lock
@@ -297,8 +297,9 @@ def submit_request(user: User, *, strain: str, target: str, deliverable: str, bi
     if deliverable not in {d.value for d in Deliverable}:
         raise Invalid("deliverable must be frozen_sperm, frozen_embryos or live_animals.")
     billing = _validate_billing(billing)
-    _lock_product(found, plan.product_symbol)  # two submissions of one product: the second sees the first
-    duplicate = duplicate_work(plan.product_symbol)
+    product = plan.product_symbol or ""  # a feasible plan has one
+    _lock_product(found, product)  # two submissions of one product: the second sees the first
+    duplicate = duplicate_work(product)
     if duplicate is not None:
         db.session.rollback()
         raise duplicate
@@ -401,7 +402,7 @@ def _apply(user: User, req: ConversionRequest, trigger: str, comment: str | None
         fired = lifecycle.fire(req, trigger, actor_for(user, req), comment=comment, **data)
     except LifecycleError as exc:
         raise from_lifecycle(exc) from None
-    if fired.trigger == "assign":
+    if fired.trigger == "assign" and node is not None:
         req.node = node
         req.product_strain_name = _product_strain_name(req, node)
     elif fired.trigger == "decline":
@@ -435,13 +436,15 @@ def archive_product(req: ConversionRequest) -> Strain:
     the stock in force). No commit: the transition's commit carries it."""
     from ..catalogue.models import Material
 
+    node = req.node
+    assert node is not None, "a request in cryopreservation has a node"
     stock = next((found for _, found in stock_asked.send(req) if found), None)
     material, count = stock if stock else (None, None)
-    name = req.product_strain_name or _product_strain_name(req, req.node)
+    name = req.product_strain_name or _product_strain_name(req, node)
     strain = create_derived_strain(
-        parent=req.strain, allele_symbol=req.product_symbol, strain_name=name, holder=req.node,
+        parent=req.strain, allele_symbol=req.product_symbol, strain_name=name, holder=node,
         material=Material.frozen_embryos if material == "embryos" else Material.frozen_sperm,
-        stock_count=count, request_id=req.id, reference=req.reference)
+        stock_count=count, request_id=req.id, reference=req.reference or "")
     req.archived_strain = strain
     return strain
 

@@ -1,7 +1,8 @@
 """Import every model so that metadata (and Alembic) sees all tables."""
 from .accounts.models import ApiToken, Role, SecurityEvent, User  # noqa: F401
 from .catalogue.models import Access, DeleterStrain, Material, Node, Recombinase, Strain  # noqa: F401
-from .lab.models import Animal, Cryopreservation, Mating, Paperwork, QcResult  # noqa: F401
+from .lab.models import (Animal, CryoThaw, Cryopreservation, LabCorrection, Litter, Mating, Paperwork,  # noqa: F401
+                         QcResult, Shipment)
 from .requests.models import ConversionRequest, Deliverable, RequestEvent, Sector  # noqa: F401
 from .invoices.models import Invoice, InvoiceCounter, InvoiceLine, Price, PriceList  # noqa: F401
 from .notifications.models import ArchiveWatch, NotificationPreference, OutboxMessage  # noqa: F401

@@ -82,9 +82,12 @@ def test_statements_do_not_grow_with_requests_history_and_lab_records(seeded, wo
     before = measure(seeded, world)
     grow(world["api"], world["rid"])
     after = measure(seeded, world)
-    assert after == before
+    grew = {k: (before[k], after[k]) for k in before if after[k] > before[k]}
+    assert not grew, grew  # never more statements with more data
     assert before["api list"] <= 3 and before["api detail"] <= 10  # sign-in lookup + the data
-    assert before["request page (staff)"] <= 13  # the request, its history, lab records, estimate, invoices
+    # the request, its history, lab records (7 tables: corrections, paperwork, matings with litters,
+    # animals, QC, cryopreservation with thaws, shipments), estimate, invoices
+    assert before["request page (staff)"] <= 15
 
 
 def test_review_page_reads_nodes_once_not_per_request(seeded, world):

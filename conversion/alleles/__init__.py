@@ -22,6 +22,7 @@ from .planner import (
     qc_assays_for,
     strain_carries,
     three_prime_loxp_loss,
+    qc_expectations,
 )
 from .recombination import (
     SITES,
@@ -54,5 +55,5 @@ __all__ = [
     "AlleleSymbol", "Plan", "Rule", "Step", "Structure", "SymbolError", "all_products", "allele_label",
     "apply", "candidates", "classify", "count_sites", "family_classes", "family_for", "flanked",
     "has_pair", "is_conditional_target", "normalize_assay", "normalize_target", "parse_symbol",
-    "plan_conversion", "product_strain_name", "qc_assays_for", "reachable", "site_of", "structure_of",
+    "plan_conversion", "product_strain_name", "qc_assays_for", "qc_expectations", "reachable", "site_of", "structure_of",
 ]

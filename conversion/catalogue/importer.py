@@ -16,6 +16,19 @@ OPTIONAL_COLUMNS = ("industry_licence", "design", "mgi_id")
 EMMA_ID = re.compile(r"EM:\d{5}")
 MGI_ID = re.compile(r"MGI:\d{1,10}")
 MAX_FIELD = 300
+# Room left in the columns for what is derived from a row: a product allele (tm1e -> tm1e.1,
+# tm1 -> tm1.1) and its strain name become catalogue strains themselves (the archive loop).
+ROOM = 20
+
+
+def _column_limits() -> dict[str, int]:
+    """The longest value each CSV column may hold: the database columns, less ROOM where a
+    derived symbol or name is stored in the same size of column."""
+    cols = Strain.__table__.c
+    return {"emma_id": cols.emma_id.type.length, "strain_name": cols.strain_name.type.length - ROOM,
+            "allele_symbol": cols.allele_symbol.type.length - ROOM, "holder_node": 20, "material": 20,
+            "access": 20, "industry_licence": cols.industry_licence.type.length,
+            "design": cols.design.type.length, "mgi_id": cols.mgi_id.type.length}
 
 
 @dataclass
@@ -60,6 +73,8 @@ def parse_rows(text: str) -> tuple[list[dict], list[str]]:
         return [], [f"line 1: unknown column(s) {', '.join(unknown)}"]
     reader.fieldnames = header
     nodes = {n.code: n for n in db.session.scalars(select(Node))}
+    limits = _column_limits()
+    limits["gene"] = Strain.__table__.c.gene.type.length
     existing = set(db.session.scalars(select(Strain.emma_id)))
     seen: dict[str, int] = {}
     rows: list[dict] = []
@@ -74,9 +89,9 @@ def parse_rows(text: str) -> tuple[list[dict], list[str]]:
             if not any(row.values()):
                 continue
             problems: list[str] = []
-            for col in REQUIRED_COLUMNS + OPTIONAL_COLUMNS:
-                if len(row.get(col, "")) > MAX_FIELD:
-                    problems.append(f"{col} is longer than {MAX_FIELD} characters")
+            for col, limit in limits.items():
+                if len(row.get(col) or "") > limit:
+                    problems.append(f"{col} is longer than {limit} characters")
             emma_id = row["emma_id"].upper()
             if not EMMA_ID.fullmatch(emma_id):
                 problems.append(f"bad EMMA ID {row['emma_id']!r} (expected EM: and 5 digits, e.g. EM:05414)")
@@ -99,18 +114,21 @@ def parse_rows(text: str) -> tuple[list[dict], list[str]]:
                     parsed = parse_symbol(row["allele_symbol"])
                     gene, symbol = parsed.gene, str(parsed)  # stored in canonical form
                 except SymbolError as exc:
-                    problems.append(f"allele symbol {row['allele_symbol']!r} cannot be parsed: {exc}")
+                    problems.append(f"allele symbol {row['allele_symbol'][:80]!r} cannot be parsed: {exc}")
                 else:
+                    if len(gene) > limits["gene"]:
+                        problems.append(f"gene symbol is longer than {limits['gene']} characters")
+                        gene = None
                     try:
                         design = check_design(parsed, row.get("design"))
                     except ValueError as exc:
                         problems.append(str(exc))
                     if row["strain_name"] and not strain_carries(row["strain_name"], symbol):
-                        problems.append(f"strain name {row['strain_name']!r} does not carry its allele "
+                        problems.append(f"strain name {row['strain_name'][:80]!r} does not carry its allele "
                                         f"{symbol} (e.g. C57BL/6N-{symbol}/Wtsi)")
-            mgi_id = row.get("mgi_id", "").upper().replace(" ", "") or None
+            mgi_id = (row.get("mgi_id") or "").upper().replace(" ", "") or None
             if mgi_id is not None and not MGI_ID.fullmatch(mgi_id):
-                problems.append(f"mgi_id {row['mgi_id']!r} must look like MGI:1234567 (the gene's MGI accession)")
+                problems.append(f"mgi_id {row['mgi_id'][:40]!r} must look like MGI:1234567 (the gene's MGI accession)")
             node = nodes.get(row["holder_node"].upper())
             if node is None:
                 problems.append(f"unknown node {row['holder_node']!r}")

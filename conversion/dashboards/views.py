@@ -43,7 +43,8 @@ def dashboard():
         "dashboards/dashboard.html", nodes=nodes, states=states, counts=counts, overdue=overdue,
         times=times, total_open=total_open, row_totals=row_totals, col_totals=col_totals, typical=TYPICAL_WEEKS,
         completed_12m=sum(c for _, _, c in months), submitted_12m=sum(s for _, s, _ in months),
-        scope=("all nodes" if user.role.value == "coordinator" else user.node.code))
+        scope=("all nodes" if user.role.value == "coordinator" else user.node.code),
+        has_throughput=any(s or c for _, s, c in months), has_times=any(t["count"] for t in times))
 
 
 def _svg(data: bytes) -> Response:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -17,7 +17,9 @@ from ..catalogue.models import Material, Node
 from ..catalogue.operations import get_node
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db, sqlite_write_lock, utcnow, utctoday
-from ..lab.models import Cryopreservation, Mating, Paperwork, QcResult
+from ..inputs import parse_date, parse_decimal, parse_int
+from ..lab.models import Cryopreservation, Paperwork, QcResult
+from ..lab.operations import records_in_force
 from ..requests.models import ConversionRequest, Deliverable, RequestEvent
 from ..requests.operations import get_request
 from .models import (
@@ -122,15 +124,11 @@ def save_price_list(user: User | None, node_code: str, *, valid_from, prices: di
     node = get_node(node_code or "")
     if node is None:
         raise Invalid(f"Unknown node {node_code!r}.")
-    if not isinstance(valid_from, date):
-        try:
-            valid_from = date.fromisoformat(str(valid_from or "").strip())
-        except ValueError:
-            raise Invalid("valid_from must be a date as YYYY-MM-DD.") from None
-    if valid_from < today() and not allow_past:
-        raise Invalid("A price list cannot start in the past: prices already in force stay as they were.")
-    if isinstance(payment_days, bool) or not isinstance(payment_days, int) or not 0 <= payment_days <= 120:
-        raise Invalid("payment_days must be a whole number from 0 to 120.")
+    valid_from = parse_date(valid_from, "valid_from", required=True)
+    if valid_from <= today() and not allow_past:
+        raise Invalid("A new price list starts tomorrow at the earliest: prices already in force "
+                      "(today's included) stay as they were.")
+    payment_days = parse_int(payment_days, "payment_days", lo=0, hi=120)
     amounts = {}
     for service in Service:
         for tier in TIERS:
@@ -170,12 +168,7 @@ def parse_amount(value, field: str) -> Decimal:
     """A money or quantity value from JSON or a form: at most 2 decimals, never via float maths."""
     if isinstance(value, bool) or value is None:
         raise Invalid(f"{field} must be a number such as 1500.00.")
-    if isinstance(value, float):
-        value = repr(value)
-    try:
-        amount = Decimal(str(value).strip().replace(" ", ""))
-    except (InvalidOperation, ValueError):
-        raise Invalid(f"{field} must be a number such as 1500.00, not {value!r}.") from None
+    amount = parse_decimal(value, field)  # plain digits: no exponent, no NaN
     if not amount.is_finite():
         raise Invalid(f"{field} must be a finite number.")
     if abs(amount) >= Decimal("1e9"):
@@ -266,8 +259,8 @@ def drafted_lines(req: ConversionRequest) -> tuple[list[dict], PriceList]:
         lines.append(line(Service.rederivation, f"Rederivation of {strain.emma_id} "
                                                 f"({req.source_class}) by {how}, embryo transfer, "
                                                 "founder genotyping"))
-    tat_cre_used = req.use_tat_cre or db.session.scalar(select(Mating.id).where(
-        Mating.request_id == req.id, Mating.method == "tat_cre").limit(1)) is not None
+    in_force = records_in_force(req)  # voided records count nowhere; each session once
+    tat_cre_used = in_force.tat_cre_used
     steps = req.steps
     for i, step in enumerate(steps, 1):
         how = ("TAT-Cre" if tat_cre_used and step["recombinase"] == "Cre"
@@ -277,8 +270,7 @@ def drafted_lines(req: ConversionRequest) -> tuple[list[dict], PriceList]:
                           f"{step['to_class']} ({how}), breeding and QC genotyping"))
     if tat_cre_used:
         lines.append(line(Service.tat_cre, "TAT-Cre treatment of IVF embryos (cell-permeable Cre protein)"))
-    cryo = db.session.scalars(select(Cryopreservation).where(
-        Cryopreservation.request_id == req.id).order_by(Cryopreservation.id)).all()
+    cryo = in_force.cryo
     stored = ", ".join(f"{c.material} ({c.count} samples)" for c in cryo)
     lines.append(line(Service.cryopreservation,
                       f"Cryopreservation of {req.product_symbol}: {stored}, with test thaw" if stored
@@ -577,13 +569,8 @@ def certificate_pdf(user: User, request_id: int) -> tuple[ConversionRequest, byt
     completed = db.session.scalar(select(RequestEvent.at).where(
         RequestEvent.request_id == req.id, RequestEvent.to_status == "completed"
     ).order_by(RequestEvent.id.desc()).limit(1))
-    tat = req.use_tat_cre or db.session.scalar(select(Mating.id).where(
-        Mating.request_id == req.id, Mating.method == "tat_cre").limit(1)) is not None
-    steps = [{**s, "how": "TAT-Cre" if tat and s["recombinase"] == "Cre" else f"{s['recombinase']} deleter"}
-             for s in req.steps]
-    qc = db.session.scalars(select(QcResult).where(
-        QcResult.request_id == req.id, QcResult.result == "pass").order_by(QcResult.step, QcResult.id)).all()
-    cryo = db.session.scalars(select(Cryopreservation).where(
-        Cryopreservation.request_id == req.id).order_by(Cryopreservation.id)).all()
+    in_force = records_in_force(req)  # passing QC of recorded animals; nothing voided
+    steps = [{**s, "how": "TAT-Cre" if in_force.tat_cre_used and s["recombinase"] == "Cre"
+              else f"{s['recombinase']} deleter"} for s in req.steps]
     return req, render_certificate(Certificate(req, completed.date() if completed else None, steps,
-                                               list(qc), list(cryo)))
+                                               in_force.qc, in_force.cryo))

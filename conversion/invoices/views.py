@@ -2,9 +2,9 @@
 invoices, price lists. Every change goes through conversion.invoices.operations."""
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date
+from decimal import Decimal
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -13,8 +13,9 @@ from ..accounts.auth import role_required
 from ..accounts.models import Role
 from ..catalogue.models import Node
 from ..errors import ApiError
-from ..exports import csv_cell
+from ..exports import csv_writer
 from ..extensions import db, utctoday
+from ..inputs import parse_id
 from . import operations as ops
 from .models import SERVICE_LABELS, TIERS, Invoice, Service
 from .serialize import amount
@@ -42,7 +43,7 @@ def _node_filter() -> str | None:
 @role_required(*ANY_ROLE)
 def index():
     node = _node_filter()
-    before = request.args.get("before", type=int)
+    before = parse_id(request.args.get("before"))  # past 32 bits: ignored, not an overflow
     try:
         invoices = ops.list_invoices(current_user, node=node, before=before, limit=50)
     except ApiError as exc:
@@ -67,7 +68,7 @@ def export_csv():
     except ApiError as exc:
         abort(422, exc.message)
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_writer(out)  # every cell quoted and neutralised (conversion/exports.py)
     writer.writerow(CSV_COLUMNS)
     for inv in invoices:
         customer = inv.customer or {}
@@ -76,9 +77,8 @@ def export_csv():
                customer.get("organisation", inv.request.billing_organisation),
                customer.get("country", inv.request.billing_country), customer.get("vat_number"),
                inv.vat_treatment, amount(inv.vat_rate)]
-        # amounts are ours (Decimal), never formulas: a credit note's -1500.00 stays a number
-        writer.writerow([csv_cell(v) for v in row] + [amount(inv.net), amount(inv.vat), amount(inv.total),
-                                                      inv.currency])
+        # amounts are ours (Decimal): a credit note's -1500.00 stays a number
+        writer.writerow(row + [Decimal(amount(v)) for v in (inv.net, inv.vat, inv.total)] + [inv.currency])
     name = f"invoices-{_node_filter() or 'all'}-{utctoday().isoformat()}.csv"
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -211,12 +211,11 @@ def prices():
         if current_user.role is not Role.coordinator:
             abort(403)
         table = {(s.value, t): request.form.get(f"{s.value}_{t}", "") for s in Service for t in TIERS}
-        days = request.form.get("payment_days", "30").strip()
         try:
             plist = ops.save_price_list(
                 current_user, code, valid_from=request.form.get("valid_from", ""), prices=table,
                 bank_details=request.form.get("bank_details"),
-                payment_days=int(days) if days.isdigit() else -1)
+                payment_days=request.form.get("payment_days", "30"))  # checked: ASCII digits, 0-120
         except ApiError as exc:
             flash(exc.message, "error")
             return redirect(url_for("invoices.prices", node=code))

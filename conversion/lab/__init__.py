@@ -1,8 +1,16 @@
-"""Lab records of a request (paperwork, matings, animals, QC, cryopreservation)."""
+"""Lab records: paperwork, matings and litters, animals, QC, cryopreservation and thaws, shipments.
+
+`init_app` gives the requests package what it must not import itself: the guard facts (read
+from the records in force), the records in the request JSON, and the workspace on the page."""
 
 
 def init_app(app):
-    from ..requests.signals import stock_asked
-    from .operations import stock_in_force
+    from ..requests import hooks
+    from . import operations, views
 
-    stock_asked.connect(stock_in_force)  # idempotent: blinker keeps one connection per receiver
+    from ..requests.signals import stock_asked
+
+    hooks.register_lab_facts(app, operations.GuardFacts)
+    stock_asked.connect(operations.stock_in_force)  # the archive loop: material and count of the stock
+    hooks.add_detail_extra(app, "records", operations.lab_records)
+    views.init_app(app)

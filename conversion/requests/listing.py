@@ -1,7 +1,6 @@
 """Request lists on pages: filters, sorting, page numbers and the CSV of exactly what is shown."""
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass, field
 
@@ -11,11 +10,11 @@ from sqlalchemy.sql import operators
 
 from ..accounts.models import User
 from ..catalogue.models import Strain
-from ..exports import csv_cell
+from ..exports import csv_writer
 from ..extensions import db
 from .models import ConversionRequest
 from .operations import RequestFilter, count_requests, request_filter
-from .present import fmt_date, state_label
+from .present import iso, state_label
 
 SORTS = {
     "newest": ("Newest first", (ConversionRequest.id.desc(),)),
@@ -35,8 +34,8 @@ COLUMNS = [
     ("Product", lambda r: r.product_symbol),
     ("Node", lambda r: r.node.code if r.node else ""),
     ("Requester", lambda r: r.requester.email),
-    ("Submitted", lambda r: fmt_date(r.created_at)),
-    ("Last change", lambda r: fmt_date(r.updated_at)),
+    ("Submitted", lambda r: iso(r.created_at)),
+    ("Last change", lambda r: iso(r.updated_at)),
 ]
 
 
@@ -138,9 +137,9 @@ def page_ids(given: RequestFilter, sort: str, limit: int, offset: int) -> Select
 
 def to_csv(listing: Listing) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv_writer(out)  # every cell quoted and neutralised (conversion/exports.py)
     writer.writerow([title for title, _ in COLUMNS])
     for row in listing.rows():
-        writer.writerow([csv_cell(cell) for cell in row])
+        writer.writerow(row)
     return out.getvalue()
 

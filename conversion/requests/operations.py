@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Select, func, or_, select, text
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from workflows import lifecycle
 from workflows.errors import LifecycleError
@@ -19,6 +19,7 @@ from ..catalogue.models import Node, Strain
 from ..catalogue.operations import create_derived_strain, escape_like, find_archived, get_node, get_strain
 from ..errors import ApiError, Conflict, Forbidden, Invalid, NotFound, from_lifecycle
 from ..extensions import db, sqlite_write_lock
+from ..inputs import MAX_INT
 from ..invoices.vat import normalise_vat
 from .models import ConversionRequest, Deliverable, RequestEvent, Sector
 from .signals import request_changed, stock_asked
@@ -53,6 +54,12 @@ DETAIL_LOAD = (joinedload(ConversionRequest.strain), joinedload(ConversionReques
 def get_request(user: User, request_id: int, *, for_update: bool = False,
                 detail: bool = False) -> ConversionRequest:
     """The request if `user` may see it (404 otherwise); `detail` eager-loads what pages show."""
+    try:
+        request_id = int(request_id)
+    except (TypeError, ValueError):
+        raise NotFound(f"No request {request_id!r}, or it is not yours to see.") from None
+    if not 1 <= request_id <= MAX_INT:  # never a database overflow
+        raise NotFound(f"No request {request_id}, or it is not yours to see.")
     stmt = visible_requests(user).where(ConversionRequest.id == request_id)
     if detail and not for_update:
         stmt = stmt.options(*DETAIL_LOAD)
@@ -279,12 +286,42 @@ def duplicate_work(product_symbol: str) -> ApiError | None:
     return None
 
 
+def _idempotent_replay(user: User, key: str | None, strain: str, target: str) -> ConversionRequest | None:
+    """The request `user` already submitted with this Idempotency-Key (a retry gets it back), or
+    None; 409 when the key was used for another strain or target."""
+    if key is None:
+        return None
+    req = db.session.scalar(select(ConversionRequest).where(
+        ConversionRequest.requester_id == user.id, ConversionRequest.idempotency_key == key))
+    if req is not None and (req.strain.emma_id != (strain or "").strip().upper()
+                            or req.target.lstrip(".") != (target or "").strip().lstrip(".")):
+        raise Conflict(f"This Idempotency-Key was used for {req.reference} ({req.strain.emma_id}, target "
+                       f"{req.target}): use a new key for a different request.")
+    return req
+
+
+def check_idempotency_key(key: str | None) -> str | None:
+    if key is None:
+        return None
+    key = key.strip()
+    if not 1 <= len(key) <= 100 or not key.isprintable() or not key.isascii():
+        raise Invalid("Idempotency-Key must be 1 to 100 printable ASCII characters.")
+    return key
+
+
 def submit_request(user: User, *, strain: str, target: str, deliverable: str, billing: Billing,
-                   use_tat_cre: bool = False, comment: str | None = None) -> ConversionRequest:
+                   use_tat_cre: bool = False, comment: str | None = None,
+                   idempotency_key: str | None = None) -> ConversionRequest:
+    """Submit a request (commits). With an `idempotency_key`, a repeat of the same submission,
+    also one running at the same moment, answers the first request instead of making another."""
     from ..alleles import SymbolError, plan_conversion
 
     if user.role is not Role.requester:
         raise Forbidden("Only requesters submit conversion requests.")
+    idempotency_key = check_idempotency_key(idempotency_key)
+    replay = _idempotent_replay(user, idempotency_key, strain, target)
+    if replay is not None:
+        return replay
     found = get_strain(user, strain or "")
     if found is None:
         raise Invalid(f"No strain {strain!r} in the catalogue.")
@@ -299,6 +336,9 @@ def submit_request(user: User, *, strain: str, target: str, deliverable: str, bi
     billing = _validate_billing(billing)
     product = plan.product_symbol or ""  # a feasible plan has one
     _lock_product(found, product)  # two submissions of one product: the second sees the first
+    replay = _idempotent_replay(user, idempotency_key, strain, target)  # ... also the same one again
+    if replay is not None:
+        return replay
     duplicate = duplicate_work(product)
     if duplicate is not None:
         db.session.rollback()
@@ -316,10 +356,17 @@ def submit_request(user: User, *, strain: str, target: str, deliverable: str, bi
         current_step=1, use_tat_cre=use_tat_cre, deliverable=Deliverable(deliverable),
         billing_organisation=billing.organisation, billing_address=billing.address,
         billing_country=billing.country, billing_vat_number=billing.vat_number,
-        billing_sector=Sector(billing.sector),
+        billing_sector=Sector(billing.sector), idempotency_key=idempotency_key,
     )
     db.session.add(req)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same Idempotency-Key committed meanwhile (a parallel submit)
+        db.session.rollback()
+        replay = _idempotent_replay(user, idempotency_key, strain, target)
+        if replay is None:
+            raise
+        return replay
     req.reference = f"AC-{req.created_at.year}-{req.id:05d}"
     event = RequestEvent(request=req, trigger="submit", from_status=None, to_status="submitted",
                          actor=user, comment=(comment or "").strip() or None, data={})
@@ -488,3 +535,15 @@ def suggest_nodes(req: ConversionRequest, context: AssignmentContext | None = No
                                   counts.get(node.id, 0)))
     out.sort(key=lambda s: (not s.ok, not s.holds_stock, s.open_requests, s.node.code))
     return out
+
+
+def retracted_open_requests(user: User) -> list[ConversionRequest]:
+    """Open requests whose strain was retracted after they were submitted (a retracted strain
+    cannot be requested): the coordinator's review queue flags them. Coordinators only."""
+    if user.role is not Role.coordinator:
+        return []
+    return list(db.session.scalars(select(ConversionRequest).join(Strain, ConversionRequest.strain_id == Strain.id)
+                                   .where(Strain.access == Access.retracted,
+                                          ConversionRequest.status.in_(lifecycle.OPEN_STATES))
+                                   .options(joinedload(ConversionRequest.strain))
+                                   .order_by(ConversionRequest.id).limit(200)))

@@ -2,13 +2,13 @@
 strain design (conditional CRISPR) and MGI gene id
 
 Revision ID: 0010
-Revises: 0009
+Revises: 0012
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0010'
-down_revision = '0009'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

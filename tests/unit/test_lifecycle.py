@@ -36,6 +36,7 @@ class Req:
     loxp_failed: bool = False
     source: str = "Cdk5rap2<tm1a(EUCOMM)Wtsi>"
     cryo: str | None = None
+    shipment: str | None = None
     bad_nodes: dict = field(default_factory=lambda: {"SANG": "SANG does not offer allele conversion"})
 
     def missing_paperwork(self):
@@ -57,6 +58,9 @@ class Req:
 
     def cryo_problem(self):
         return self.cryo
+
+    def shipment_problem(self):
+        return self.shipment
 
     def node_problem(self, node_code):
         return self.bad_nodes.get(node_code)

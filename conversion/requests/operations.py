@@ -15,7 +15,7 @@ from workflows import lifecycle
 from workflows.errors import LifecycleError
 
 from ..accounts.models import Role, User
-from ..catalogue.models import Node, Strain
+from ..catalogue.models import Access, Node, Strain
 from ..catalogue.operations import create_derived_strain, escape_like, find_archived, get_node, get_strain
 from ..errors import ApiError, Conflict, Forbidden, Invalid, NotFound, from_lifecycle
 from ..extensions import db, sqlite_write_lock

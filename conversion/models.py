@@ -5,5 +5,5 @@ from .lab.models import (Animal, CryoThaw, Cryopreservation, LabCorrection, Litt
                          QcResult, Shipment)
 from .requests.models import ConversionRequest, Deliverable, RequestEvent, Sector  # noqa: F401
 from .invoices.models import Invoice, InvoiceCounter, InvoiceLine, Price, PriceList  # noqa: F401
-from .notifications.models import NotificationPreference, OutboxMessage  # noqa: F401
+from .notifications.models import ArchiveWatch, NotificationPreference, OutboxMessage  # noqa: F401
 from .dashboards.models import StateDuration  # noqa: F401

@@ -25,7 +25,7 @@ def test_strain_page_offers_the_request_form_to_requesters(seeded, rita, client)
     assert "/strains/EM:05402/request" in page and "Request a conversion" in page
     form = rita.text("/strains/EM:05402/request?target=d")
     assert 'name="target" value="d" checked' in form
-    assert "Cdk5rap2&lt;tm1c(EUCOMM)Wtsi&gt;" in form  # the products, escaped
+    assert "Cdk5rap2<sup>tm1c(EUCOMM)Wtsi</sup>" in form  # the products, as superscript
     assert "TAT-Cre" in form  # tm1b/tm1d plans have a Cre step
     assert 'value="Universität Heidelberg"' in form  # organisation prefilled from the account
     anonymous = client.get("/strains/EM:05402").get_data(as_text=True)
@@ -60,7 +60,7 @@ def test_confirm_step_shows_the_plan_before_anything_is_saved(seeded, rita):
     html = res.get_data(as_text=True)
     assert res.status_code == 200 and "Check the plan" in html
     assert "Cross with a Flp deleter" in html and "TAT-Cre on IVF embryos" in html
-    assert "Cdk5rap2&lt;tm1d(EUCOMM)Wtsi&gt;" in html and 'value="confirm"' in html
+    assert "Cdk5rap2<sup>tm1d(EUCOMM)Wtsi</sup>" in html and 'value="confirm"' in html
     assert 'name="use_tat_cre" value="y"' in html and 'name="address" value="Im Neuenheimer Feld 234' in html
     assert _count_requests() == 0
     edit = rita.submit(target="d", action="edit")

@@ -28,7 +28,7 @@ def world(seeded):
     estimate learns from history in both rounds), three submitted."""
     client = seeded.test_client()
     api = Api(client)
-    ids = [api.submit()["id"] for _ in range(5)]
+    ids = [api.submit(None)["id"] for _ in range(5)]
     walk(api, ids[1], "completed", node="ICS")
     walk(api, ids[0], "breeding", node="ICS")
     staff = seeded.test_client()
@@ -110,7 +110,7 @@ def test_review_page_reads_nodes_once_not_per_request(seeded, world):
 
     def approved(n: int) -> None:
         for _ in range(n):
-            api.go("coordinator", api.submit()["id"], "approve")
+            api.go("coordinator", api.submit(None)["id"], "approve")
 
     approved(2)
     before = statements(seeded, world["coordinator"], "/review")

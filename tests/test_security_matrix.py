@@ -55,6 +55,7 @@ MATRIX: dict[tuple[str, str], tuple] = {
     ("GET", "/admin/security-events"): (LOGIN, 403, 403, 403, 403, 200),
     ("GET", "/settings/notifications"): (LOGIN, 200, 200, 200, 200, 200),
     ("POST", "/settings/notifications"): (LOGIN, 302, 302, 302, 302, 302),
+    ("POST", "/archive-watches"): (LOGIN, 302, 302, 302, 302, 302),
     # ---- request pages
     ("GET", "/strains/<emma_id>/request"): (LOGIN, 200, 200, 403, 403, 403),
     ("POST", "/strains/<emma_id>/request"): (LOGIN, 422, 422, 403, 403, 403),
@@ -95,6 +96,9 @@ MATRIX: dict[tuple[str, str], tuple] = {
     ("POST", "/api/v1/feasibility"): (200, 200, 200, 200, 200, 200),
     ("GET", "/api/v1/strains"): (200, 200, 200, 200, 200, 200),
     ("GET", "/api/v1/strains/<emma_id>"): (200, 200, 200, 200, 200, 200),
+    ("GET", "/api/v1/reports/derived-alleles"): (401, 403, 403, 403, 403, 200),
+    ("POST", "/api/v1/archive-watches"): (401, 422, 422, 422, 422, 422),
+    ("GET", "/api/v1/archive-watches"): (401, 200, 200, 200, 200, 200),
     # ---- API: signed in
     ("GET", "/api/v1/me"): (401, 200, 200, 200, 200, 200),
     ("DELETE", "/api/v1/tokens/current"): (401, 204, 204, 204, 204, 204),
@@ -137,6 +141,8 @@ BODIES = {
     ("POST", "/admin/users/<int:user_id>"): {"role": "staff", "node": ""},  # staff need a node
     ("POST", "/admin/accounts/<int:request_id>"): {"decision": "approve"},  # no such account request
     ("POST", "/settings/notifications"): {},
+    ("POST", "/archive-watches"): {"strain": "EM:99999", "target": "c"},
+    ("POST", "/api/v1/archive-watches"): {"strain": "EM:99999", "target": "c"},
     ("POST", "/strains/<emma_id>/request"): {"target": "zz", "action": "review"},
     ("POST", "/requests/bulk"): {"trigger": "approve", "ids": "{rid}"},
     ("POST", "/requests/<int:request_id>/events"): {"trigger": "no-such-trigger"},

@@ -64,7 +64,7 @@ def require_user(*roles: str):
     return user
 
 
-API_MODULES = ["tokens", "strains", "feasibility", "requests", "lab", "invoices"]
+API_MODULES = ["tokens", "strains", "feasibility", "requests", "lab", "invoices", "archive"]
 """Modules of this package with a flask-smorest `blp`, registered under /api/v1."""
 
 

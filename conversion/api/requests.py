@@ -70,6 +70,8 @@ class RequestSchema(RequestSummarySchema):
     source_class = Str()
     product_class = Str()
     product_strain_name = Str(allow_none=True)
+    archived_strain = Str(allow_none=True, metadata={
+        "description": "EMMA id of the catalogue strain the product became (after cryopreservation)"})
     held_status = Str(allow_none=True)
     step = ma.fields.Dict(allow_none=True)
     plan = ma.fields.Dict()

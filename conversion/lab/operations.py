@@ -282,6 +282,13 @@ def record_mating(user: User, request_id: int, *, deleter=None, set_up_on=None, 
 
 
 # ---- animals ----------------------------------------------------------------------
+def _alleles_of(req: ConversionRequest) -> tuple[str, ...]:
+    """The genotype calls an animal of this request may carry: the usual ones, and the request's own
+    source and step products (tm2b, em1.1 ...)."""
+    own = [req.source_class] + [s["to_class"] for s in req.steps]
+    return ANIMAL_ALLELES + tuple(a for a in dict.fromkeys(own) if a not in ANIMAL_ALLELES)
+
+
 def _animal_row(req: ConversionRequest, body: dict, user: User, litter: Litter | None = None,
                 mating: Mating | None = None) -> Animal:
     if not isinstance(body, dict):
@@ -291,7 +298,7 @@ def _animal_row(req: ConversionRequest, body: dict, user: User, litter: Litter |
     return Animal(request_id=req.id, step=req.current_step, stage=req.status, label=label,
                   born_on=_date(body.get("born_on"), "born_on", required=False) or (litter.born_on if litter else None),
                   sex=_sex(body.get("sex")),
-                  allele=_choice(body.get("allele"), "allele", ANIMAL_ALLELES),
+                  allele=_choice(body.get("allele"), "allele", _alleles_of(req)),
                   deleter_transgene=_transgene(body.get("deleter_transgene"), required=req.status != "rederivation"),
                   fate=_choice(body.get("fate") or "alive", "fate", FATES),
                   mating=mating or (litter.mating if litter else None), litter=litter, recorded_by_id=user.id)
@@ -545,6 +552,15 @@ def record_shipment(user: User, request_id: int, *, courier=None, tracking=None,
     db.session.commit()
     return row
 
+def stock_in_force(req: ConversionRequest) -> tuple[str, int] | None:
+    """stock_asked receiver: (material, count) of the frozen stock in force, for the strain the
+    finished conversion becomes (the material with the most units when both were frozen)."""
+    frozen = {m: e["stored"] for m, e in stock(req).items() if m in ("sperm", "embryos") and e["stored"]}
+    if not frozen:
+        return None
+    material = max(sorted(frozen), key=frozen.__getitem__)
+    return material, frozen[material]
+
 
 # ---- corrections and voids -------------------------------------------------------------
 def _animal_fields(req, row) -> dict:
@@ -552,7 +568,7 @@ def _animal_fields(req, row) -> dict:
         "label": lambda v: {"label": _text(v, "label", 60)},
         "born_on": lambda v: {"born_on": _date(v, "born_on", required=False)},
         "sex": lambda v: {"sex": _sex(v)},
-        "allele": lambda v: {"allele": _choice(v, "allele", ANIMAL_ALLELES)},
+        "allele": lambda v: {"allele": _choice(v, "allele", _alleles_of(req))},
         "deleter_transgene": lambda v: {"deleter_transgene": _transgene(v, required=False)},
         "fate": lambda v: {"fate": _choice(v, "fate", FATES)},
         "mating": lambda v: {"mating": _mating(req, v)},

@@ -7,11 +7,13 @@ def init_app(app):
     from ..requests.signals import request_changed
     from . import views
     from .cli import outbox_cli
+    from .archive import on_archived
     from .operations import on_account_event, on_event
 
     app.register_blueprint(views.bp)
     app.cli.add_command(outbox_cli)
     request_changed.connect(on_event)  # idempotent: blinker keeps one connection per receiver
+    request_changed.connect(on_archived)
     account_request_changed.connect(on_account_event)
     for role in ROLES:
         add_links(app, role, nav=("Notifications", "notifications.settings"))

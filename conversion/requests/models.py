@@ -40,6 +40,8 @@ class ConversionRequest(db.Model):
     product_symbol: Mapped[str] = mapped_column(String(200))
     product_class: Mapped[str] = mapped_column(String(20))
     product_strain_name: Mapped[Optional[str]] = mapped_column(String(400))
+    # The catalogue strain the product became when cryopreservation completed (the archive loop).
+    archived_strain_id: Mapped[Optional[int]] = mapped_column(ForeignKey("strains.id"))
     plan: Mapped[dict[str, Any]] = mapped_column(JSON)
     step_count: Mapped[int] = mapped_column(default=1)
     current_step: Mapped[int] = mapped_column(default=1)
@@ -64,7 +66,8 @@ class ConversionRequest(db.Model):
     idempotency_key: Mapped[Optional[str]] = mapped_column(String(100))
 
     requester: Mapped[User] = relationship()
-    strain: Mapped[Strain] = relationship()
+    strain: Mapped[Strain] = relationship(foreign_keys=[strain_id])
+    archived_strain: Mapped[Optional[Strain]] = relationship(foreign_keys=[archived_strain_id])
     node: Mapped[Optional[Node]] = relationship()
     history: Mapped[list["RequestEvent"]] = relationship(
         back_populates="request", order_by="RequestEvent.id", cascade="all, delete-orphan")
@@ -130,6 +133,17 @@ class ConversionRequest(db.Model):
 
     def passing_assays_in_step(self) -> int:
         return lab_facts().passing_assays_in_step(self)
+
+    def three_prime_loxp_loss(self) -> str | None:
+        """The allele engine's answer to a failed 3' loxP assay: None, or why the target is lost."""
+        if not self.failed_three_prime_loxp():
+            return None
+        from ..alleles import SymbolError, three_prime_loxp_loss
+
+        try:
+            return three_prime_loxp_loss(self.strain.allele_symbol, self.target, design=self.strain.design)
+        except (SymbolError, ValueError):
+            return None
 
     def failed_three_prime_loxp(self) -> bool:
         return lab_facts().failed_three_prime_loxp(self)

@@ -243,8 +243,12 @@ def plan_stages(req) -> list[Stage]:
 
 def strain_name(name: str | None) -> Markup:
     """A strain name that may break after a slash, never inside a part ("C57BL/" "6N-Gene<tm1b(...)>/" "H")."""
-    parts = re.findall(r"(?:<[^<>]*>|[^/<])+/?|/", name or "")
-    return Markup("<wbr>").join(Markup('<span class="seg">{}</span>').format(p) for p in parts)
+    from ..alleles import plain_form
+    from ..catalogue.present import allele_html
+
+    parts = re.findall(r"(?:<[^<>]*>|[^/<])+/?|/", plain_form(name or ""))
+    # the allele part as superscript (catalogue.present.allele_html), never broken
+    return Markup("<wbr>").join(Markup('<span class="seg">{}</span>').format(allele_html(p)) for p in parts)
 
 
 def iso(value: date | datetime) -> str:

@@ -160,7 +160,7 @@ def _feasible_products(strain):
     from ..alleles import SymbolError, all_products
 
     try:
-        return [p for p in all_products(strain.allele_symbol) if p.feasible]
+        return [p for p in all_products(strain.allele_symbol, design=strain.design) if p.feasible]
     except SymbolError:
         return []
 
@@ -190,7 +190,8 @@ def new(emma_id: str):
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
-            plan = plan_conversion(strain.allele_symbol, form.target.data)
+            plan = plan_conversion(strain.allele_symbol, form.target.data, design=strain.design,
+                                   tat_cre=bool(form.use_tat_cre.data))
             if form.use_tat_cre.data and not any(s.recombinase == "Cre" for s in plan.steps):
                 form.use_tat_cre.errors = list(form.use_tat_cre.errors) + [
                     f"TAT-Cre replaces a Cre step, and the {plan.product_class} plan has none: untick it."]
@@ -204,6 +205,10 @@ def new(emma_id: str):
                             country=form.country.data.strip().upper(), sector=form.sector.data,
                             vat_number=form.vat_number.data or None))
                 except ApiError as exc:
+                    making = ops.open_request_making(plan.product_symbol) if exc.status == 409 else None
+                    if making is not None:  # offer to be told when it is archived
+                        return render_template("requests/confirm.html", strain=strain, form=form, plan=plan,
+                                               archived=None, making=making), 409
                     flash(exc.message, "error")
                     status = exc.status
                 else:
@@ -211,8 +216,9 @@ def new(emma_id: str):
                     return redirect(url_for(".show", request_id=req.id))
             elif action != "edit":
                 archived = ops.archived_derivative(plan.product_symbol)
+                making = None if archived else ops.open_request_making(plan.product_symbol)
                 return render_template("requests/confirm.html", strain=strain, form=form, plan=plan,
-                                       archived=archived)
+                                       archived=archived, making=making)
         if form.errors:
             status = 422
     return render_template("requests/new.html", strain=strain, form=form, products=products,

@@ -167,7 +167,10 @@ def test_request_travels_from_catalogue_to_delivery(people, shots):
     shots(page, "03-request-form")
     page.get_by_role("button", name="Check the plan →").click()
     assert page.locator("h1").inner_text() == "Check the plan"
-    assert "Cross with a Flp deleter" in page.content() and "Cdk5rap2&lt;tm1c(EUCOMM)Wtsi&gt;" in page.content()
+    assert "Cross with a Flp deleter" in page.content() and "Cdk5rap2<sup>tm1c(EUCOMM)Wtsi</sup>" in page.content()
+    symbol = page.locator(".lede .allele-symbol").last  # shown as scientists write it, never broken
+    assert symbol.evaluate("e => getComputedStyle(e).whiteSpace") == "nowrap"
+    assert symbol.locator("sup").inner_text() == "tm1c(EUCOMM)Wtsi"
     shots(page, "04-confirm")
     page.get_by_role("button", name="Submit request").click()
     rita.expect_flash("submitted: EMMA will review it.")

@@ -190,6 +190,13 @@ def _find_deleter(req: ConversionRequest, text: str) -> DeleterStrain:
     raise Invalid(f"{req.node.code} has no deleter strain {wanted!r}. Its deleters: {names}.")
 
 
+def deleters_for_step(req: ConversionRequest) -> list[DeleterStrain]:
+    """The node's deleter strains carrying the recombinase of the step being worked on (one
+    statement, whatever the session already holds)."""
+    return list(db.session.scalars(select(DeleterStrain).where(DeleterStrain.node_id == req.node_id)
+                                   .order_by(DeleterStrain.id)))
+
+
 def _record(req: ConversionRequest, kind: str, record_id: int) -> LabRecord:
     model = KINDS.get(kind)
     if model is None:

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Each domain package exposes init_app(app): blueprints, hooks, CLI commands.
 # readcache comes last: its WSGI middleware wraps everything else.
-DOMAINS = ["security", "accounts", "pages", "catalogue", "requests", "dashboards", "invoices", "bench",
+DOMAINS = ["security", "accounts", "pages", "catalogue", "requests", "dashboards", "invoices", "documents", "bench",
            "notifications", "observability", "apidocs", "readcache"]
 
 

@@ -45,7 +45,7 @@ def require_user(*roles: str):
     return user
 
 
-API_MODULES = ["tokens", "strains", "feasibility", "requests", "invoices"]
+API_MODULES = ["tokens", "strains", "feasibility", "requests", "invoices", "documents", "messages"]
 """Modules of this package with a flask-smorest `blp`, registered under /api/v1."""
 
 

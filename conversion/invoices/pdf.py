@@ -18,6 +18,8 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from ..countries import country_name
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATE_DIR = ROOT / "templates" / "invoices" / "pdf"
 STATIC_DIR = ROOT / "static"
@@ -86,18 +88,6 @@ def rate(value) -> str:
     return f"{value.normalize():f}" if value != value.to_integral_value() else f"{value:.0f}"
 
 
-COUNTRIES = {
-    "AT": "Austria", "BE": "Belgium", "CH": "Switzerland", "CZ": "Czech Republic", "DE": "Germany",
-    "DK": "Denmark", "ES": "Spain", "FI": "Finland", "FR": "France", "GB": "United Kingdom",
-    "GR": "Greece", "IE": "Ireland", "IT": "Italy", "NL": "Netherlands", "NO": "Norway",
-    "PL": "Poland", "PT": "Portugal", "SE": "Sweden", "US": "United States", "JP": "Japan",
-}
-
-
-def country_name(code: str | None) -> str:
-    return COUNTRIES.get((code or "").upper(), code or "")
-
-
 def _helpers() -> dict:
     return {"money": money, "quantity": quantity, "rate": rate, "country_name": country_name}
 
@@ -105,14 +95,15 @@ def _helpers() -> dict:
 # ---- documents ----------------------------------------------------------------------
 def render_invoice(invoice, *, preview: bool) -> bytes:
     """An invoice or credit note; `preview` marks a draft (never stored)."""
-    from .operations import _snapshots, price_list_on, today
+    from .issuing import snapshots
+    from .pricing import price_list_on, today
     from .vat import vat_treatment
 
     seller, customer, subject = invoice.seller, invoice.customer, invoice.subject
     mention, vat_rate = invoice.vat_mention, invoice.vat_rate
     if seller is None:  # a draft: the parties as they are now
         req = invoice.request
-        seller, customer, subject = _snapshots(req, price_list_on(req.node, today()))
+        seller, customer, subject = snapshots(req, price_list_on(req.node, today()))
         try:
             treatment = vat_treatment(req.node.country, req.billing_country, req.billing_vat_number)
             mention, vat_rate = treatment.mention, treatment.rate
@@ -126,7 +117,17 @@ def render_invoice(invoice, *, preview: bool) -> bytes:
     return render_pdf(html)
 
 
+def render_quote(quote, plist) -> bytes:
+    """A numbered quote with its validity date."""
+    node = quote.node
+    seller = {"code": node.code, "name": node.name, "address": node.address, "country": node.country,
+              "vat_number": node.vat_number, "email": node.email, "payment_days": plist.payment_days}
+    html = render_template("invoices/pdf/quote.html", quote=quote, seller=seller,
+                           requester=quote.requester, **_helpers())
+    return render_pdf(html)
+
+
 def render_certificate(cert) -> bytes:
-    html = render_template("invoices/pdf/certificate.html", cert=cert, req=cert.request,
+    html = render_template("documents/pdf/certificate.html", cert=cert, req=cert.request,
                            **_helpers())
     return render_pdf(html)

@@ -110,6 +110,43 @@ def on_event(req, event) -> None:
             body_html=render_template("notifications/event.html", **context)))
 
 
+def message_audience(req, message) -> list[tuple[User, str]]:
+    """The other side of a message: the node's staff (or, before assignment, the coordinators) for
+    a requester's message; the requester for EMMA's; EMMA staff only for an internal note."""
+    author, out = message.author, Audience()
+    staff = list(db.session.scalars(select(User).where(
+        User.role == Role.staff, User.node_id == req.node_id).order_by(User.id))) if req.node_id else []
+    coordinators = list(db.session.scalars(select(User).where(User.role == Role.coordinator).order_by(User.id)))
+    if message.internal:
+        out.add(staff, "node_queue", author)
+        out.add(coordinators, "coordination", author)
+    elif author.role is Role.requester:
+        out.add(staff, "node_queue", author)
+        if not staff:
+            out.add(coordinators, "coordination", author)
+    else:
+        out.add([req.requester], "my_requests", author)
+    ids = list(out.users)
+    prefs = {p.user_id: p for p in db.session.scalars(
+        select(NotificationPreference).where(NotificationPreference.user_id.in_(ids)))} if ids else {}
+    return [(user, category) for uid, (user, category) in out.users.items()
+            if uid not in prefs or prefs[uid].wants(category)]
+
+
+def on_message(req, message) -> None:
+    """ON_MESSAGE hook: one email per person on the other side, in the message's transaction."""
+    base = current_app.config["BASE_URL"].rstrip("/")
+    kind = "Internal note" if message.internal else "Message"
+    subject = f"[EMMA] {req.reference}: {kind.lower()} from {message.author.display_name}"[:300]
+    for user, category in message_audience(req, message):
+        context = dict(req=req, message=message, kind=kind, user=user, url=f"{base}/requests/{req.id}#messages",
+                       settings_url=f"{base}/settings/notifications", why=CATEGORIES[category].split(":")[0])
+        db.session.add(OutboxMessage(
+            recipient=user.email, subject=subject, category=category, request_id=req.id,
+            body_text=render_template("notifications/message.txt", **context),
+            body_html=render_template("notifications/message.html", **context)))
+
+
 # ---- delivery ------------------------------------------------------------------
 def backlog() -> int:
     return db.session.scalar(select(func.count()).select_from(OutboxMessage)

@@ -34,14 +34,14 @@ class DocumentList(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(DocumentSchema))
 
 
-class UploadForm(ma.Schema):
-    kind = Str(required=True, validate=ma.validate.OneOf([k.value for k in DocumentKind]),
-               metadata={"description": "mta, purchase_order, import_permit, health_report or other"})
+class UploadForm(ma.Schema):  # checked by the operation, after who may see the request (404 first)
+    kind = Str(load_default=None, validate=ma.validate.Length(max=30), metadata={
+        "description": "required: " + ", ".join(k.value for k in DocumentKind)})
 
 
 class UploadFiles(ma.Schema):
-    file = ma.fields.Raw(required=True, metadata={"type": "string", "format": "binary",
-                                                  "description": "PDF, PNG or JPEG, at most 10 MB"})
+    file = ma.fields.Raw(load_default=None, metadata={"type": "string", "format": "binary",
+                                                      "description": "required: PDF, PNG or JPEG, at most 10 MB"})
 
 
 class QuoteBody(ma.Schema):

@@ -182,6 +182,10 @@ def delete(invoice_id: int):
 @role_required(Role.staff, Role.coordinator)
 def credit(invoice_id: int):
     lines = None
+    try:
+        ops.get_invoice(current_user, invoice_id)
+    except ApiError:
+        abort(404)
     if request.form.get("confirm") != "y":
         flash("Tick the confirmation to issue a credit note: nothing was credited.", "error")
         return redirect(url_for("invoices.show", invoice_id=invoice_id) + "#credit")

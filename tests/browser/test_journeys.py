@@ -146,7 +146,7 @@ def test_request_travels_from_catalogue_to_delivery(people, shots):
     shots(page, "02-request-form-errors")
     page.locator("label.card-choice", has_text="tm1c").click()
     page.fill("#address", "Im Neuenheimer Feld 234\n69120 Heidelberg")
-    page.fill("#country", "DE")
+    page.select_option("#country", label="Germany")  # the country picker, by name
     page.fill("#vat_number", "DE 123456788")
     page.locator("label.choice", has_text="Academic").click()
     page.fill("#comment", "For a liver-specific knockout with Alb-cre.")

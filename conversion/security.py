@@ -29,9 +29,11 @@ def init_app(app) -> None:
             if b"\\u0000" in request.get_data(cache=True):
                 abort(400, "NUL characters are not allowed in the JSON body.")
             try:
-                request.get_json(silent=True)
+                body = request.get_json(silent=True)
             except RecursionError:
                 abort(400, "The JSON body is nested too deeply.")
+            if b"\\ud" in request.get_data(cache=True).lower() and not _encodable(body):
+                abort(400, "The JSON body has text that is not valid Unicode (a lone surrogate).")
         elif any("\x00" in key or "\x00" in value for key, value in request.form.items(multi=True)):
             abort(400, "NUL characters are not allowed in form fields.")
 
@@ -49,3 +51,20 @@ def init_app(app) -> None:
             # personal pages and answers are not kept by shared caches or the back button
             headers["Cache-Control"] = "no-store"
         return response
+
+
+def _encodable(value, depth: int = 0) -> bool:
+    """Whether every string in a parsed JSON value can be stored (UTF-8: no lone surrogates)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if depth > 200:
+        return True
+    if isinstance(value, dict):
+        return all(_encodable(k, depth + 1) and _encodable(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_encodable(v, depth + 1) for v in value)
+    return True

@@ -31,7 +31,7 @@ from ..alleles import TARGETS, SymbolError, plan_conversion, product_strain_name
 from ..catalogue.models import Access, DeleterStrain, Material, Node, Strain
 from ..dashboards.durations import typical_days
 from ..extensions import db, utcnow
-from ..invoices.vat import normalise_vat
+from ..countries import normalise_vat
 from ..lab.models import Animal, Cryopreservation, Mating, Paperwork, QcResult
 from ..requests.models import ConversionRequest, RequestEvent
 

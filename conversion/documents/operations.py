@@ -132,7 +132,9 @@ class Certificate:
 
 def certificate_pdf(user: User, request_id: int) -> tuple[ConversionRequest, bytes]:
     """The certificate of a completed request, from its lab records in force."""
-    from ..invoices.pdf import render_certificate
+    from flask import render_template
+
+    from ..invoices.pdf import helpers, render_pdf
 
     req = get_request(user, request_id)
     if req.status != "completed":
@@ -147,7 +149,9 @@ def certificate_pdf(user: User, request_id: int) -> tuple[ConversionRequest, byt
     qc = sorted(invoices.records_in_force(QcResult, req.id, QcResult.result == "pass"),
                 key=lambda r: (r.step, r.id))
     cryo = invoices.records_in_force(Cryopreservation, req.id)
-    return req, render_certificate(Certificate(req, completed.date() if completed else None, steps, qc, cryo))
+    cert = Certificate(req, completed.date() if completed else None, steps, qc, cryo)
+    html = render_template("documents/pdf/certificate.html", cert=cert, req=req, **helpers())
+    return req, render_pdf(html)
 
 
 # ---- the request page's panel ----------------------------------------------------------

@@ -1,4 +1,5 @@
-"""PDF rendering with WeasyPrint: invoices, credit notes, conversion certificates.
+"""PDF rendering with WeasyPrint: invoices, credit notes, quotes (and, for conversion/documents,
+the conversion certificate).
 
 Nothing is loaded from outside the app: the URL fetcher serves `file:` URLs from the app's
 static folder, the PDF templates and the DejaVu font folder only, and refuses everything else
@@ -88,6 +89,11 @@ def rate(value) -> str:
     return f"{value.normalize():f}" if value != value.to_integral_value() else f"{value:.0f}"
 
 
+def helpers() -> dict:
+    """The formatting functions every PDF template uses."""
+    return _helpers()
+
+
 def _helpers() -> dict:
     return {"money": money, "quantity": quantity, "rate": rate, "country_name": country_name}
 
@@ -124,10 +130,4 @@ def render_quote(quote, plist) -> bytes:
               "vat_number": node.vat_number, "email": node.email, "payment_days": plist.payment_days}
     html = render_template("invoices/pdf/quote.html", quote=quote, seller=seller,
                            requester=quote.requester, **_helpers())
-    return render_pdf(html)
-
-
-def render_certificate(cert) -> bytes:
-    html = render_template("documents/pdf/certificate.html", cert=cert, req=cert.request,
-                           **_helpers())
     return render_pdf(html)

@@ -18,7 +18,7 @@ from ..accounts.models import User
 from ..catalogue.models import Node
 from ..extensions import UTCDateTime, db, utcnow
 from ..catalogue.models import Strain
-from ..requests.models import ConversionRequest, Sector
+from ..requests.models import ConversionRequest
 
 CENT = Decimal("0.01")
 Money = Numeric(12, 2, asdecimal=True)
@@ -47,7 +47,6 @@ SERVICE_LABELS = {
     Service.shipping_frozen: "Shipping of frozen material (dry shipper)",
 }
 
-TIERS = tuple(s.value for s in Sector)  # price tiers are the requester's sectors
 
 
 class PriceList(db.Model):
@@ -91,7 +90,7 @@ class Price(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     price_list_id: Mapped[int] = mapped_column(ForeignKey("price_lists.id"), index=True)
     service: Mapped[str] = mapped_column(String(30))
-    tier: Mapped[str] = mapped_column(String(20))
+    tier: Mapped[str] = mapped_column(String(20))  # a requests.models.Sector value
     amount: Mapped[Decimal] = mapped_column(Money)
 
     price_list: Mapped[PriceList] = relationship(back_populates="prices")

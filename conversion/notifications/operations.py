@@ -93,7 +93,7 @@ def on_event(req, event) -> None:
         return
     from workflows.lifecycle import CANCEL_REASONS
 
-    from ..requests.present import history_label, state_label
+    from ..requests.present import cancel_reason_label, history_label, state_label
 
     base = current_app.config["BASE_URL"].rstrip("/")
     context = dict(req=req, event=event, url=f"{base}/requests/{req.id}",
@@ -102,8 +102,11 @@ def on_event(req, event) -> None:
                    previous=state_label(event.from_status) if event.from_status else None,
                    reason=CANCEL_REASONS.get((event.data or {}).get("reason") or "", (event.data or {}).get("reason")))
     subject = f"[EMMA] {req.reference}: {context['what']} ({context['state']})"[:300]
+    slug = (event.data or {}).get("reason")
     for user, category in recipients:
         context.update(user=user, category=category, why=CATEGORIES[category].split(":")[0])
+        if slug:  # requesters read the reason in their own words
+            context["reason"] = cancel_reason_label(slug, user.role.value)
         db.session.add(OutboxMessage(
             recipient=user.email, subject=subject, category=category, request_id=req.id,
             body_text=render_template("notifications/event.txt", **context),

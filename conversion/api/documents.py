@@ -34,12 +34,10 @@ class DocumentList(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(DocumentSchema))
 
 
-class UploadForm(ma.Schema):  # checked by the operation, after who may see the request (404 first)
+class UploadForm(ma.Schema):
+    """Both parts are checked by the operation, after who may see the request (404 first)."""
     kind = Str(load_default=None, validate=ma.validate.Length(max=30), metadata={
         "description": "required: " + ", ".join(k.value for k in DocumentKind)})
-
-
-class UploadFiles(ma.Schema):
     file = ma.fields.Raw(load_default=None, metadata={"type": "string", "format": "binary",
                                                       "description": "required: PDF, PNG or JPEG, at most 10 MB"})
 
@@ -152,11 +150,10 @@ def quote_pdf(quote_id):
 
 
 @blp.route("/requests/<int:request_id>/documents", methods=["POST"])
-@blp.arguments(UploadForm, location="form")
-@blp.arguments(UploadFiles, location="files")
+@blp.arguments(UploadForm, location="form", content_type="multipart/form-data")
 @blp.response(201, DocumentSchema)
 @_errors(401, 404, 413, 422)
-def upload(form, files, request_id):
+def upload(form, request_id):
     """Upload a document (multipart: `file`, `kind`). PDF, PNG or JPEG judged by content (else
     422); at most 10 MB (else 413). The SHA-256 of the bytes is kept."""
     user = require_user()

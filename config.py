@@ -37,11 +37,6 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None
     API_TOKEN_TTL_HOURS = int(os.environ.get("API_TOKEN_TTL_HOURS", "720"))
     PAGE_SIZE = 25
-    # The read cache (conversion/readcache.py): answers of the hot GET views kept per worker,
-    # checked against the database's change stamp on every use; 0 seconds turns it off.
-    READ_CACHE_SECONDS = int(os.environ.get("READ_CACHE_SECONDS", "60"))
-    READ_CACHE_ENTRIES = int(os.environ.get("READ_CACHE_ENTRIES", "256"))
-    READ_CACHE_BYTES = int(os.environ.get("READ_CACHE_MB", "32")) * 1024 * 1024  # per worker; an answer <= 1/16
     PASSWORD_HASH_METHOD = "scrypt"
     # Reverse proxies in front of the app (X-Forwarded-For/-Proto are trusted from that many).
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
@@ -52,6 +47,8 @@ class Config:
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
     TESTING = False
+    # seed-demo / seed-bench: demo users have published passwords, bench invoices take real numbers.
+    SEED_COMMANDS_ALLOWED = True
 
     @classmethod
     def validate(cls, config: dict) -> None:
@@ -73,6 +70,7 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
+    SEED_COMMANDS_ALLOWED = False
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
 

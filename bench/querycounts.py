@@ -61,7 +61,7 @@ def targets(app) -> list[tuple[str, str, str]]:
 
 
 def measure(app) -> dict:
-    from conversion.bench.sqlcount import count_statements
+    from bench.sqlcount import count_statements
     from conversion.extensions import db
 
     clients = {}

@@ -12,9 +12,9 @@ from config import INSTANCE_DIR, get_config
 ROOT = Path(__file__).resolve().parent.parent
 
 # Each domain package exposes init_app(app): blueprints, hooks, CLI commands.
-# readcache comes last: its WSGI middleware wraps everything else.
-DOMAINS = ["security", "accounts", "pages", "catalogue", "requests", "dashboards", "invoices", "documents", "bench",
-           "notifications", "observability", "apidocs", "readcache"]
+# In layer order (docs/DEVELOPING.md): registrations (demo seeders, links) happen in this order.
+DOMAINS = ["security", "catalogue", "accounts", "requests", "dashboards", "invoices", "documents",
+           "notifications", "observability", "pages", "apidocs"]
 
 
 def create_app(config: str | type | dict | None = None) -> Flask:

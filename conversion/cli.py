@@ -2,12 +2,34 @@
 from __future__ import annotations
 
 import sys
+from functools import wraps
 
 import click
-from flask import Flask
-from flask.cli import AppGroup
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
 
 from .extensions import db
+
+
+
+def not_in_production(command: str):
+    """Refuse (exit 1, saying why) under APP_CONFIG=production: demo users have published
+    passwords and benchmark invoices would advance the legal invoice counters."""
+
+    def decorate(fn):
+        @wraps(fn)
+        def wrapper(*args, **kwargs):
+            if not current_app.config.get("SEED_COMMANDS_ALLOWED", True):
+                raise click.ClickException(
+                    f"{command} refuses to run under APP_CONFIG=production: it would load data with "
+                    "published passwords or take real invoice numbers. Use it on a development or "
+                    "test database only.")
+            return fn(*args, **kwargs)
+
+        return with_appcontext(wrapper)
+
+    return decorate
+
 
 users_cli = AppGroup("users", help="Manage user accounts.")
 strains_cli = AppGroup("strains", help="Manage the strain catalogue.")
@@ -52,21 +74,23 @@ def import_strains_cmd(file):
 
 
 @click.command("seed-demo")
+@not_in_production("seed-demo")
 def seed_demo_cmd():
     """Load demo nodes, deleters, strains, price lists and users (idempotent)."""
-    from .catalogue.seed import seed_demo
+    from .seed import seed_demo
 
     seed_demo()
     click.echo("Demo data loaded.")
 
 
 @click.command("seed-if-empty")
+@not_in_production("seed-if-empty")
 def seed_if_empty_cmd():
     """Load demo data only when the database holds no node yet (used by make run)."""
     from sqlalchemy import func, select
 
     from .catalogue.models import Node
-    from .catalogue.seed import seed_demo
+    from .seed import seed_demo
 
     if db.session.scalar(select(func.count()).select_from(Node)):
         click.echo("Database already has data; demo data not loaded.")

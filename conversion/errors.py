@@ -6,6 +6,8 @@ import logging
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from workflows import errors as wf
+
 log = logging.getLogger(__name__)
 
 
@@ -39,6 +41,18 @@ class Forbidden(ApiError):
 
 class Conflict(ApiError):
     status = 409
+
+
+# The lifecycle's refusals over HTTP (the one place that decides it): an unknown trigger or bad
+# data for it 422, a role that may not 403, a wrong state or an unmet guard 409.
+LIFECYCLE_ERRORS: dict[type[wf.LifecycleError], type[ApiError]] = {
+    wf.UnknownTrigger: Invalid, wf.InvalidData: Invalid, wf.Forbidden: Forbidden,
+    wf.NotAllowed: Conflict, wf.GuardFailed: Conflict,
+}
+
+
+def from_lifecycle(exc: wf.LifecycleError) -> ApiError:
+    return LIFECYCLE_ERRORS.get(type(exc), Conflict)(exc.message)
 
 
 def _flatten(messages, prefix: str = "") -> list[str]:

@@ -1,7 +1,7 @@
 """Flask extensions, created unbound and initialised in create_app()."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -52,6 +52,11 @@ class UTCDateTime(TypeDecorator):
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def utctoday() -> date:
+    """Today's date in UTC: the one "today" of the app (price lists, invoices, lab dates, files)."""
+    return utcnow().date()
 
 
 def iso_utc(dt: datetime | None) -> str | None:

@@ -8,4 +8,3 @@ from .invoices.models import (  # noqa: F401
 )
 from .documents.models import RequestDocument  # noqa: F401
 from .notifications.models import NotificationPreference, OutboxMessage  # noqa: F401
-from .readcache import ChangeStamp  # noqa: F401

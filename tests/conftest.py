@@ -71,7 +71,7 @@ def _truncate(app) -> None:
 
     with app.app_context():
         db.session.remove()
-        tables = [t.name for t in reversed(db.metadata.sorted_tables) if t.name != "change_stamp"]
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
         with db.engine.begin() as conn:
             if db.engine.dialect.name == "postgresql":
                 conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
@@ -96,7 +96,7 @@ def app(_app):
 @pytest.fixture
 def seeded(app):
     """The app with the demo data loaded."""
-    from conversion.catalogue.seed import seed_demo
+    from conversion.seed import seed_demo
 
     seed_demo()
     return app

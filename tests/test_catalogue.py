@@ -83,7 +83,7 @@ def test_import_refuses_broken_files(seeded, tmp_path, content, message):
 
 def test_seed_demo_is_idempotent_and_complete(seeded):
     from conversion.catalogue.models import DeleterStrain, Node, Recombinase
-    from conversion.catalogue.seed import seed_demo
+    from conversion.seed import seed_demo
     from conversion.extensions import db
 
     first = count_strains()

@@ -96,7 +96,12 @@ def test_the_deployment_guide_works(databases, tmp_path):
 
     # 2. upgrade and seed
     flask(env, "db", "upgrade")
-    flask(env, "seed-demo")
+    for command in ("seed-demo", "seed-bench"):  # refused in production: published passwords, real numbers
+        proc = subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", command], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode != 0 and "refuses to run under APP_CONFIG=production" in proc.stderr, proc
+        assert sql(db_name, "SELECT count(*) FROM nodes") == "0"
+    flask({**env, "APP_CONFIG": "development"}, "seed-demo")  # a staging copy, as the guide says
     assert sql(db_name, "SELECT count(*) FROM nodes") == "12"
 
     # gunicorn, 2 workers, production config

@@ -28,12 +28,6 @@ ORDERINGS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def no_read_cache(seeded, monkeypatch):
-    """Every answer computed from the database (tests/test_query_counts.py does the same)."""
-    monkeypatch.setitem(seeded.config, "READ_CACHE_SECONDS", 0)
-
-
 @pytest.fixture
 def bench(seeded):
     """N requests over every state and node; one in five shares its last change with others (as
@@ -42,7 +36,7 @@ def bench(seeded):
 
     from sqlalchemy import update
 
-    from conversion.bench.seed import seed_bench
+    from bench.seed import seed_bench
     from conversion.extensions import db
     from conversion.requests.models import ConversionRequest
 
@@ -235,8 +229,8 @@ URLS = [
 
 
 def test_statements_per_page_do_not_grow_with_the_requests(seeded):
-    from conversion.bench.sqlcount import count_statements
-    from conversion.bench.seed import seed_bench
+    from bench.sqlcount import count_statements
+    from bench.seed import seed_bench
     from conversion.extensions import db
 
     clients = {who: client_for(seeded, who) for who in {who for who, _ in URLS}}

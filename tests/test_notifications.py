@@ -113,6 +113,7 @@ def test_smtp_down_keeps_the_message_queued_with_backoff_then_delivers_once(app,
 def test_outbox_rows_belong_to_the_transition_transaction(app, api):
     from conversion.accounts.models import User
     from conversion.requests import operations as ops
+    from conversion.requests.signals import request_changed
 
     rid = api.submit("EM:05402", "c")["id"]
     assert api.fire("coordinator", rid, "ship").status_code == 409  # refused: nothing queued
@@ -122,12 +123,12 @@ def test_outbox_rows_belong_to_the_transition_transaction(app, api):
         raise RuntimeError("disk full")
 
     coordinator = db.session.scalar(select(User).where(User.email == COORDINATOR))
-    ops.ON_EVENT.append(broken_hook)
+    request_changed.connect(broken_hook)
     try:
         with pytest.raises(RuntimeError):
             ops.fire_trigger(coordinator, rid, "approve")
     finally:
-        ops.ON_EVENT.remove(broken_hook)
+        request_changed.disconnect(broken_hook)
     db.session.rollback()
     assert len(queued()) == 1  # the approval email went with the failed transaction
     assert api.get("coordinator", f"/requests/{rid}").get_json()["status"] == "submitted"

@@ -49,7 +49,7 @@ def test_no_generated_request_gets_a_server_error(quiet, live_server, client, tm
         '"path.invoice_id" = { dictionary = "invoices", probability = 0.6 }\n')
     token = api_token(client, "coordinator")
     cmd = [str(ST), "--config-file", str(tmp_path / "schemathesis.toml"), "run", f"{live_server}/api/v1/openapi.json",
-           "--checks", "not_a_server_error",
+           "--checks", "not_a_server_error,response_schema_conformance,content_type_conformance",
            "--header", f"Authorization: Bearer {token}",
            "--max-examples", "30", "--seed", "20260101", "--workers", "1",
            "--phases", "examples,coverage,fuzzing",

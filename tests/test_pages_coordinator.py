@@ -170,7 +170,7 @@ def test_eta_uses_finished_requests_with_the_same_plan(seeded, api):
     _backdate(done, weeks_in_current=1, weeks_per_earlier=4)  # ten states of 4 weeks: ~40 weeks
     rid = api.submit("EM:05894", "c")["id"]
     walk(api, rid, "accepted", node="MRC")
-    from conversion.dashboards.metrics import estimate
+    from conversion.requests.estimates import estimate
     from conversion.extensions import utcnow
 
     est = estimate(_status(rid))

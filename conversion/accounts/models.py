@@ -61,6 +61,10 @@ class User(UserMixin, db.Model):
     def display_name(self) -> str:
         return self.name or self.email
 
+    def is_staff_of(self, node_id: int | None) -> bool:
+        """Staff of that node (the one test of "may do the node's work"; None: no node yet)."""
+        return self.role is Role.staff and node_id is not None and self.node_id == node_id
+
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role.value}>"
 

@@ -6,7 +6,6 @@ from flask import current_app, url_for
 from flask_smorest import Blueprint
 
 from ..lab import operations as lab
-from ..readcache import cacheable
 from ..requests import operations as ops
 from ..requests.serialize import request_detail, summary_from_row
 from . import error_responses, require_user
@@ -191,7 +190,6 @@ def submit(body):
 @blp.arguments(ListQuery, location="query")
 @blp.response(200, RequestListSchema)
 @_errors(401, 422)
-@cacheable
 def list_requests(args):
     """Requests you may see, newest first; `next` is the URL of the next page."""
     user = require_user()
@@ -208,7 +206,6 @@ def list_requests(args):
 @blp.route("/requests/<int:request_id>", methods=["GET"])
 @blp.response(200, RequestSchema)
 @_errors(401, 404)
-@cacheable
 def show(request_id):
     """One request with its plan, step, available triggers, history and lab records."""
     user = require_user()

@@ -1,4 +1,4 @@
-"""Demo data: EMMA nodes, deleter strains, catalogue strains, demo users (idempotent)."""
+"""Demo data: EMMA nodes, deleter strains, catalogue strains (idempotent)."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -92,20 +92,6 @@ STRAINS = [
 
 DEMO_PASSWORD_NOTE = "Demo accounts are listed in README.md."
 # email, password, role, node, name, organisation
-DEMO_USERS = [
-    ("requester@example.org", "requester-demo", "requester", None, "Rita Requester",
-     "Universität Heidelberg"),
-    ("industry@biotech.example", "industry-demo", "requester", None, "Ivo Industry",
-     "Biotech Example GmbH"),
-    ("coordinator@emma.example", "coordinator-demo", "coordinator", None, "Cora Coordinator",
-     "EMMA/INFRAFRONTIER"),
-    ("staff.ics@emma.example", "staff-ics-demo", "staff", "ICS", "Sam Staff (ICS)", ""),
-    ("staff.mrc@emma.example", "staff-mrc-demo", "staff", "MRC", "Sue Staff (MRC)", ""),
-    ("staff.hmgu@emma.example", "staff-hmgu-demo", "staff", "HMGU", "Hans Staff (HMGU)", ""),
-    ("staff.oulu@emma.example", "staff-oulu-demo", "staff", "UNIOULU", "Olli Staff (Oulu)", ""),
-]
-
-
 def strain_name(background: str, symbol: str, lab_code: str) -> str:
     return f"{background}-{symbol}/{lab_code}"
 
@@ -144,27 +130,7 @@ def seed_strains(nodes: dict[str, Node]) -> None:
         ))
 
 
-def seed_users() -> None:
-    from ..accounts.models import Role, User
-    from ..accounts.operations import find_user
-
-    for email, password, role, node_code, name, organisation in DEMO_USERS:
-        if find_user(email) is not None:
-            continue
-        node = db.session.scalar(select(Node).where(Node.code == node_code)) if node_code else None
-        user = User(email=email, role=Role(role), node=node, name=name, organisation=organisation)
-        user.set_password(password)
-        db.session.add(user)
-
-
-SEEDERS: list = []  # other domains append callables taking the nodes dict (price lists ...)
-
-
-def seed_demo() -> None:
-    nodes = seed_nodes()
-    seed_strains(nodes)
-    seed_users()
-    db.session.flush()
-    for seeder in SEEDERS:
-        seeder(nodes)
-    db.session.commit()
+def seed_catalogue(context: dict) -> None:
+    """Demo step: the 12 nodes (kept in context["nodes"] for later steps) and the strains."""
+    context["nodes"] = seed_nodes()
+    seed_strains(context["nodes"])

@@ -1,4 +1,4 @@
-"""Figures from the request history: counts, time in each state, overdue requests, estimates.
+"""Figures from the request history: counts, time in each state, overdue requests.
 
 Read-only. Time in a state is measured between the history row that entered it and the next
 row of the same request (request_events), so it counts every visit (a failed QC sends a
@@ -19,39 +19,13 @@ from ..catalogue.models import Node
 from ..extensions import db, utcnow
 from ..requests.models import ConversionRequest, RequestEvent
 from ..requests.operations import visible_requests
-from .durations import PER_STEP, TYPICAL_WEEKS, path, position, typical_days
+from ..requests.durations import TYPICAL_WEEKS, typical_days
+from ..requests.estimates import DAY, intervals
 
-DAY = 86400.0
-
-
-@dataclass
-class Interval:
-    request_id: int
-    state: str
-    start: datetime
-    end: datetime | None  # None: the request is still in this state
-
-    def days(self, now: datetime | None = None) -> float:
-        return ((self.end or now or utcnow()) - self.start).total_seconds() / DAY
 
 
 def _visible_ids(user: User):
     return visible_requests(user).with_only_columns(ConversionRequest.id).scalar_subquery()
-
-
-def intervals(request_ids) -> dict[int, list[Interval]]:
-    """{request id: its states in order} for the ids (a list or a subquery)."""
-    rows = db.session.execute(
-        select(RequestEvent.request_id, RequestEvent.to_status, RequestEvent.at)
-        .where(RequestEvent.request_id.in_(request_ids))
-        .order_by(RequestEvent.request_id, RequestEvent.id))
-    out: dict[int, list[Interval]] = defaultdict(list)
-    for rid, state, at in rows:
-        spans = out[rid]
-        if spans:
-            spans[-1].end = at
-        spans.append(Interval(rid, state, at, None))
-    return out
 
 
 # ---- dashboard figures ---------------------------------------------------------
@@ -138,94 +112,3 @@ def overdue(user: User, now: datetime | None = None) -> list[Overdue]:
             out.append(Overdue(req, req.status, since, days, typical))
     out.sort(key=lambda o: -o.late_days)
     return out
-
-
-# ---- estimated completion ---------------------------------------------------------
-@dataclass
-class Estimate:
-    on: datetime
-    based_on: int  # completed requests with a similar plan at the node; 0 = typical durations
-    node: str | None
-    plan: str
-    late_in: str | None = None  # the current state, when it already took longer than expected
-
-    @property
-    def basis(self) -> str:
-        if self.based_on:
-            many = "request" if self.based_on == 1 else "requests"
-            return (f"based on {self.based_on} completed {many} with the same plan ({self.plan}) "
-                    f"at {self.node}")
-        if self.node is None:
-            return "from the service's typical durations (the request is not assigned to a node yet)"
-        return (f"from the service's typical durations: no completed request with the same plan "
-                f"({self.plan}) at {self.node} yet")
-
-
-def _recombinases(req: ConversionRequest) -> tuple[str, ...]:
-    return tuple(s.get("recombinase") for s in req.steps)
-
-
-def _plan_text(req: ConversionRequest) -> str:
-    steps = " then ".join(r for r in _recombinases(req)) or "no step"
-    return steps + (" with TAT-Cre" if req.use_tat_cre else "")
-
-
-def similar_completed(req: ConversionRequest, limit: int = 50) -> list[int]:
-    """Ids of the latest completed requests at req's node with the same steps (and TAT-Cre use)."""
-    if req.node_id is None:
-        return []
-    # The ids first (an index-only scan of ix_conversion_requests_node_id_status_id), then only
-    # the plans' step lists of those rows (docs/benchmarks.md).
-    latest = (select(ConversionRequest.id)
-              .where(ConversionRequest.node_id == req.node_id, ConversionRequest.status == "completed",
-                     ConversionRequest.step_count == req.step_count, ConversionRequest.id != req.id)
-              .order_by(ConversionRequest.id.desc()).limit(limit * 4))
-    rows = db.session.execute(
-        select(ConversionRequest.id, ConversionRequest.plan["steps"], ConversionRequest.use_tat_cre)
-        .where(ConversionRequest.id.in_(latest.scalar_subquery())).order_by(ConversionRequest.id.desc()))
-    wanted = _recombinases(req)
-    out = []
-    for rid, steps, tat in rows:
-        steps = tuple(steps or ())
-        if steps == wanted and bool(tat) == bool(req.use_tat_cre):
-            out.append(rid)
-        if len(out) == limit:
-            break
-    return out
-
-
-def expected_days(request_ids: list[int], step_count: int) -> dict[str, float]:
-    """{state: median days per visit} learnt from completed requests (per step for breeding/QC)."""
-    per_state: dict[str, list[float]] = defaultdict(list)
-    for spans in intervals(request_ids).values():
-        totals: dict[str, float] = defaultdict(float)
-        for span in spans:
-            if span.end is not None and span.state in TYPICAL_WEEKS:
-                totals[span.state] += span.days()
-        for state, days in totals.items():
-            per_state[state].append(days / step_count if state in PER_STEP else days)
-    return {state: median(values) for state, values in per_state.items()}
-
-
-def estimate(req: ConversionRequest, now: datetime | None = None) -> Estimate | None:
-    """When an open request should be completed; None for closed ones."""
-    if req.status not in OPEN_STATES:
-        return None
-    now = now or utcnow()
-    similar = similar_completed(req)
-    learnt = expected_days(similar, req.step_count) if similar else {}
-    expect = {s: learnt.get(s, typical_days(s)) for s in TYPICAL_WEEKS}
-    state = req.held_status if req.status == "on_hold" else req.status
-    steps = path(req.step_count)
-    here = position(state, req.current_step, req.step_count)
-    elapsed = 0.0
-    if req.status != "on_hold":  # a held request is assumed to resume now
-        if "history" in inspect(req).unloaded:
-            last = db.session.scalar(select(func.max(RequestEvent.at)).where(RequestEvent.request_id == req.id))
-        else:  # the request page loaded it already
-            last = max((e.at for e in req.history), default=None)
-        elapsed = (now - last).total_seconds() / DAY if last else 0.0
-    left_here = expect[state] - elapsed
-    remaining = max(left_here, 0.0) + sum(expect[s] for s in steps[here + 1:])
-    return Estimate(now + timedelta(days=remaining), len(similar), req.node.code if req.node else None,
-                    _plan_text(req), late_in=state if left_here < 0 else None)

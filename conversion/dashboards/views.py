@@ -9,7 +9,7 @@ from workflows.lifecycle import OPEN_STATES, STATES
 from ..catalogue.operations import all_nodes
 
 from . import charts, metrics
-from .durations import TYPICAL_WEEKS
+from ..requests.durations import TYPICAL_WEEKS
 
 bp = Blueprint("dashboards", __name__)
 

@@ -8,13 +8,12 @@ UPLOAD_ENDPOINTS = {"documents.upload", "api_documents.upload"}
 def init_app(app):
     from flask import request
 
-    from ..requests.views import REQUEST_PANELS
+    from ..registry import add_request_panel
     from . import views
     from .operations import UPLOAD_LIMIT, request_panel
 
     app.register_blueprint(views.bp)
-    if request_panel not in REQUEST_PANELS:
-        REQUEST_PANELS.append(request_panel)
+    add_request_panel(app, request_panel)
 
     @app.url_value_preprocessor
     def _upload_limit(endpoint, values):

@@ -156,7 +156,7 @@ def certificate_pdf(user: User, request_id: int) -> tuple[ConversionRequest, byt
 
 # ---- the request page's panel ----------------------------------------------------------
 def request_panel(user: User, req: ConversionRequest) -> dict:
-    """What the documents panel of a request page shows `user` (requests.views.REQUEST_PANELS)."""
+    """What the documents panel of a request page shows `user` (registry.add_request_panel)."""
     invoice_rows = invoices.invoices_of(user, req)
     is_node_staff = user.role is Role.staff and req.node_id is not None and req.node_id == user.node_id
     return {

@@ -2,10 +2,8 @@
 
 
 def init_app(app):
-    from ..catalogue.seed import SEEDERS
-    from ..pages.views import HOME_SECTIONS, NAV_LINKS
-    from ..requests.operations import ON_EVENT
-    from ..requests.views import CONFIRM_EXTRAS
+    from ..registry import add_links, add_plan_extra, add_seeder
+    from ..requests.signals import request_changed
     from . import views
     from .cli import vat_cli
     from .quotes import on_request_event
@@ -14,18 +12,11 @@ def init_app(app):
 
     app.register_blueprint(views.bp)
     app.cli.add_command(vat_cli)
-    for seeder in (seed_vat_rates, seed_price_lists):
-        if seeder not in SEEDERS:
-            SEEDERS.append(seeder)
-    if on_request_event not in ON_EVENT:
-        ON_EVENT.append(on_request_event)
-    if views.confirm_estimate not in CONFIRM_EXTRAS:
-        CONFIRM_EXTRAS.append(views.confirm_estimate)
-    for role, links in (("requester", [("My invoices", "invoices.index")]),
-                        ("staff", [("Invoices", "invoices.index"), ("Price lists", "invoices.prices")]),
-                        ("coordinator", [("Invoices", "invoices.index"), ("Price lists", "invoices.prices")])):
-        for link in links:
-            if link not in NAV_LINKS[role]:
-                NAV_LINKS[role].append(link)
-    if ("My invoices", "invoices.index") not in HOME_SECTIONS["requester"]:
-        HOME_SECTIONS["requester"].append(("My invoices", "invoices.index"))
+    add_seeder(app, seed_vat_rates)
+    add_seeder(app, lambda context: seed_price_lists(context["nodes"]))
+    request_changed.connect(on_request_event)  # a quote attached at submission and assignment
+    add_plan_extra(app, views.confirm_estimate)
+    add_links(app, "requester", nav=("My invoices", "invoices.index"), home=("My invoices", "invoices.index"))
+    for role in ("staff", "coordinator"):
+        add_links(app, role, nav=("Invoices", "invoices.index"))
+        add_links(app, role, nav=("Price lists", "invoices.prices"))

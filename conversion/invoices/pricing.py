@@ -2,7 +2,7 @@
 or a quote), from the plan and the lab records in force."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
@@ -12,7 +12,7 @@ from ..accounts.models import Role, User
 from ..catalogue.models import Material, Node, Strain
 from ..catalogue.operations import get_node
 from ..errors import Conflict, Forbidden, Invalid
-from ..extensions import db
+from ..extensions import db, utctoday
 from ..lab.models import Cryopreservation, Mating
 from ..requests.models import ConversionRequest, Deliverable, RequestEvent, Sector
 from .models import SERVICE_LABELS, Price, PriceList, Service, cents
@@ -21,8 +21,7 @@ ZERO = Decimal("0.00")
 MAX_LINES = 50
 
 
-def today() -> date:
-    return datetime.now(timezone.utc).date()
+today = utctoday  # the invoice dates are UTC days
 
 
 # ---- lab records that count ---------------------------------------------------------

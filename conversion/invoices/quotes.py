@@ -202,7 +202,7 @@ def quote_pdf(user: User, quote_id: int) -> tuple[Quote, bytes]:
 
 
 def on_request_event(req: ConversionRequest, event) -> None:
-    """ON_EVENT hook: a submitted request gets a quote; an assignment to a node other than the
+    """request_changed receiver: a submitted request gets a quote; an assignment to a node other than the
     quote's adds that node's own quote (in the transition's transaction)."""
     if event.trigger not in ("submit", "assign"):
         return

@@ -6,13 +6,13 @@ with. Countries, the EU and VAT numbers: conversion/countries.py."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
 
 from ..countries import EU_MEMBER_STATES, is_eu, normalise_vat  # noqa: F401  (re-exported)
-from ..extensions import db
+from ..extensions import db, utctoday
 from .models import VatRate
 
 # The rates loaded by the migration and `seed-demo` (percent, from the date given): data, not code.
@@ -44,13 +44,9 @@ class VatTreatment:
     mention: str | None = None
 
 
-def _today() -> date:
-    return datetime.now(timezone.utc).date()
-
-
 def standard_rate(country: str, on: date | None = None) -> Decimal:
     """The standard rate of `country` in force on `on` (today by default); ValueError if none."""
-    on = on or _today()
+    on = on or utctoday()
     rate = db.session.scalar(select(VatRate.rate).where(
         VatRate.country == country.upper(), VatRate.valid_from <= on
     ).order_by(VatRate.valid_from.desc()).limit(1))

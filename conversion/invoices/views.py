@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -14,6 +13,7 @@ from ..accounts.models import Role
 from ..catalogue.operations import all_nodes
 from ..errors import ApiError
 from ..exports import csv_cell
+from ..extensions import utctoday
 from ..requests.models import Sector
 from . import operations as ops
 from .models import SERVICE_LABELS, Service
@@ -70,7 +70,7 @@ def export_csv():
         # amounts are ours (Decimal), never formulas: a credit note's -1500.00 stays a number
         writer.writerow([csv_cell(v) for v in row] + [amount(inv.net), amount(inv.vat), amount(inv.total),
                                                       amount(balances[inv.id]), inv.currency])
-    name = f"invoices-{_node_filter() or 'all'}-{date.today().isoformat()}.csv"
+    name = f"invoices-{_node_filter() or 'all'}-{utctoday().isoformat()}.csv"
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -308,7 +308,7 @@ def quote(quote_id: int):
 
 
 def confirm_estimate(user, strain, plan, form) -> dict:
-    """requests.views.CONFIRM_EXTRAS: the estimate shown on the check-the-plan step."""
+    """A plan extra (registry.add_plan_extra): the estimate shown on the check-the-plan step."""
     try:
         est = ops.estimate(user, strain=strain, target=plan.target, sector=form.sector.data,
                            country=form.country.data, vat_number=form.vat_number.data or None,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 from ..accounts.models import Role, User
 from ..catalogue.models import DeleterStrain
 from ..errors import Conflict, Forbidden, Invalid
-from ..extensions import db
+from ..extensions import db, utctoday
 from ..requests.models import ConversionRequest
 from ..requests.operations import get_request
 from .models import Animal, Cryopreservation, Mating, Paperwork, QcResult
@@ -44,7 +44,7 @@ def _date(value, field: str, required: bool = True) -> date | None:
             parsed = date.fromisoformat(str(value))
         except ValueError:
             raise Invalid(f"{field} must be a date as YYYY-MM-DD, not {value!r}.") from None
-    if parsed > date.today():
+    if parsed > utctoday():
         raise Invalid(f"{field} cannot be in the future.")
     if parsed.year < 1990:
         raise Invalid(f"{field} is implausibly early.")

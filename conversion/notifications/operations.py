@@ -1,6 +1,6 @@
 """Notifications: who hears about a transition, the outbox, and its delivery.
 
-`on_event` runs inside the transaction of the transition (requests.operations.ON_EVENT), so a
+`on_event` runs inside the transaction of the transition (requests.signals.request_changed), so a
 change and its emails are committed together or not at all. `send_pending` delivers them
 afterwards (`flask outbox send`), one row at a time: the row is locked while its email is
 handed to the SMTP server and marked sent in the same transaction, so two senders never send
@@ -73,7 +73,7 @@ def audience(req, event) -> list[tuple[User, str]]:
     actor = event.actor
     out = Audience()
     out.add([req.requester], "my_requests", actor)
-    if req.node_id is not None and not (actor.role is Role.staff and actor.node_id == req.node_id):
+    if req.node_id is not None and not actor.is_staff_of(req.node_id):
         out.add(db.session.scalars(select(User).where(
             User.role == Role.staff, User.node_id == req.node_id).order_by(User.id)), "node_queue", actor)
     if event.trigger in COORDINATION_TRIGGERS:
@@ -87,7 +87,7 @@ def audience(req, event) -> list[tuple[User, str]]:
 
 
 def on_event(req, event) -> None:
-    """ON_EVENT hook: queue one email per recipient, in the transition's transaction."""
+    """request_changed receiver: queue one email per recipient, in the transition's transaction."""
     recipients = audience(req, event)
     if not recipients:
         return
@@ -137,7 +137,7 @@ def message_audience(req, message) -> list[tuple[User, str]]:
 
 
 def on_message(req, message) -> None:
-    """ON_MESSAGE hook: one email per person on the other side, in the message's transaction."""
+    """message_posted receiver: one email per person on the other side, in the message's transaction."""
     base = current_app.config["BASE_URL"].rstrip("/")
     kind = "Internal note" if message.internal else "Message"
     subject = f"[EMMA] {req.reference}: {kind.lower()} from {message.author.display_name}"[:300]

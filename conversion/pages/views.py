@@ -1,27 +1,23 @@
 """Landing page, role home pages, the lifecycle diagram."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
 from flask_login import current_user
 
 from ..catalogue.operations import search_strains
+from ..registry import home_cards, nav_links
 
 bp = Blueprint("pages", __name__)
-
-HOME_SECTIONS: dict[str, list] = {"requester": [], "staff": [], "coordinator": []}
-"""Other domains register (title, endpoint) links shown on each role's home page."""
-NAV_LINKS: dict[str, list] = {"requester": [], "staff": [], "coordinator": []}
-"""Other domains register (title, endpoint) links shown in the top bar per role."""
 
 
 @bp.app_context_processor
 def _nav():
-    def nav_links():
+    def role_nav_links():
         if not current_user.is_authenticated:
             return []
-        return NAV_LINKS.get(current_user.role.value, [])
+        return nav_links(current_app, current_user.role.value)
 
-    return {"nav_links": nav_links}
+    return {"nav_links": role_nav_links}
 
 
 @bp.route("/")
@@ -32,7 +28,7 @@ def home():
         return render_template("pages/landing.html", q=q, strains=strains)
     return render_template(
         "pages/home.html", q=q, strains=strains,
-        sections=HOME_SECTIONS.get(current_user.role.value, []),
+        sections=home_cards(current_app, current_user.role.value),
     )
 
 

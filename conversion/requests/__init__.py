@@ -1,6 +1,6 @@
 def init_app(app):
     """Request pages (views.bp), their template filters and the role links to them."""
-    from ..pages.views import HOME_SECTIONS, NAV_LINKS
+    from ..registry import add_links
     from . import present, views
 
     present.init_app(app)
@@ -13,6 +13,4 @@ def init_app(app):
     }
     for role, items in links.items():
         for title, endpoint, card in items:
-            if (title, endpoint) not in NAV_LINKS[role]:
-                NAV_LINKS[role].append((title, endpoint))
-                HOME_SECTIONS[role].append((card, endpoint))
+            add_links(app, role, nav=(title, endpoint), home=(card, endpoint))

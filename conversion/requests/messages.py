@@ -1,8 +1,8 @@
 """Messages on a request: a thread between the requester, the node's staff and the coordinators.
 
 Internal notes are for EMMA staff (node staff and coordinators): a requester never sees them and
-cannot write one. Each message is written with its emails to the other side (ON_MESSAGE hooks,
-the outbox) in one transaction, and shows in the request's timeline."""
+cannot write one. Each message is written with its emails to the other side (the message_posted
+signal: the outbox) in one transaction, and shows in the request's timeline."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -13,10 +13,9 @@ from ..errors import Forbidden, Invalid
 from ..extensions import db
 from .models import ConversionRequest, RequestMessage
 from .operations import get_request
+from .signals import message_posted
 
 MAX_BODY = 4000
-ON_MESSAGE: list = []
-"""Callables (request, message) run before the commit, in the same transaction (outbox rows)."""
 
 
 def post_message(user: User, request_id: int, *, body, internal=False) -> RequestMessage:
@@ -33,8 +32,7 @@ def post_message(user: User, request_id: int, *, body, internal=False) -> Reques
     message = RequestMessage(request_id=req.id, author=user, body=body, internal=internal)
     db.session.add(message)
     db.session.flush()
-    for hook in ON_MESSAGE:
-        hook(req, message)
+    message_posted.send(req, message=message)  # the emails, in this transaction
     db.session.commit()
     return message
 

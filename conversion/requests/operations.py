@@ -12,21 +12,19 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.exc import OperationalError
 
 from workflows import lifecycle
-from workflows.errors import (
-    Forbidden as WfForbidden, GuardFailed, InvalidData, LifecycleError, NotAllowed, UnknownTrigger,
-)
+from workflows.errors import LifecycleError
 
 from ..accounts.models import Role, User
 from ..catalogue.models import Access, Node, Strain
 from ..catalogue.operations import escape_like, get_node, get_strain
-from ..errors import ApiError, Conflict, Forbidden, Invalid, NotFound
+from ..errors import ApiError, Conflict, Forbidden, Invalid, NotFound, from_lifecycle
 from ..extensions import db, sqlite_write_lock
 from ..countries import normalise_vat, parse_country
 from .models import ConversionRequest, Deliverable, RequestEvent, Sector, conversion_problem
+from .signals import request_changed
 
 AFTER_COMMIT: list = []
 """Callables (request, event) run after a transition commits (notifications hook here)."""
-ON_EVENT: list = []
 """Callables (request, event) run before the commit, in the same transaction (outbox rows)."""
 
 
@@ -77,7 +75,7 @@ def actor_for(user: User, req: ConversionRequest) -> lifecycle.Actor:
     return lifecycle.Actor(
         role=user.role.value,
         is_owner=req.requester_id == user.id,
-        is_node_staff=user.role is Role.staff and req.node_id is not None and req.node_id == user.node_id,
+        is_node_staff=user.is_staff_of(req.node_id),
     )
 
 
@@ -311,18 +309,13 @@ def submit_request(user: User, *, strain: str, target: str, deliverable: str, bi
 
 
 # ---- transitions -----------------------------------------------------------
-_STATUS = {UnknownTrigger: Invalid, InvalidData: Invalid, WfForbidden: Forbidden,
-           NotAllowed: Conflict, GuardFailed: Conflict}
-
-
 def _commit(req: ConversionRequest, event: RequestEvent) -> None:
     _commit_many([(req, event)])
 
 
 def _commit_many(fired: list[tuple[ConversionRequest, RequestEvent]]) -> None:
     for req, event in fired:
-        for hook in ON_EVENT:
-            hook(req, event)
+        request_changed.send(req, event=event)
     try:
         db.session.commit()
     except (StaleDataError, OperationalError) as exc:
@@ -388,7 +381,7 @@ def _apply(user: User, req: ConversionRequest, trigger: str, comment: str | None
     try:
         fired = lifecycle.fire(req, trigger, actor_for(user, req), comment=comment, **data)
     except LifecycleError as exc:
-        raise _STATUS.get(type(exc), Conflict)(exc.message) from None
+        raise from_lifecycle(exc) from None
     if fired.trigger == "assign":
         from ..alleles import product_strain_name
 

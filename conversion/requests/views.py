@@ -7,7 +7,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, Response, abort, flash, redirect, render_template, request,
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
                    url_for)
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
@@ -16,10 +16,10 @@ from workflows import lifecycle
 
 from ..accounts.models import Role
 from ..catalogue.operations import all_nodes, get_strain
-from ..dashboards.durations import typical_months
+from .durations import typical_months
 from ..errors import ApiError, json_error, wants_json
 from ..lab import operations as lab
-from ..readcache import cacheable
+from ..registry import plan_extras, request_panels
 from . import operations as ops
 from .forms import (ActionForm, AnimalsForm, BulkForm, CryoForm, MatingForm, PaperworkForm,
                     QcForm, RequestForm, opts, parse_animal_lines)
@@ -30,12 +30,6 @@ from .present import TRIGGER_HELP, cancel_reason_label, cancel_reasons_for, hist
 
 bp = Blueprint("requests", __name__)
 
-REQUEST_PANELS: list = []
-"""Callables (user, request) -> {"template": ..., **context} or None: panels that higher layers
-(documents) add to a request page, registered in the app factory."""
-CONFIRM_EXTRAS: list = []
-"""Callables (user, strain, plan, form) -> {"template": ..., **context} or None: shown on the
-check-the-plan step (the quote of conversion.invoices)."""
 LIST_TITLES = {"requester": "My requests", "staff": "Work queue", "coordinator": "All requests"}
 
 
@@ -78,7 +72,6 @@ def _listing(args: dict):
 
 
 @bp.route("/requests")
-@cacheable
 @login_required
 def index():
     listing = _listing(read_args(request.args))
@@ -200,7 +193,7 @@ def new(emma_id: str):
             elif action != "edit":
                 archived = ops.archived_derivative(plan.product_symbol)
                 user = current_user._get_current_object()
-                extras = [x for x in (extra(user, strain, plan, form) for extra in CONFIRM_EXTRAS) if x]
+                extras = [x for x in (extra(user, strain, plan, form) for extra in plan_extras(current_app)) if x]
                 return render_template("requests/confirm.html", strain=strain, form=form, plan=plan,
                                        archived=archived, extras=extras)
         if form.errors:
@@ -254,7 +247,7 @@ def _action_form(trigger: str) -> ActionForm:
 
 def _show(req: ConversionRequest, *, status: int = 200, replace: dict | None = None,
           open_action: str | None = None, message_body: str = ""):
-    from ..dashboards.metrics import estimate
+    from .estimates import estimate
 
     triggers = ops.available_triggers(current_user, req)
     actions = {t: _action_form(t) for t in triggers}
@@ -276,7 +269,7 @@ def _show(req: ConversionRequest, *, status: int = 200, replace: dict | None = N
             forms[key] = form
     _fill_choices(req, forms, records)
     user = current_user._get_current_object()
-    panels = [p for p in (panel(user, req) for panel in REQUEST_PANELS) if p]
+    panels = [p for p in (panel(user, req) for panel in request_panels(current_app)) if p]
     return render_template(
         "requests/show.html", req=req, triggers=triggers, actions=actions,
         problems=ops.guard_problems(current_user, req), suggestions=suggestions, records=records,
@@ -295,7 +288,6 @@ def _timeline(req: ConversionRequest, messages: list) -> list[tuple[str, object]
 
 
 @bp.route("/requests/<int:request_id>")
-@cacheable
 @login_required
 def show(request_id: int):
     return _show(ops.get_request(current_user, request_id, detail=True))

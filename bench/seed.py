@@ -1,7 +1,7 @@
 """A realistic synthetic data set for benchmarks: N requests over ~3 years, every state and node.
 
 Each request is simulated from its submission to now: every state lasts a random time around the
-service's typical duration (conversion.dashboards.durations), and at each step the next trigger
+service's typical duration (conversion.requests.durations), and at each step the next trigger
 is drawn (approve or reject, accept or decline, pass or fail QC, hold and resume, cancel ...).
 The history therefore leads to the state by allowed transitions with the right actors and
 increasing timestamps, and the lab records each guard needs are written before the trigger that
@@ -26,14 +26,14 @@ from typing import Callable
 from sqlalchemy import func, insert, inspect, select, text, update
 from werkzeug.security import generate_password_hash
 
-from ..accounts.models import Role, User
-from ..alleles import TARGETS, SymbolError, plan_conversion, product_strain_name
-from ..catalogue.models import Access, DeleterStrain, Material, Node, Strain
-from ..dashboards.durations import typical_days
-from ..extensions import db, utcnow
-from ..countries import normalise_vat
-from ..lab.models import Animal, Cryopreservation, Mating, Paperwork, QcResult
-from ..requests.models import ConversionRequest, RequestEvent
+from conversion.accounts.models import Role, User
+from conversion.alleles import TARGETS, SymbolError, plan_conversion, product_strain_name
+from conversion.catalogue.models import Access, DeleterStrain, Material, Node, Strain
+from conversion.requests.durations import typical_days
+from conversion.extensions import db, utcnow
+from conversion.invoices.vat import normalise_vat
+from conversion.lab.models import Animal, Cryopreservation, Mating, Paperwork, QcResult
+from conversion.requests.models import ConversionRequest, RequestEvent
 
 CHUNK = 2000  # requests per executemany round
 YEARS = 3
@@ -153,7 +153,7 @@ class _Writer:
 # ---- the reference data: nodes, staff, strains, plans ----------------------------------
 class _World:
     def __init__(self, rng: random.Random, n: int, now: datetime):
-        from ..catalogue.seed import seed_demo
+        from conversion.seed import seed_demo
 
         if not db.session.scalar(select(func.count()).select_from(Node)):
             seed_demo()
@@ -558,7 +558,7 @@ class _Invoicing:
     """Issued invoices for shipped requests (numbered at the end, in date order), some drafts."""
 
     def __init__(self, world: _World):
-        from ..invoices.models import PriceList
+        from conversion.invoices.models import PriceList
 
         self.world = world
         self.lists: dict[int, list] = defaultdict(list)
@@ -586,7 +586,7 @@ class _Invoicing:
             self.specs.append((life.world.now, life, "draft"))
 
     def lines(self, life: _Life, day: date, today: date) -> tuple[list[dict], object] | None:
-        from ..invoices.models import Service
+        from conversion.invoices.models import Service
 
         node_id, tier, row = life.node.id, life.row["billing_sector"], life.row
         found = self.price_list(node_id, day) or self.price_list(node_id, today)
@@ -622,8 +622,8 @@ class _Invoicing:
         return out, plist
 
     def write(self, w: _Writer) -> None:
-        from ..invoices.models import Invoice, InvoiceCounter, InvoiceLine, cents
-        from ..invoices.vat import vat_treatment
+        from conversion.invoices.models import Invoice, InvoiceCounter, InvoiceLine, cents
+        from conversion.invoices.vat import vat_treatment
 
         counters = {(c.node_id, c.year): c.last_number for c in db.session.scalars(select(InvoiceCounter))}
         before = dict(counters)
@@ -747,7 +747,7 @@ def seed_bench(n: int, *, seed: int = 1, progress: Callable[[int], None] | None 
 
 
 def _invoice_models():
-    from ..invoices.models import Invoice, InvoiceLine
+    from conversion.invoices.models import Invoice, InvoiceLine
 
     return [Invoice, InvoiceLine]
 

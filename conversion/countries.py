@@ -12,7 +12,7 @@ from stdnum import get_cc_module
 from stdnum.exceptions import ValidationError
 
 EU_MEMBER_STATES = frozenset(
-    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split()
+    ["AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"]
 )
 VAT_PREFIX = {"GR": "EL"}  # the EU's VAT prefix where it differs from the ISO code
 NAME_OVERRIDES = {"TW": "Taiwan"}  # pycountry's official wording is not what people pick from

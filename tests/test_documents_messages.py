@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import io
-import re
 from pathlib import Path
 
 import pytest
-
 from conftest import csrf_token
 from flows import Api, walk
 from invoice_helpers import BILLING_FR, accepted
@@ -59,8 +57,8 @@ def test_upload_list_and_download_unchanged(app, api):
     (PDF[:5] + b"\x00" * (10 * 1024 * 1024), "big.pdf", "mta", 413, "10 MB"),
 ])
 def test_upload_refusals_keep_nothing(app, api, data, name, kind, status, fragment):
-    from conversion.extensions import db
     from conversion.documents.models import RequestDocument
+    from conversion.extensions import db
 
     rid = api.submit("EM:05402", "c")["id"]
     res = upload(api, "requester", rid, data, name=name, kind=kind)

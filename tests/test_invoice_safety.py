@@ -8,7 +8,6 @@ import threading
 from decimal import Decimal
 
 import pytest
-
 from conftest import api_token
 from flows import Api
 from invoice_helpers import BILLING_FR, YEAR, accepted, invoice

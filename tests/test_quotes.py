@@ -5,9 +5,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-
 from conftest import csrf_token
-from flows import BILLING_DE, Api, walk
+from flows import Api, walk
 from invoice_helpers import BILLING_FR, YEAR, accepted, invoice, pdf_of, pdf_text
 
 TODAY = date.today()
@@ -29,11 +28,11 @@ def test_quote_from_the_best_ranked_node_with_lines_vat_and_validity(api):
     q = quote(api)  # EM:05402 is held by MRC, which has the Flp deleter tm1c needs
     assert q["node"] == "MRC" and q["number"] == f"Q-{YEAR}-00001" and q["currency"] == "EUR"
     assert q["valid_until"] == (date.fromisoformat(q["issued_on"]) + timedelta(days=90)).isoformat()
-    assert [l["service"] for l in q["lines"]] == ["rederivation", "conversion_step", "cryopreservation",
+    assert [ln["service"] for ln in q["lines"]] == ["rederivation", "conversion_step", "cryopreservation",
                                                    "shipping_frozen"]
     # MRC 2026 academic: 1650 + 1900 + 1400 + 380; from the UK to Germany: no VAT
     assert (q["net"], q["vat"], q["total"], q["vat_treatment"]) == ("5330.00", "0.00", "5330.00", "export")
-    assert sum(Decimal(l["net"]) for l in q["lines"]) == Decimal(q["net"])
+    assert sum(Decimal(ln["net"]) for ln in q["lines"]) == Decimal(q["net"])
 
 
 def test_quote_from_a_chosen_node_reverse_charged_and_its_pdf(api):
@@ -142,7 +141,7 @@ def test_quote_page_from_the_strain_page(api, login):
 
 # ---- countries -------------------------------------------------------------------------
 def test_countries_come_from_pycountry_with_eu_vat_prefixes():
-    from conversion.countries import country_name, countries, normalise_vat, parse_country
+    from conversion.countries import countries, country_name, normalise_vat, parse_country
 
     assert country_name("LU") == "Luxembourg" and country_name("gr") == "Greece"
     assert ("LU", "Luxembourg") in countries() and len(countries()) > 240

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
-from flask_login import login_required, current_user
+from flask_login import current_user, login_required
 
 from ..errors import ApiError
 from . import operations as ops

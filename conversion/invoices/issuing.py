@@ -94,7 +94,7 @@ def list_invoices(user: User, *, node: str | None = None, before: int | None = N
 
 def credited_totals(invoice_ids: list[int]) -> dict[int, Decimal]:
     """{invoice id: what issued credit notes have taken off it (a positive amount)}."""
-    out = {i: ZERO for i in invoice_ids}
+    out = dict.fromkeys(invoice_ids, ZERO)
     if invoice_ids:
         for credits_id, total in db.session.execute(select(Invoice.credits_id, Invoice.total).where(
                 Invoice.credits_id.in_(invoice_ids), Invoice.status == "issued")):
@@ -272,14 +272,14 @@ def issue_preview(invoice: Invoice) -> tuple[object, Decimal, Decimal, Decimal]:
         treatment = vat_treatment(req.node.country, req.billing_country, req.billing_vat_number)
     except ValueError:
         return None, invoice.net, ZERO, invoice.net
-    vat = sum((cents(l.net * treatment.rate / 100) for l in invoice.lines), ZERO)
+    vat = sum((cents(ln.net * treatment.rate / 100) for ln in invoice.lines), ZERO)
     return treatment, invoice.net, vat, invoice.net + vat
 
 
 def lines_fingerprint(invoice: Invoice) -> str:
     """A digest of the saved lines: the confirmation page sends it back, so that what is issued is
     what was confirmed."""
-    text = "\n".join(f"{l.description}|{l.quantity}|{l.unit_price}" for l in invoice.lines)
+    text = "\n".join(f"{ln.description}|{ln.quantity}|{ln.unit_price}" for ln in invoice.lines)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -289,7 +289,7 @@ def unsaved_edits(invoice: Invoice, submitted: list[dict]) -> bool:
         cleaned = clean_lines(submitted) if submitted else []
     except Invalid:
         return True
-    saved = [(l.description, l.quantity, l.unit_price) for l in invoice.lines]
+    saved = [(ln.description, ln.quantity, ln.unit_price) for ln in invoice.lines]
     return saved != [(c["description"], c["quantity"], c["unit_price"]) for c in cleaned]
 
 
@@ -438,8 +438,8 @@ def _issue(user: User, invoice: Invoice) -> Invoice:
     invoice.seller, invoice.customer, invoice.subject = snapshots(req, plist)
     invoice.vat_treatment, invoice.vat_rate, invoice.vat_mention = (
         treatment.kind, treatment.rate, treatment.mention)
-    _set_lines(invoice, [{"service": l.service, "description": l.description, "quantity": l.quantity,
-                          "unit_price": l.unit_price} for l in invoice.lines], treatment.rate)
+    _set_lines(invoice, [{"service": ln.service, "description": ln.description, "quantity": ln.quantity,
+                          "unit_price": ln.unit_price} for ln in invoice.lines], treatment.rate)
     _number(invoice)
     _still_draft(invoice)
     return _finish(user, invoice)
@@ -462,8 +462,8 @@ def credit_note(user: User, invoice_id: int, *, reason: str | None, lines=None) 
     if len(reason) > 2000:
         raise Invalid("reason is longer than 2000 characters.")
     if lines is None:
-        cleaned = [{"service": l.service, "description": l.description, "quantity": l.quantity,
-                    "unit_price": -l.unit_price} for l in original.lines]
+        cleaned = [{"service": ln.service, "description": ln.description, "quantity": ln.quantity,
+                    "unit_price": -ln.unit_price} for ln in original.lines]
     else:
         cleaned = clean_lines(lines, credit=True)
     note = Invoice(kind="credit_note", status="draft", request=original.request,

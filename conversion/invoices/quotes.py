@@ -124,8 +124,8 @@ def estimate(user: User, *, strain, target, sector, country, node: str | None = 
                              tat_cre=tat):
         net = cents(line["quantity"] * line["unit_price"])
         lines.append({**line, "net": net, "vat": cents(net * treatment.rate / 100)})
-    net = sum((l["net"] for l in lines), ZERO)
-    vat = sum((l["vat"] for l in lines), ZERO)
+    net = sum((ln["net"] for ln in lines), ZERO)
+    vat = sum((ln["vat"] for ln in lines), ZERO)
     return Estimate(found, chosen, plist, plan.target, plan.product_symbol, deliverable, sector, country,
                     vat_number, treatment, lines, net, vat, net + vat, day + timedelta(days=VALID_DAYS))
 
@@ -139,8 +139,8 @@ def _store(est: Estimate, requester: User, request_id: int | None = None) -> Quo
                   sector=est.sector, country=est.country, vat_number=est.vat_number, currency=est.currency,
                   vat_treatment=est.treatment.kind, vat_rate=est.treatment.rate,
                   vat_mention=est.treatment.mention,
-                  lines=[{k: (f"{v:.2f}" if isinstance(v, Decimal) else v) for k, v in l.items()}
-                         for l in est.lines],
+                  lines=[{k: (f"{v:.2f}" if isinstance(v, Decimal) else v) for k, v in ln.items()}
+                         for ln in est.lines],
                   net=est.net, vat=est.vat, total=est.total, issued_on=today(), valid_until=est.valid_until)
     db.session.add(quote)
     db.session.flush()

@@ -172,7 +172,10 @@ def list_documents(request_id):
 
 
 @blp.route("/requests/<int:request_id>/documents/<int:document_id>", methods=["GET"])
-@blp.response(200, content_type="application/octet-stream")
+@blp.response(200, content_type="application/pdf")
+@blp.doc(responses={"200": {"description": "The uploaded bytes (PDF, PNG or JPEG)", "content": {
+    mime: {"schema": {"type": "string", "format": "binary"}}
+    for mime in ("application/pdf", "image/png", "image/jpeg")}}})
 @_errors(401, 404)
 def download(request_id, document_id):
     """The uploaded bytes, unchanged."""

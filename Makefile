@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app wsgi
-RUN_DEBS := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+RUN_DEBS := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core graphviz
 TEST_DEBS := $(RUN_DEBS) postgresql-15 chromium poppler-utils fonts-dejavu-extra
 BENCH_DEBS := $(TEST_DEBS) wrk
 

@@ -1,8 +1,12 @@
 """The benchmark driver behind `make bench` (scripts/bench.sh starts PostgreSQL, then runs this).
 
 Needs PG_ADMIN_URL (a superuser URL to a running throw-away cluster). Writes docs/benchmarks.md.
-Knobs (environment): BENCH_REQUESTS (50000), BENCH_SMALL (1000), BENCH_DURATION (seconds per wrk
-run, 10), BENCH_CONNECTIONS (16), BENCH_SQLITE (1: also time seed-bench on SQLite)."""
+Every series is a wrk run walking distinct URLs (bench/targets.py, bench/paths.lua), measured
+against a hello-world run just before it. Knobs (environment): BENCH_REQUESTS (50000),
+BENCH_SMALL (1000), BENCH_SQLITE_REQUESTS (20000; 0 skips the SQLite series), BENCH_DURATION
+(seconds per wrk run, 8), BENCH_CONNECTIONS (16).
+
+    python bench/run.py --report results.json    # re-write docs/benchmarks.md from a run's results"""
 from __future__ import annotations
 
 import http.client
@@ -16,7 +20,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,13 +34,27 @@ LOGS.mkdir(parents=True, exist_ok=True)
 
 N = int(os.environ.get("BENCH_REQUESTS", "50000"))
 SMALL = int(os.environ.get("BENCH_SMALL", "1000"))
-DURATION = int(os.environ.get("BENCH_DURATION", "10"))
+DURATION = int(os.environ.get("BENCH_DURATION", "8"))
+SQLITE_N = int(os.environ.get("BENCH_SQLITE_REQUESTS", "20000"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 WARMUP = 2  # seconds of unrecorded load before each measured wrk run
 THREADS = 2
 WORKERS = 2
 UA = "emma-bench/1"
-TARGETS = {"list": 0.35, "detail": 0.5, "queue": 0.3, "page": 0.3}
+# (series, who, title, target ratio to hello-world req/s or None)
+SERIES = [
+    ("api_detail", "api", "API detail, `GET /api/v1/requests/<id>` (coordinator token)", 0.15),
+    ("api_list", "api", "API list, `GET /api/v1/requests?status=&node=&q=&cursor=` (coordinator token)", 0.15),
+    ("page_staff", "staff", "Request page, `GET /requests/<id>` (ICS staff)", 0.05),
+    ("page_coordinator", "coordinator", "Request page, `GET /requests/<id>` (coordinator)", 0.05),
+    ("queue", "staff", "Staff work queue, `GET /requests?status=&sort=&page=&q=` (ICS staff)", 0.05),
+    ("review", "coordinator", "Review queue, `GET /review` (coordinator)", 0.02),
+    ("dashboard", "coordinator", "Dashboard, `GET /dashboard` (coordinator)", 0.02),
+    ("csv", "coordinator", "CSV export, `GET /requests.csv?all=1&...` (coordinator)", None),
+    ("pdf", "api", "Invoice PDF, `GET /api/v1/invoices/<id>.pdf` (coordinator token)", None),
+    ("mixed", "api", "Mixed: 90 % API reads (detail, list), 10 % transitions (hold/resume)", None),
+]
+SQLITE_SERIES = ("api_detail", "api_list", "page_staff", "page_coordinator", "queue")
 
 
 def log(msg: str) -> None:
@@ -134,7 +151,7 @@ class Server:
         return sizes
 
     def request(self, method: str, path: str, headers: dict, body: bytes | None = None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=180)  # a backlog may drain first
         try:
             conn.request(method, path, body=body, headers={"User-Agent": UA, **headers})
             res = conn.getresponse()
@@ -187,75 +204,55 @@ def bearer(server: Server, email: str, password: str) -> str:
 
 
 # ---- load ---------------------------------------------------------------------------
-def cache_state(server: Server, path: str, headers: dict) -> str:
-    """X-Read-Cache of two more reads of `path` (each worker fills its own entry)."""
-    return "/".join(dict((k.lower(), v) for k, v in server.get(path, headers)[1]).get("x-read-cache", "-")
-                    for _ in range(2))
-
-
-def wrk(server: Server, path: str, headers: dict, name: str) -> dict:
-    status, _, body = server.get(path, headers)
-    if status != 200:
-        raise RuntimeError(f"{name}: GET {path} answered {status}: {body[:300]!r}")
-    args = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{DURATION}s", "--latency", "-H", f"User-Agent: {UA}"]
+def wrk(server: Server, lines: list[str], headers: dict, name: str, duration: int = DURATION) -> dict:
+    """wrk walking `lines` (bench/targets.py) with bench/paths.lua, after WARMUP s unrecorded."""
+    for line in [x for x in lines if x.startswith("GET ")][:3]:
+        status, _, body = server.get(line[4:], headers)
+        if status != 200:
+            raise RuntimeError(f"{name}: {line} answered {status}: {body[:300]!r}")
+    paths = LOGS / f"paths-{name}.txt"
+    paths.write_text("\n".join(lines) + "\n")
+    env = dict(os.environ, BENCH_PATHS=str(paths), BENCH_THREADS=str(THREADS))
+    args = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", "--timeout", "10s", "--latency", "-s", str(ROOT / "bench" / "paths.lua"),
+            "-H", f"User-Agent: {UA}"]
     for key, value in headers.items():
         args += ["-H", f"{key}: {value}"]
-    url = f"http://127.0.0.1:{server.port}{path}"
-    warm = [a.replace(f"-d{DURATION}s", f"-d{WARMUP}s") for a in args]  # caches, prepared statements
-    subprocess.run(warm + [url], capture_output=True, check=True)
-    out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
+    url = f"http://127.0.0.1:{server.port}/"
+    subprocess.run(args + [f"-d{WARMUP}s", url], capture_output=True, check=True, env=env)
+    out = subprocess.run(args + [f"-d{duration}s", url], capture_output=True, text=True, check=True, env=env).stdout
     (LOGS / f"wrk-{name}.txt").write_text(out)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = re.search(r"(\d+) requests in", out)
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
     p50 = re.search(r"50%\s+([\d.]+\w+)", out)
     p99 = re.search(r"99%\s+([\d.]+\w+)", out)
-    result = {"rps": rps, "non2xx": int(bad.group(1)) if bad else 0, "socket_errors": errors.group(1) if errors else "",
-              "p50": p50.group(1) if p50 else "", "p99": p99.group(1) if p99 else "", "path": path}
-    log(f"{name}: {rps:.0f} req/s (p50 {result['p50']}, p99 {result['p99']}, non-2xx {result['non2xx']})")
+    result = {"rps": rps, "requests": int(total.group(1)) if total else 0,
+              "non2xx": int(bad.group(1)) if bad else 0, "socket_errors": errors.group(1) if errors else "",
+              "p50": p50.group(1) if p50 else "", "p99": p99.group(1) if p99 else "",
+              "urls": len(set(lines)), "example": lines[0]}
+    log(f"{name}: {rps:.0f} req/s (p50 {result['p50']}, p99 {result['p99']}, {result['urls']} URLs, "
+        f"non-2xx {result['non2xx']})")
     return result
 
 
-def transitions(server: Server, token: str, ids: list[int], clients: int = 8, seconds: int = DURATION) -> dict:
-    """`clients` threads, each holding and resuming its own requests over the API."""
-    done, failed, latencies = [0] * clients, [0] * clients, [[] for _ in range(clients)]
-    codes: dict[int, int] = {}
-    stop = time.time() + seconds
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-
-    def client(k: int) -> None:
-        mine = ids[k::clients]
-        held: set[int] = set()
-        i = 0
-        while time.time() < stop:
-            rid = mine[i % len(mine)]
-            i += 1
-            trigger = "resume" if rid in held else "hold"
-            body = json.dumps({"trigger": trigger, "comment": "benchmark"}).encode()
-            started = time.perf_counter()
-            status, _, _ = server.request("POST", f"/api/v1/requests/{rid}/events", headers, body)
-            latencies[k].append(time.perf_counter() - started)
-            if status == 200:
-                done[k] += 1
-                held.symmetric_difference_update({rid})
-            else:
-                failed[k] += 1
-                codes[status] = codes.get(status, 0) + 1
-
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - started
-    lat = sorted(x for part in latencies for x in part)
-    result = {"clients": clients, "seconds": round(elapsed, 1), "transitions": sum(done),
-              "per_second": round(sum(done) / elapsed, 1), "failed": sum(failed), "codes": codes,
-              "p50_ms": round(lat[len(lat) // 2] * 1000, 1) if lat else None,
-              "p99_ms": round(lat[int(len(lat) * 0.99)] * 1000, 1) if lat else None}
-    log(f"transitions: {result['per_second']}/s with {clients} clients, {result['failed']} failed")
+def against_hello(hello: Server, app: Server, lines: list[str], headers: dict, name: str) -> dict:
+    """A hello-world run just before the series: the ratio of the two is what the report shows."""
+    base = wrk(hello, ["GET /"], {}, f"hello-before-{name}")
+    result = wrk(app, lines, headers, name)
+    result["hello_rps"] = base["rps"]
+    result["ratio"] = round(result["rps"] / base["rps"], 3) if base["rps"] else 0.0
     return result
+
+
+def memory(server: Server) -> list[dict]:
+    """VmRSS and VmHWM (the peak) of each worker, MB."""
+    out = []
+    for pid in server.workers():
+        status = Path(f"/proc/{pid}/status").read_text()
+        out.append({k: round(int(re.search(rf"{k}:\s+(\d+) kB", status).group(1)) / 1024, 1)
+                    for k in ("VmRSS", "VmHWM")})
+    return out
 
 
 # ---- the machine --------------------------------------------------------------------
@@ -279,10 +276,87 @@ def machine() -> dict:
 
 
 # ---- main ---------------------------------------------------------------------------
+def prepare_sqlite(path: str, n: int) -> tuple[str, float]:
+    url = f"sqlite:///{path}"
+    return url, prepare(url, n, "sqlite")
+
+
+def transitions_done(url: str, since_id: int) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM request_events WHERE id > :i AND comment = 'benchmark'"),
+                                {"i": since_id}).scalar()
+    finally:
+        engine.dispose()
+
+
+def max_event_id(url: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT coalesce(max(id), 0) FROM request_events")).scalar()
+    finally:
+        engine.dispose()
+
+
+def series_urls(url: str) -> dict:
+    from sqlalchemy import create_engine
+
+    sys.path.insert(0, str(ROOT))
+    from bench import targets
+
+    engine = create_engine(url)
+    try:
+        urls = targets.series(engine)
+        urls["csv_rows"] = targets.csv_rows_expected(engine, urls["csv"][0])
+        return urls
+    finally:
+        engine.dispose()
+
+
+def measure_server(url: str, env: dict, names: list[str], tag: str) -> dict:
+    """Start hello-world and the app on the database at `url`, run the series `names`."""
+    urls = series_urls(url)
+    load: dict = {}
+    servers = []
+    try:
+        hello = Server(f"hello-{tag}", "hello:app", dict(env), chdir=ROOT / "bench")
+        servers.append(hello)
+        app = Server(f"app-{tag}", "wsgi:app", env)
+        servers.append(app)
+        auth = {"api": {"Authorization": f"Bearer {bearer(app, 'coordinator@emma.example', 'coordinator-demo')}"},
+                "staff": {"Cookie": session_cookie(app, "staff.ics@emma.example", "staff-ics-demo")},
+                "coordinator": {"Cookie": session_cookie(app, "coordinator@emma.example", "coordinator-demo")}}
+        who = {name: w for name, w, _, _ in SERIES}
+        load["rss_start"] = memory(app)
+        for name in names:
+            lines = urls[name]
+            if name == "csv":
+                before = memory(app)
+            if name == "mixed":
+                since = max_event_id(url)
+            load[name] = against_hello(hello, app, lines, auth[who[name]], f"{name}-{tag}")
+            if name == "csv":
+                load[name].update(rows=urls["csv_rows"], memory_before=before, memory_after=memory(app))
+            if name == "mixed":
+                load[name]["transitions"] = transitions_done(url, since)
+        load["rss_end"] = memory(app)
+        load["hello_rss"] = memory(hello)
+    finally:
+        for server in servers:
+            server.stop()
+    return load
+
+
 def main() -> None:
     admin = os.environ["PG_ADMIN_URL"]
     results: dict = {"started": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "n": N, "small": SMALL,
-                     "duration": DURATION, "connections": CONNECTIONS, "machine": machine()}
+                     "sqlite_n": SQLITE_N, "duration": DURATION, "connections": CONNECTIONS, "machine": machine()}
     log(f"logs in {LOGS}")
 
     # seed-bench timings and SQL statement counts at two sizes
@@ -290,9 +364,6 @@ def main() -> None:
     results["seed_small_s"] = round(prepare(small_url, SMALL, "small"), 1)
     big_url = create_db(admin, "bench_big")
     results["seed_pg_s"] = round(prepare(big_url, N, "pg"), 1)
-    if os.environ.get("BENCH_SQLITE", "1") == "1":
-        with tempfile.TemporaryDirectory() as tmp:
-            results["seed_sqlite_s"] = round(prepare(f"sqlite:///{tmp}/bench.sqlite3", N, "sqlite"), 1)
     log("SQL statements per page")
     results["sql_small"] = run_json("querycounts.py", small_url, "querycounts-small.log")
     results["sql_big"] = run_json("querycounts.py", big_url, "querycounts-big.log")
@@ -302,205 +373,98 @@ def main() -> None:
     log("invoice PDF")
     results["pdf"] = run_json("pdfbench.py", big_url, "pdfbench.log")
 
-    # throughput against the hello-world app, same gunicorn settings, same run
+    # throughput, each series against hello-world under the same gunicorn settings
     prod = env_for(big_url, APP_CONFIG="production", SECRET_KEY=secrets.token_hex(32))
-    servers = []
-    try:
-        hello = Server("hello", "hello:app", dict(prod), chdir=ROOT / "bench")
-        servers.append(hello)
-        app = Server("app", "wsgi:app", prod)
-        servers.append(app)
-        rid = sql(big_url, "SELECT r.id FROM conversion_requests r JOIN nodes n ON n.id = r.node_id "
-                           "WHERE n.code = 'ICS' AND r.status = 'breeding' ORDER BY r.id DESC LIMIT 1")[0][0]
-        token = bearer(app, "coordinator@emma.example", "coordinator-demo")
-        api = {"Authorization": f"Bearer {token}"}
-        staff = {"Cookie": session_cookie(app, "staff.ics@emma.example", "staff-ics-demo")}
-        urls = {"list": ("/api/v1/requests?status=breeding", api), "detail": (f"/api/v1/requests/{rid}", api),
-                "queue": ("/requests", staff), "page": (f"/requests/{rid}", staff)}
-        app.get(f"/requests/{rid}", staff)
-        results["rss_before"] = app.rss_mb()
-        load = {"hello": wrk(hello, "/", {}, "hello")}
-        for name, (path, headers) in urls.items():
-            load[name] = wrk(app, path, headers, name)
-            load[name]["cache"] = cache_state(app, path, headers)
-        # the same URLs with the read cache off: what computing each answer costs
-        computed = Server("computed", "wsgi:app", dict(prod, READ_CACHE_SECONDS="0"))
-        servers.append(computed)
-        for name, (path, headers) in urls.items():
-            load[f"{name}_computed"] = wrk(computed, path, headers, f"{name}-computed")
-        computed.stop()
-        load["hello_after"] = wrk(hello, "/", {}, "hello-after")
-        results["load"] = load
-        ids = [r[0] for r in sql(big_url, "SELECT id FROM conversion_requests WHERE status = 'breeding' "
-                                          "AND id <> %s ORDER BY id DESC LIMIT 400", rid)]
-        results["transitions"] = transitions(app, token, ids)
-        results["rss_after"] = app.rss_mb()
-        results["hello_rss"] = hello.rss_mb()
-        for _ in range(2):  # more load: does the worker keep growing?
-            wrk(app, f"/requests/{rid}", staff, "request-page-again")
-            wrk(app, "/api/v1/requests?status=breeding", api, "api-list-again")
-        results["rss_after_more"] = app.rss_mb()
-    finally:
-        for server in servers:
-            server.stop()
+    results["load"] = measure_server(big_url, prod, [name for name, _, _, _ in SERIES], "pg")
+
+    if SQLITE_N:
+        with tempfile.TemporaryDirectory() as tmp:
+            lite_url, seconds = prepare_sqlite(f"{tmp}/bench.sqlite3", SQLITE_N)
+            results["seed_sqlite_s"] = round(seconds, 1)
+            lite = env_for(lite_url, APP_CONFIG="production", SECRET_KEY=secrets.token_hex(32), ALLOW_SQLITE="1")
+            results["load_sqlite"] = measure_server(lite_url, lite, list(SQLITE_SERIES), "sqlite")
     (LOGS / "results.json").write_text(json.dumps(results, indent=1))
     OUT.write_text(report(results))
     log(f"wrote {OUT.relative_to(ROOT)}")
 
 
 # ---- the report ---------------------------------------------------------------------------
-FINDINGS = """
-## What the figures led to (issue 10)
+FINDINGS = (ROOT / "bench" / "findings.md")  # the hand-written part of the report
 
-- **Indexes** (migration 0006, backed by EXPLAIN ANALYZE at 50,000 requests; `psql -f bench/plans.sql`):
-  `(node_id, status, id)` replaces `(node_id, status)` (INCLUDE `step_count` on PostgreSQL), plus
-  `(node_id, id)`, `(requester_id, id)` replacing `(requester_id)`, and request_events
-  `(request_id, id)` replacing `(request_id)`. A node's queue filtered by state: 2.0 ms → 0.2 ms
-  (backward scan of the index instead of the primary key filtering newer rows); "my requests":
-  bitmap scan + sort → index-only scan (0.29 → 0.06 ms); a request's history: no sort.
-- **The request page's completion estimate** looked for the latest completed requests at the node
-  with a backward scan of the primary key that filtered ~18,000 newer, still open requests
-  (10-20 ms per page view, as open requests are the newest). It now takes the ids from an
-  index-only scan and reads only the plans' step lists of those rows: ~1 ms.
-- **Counting a list** (the staff queue's "Showing 1-25 of N") no longer joins the strains
-  table unless there is a text search: an index-only count instead of a heap scan (13-27 ms → ~1 ms at
-  a node with 10,800 requests).
-- **Eager loading** where pages and the API show related rows: the API detail and the request
-  page load the request with its strain, node and requester, and its history with each actor (and
-  the actor's node) in one extra statement (`get_request(..., detail=True)`); matings with their
-  deleter strain; an API token with its user. API detail 13 → 8 statements; request page 19 →
-  15; after a transition the API answer is reloaded in 2 statements instead of ~10 lazy loads.
-- **API list and detail, second pass**: the list reads only the summary's columns in one Core
-  statement (requests joined to strains, users and nodes) instead of ORM entities; both endpoints
-  return the JSON directly instead of dumping it field by field through marshmallow (the
-  `@blp.response` schemas still document them; same bytes); the bearer token lookup loads only
-  the user as an entity. In-process, SQLite, 2,000 requests, coordinator, per call: API list
-  3.5 → 1.7 ms, API detail 4.4 → 3.0-3.3 ms (pages unchanged).
-- **Review queue**: nodes, their deleters and their open-request counts are read once per page,
-  not once per request waiting for assignment (755 → 8 statements with 50 rows). Its time at
-  50,000 requests (~100 ms, against ~13 ms at 1,000) is rendering, not SQL (~8 ms): the page
-  shows up to 50 requests waiting for review and 50 waiting for assignment, each with its
-  decision forms and ranked nodes; at 1,000 requests there are ~15 such rows. It does not grow
-  beyond that.
-- **The API list's page of ids comes from an index first** (`WHERE id IN (SELECT id ... ORDER BY
-  id DESC LIMIT 26)`, then the rows joined to strains, users and nodes): with the filter and the
-  join in one statement PostgreSQL walked the primary key backwards and filtered the newest
-  requests, which are mostly in other states (4,700 rows read for 26 breeding ones; 1.9 ms); now an
-  index-only scan of `(status, id)` or `(node_id, status, id)` and 26 primary-key reads (0.4 ms).
-- **The request list pages at any depth, sort and search** (migration 0008; plans in
-  bench/plans.sql): the page's ids are read in the sort's order from an index alone and skipped
-  there, then only those rows are loaded with their strain, node and requester. Indexes
-  `(updated_at, id)` and `(strain_id, id)` (INCLUDE node_id, status on PostgreSQL) and
-  `(status, id DESC)`; the text search reads the matching strains first and ORs
-  `strain_id IN (...)` with pg_trgm GIN indexes on lower(reference) and lower(product_symbol).
-  Page statement at page 1,000 of 25 for the coordinator (all 50,000 requests): newest
-  24 → 2.0 ms, recently changed 70 → 2.5 ms, gene 93 → 5.5 ms, status 93 → 2.3 ms; search
-  "cdk" count 45 → 1.5 ms, its page 80 65 → 2.8 ms; ICS staff page 200 by recently changed
-  28 → 2.2 ms. A very common term ("wtsi": 83 % of requests) still reads most of them (count
-  20-34 ms). tests/test_listing_scale.py checks every sort, deep page and search against a
-  reference ordering, and constant statement counts.
-- **The read cache** (conversion/readcache.py, migration 0007). Computing an answer costs 2-20 ms
-  of CPU per request here (the second throughput table): a sign-in lookup and 1-15 statements at
-  60-120 µs of SQLAlchemy + psycopg each before any work, the ORM, Jinja and WTForms for pages.
-  hello-world costs about 0.15 ms. No trimming gets a computed page within 3× of that, so the
-  app keeps whole answers of the four hot views (`@cacheable`) per worker and answers a repeated
-  read with one primary-key read of the change stamp (about 0.1 ms round trip) instead of
-  recomputing it. Correctness does not rest on expiry: every transaction that writes anything
-  bumps the stamp in the same transaction (an engine commit hook sees every INSERT, UPDATE and
-  DELETE, ORM or not), the stamp is read before the answer's data, and the key is the URL plus the
-  caller's credentials (bearer token or whole session cookie), address and user agent. Answers
-  that set a cookie (a flash message, a first CSRF token) are never kept; entries live at most
-  `READ_CACHE_SECONDS` (60, for the dates relative to today) and never past the caller's token
-  expiry; 256 entries and 32 MB per worker at most (see the memory figures). tests/test_read_cache.py covers
-  a write in another worker, a revoked token, other credentials, raw SQL writes and rollbacks on
-  SQLite and PostgreSQL. The price: the first read after any write pays the full cost, so under a
-  steady stream of writes the computed figures are the ones that hold.
-- Already right, kept: keyset pagination of the API list (id cursor); one lifecycle machine for
-  all requests (nothing per row or per request, see the memory figures); Jinja compiles each
-  template once per process (`auto_reload` is off outside debug).
-"""
+
+def _row(title: str, x: dict, target: float | None) -> str:
+    verdict = ""
+    if target is not None:
+        verdict = "ok" if x["ratio"] >= target else "**below target**"
+    if x["non2xx"] or x["socket_errors"]:
+        verdict += f" ({x['non2xx']} non-2xx, socket errors: {x['socket_errors'] or 'none'})"
+    return (f"| {title} | {x['urls']} | {x['rps']:.0f} | {x['hello_rps']:.0f} | **{x['ratio']:.3f}** | "
+            f"{'≥ ' + str(target) if target is not None else '–'} | {x['p50']} | {x['p99']} | {verdict} |")
 
 
 def report(r: dict) -> str:
     m, load = r["machine"], r["load"]
-    base = (load["hello"]["rps"] + load["hello_after"]["rps"]) / 2
-    rows = [("API list, `GET /api/v1/requests?status=breeding` (coordinator, first page)", "list"),
-            ("API detail, `GET /api/v1/requests/<id>` (coordinator)", "detail"),
-            ("Staff work queue page, `GET /requests` (ICS staff)", "queue"),
-            ("Request page, `GET /requests/<id>` (ICS staff)", "page")]
     lines = [
         "# Benchmarks",
         "",
         f"Measured {r['started']} by `make bench` (scripts/bench.sh, bench/run.py) on "
-        f"{r['machine']['nproc']} CPUs ({m['cpu']}), {m['memory_gb']} GB memory, Linux {m['kernel']}; "
+        f"{m['nproc']} CPUs ({m['cpu']}), {m['memory_gb']} GB memory, Linux {m['kernel']}; "
         f"Python {m['python']}, " + ", ".join(f"{k} {v}" for k, v in m["versions"].items())
         + f"; {m['postgres']}; {m['wrk']}.",
         "",
         f"Data: `flask --app wsgi seed-bench --requests {r['n']}` on a throw-away PostgreSQL cluster "
         f"({r['rows'].get('requests')} requests, {r['rows'].get('events')} history rows, "
-        f"{r['rows'].get('invoices')} invoices), plus the demo data.",
+        f"{r['rows'].get('invoices')} invoices), plus the demo data. Nothing is cached between "
+        f"requests: every answer is computed from the database (the read cache of issue 10 is gone).",
         "",
-        "## Throughput",
+        "## Throughput on PostgreSQL",
         "",
         f"gunicorn, {WORKERS} sync workers, `APP_CONFIG=production`; `wrk -t{THREADS} -c{CONNECTIONS} "
-        f"-d{r['duration']}s` on loopback after {WARMUP} s of unrecorded warm-up per URL (the load "
-        f"generator shares the machine). The baseline is "
-        f"bench/hello.py (a one-route Flask app) under the same gunicorn settings in the same run: "
-        f"{load['hello']['rps']:.0f} req/s before and {load['hello_after']['rps']:.0f} req/s after "
-        f"the app's runs (mean {base:.0f}). On a shared machine the app's figures vary by up to 2× "
-        f"between runs; the ratios are the comparison that holds.",
+        f"-d{r['duration']}s -s bench/paths.lua` on loopback after {WARMUP} s of unrecorded warm-up. "
+        f"Each series walks a file of distinct URLs (bench/targets.py: thousands of request ids, list "
+        f"URLs over every state × node, deep pages, text searches by reference and by gene) and is "
+        f"measured right after a run of bench/hello.py (a one-route Flask app) under the same gunicorn "
+        f"settings: the ratio to that run is the figure that holds on a shared machine.",
         "",
-        "The app as deployed answers repeated reads from its read cache (conversion/readcache.py): "
-        "each answer is kept per worker and used only while the database's change stamp, read on "
-        "every request in one primary-key round trip, is unchanged, so any write anywhere is seen by "
-        "the next read. The second table is the same run against a server started with "
-        "`READ_CACHE_SECONDS=0`: the cost of computing each answer (every read after a write pays it).",
-        "",
-        "| what | req/s | p50 | p99 | × hello | target | | read cache |",
-        "|---|---:|---:|---:|---:|---:|---|---|",
+        "| series | URLs | req/s | hello req/s | × hello | target | p50 | p99 | |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for title, key in rows:
-        x = load[key]
-        ratio = x["rps"] / base
-        ok = "ok" if ratio >= TARGETS[key] else "below target"
-        if x["non2xx"] or x["socket_errors"]:
-            ok += f" ({x['non2xx']} non-2xx, socket errors: {x['socket_errors'] or 'none'})"
-        lines.append(f"| {title} | {x['rps']:.0f} | {x['p50']} | {x['p99']} | {ratio:.2f} | ≥ {TARGETS[key]} | {ok} "
-                     f"| {x.get('cache', '')} |")
+    for name, _, title, target in SERIES:
+        if name in load:
+            lines.append(_row(title, load[name], target))
+    if "csv" in load:
+        c = load["csv"]
+        lines += ["", f"CSV export: {c['rows']} rows per call, streamed. Worker memory (MB) before the "
+                      f"run: {c['memory_before']}; after it: {c['memory_after']} (VmHWM is the peak)."]
+    if "mixed" in load:
+        x = load["mixed"]
+        lines += ["", f"Mixed run: {x['transitions']} transitions committed (every 10th call, "
+                      f"`POST /api/v1/requests/<id>/events` hold or resume, full request JSON answered) "
+                      f"among {x['requests']} calls."]
+    lines += ["", f"Worker memory (MB): at start {load['rss_start']}, after every series {load['rss_end']}; "
+                  f"hello-world workers {load['hello_rss']}."]
+    lite = r.get("load_sqlite")
+    if lite:
+        lines += [
+            "",
+            "## Throughput on SQLite (what `make run` users get)",
+            "",
+            f"The same series on the embedded SQLite default with `seed-bench --requests {r['sqlite_n']}`, "
+            f"same gunicorn and wrk settings (`ALLOW_SQLITE=1`).",
+            "",
+            "| series | URLs | req/s | hello req/s | × hello | target | p50 | p99 | |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        ]
+        for name, _, title, target in SERIES:
+            if name in lite:
+                lines.append(_row(title, lite[name], target))
     lines += [
-        "",
-        "Computed every time (`READ_CACHE_SECONDS=0`):",
-        "",
-        "| what | req/s | p50 | p99 | × hello |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for title, key in rows:
-        x = load.get(f"{key}_computed")
-        if x:
-            lines.append(f"| {title} | {x['rps']:.0f} | {x['p50']} | {x['p99']} | {x['rps'] / base:.2f} |")
-    t = r["transitions"]
-    lines += [
-        "",
-        f"Transitions: {t['clients']} concurrent API clients (threads) each alternating `hold` and "
-        f"`resume` on its own breeding requests (`POST /api/v1/requests/<id>/events`, coordinator "
-        f"token, full request JSON answered): **{t['per_second']} transitions/s** on PostgreSQL "
-        f"({t['transitions']} in {t['seconds']} s, p50 {t['p50_ms']} ms, p99 {t['p99_ms']} ms, "
-        f"{t['failed']} failed{(' ' + str(t['codes'])) if t['codes'] else ''}).",
-        "",
-        "## Memory per worker",
-        "",
-        "VmRSS of each gunicorn worker (MB, from /proc/<pid>/status):",
-        "",
-        f"- after start-up and one request: {r['rss_before']}",
-        f"- after all the runs above: {r['rss_after']}",
-        f"- after 4 more runs ({4 * r['duration']} s of load): {r['rss_after_more']}",
-        f"- hello-world workers, for scale: {r['hello_rss']}",
         "",
         "## SQL statements per page and API call",
         "",
         f"Counted with a SQLAlchemy `before_cursor_execute` listener around one Flask test-client "
-        f"request (second call, warm, read cache off), on PostgreSQL with {r['small']} and with {r['n']} requests "
-        f"(bench/querycounts.py). The count includes the sign-in lookups (token or session user). "
+        f"request (second call, warm), on PostgreSQL with {r['small']} and with {r['n']} requests "
+        f"(bench/querycounts.py). The count includes the sign-in lookup (token or session user). "
         f"tests/test_query_counts.py pins the counts in CI (5 vs 50 requests, SQLite and PostgreSQL).",
         "",
         f"| what | statements ({r['small']}) | statements ({r['n']}) | ms ({r['small']}) | ms ({r['n']}) |",
@@ -510,45 +474,41 @@ def report(r: dict) -> str:
         big = r["sql_big"][name]
         lines.append(f"| {name} | {small['statements']} | {big['statements']} | {small['ms']} | {big['ms']} |")
     p = r["pdf"]
-    lines += [
-        "",
-        "## Invoice PDF",
-        "",
-    ]
+    lines += ["", "## Invoice PDF rendering", ""]
     if "error" in p:
         lines.append(f"Not measured: {p['error']}.")
     else:
-        lines += [
+        lines.append(
             f"Invoice {p['invoice']} ({p['lines']} lines, {p['pages']} page(s)), median of {p['runs']} renders: "
-            f"the app's `render_invoice` (template + WeasyPrint, stylesheet and fonts parsed once per "
-            f"process) **{p['app_ms_per_page']} ms per page**; WeasyPrint rendering the same HTML "
-            f"directly (`HTML(string=...).write_pdf(stylesheets=[CSS(...)])`) {p['direct_ms_per_page']} ms "
-            f"per page: **{p['ratio']}×** (target ≤ 1.2×).",
-        ]
-    lines += [""] + FINDINGS.strip("\n").split("\n")
+            f"the app's `render_invoice` **{p['app_ms_per_page']} ms per page**; WeasyPrint rendering the same "
+            f"HTML directly {p['direct_ms_per_page']} ms per page: **{p['ratio']}×** (target ≤ 1.2×).")
     lines += [
         "",
         "## seed-bench",
         "",
-        f"`seed-bench --requests {r['n']}` (one transaction, Core `insert()` executemany in chunks of "
-        f"2000 requests): **{r['seed_pg_s']} s on PostgreSQL**"
-        + (f", **{r['seed_sqlite_s']} s on SQLite**" if "seed_sqlite_s" in r else "")
+        f"`seed-bench --requests {r['n']}`: **{r['seed_pg_s']} s on PostgreSQL**"
+        + (f"; `--requests {r['sqlite_n']}` **{r['seed_sqlite_s']} s on SQLite**" if "seed_sqlite_s" in r else "")
         + f" (wall time of the command, migrations not included); {r['small']} requests: {r['seed_small_s']} s.",
+        "",
+    ]
+    lines += FINDINGS.read_text().strip("\n").split("\n")
+    lines += [
         "",
         "## Reproduce",
         "",
         "```sh",
-        "make bench                      # about 8 minutes on 2 CPUs; writes this file",
-        "BENCH_REQUESTS=5000 BENCH_DURATION=5 make bench   # a quick run",
+        "make bench                      # about 10 minutes on 2 CPUs; writes this file",
+        "BENCH_REQUESTS=5000 BENCH_SQLITE_REQUESTS=2000 BENCH_DURATION=3 make bench   # a quick run",
+        "DATABASE_URL=... .venv/bin/python bench/profiling.py api_detail --profile  # where the time goes",
         "```",
         "",
         "scripts/bench.sh starts a throw-away PostgreSQL 15 cluster (fsync off) and runs bench/run.py, "
         "which seeds the databases, counts SQL statements (bench/querycounts.py), times the invoice PDF "
-        "(bench/pdfbench.py), starts gunicorn for the app and for bench/hello.py, runs wrk, the "
-        "transition clients and the memory readings, and writes this file. Raw wrk output and logs "
-        "stay in the temporary folder printed at the start. Query plans behind the indexes: "
-        "`DATABASE_URL=... .venv/bin/python bench/explain.py` (EXPLAIN ANALYZE of every statement "
-        "the measured pages send).",
+        "(bench/pdfbench.py), writes each series' URLs (bench/targets.py), starts gunicorn for the app "
+        "and for bench/hello.py, runs wrk with bench/paths.lua and writes this file; the hand-written "
+        "findings come from bench/findings.md. Raw wrk output, the URL files and logs stay in the "
+        "temporary folder printed at the start. Query plans: `DATABASE_URL=... .venv/bin/python "
+        "bench/explain.py`.",
         "",
     ]
     return "\n".join(lines)

@@ -29,10 +29,12 @@ from werkzeug.security import generate_password_hash
 from conversion.accounts.models import Role, User
 from conversion.alleles import TARGETS, SymbolError, plan_conversion, product_strain_name
 from conversion.catalogue.models import Access, DeleterStrain, Material, Node, Strain
+from conversion.dashboards.metrics import rebuild_state_durations
 from conversion.requests.durations import typical_days
 from conversion.extensions import db, utcnow
 from conversion.invoices.vat import normalise_vat
-from conversion.lab.models import Animal, Cryopreservation, Mating, Paperwork, QcResult
+from conversion.lab.models import (Animal, CryoThaw, Cryopreservation, Litter, Mating, Paperwork, QcResult,
+                                   Shipment)
 from conversion.requests.models import ConversionRequest, RequestEvent
 
 CHUNK = 2000  # requests per executemany round
@@ -297,7 +299,7 @@ class _Life:
             "step_count": len(self.steps), "current_step": 1, "use_tat_cre": self.tat,
             "deliverable": deliverable, "billing_organisation": org[0], "billing_address": org[2],
             "billing_country": org[1], "billing_vat_number": org[3], "billing_sector": org[4],
-            "created_at": t0, "updated_at": t0, "version": 1,
+            "created_at": t0, "updated_at": t0, "state_since": t0, "version": 1,
         }
         self.node: Node | None = None
         self.staff_id: int | None = None
@@ -306,6 +308,8 @@ class _Life:
         self.paperwork = None
         self.generation = 0
         self.animal_n = 0
+        self.mating_n = 0
+        self.last_animal = None
         self.accepted_at: datetime | None = None
         self.shipped_at: datetime | None = None
         self.cryo: list[tuple[str, int]] = []
@@ -334,7 +338,7 @@ class _Life:
             "from_status": None if trigger == "submit" else self.row["status"], "to_status": to,
             "actor_id": actor, "at": at, "comment": comment, "data": data or {}})
         self.row["status"] = to
-        self.row["updated_at"] = at
+        self.row["updated_at"] = self.row["state_since"] = at
         self.events += 1
         self.t = at
 
@@ -357,8 +361,9 @@ class _Life:
     def animal(self, at: datetime, stage: str, allele: str, transgene: str | None, mating: int | None,
                prefix: str) -> None:
         self.animal_n += 1
+        self.last_animal = self.next_id(Animal)
         self.w.add(Animal, {
-            "id": self.next_id(Animal), "request_id": self.rid, "step": self.row["current_step"],
+            "id": self.last_animal, "request_id": self.rid, "step": self.row["current_step"],
             "stage": stage, "label": f"{prefix}-{self.animal_n}",
             "born_on": (at - timedelta(days=self.rng.randint(21, 42))).date(),
             "sex": self.rng.choice(("male", "female")), "allele": allele, "deleter_transgene": transgene,
@@ -376,15 +381,17 @@ class _Life:
         tat = self.tat and recombinase == "Cre"
         mid = self.next_id(Mating)
         born = at + timedelta(days=21)
+        self.mating_n += 1
         self.w.add(Mating, {
-            "id": mid, "request_id": self.rid, "step": self.row["current_step"], "generation": self.generation,
-            "method": "tat_cre" if tat else "deleter",
+            "id": mid, "request_id": self.rid, "number": self.mating_n, "step": self.row["current_step"],
+            "generation": self.generation, "method": "tat_cre" if tat else "deleter",
             "deleter_id": None if tat else self.rng.choice(self.world.deleters[self.node.id][recombinase]),
             "set_up_on": at.date(), "dam": f"D{self.rid}-{self.generation}", "sire": f"S{self.rid}-{self.generation}",
-            "litter_born_on": born.date() if born < end else None,
-            "pups_born": self.rng.randint(4, 9) if born < end else None,
-            "pups_weaned": self.rng.randint(3, 7) if born < end else None,
             "recorded_by_id": self.staff(), "recorded_at": at})
+        if born < end:
+            self.w.add(Litter, {"request_id": self.rid, "mating_id": mid, "born_on": born.date(),
+                                "pups_born": self.rng.randint(4, 9), "pups_weaned": self.rng.randint(3, 7),
+                                "recorded_by_id": self.staff(), "recorded_at": born})
         return mid
 
     def pups(self, start: datetime, end: datetime, mating: int, with_product: bool) -> None:
@@ -406,18 +413,22 @@ class _Life:
                 self.w.add(QcResult, {
                     "id": self.next_id(QcResult), "request_id": self.rid, "step": self.row["current_step"],
                     "assay": self.rng.choice(pool), "result": result,
-                    "animal_label": f"G{self.generation}-{self.animal_n}", "note": None,
+                    "animal_label": f"G{self.generation}-{self.animal_n}", "animal_id": self.last_animal, "note": None,
                     "recorded_by_id": self.staff(), "recorded_at": self.between(start, end)})
 
     def cryopreserve(self, start: datetime, end: datetime, thaw: str | None) -> None:
         material = "embryos" if self.row["deliverable"] == "frozen_embryos" else "sperm"
         count = self.rng.randint(10, 40)
         self.cryo.append((material, count))
+        cid, at = self.next_id(Cryopreservation), self.between(start, end)
         self.w.add(Cryopreservation, {
-            "id": self.next_id(Cryopreservation), "request_id": self.rid, "material": material,
+            "id": cid, "request_id": self.rid, "material": material,
             "count": count, "location": f"Tank {self.rng.randint(1, 6)} / canister {self.rng.randint(1, 9)} "
                                         f"/ position {self.rng.randint(1, 40)}",
-            "test_thaw": thaw, "recorded_by_id": self.staff(), "recorded_at": self.between(start, end)})
+            "recorded_by_id": self.staff(), "recorded_at": at})
+        if thaw:
+            self.w.add(CryoThaw, {"cryo_id": cid, "thawed_on": at.date(), "result": thaw, "note": None,
+                                  "recorded_by_id": self.staff(), "recorded_at": at})
 
     # -- the simulation
     def run(self) -> None:
@@ -526,6 +537,12 @@ class _Life:
             if r < 0.01:
                 self.cancel(end, early=False)
             else:
+                material = {"frozen_sperm": "sperm", "frozen_embryos": "embryos"}.get(self.row["deliverable"],
+                                                                                     "live_animals")
+                self.w.add(Shipment, {"request_id": self.rid, "courier": "World Courier",
+                                      "tracking": f"WC{self.rid:08d}", "shipped_on": end.date(), "material": material,
+                                      "quantity": min(3, self.cryo[-1][1] - 2) if self.cryo else 3,
+                                      "recorded_by_id": self.staff(), "recorded_at": end})
                 self.event("ship", "shipped", self.staff(), end)
                 self.shipped_at = end
         elif state == "shipped":
@@ -708,7 +725,8 @@ def seed_bench(n: int, *, seed: int = 1, progress: Callable[[int], None] | None 
     rng = random.Random(seed)
     now = now or _now()
     world = _World(rng, n, now)
-    models = [ConversionRequest, RequestEvent, Paperwork, Mating, Animal, QcResult, Cryopreservation]
+    models = [ConversionRequest, RequestEvent, Paperwork, Mating, Litter, Animal, QcResult, Cryopreservation, CryoThaw,
+              Shipment]
     ids = {m: _ids(m) for m in (RequestEvent, Mating, Animal, QcResult, Cryopreservation)}
     first = _ids(ConversionRequest)
     invoicing = _Invoicing(world) if _has_table("invoices") else None  # invoices: migration 0003
@@ -741,6 +759,7 @@ def seed_bench(n: int, *, seed: int = 1, progress: Callable[[int], None] | None 
     finally:
         w.close()
     _move_sequences()
+    rebuild_state_durations()  # the dashboard's time-in-state histogram, from the history written above
     db.session.commit()
     _refresh_statistics()
     return dict(w.counts)

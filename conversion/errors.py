@@ -104,6 +104,36 @@ def register_error_handlers(app: Flask) -> None:
         template = f"errors/{exc.code}.html" if exc.code in (400, 403, 404, 405, 413, 500) else "errors/generic.html"
         return render_template(template, error=exc), exc.code or 500
 
+    from sqlalchemy import exc as sa_exc
+
+    def _database_unavailable(exc: Exception):
+        """The database cannot be reached (restart, outage, pool exhausted, busy): 503 with
+        Retry-After, JSON under /api/, a page without anything that needs the database."""
+        log.error("Database unavailable on %s %s: %s", request.method, request.path, exc)
+        try:
+            from .extensions import db
+
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the connection may be gone; the pool replaces it
+            pass
+        message = "The database is not available right now: please try again in a minute."
+        if wants_json():
+            response = json_error(503, message)[0]
+            response.status_code = 503
+        else:
+            response = app.make_response((render_template("errors/503.html", message=message), 503))
+        response.headers["Retry-After"] = "30"
+        return response
+
+    for cls in (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, sa_exc.DisconnectionError):
+        app.register_error_handler(cls, _database_unavailable)
+
+    @app.errorhandler(sa_exc.DBAPIError)
+    def _dbapi_error(exc):
+        if exc.connection_invalidated:
+            return _database_unavailable(exc)
+        return _unexpected(exc)
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         log.exception("Unhandled error on %s %s", request.method, request.path)

@@ -16,7 +16,7 @@ Link = tuple[str, str]  # (title, endpoint)
 def _store(app: Flask) -> dict:
     return app.extensions.setdefault("conversion.registry", {
         "nav": {role: [] for role in ROLES}, "home": {role: [] for role in ROLES}, "seeders": [],
-        "request_panels": [], "plan_extras": []})
+        "plan_extras": []})
 
 
 def add_links(app: Flask, role: str, *, nav: Link | None = None, home: Link | None = None) -> None:
@@ -44,16 +44,6 @@ def add_seeder(app: Flask, seeder: Callable[[dict], None]) -> None:
 
 def seeders(app: Flask) -> list[Callable[[dict], None]]:
     return list(_store(app)["seeders"])
-
-
-def add_request_panel(app: Flask, panel: Callable) -> None:
-    """A panel of the request page: panel(user, req) -> {"template": ..., **context} or None."""
-    if panel not in _store(app)["request_panels"]:
-        _store(app)["request_panels"].append(panel)
-
-
-def request_panels(app: Flask) -> list[Callable]:
-    return list(_store(app)["request_panels"])
 
 
 def add_plan_extra(app: Flask, extra: Callable) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import abort, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from .inputs import json_body
+
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
        "frame-ancestors 'none'")
@@ -19,21 +21,15 @@ def init_app(app) -> None:
     def _refuse_malformed_input():
         """400 for what the database or the parser cannot take, before any view runs: NUL
         characters in the path, query, form fields or JSON text (PostgreSQL refuses them in
-        text), and JSON nested so deeply that json.loads raises RecursionError."""
+        text); JSON nested so deeply that json.loads raises RecursionError, over-long numbers,
+        lone surrogates (conversion/inputs.load_json); 422 for JSON integers past 32 bits."""
         if "\x00" in request.path or any("\x00" in key or "\x00" in value
                                           for key, value in request.args.items(multi=True)):
             abort(400, "NUL characters are not allowed in the address.")
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return
         if request.is_json:
-            if b"\\u0000" in request.get_data(cache=True):
-                abort(400, "NUL characters are not allowed in the JSON body.")
-            try:
-                body = request.get_json(silent=True)
-            except RecursionError:
-                abort(400, "The JSON body is nested too deeply.")
-            if b"\\ud" in request.get_data(cache=True).lower() and not _encodable(body):
-                abort(400, "The JSON body has text that is not valid Unicode (a lone surrogate).")
+            json_body()  # parsed once, bounded (conversion/inputs.py): 400/422 before any view
         elif any("\x00" in key or "\x00" in value for key, value in request.form.items(multi=True)):
             abort(400, "NUL characters are not allowed in form fields.")
 
@@ -52,19 +48,3 @@ def init_app(app) -> None:
             headers["Cache-Control"] = "no-store"
         return response
 
-
-def _encodable(value, depth: int = 0) -> bool:
-    """Whether every string in a parsed JSON value can be stored (UTF-8: no lone surrogates)."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-        return True
-    if depth > 200:
-        return True
-    if isinstance(value, dict):
-        return all(_encodable(k, depth + 1) and _encodable(v, depth + 1) for k, v in value.items())
-    if isinstance(value, list):
-        return all(_encodable(v, depth + 1) for v in value)
-    return True

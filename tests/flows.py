@@ -83,7 +83,8 @@ def walk(api: Api, rid: int, to: str, node: str = "MRC") -> dict:
         elif state == "cryopreservation":
             while True:
                 step = req["step"]
-                api.ok(staff, f"/requests/{rid}/qc", {"assay": step_assay(step), "result": "pass"})
+                api.ok(staff, f"/requests/{rid}/qc", {"assay": step_assay(step), "result": "pass",
+                                                     "animal": tested_animal(req)})
                 req = api.go(staff, rid, "pass_qc")
                 if req["status"] == "cryopreservation":
                     break
@@ -94,12 +95,22 @@ def walk(api: Api, rid: int, to: str, node: str = "MRC") -> dict:
                                                    "test_thaw": "pass"})
             req = api.go(staff, rid, "complete_cryopreservation")
         elif state == "shipped":
+            api.ok(staff, f"/requests/{rid}/shipments", {"courier": "World Courier", "tracking": "WC-1",
+                                                        "shipped_on": "2026-06-01", "material": "sperm",
+                                                        "quantity": 4}, status=201)
             req = api.go(staff, rid, "ship")
         elif state == "completed":
             req = api.go("requester", rid, "confirm_delivery")
         if state == to:
             return req
     return req
+
+
+def tested_animal(req: dict) -> str | None:
+    """The label of the latest recorded, not voided animal carrying the step's product."""
+    animals = [a for a in (req.get("records") or {}).get("animals", [])
+               if not a["voided"] and a["allele"] == req["step"]["to"]]
+    return animals[-1]["label"] if animals else None
 
 
 def step_assay(step: dict) -> str:

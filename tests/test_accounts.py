@@ -10,7 +10,7 @@ from conftest import DEMO, csrf_token, sign_in
 def test_each_demo_user_can_sign_in_and_sees_their_role_home(seeded, client):
     expectations = {
         "requester": "request a conversion",
-        "coordinator": "review incoming requests",
+        "coordinator": "to assign to a node",
         "staff_ics": "Institut Clinique de la Souris",
         "staff_oulu": "University of Oulu",
     }
@@ -20,7 +20,7 @@ def test_each_demo_user_can_sign_in_and_sees_their_role_home(seeded, client):
         page = client.get("/").get_data(as_text=True)
         assert text in page, who
         assert DEMO[who][0] in page
-        client.get("/logout")
+        client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
         assert "Sign in" in client.get("/").get_data(as_text=True)
 
 

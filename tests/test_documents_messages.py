@@ -196,7 +196,7 @@ def test_a_message_with_a_lone_surrogate_is_400_and_stores_nothing(app, api):
     rid = api.submit("EM:05402", "c")["id"]
     res = api.client.post(f"/api/v1/requests/{rid}/messages", data=b'{"body": "hi \\ud800"}',
                           content_type="application/json", headers=api.headers("requester"))
-    assert res.status_code == 400 and "Unicode" in res.get_json()["error"]
+    assert res.status_code == 400 and "surrogate" in res.get_json()["error"]
     assert db.session.query(RequestMessage).count() == 0
 
 

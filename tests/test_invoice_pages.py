@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+from datetime import timedelta
 import io
 import re
 
@@ -119,15 +120,28 @@ def test_coordinator_adds_a_price_list_from_a_date(app, api, login):
     for service in ("rederivation", "conversion_step", "tat_cre", "cryopreservation", "shipping_live",
                     "shipping_frozen"):
         form[f"{service}_academic"], form[f"{service}_industry"] = "1000.00", "2000.00"
-    res = browser.post("/prices", data=form, follow_redirects=True)
+    res = browser.post("/prices", data=form, follow_redirects=True)  # today: already in force
+    assert "starts tomorrow at the earliest" in res.get_data(as_text=True)
+    tomorrow = ops.today() + timedelta(days=1)
+    for days in ("４５", "٤٥", "4\u00b2", "45.0", "1e2"):  # unicode digits and the like: refused, not a 500
+        res = browser.post("/prices", data={**form, "valid_from": tomorrow.isoformat(), "payment_days": days},
+                           follow_redirects=True)
+        assert res.status_code == 200 and "payment_days must be a whole number" in res.get_data(as_text=True)
+    for day in (tomorrow.strftime("%Y%m%d"), f"{tomorrow.year}-W01-1", tomorrow.isoformat() + "T00:00"):
+        res = browser.post("/prices", data={**form, "valid_from": day}, follow_redirects=True)
+        assert "YYYY-MM-DD" in res.get_data(as_text=True), day
+    res = browser.post("/prices", data={**form, "valid_from": tomorrow.isoformat(),
+                                        "rederivation_academic": "1E+999999999"}, follow_redirects=True)
+    assert res.status_code == 200 and "must be a number such as 1500.00" in res.get_data(as_text=True)
+    res = browser.post("/prices", data={**form, "valid_from": tomorrow.isoformat()}, follow_redirects=True)
     assert "saved" in res.get_data(as_text=True)
-    current = ops.price_list_on(get_node("HMGU"), ops.today())
-    assert current.valid_from == ops.today() and current.payment_days == 45
+    current = ops.price_list_on(get_node("HMGU"), tomorrow)
+    assert current.valid_from == tomorrow and current.payment_days == 45
     assert str(current.amount("conversion_step", "industry")) == "2000.00"
     assert len(ops.price_lists(get_node("HMGU"))) == 3  # older lists are kept
     past = {**form, "valid_from": "2020-01-01"}
     res = browser.post("/prices", data=past, follow_redirects=True)
-    assert "cannot start in the past" in res.get_data(as_text=True)
+    assert "starts tomorrow at the earliest" in res.get_data(as_text=True)
     staff = app.test_client()
     login(staff, "staff_hmgu")
     assert staff.get("/prices").status_code == 200

@@ -279,7 +279,8 @@ def test_certificate_for_a_completed_request(api):
     text = pdf_text(res.data)
     assert "CONVERSION CERTIFICATE" in text and "MRC Harwell Institute" in text
     assert "Cdk5rap2<tm1c(EUCOMM)Wtsi>" in text and "C57BL/6N-Cdk5rap2<tm1c(EUCOMM)Wtsi>/H" in text
-    assert "tm1c PCR" in text and "Tank 3 / canister 2 / position 14" in text and "Flp deleter" in text
+    assert "tm1c PCR" in text and "G2-1" in text and "Flp deleter" in text
+    assert "Tank 3" not in text  # the requester's document: no storage positions
     assert "Page 1 of 1" in text
     assert api.get("industry", f"/requests/{rid}/certificate.pdf").status_code == 404
 

@@ -57,7 +57,9 @@ def test_no_generated_request_gets_a_server_error(quiet, live_server, client, tm
            # revoking the run's own token would turn the rest of the run into 401s
            "--exclude-path", "/api/v1/tokens/current",
            "--suppress-health-check", "all", "--no-color"]
-    env = {**os.environ, "SCHEMATHESIS_HOOKS": ""}
+    # tests/schemathesis_hooks.py adds the inputs that once gave 5xx answers (docs/security.md)
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "schemathesis_hooks",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")]))}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=400, cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stdout[-15000:] + proc.stderr[-3000:]
     tested = re.search(r"Tested: (\d+)", proc.stdout)

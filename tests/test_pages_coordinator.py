@@ -99,6 +99,26 @@ def test_csv_exports_exactly_what_is_shown(seeded, api, cora):
     assert 'href="/requests.csv?sort=oldest&amp;page=2"' in shown
 
 
+def test_csv_export_of_every_page_streams_all_matching_requests(seeded, api, cora):
+    for _ in range(30):
+        api.submit("EM:06377", "b")
+    rid = api.submit("EM:05402", "c")["id"]
+    api.go("coordinator", rid, "approve")
+    shown = cora.text("/requests?sort=oldest")
+    assert "Showing 1–25 of 31" in shown and 'href="/requests.csv?all=1&amp;sort=oldest"' in shown
+    res = cora.get("/requests.csv?all=1&sort=oldest")
+    assert res.status_code == 200 and res.mimetype == "text/csv" and res.is_streamed
+    assert 'filename="requests-all.csv"' in res.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(res.get_data(as_text=True))))
+    assert rows[0][0] == "Reference" and len(rows) == 1 + 31
+    assert [r[0] for r in rows[1:26]] == [r[0] for r in csv.reader(io.StringIO(
+        cora.get("/requests.csv?sort=oldest").get_data(as_text=True)))][1:]  # page 1 first, same order
+    approved = list(csv.reader(io.StringIO(cora.get("/requests.csv?all=1&status=approved").get_data(as_text=True))))
+    assert len(approved) == 2 and approved[1][1] == "Approved"
+    bad = cora.get("/requests.csv?all=1&status=nonsense")
+    assert bad.status_code == 302 and "Unknown status" in cora.text("/requests")
+
+
 def test_csv_cells_cannot_start_a_formula(seeded, cora):
     from conftest import DEMO
     from conversion.accounts.operations import create_user
@@ -126,10 +146,16 @@ def _backdate(rid: int, weeks_in_current: float, weeks_per_earlier: float = 1.0)
 
     events = list(db.session.scalars(select(RequestEvent.id).where(RequestEvent.request_id == rid)
                                      .order_by(RequestEvent.id)))
+    from conversion.dashboards.metrics import rebuild_state_durations
+    from conversion.requests.models import ConversionRequest
+
     now = utcnow()
     for back, eid in enumerate(reversed(events)):
         at = now - timedelta(weeks=weeks_in_current + back * weeks_per_earlier)
         db.session.execute(update(RequestEvent).where(RequestEvent.id == eid).values(at=at))
+    db.session.execute(update(ConversionRequest).where(ConversionRequest.id == rid)
+                       .values(state_since=now - timedelta(weeks=weeks_in_current)))
+    rebuild_state_durations()  # history rewritten outside the app: recompute the dashboard's histogram
     db.session.commit()
 
 

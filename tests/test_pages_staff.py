@@ -72,11 +72,12 @@ def test_lab_forms_walk_a_two_step_request_to_ready(seeded, rita, sue):
     sue.ok(rid, "paperwork", mta_signed_on="2026-01-15")
     sue.ok(rid, "paperwork", po_reference="PO-42")
     sue.go(rid, "start_rederivation")
-    res = sue.record(rid, "animals", lines="F0-1, m, tm1a\nF0-2; x; wt")
+    res = sue.record(rid, "animals/import", lines="F0-1, m, tm1a\nF0-2; x; wt")
     html = res.get_data(as_text=True)
     assert res.status_code == 422 and "Line 2" in html and "sex must be male, female or unknown" in html
     assert "F0-2; x; wt" in html  # the typed lines are kept
-    sue.ok(rid, "animals", lines="F0-1, m, tm1a\nF0-2\tf\twt\n\n")
+    assert "F0-1" not in html.split("Lab work")[1].split("Import genotyping")[0]  # nothing half-saved
+    sue.ok(rid, "animals/import", lines="F0-1, m, tm1a\nF0-2\tf\twt\n\n")
     sue.go(rid, "start_breeding")
     page = sue.text(f"/requests/{rid}")
     assert "B6.Cg-Tg(ACTFLPe)9205Dym/H" in page and "C57BL/6NTac-Tg(ACTB-cre)3Mrt/H" not in page  # Flp step
@@ -84,22 +85,32 @@ def test_lab_forms_walk_a_two_step_request_to_ready(seeded, rita, sue):
     res = sue.record(rid, "matings", deleter="B6.Cg-Tg(ACTFLPe)9205Dym/H", generation="1")
     assert res.status_code == 422 and "Give the date the mating was set up." in res.get_data(as_text=True)
     sue.ok(rid, "matings", deleter="B6.Cg-Tg(ACTFLPe)9205Dym/H", set_up_on="2026-03-01", generation="1",
-           dam="D1", sire="S1", pups_born="8", pups_weaned="7")
-    res = sue.record(rid, "animals", lines="P1, f, tm1c, -\nP2, m, tm9z, +")
-    assert res.status_code == 422 and "animal 2: allele must be one of" in res.get_data(as_text=True)
-    sue.ok(rid, "animals", lines="P1, f, tm1c, -\nP2, m, tm1c, +\nP3, f, wt, -", born_on="2026-04-20", mating="1")
+           sire="F0-1")
+    res = sue.record(rid, "animals", mating="M1", **{"0-label": "P1", "0-sex": "female", "0-allele": "tm1c",
+                                                     "0-transgene": "negative", "1-label": "P2", "1-sex": "male",
+                                                     "1-allele": "tm9z", "1-transgene": "positive"})
+    html = res.get_data(as_text=True)
+    assert res.status_code == 422 and "pup 2: allele must be one of" in html
+    assert 'value="P2"' in html  # the table keeps what was typed
+    rows = {"0-label": "P1", "0-sex": "female", "0-allele": "tm1c", "0-transgene": "negative",
+            "1-label": "P2", "1-sex": "male", "1-allele": "tm1c", "1-transgene": "positive",
+            "2-label": "P3", "2-sex": "female", "2-allele": "wt", "2-transgene": "negative"}
+    sue.ok(rid, "animals", born_on="2026-04-20", mating="M1", **rows)
+    page = sue.text(f"/requests/{rid}")
+    assert "M1" in page and "F0-1 · tm1a" in page  # numbered per request; parents from the animals
     sue.go(rid, "start_qc")
     page = sue.text(f"/requests/{rid}")
     assert '<option value="3&#39; loxP PCR">' in page and "Record a QC result (step 1: expect tm1c)" in page
-    sue.ok(rid, "qc", assay="tm1c PCR", result="pass", animal_label="P1")
+    assert "lacZ lost" in page  # the expected result of each planned assay
+    sue.ok(rid, "qc", assay="tm1c PCR", result="pass", animal="P1")
     sue.go(rid, "pass_qc")
     assert _status(rid) == "breeding"
     page = sue.text(f"/requests/{rid}")
     assert "C57BL/6NTac-Tg(ACTB-cre)3Mrt/H" in page and "TAT-Cre protein on IVF embryos" in page  # Cre step
     sue.ok(rid, "matings", deleter="tat_cre", set_up_on="2026-05-01", generation="1")
-    sue.ok(rid, "animals", lines="P9, m, tm1d, -")
+    sue.ok(rid, "animals", **{"0-label": "P9", "0-sex": "male", "0-allele": "tm1d", "0-transgene": "negative"})
     sue.go(rid, "start_qc")
-    sue.ok(rid, "qc", assay="tm1d PCR", result="pass")
+    sue.ok(rid, "qc", assay="tm1d PCR", result="pass", animal="P9")
     sue.go(rid, "pass_qc")
     assert _status(rid) == "cryopreservation"
     res = sue.record(rid, "cryo", material="sperm", count="0", location="")
@@ -108,7 +119,7 @@ def test_lab_forms_walk_a_two_step_request_to_ready(seeded, rita, sue):
     sue.go(rid, "complete_cryopreservation")
     page = sue.text(f"/requests/{rid}")
     assert _status(rid) == "ready" and "TAT-Cre" in page and "Tank 3 / canister 2" in page
-    assert page.count("<tr><td>P") >= 4  # the pups in the animals table
+    assert page.count('<tr id="animals-') == 6  # founders and pups in the animals table
 
 
 def test_lab_forms_are_refused_to_others(seeded, rita, sue):
@@ -117,8 +128,8 @@ def test_lab_forms_are_refused_to_others(seeded, rita, sue):
     assert rita.record(rid, "qc", assay="tm1c PCR", result="pass").status_code == 403
     assert Web(seeded, "staff_ics").record(rid, "qc", assay="tm1c PCR", result="pass").status_code == 404
     res = sue.record(rid, "cryo", material="sperm", count="3", location="T1")
-    assert res.status_code == 302 and "cannot be recorded while the request is breeding" in " ".join(
-        flashes(sue.text(f"/requests/{rid}")))
+    assert res.status_code == 409 and "cannot be recorded while the request is breeding" in " ".join(
+        flashes(res.get_data(as_text=True)))
 
 
 def test_bulk_action_is_all_or_nothing(seeded, rita, sue):

@@ -27,14 +27,36 @@ ODD_TEXT = st.one_of(
     st.text(max_size=40),
     st.sampled_from(["", " ", "\x00", "a\x00b", "'; DROP TABLE users; --", "<script>alert(1)</script>",
                      "=cmd|' /C calc'!A0", "\u202etxt.exe", "🐭" * 50, "EM:05402", "c", "tm1b", "2026-01-01",
-                     "0001-01-01", "9999-12-31", "approve", "MRC", "pass", "NaN", "-1", "1e309", "../../etc/passwd"]),
+                     "0001-01-01", "9999-12-31", "approve", "MRC", "pass", "NaN", "-1", "1e309", "../../etc/passwd",
+                     # inputs that once answered 500 (docs/security.md): lone surrogates, huge exponents,
+                     # unicode digits, loose dates, CR/LF
+                     "1E+999999999", "-1E+999999999", "1e-999999999", "١٢", "４５", "²",
+                     "20260101", "2026-W01-1", "2026-01-01T00:00", "/requests\r\nX-Injected: 1", "\r\n"]),
     st.builds(lambda n, c: c * n, st.sampled_from([300, 5_000, 100_000]), st.sampled_from(["x", "é", "\x00"])),
 )
+# Lone surrogates (no UTF-8 form): JSON can carry them as \ud800 escapes (URLs cannot).
+SURROGATES = st.one_of(st.sampled_from(["\ud800", "a\udc00b", "\udfff" * 3]),
+                       st.text(alphabet=st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF,
+                                                      categories=["Cs"]), min_size=1, max_size=3))
 LEAF = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**80), max_value=2**80),
-                 st.floats(allow_nan=False, allow_infinity=False), ODD_TEXT)
+                 st.floats(allow_nan=False, allow_infinity=False), ODD_TEXT, SURROGATES)
 JUNK = st.recursive(LEAF, lambda inner: st.one_of(st.lists(inner, max_size=4),
                                                   st.dictionaries(st.text(max_size=8), inner, max_size=4)),
                     max_leaves=12)
+# Raw JSON number literals json.dumps cannot write: 5,000 digits, exponents past any float.
+HUGE_NUMBER = st.sampled_from(["9" * 5000, "-" + "1" * 4500, "1E+999999999", "-1e999999999", "1e-999999999",
+                               str(2**31), str(2**63), str(2**70), "1" + "0" * 40 + ".5", "NaN", "Infinity"])
+
+
+def _raw_bodies(spec: dict, schema: dict | None):
+    """JSON texts with one of the endpoint's fields (or a nested line's) set to a HUGE_NUMBER."""
+    names = list(_schema_fields(spec, schema)) if schema else []
+    names = names or ["x"]
+    return st.builds(lambda name, number, nest: (f'{{"{name}": [{{"quantity": {number}, "unit_price": {number}}}]}}'
+                                                 if nest else f'{{"{name}": {number}}}'),
+                     st.sampled_from(names), HUGE_NUMBER, st.booleans())
+
+
 DEEP = st.builds(lambda depth, kind: ("[" * depth + "]" * depth) if kind else ('{"a":' * depth + "1" + "}" * depth),
                  st.sampled_from([50, 999, 5_000, 200_000]), st.booleans())
 
@@ -125,12 +147,13 @@ def test_fuzz_every_api_endpoint(world, app):
         who = next(w for pattern, w in CALLER if pattern.search(f"{method} {rule}"))
         headers = {"Authorization": f"Bearer {world['tokens'][who]}"}
         ids = st.one_of(st.sampled_from(world["request_ids"]), st.just(world["invoice_id"]),
-                        st.integers(min_value=0, max_value=2**70))
+                        st.integers(min_value=0, max_value=2**70), st.sampled_from([2**31, 2**31 - 1, 2**63]))
         if method in ("GET", "DELETE"):
             payload = st.dictionaries(st.sampled_from(query_names), st.one_of(ODD_TEXT, st.integers().map(str)),
                                       max_size=3)
         else:
-            payload = st.one_of(_bodies(spec, body_schema), DEEP, st.binary(max_size=200))
+            payload = st.one_of(_bodies(spec, body_schema), DEEP, st.binary(max_size=200),
+                                _raw_bodies(spec, body_schema))
 
         @FUZZ
         @given(payload=payload, id_=ids, emma=ODD_TEXT)

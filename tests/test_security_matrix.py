@@ -39,8 +39,16 @@ MATRIX: dict[tuple[str, str], tuple] = {
     # ---- accounts
     ("GET", "/login"): (200, 302, 302, 302, 302, 302),
     ("POST", "/login"): (401, 302, 302, 302, 302, 302),
-    ("GET", "/logout"): (302, 302, 302, 302, 302, 302),
     ("POST", "/logout"): (302, 302, 302, 302, 302, 302),
+    ("GET", "/register"): (200, 302, 302, 302, 302, 302),
+    ("POST", "/register"): (400, 302, 302, 302, 302, 302),
+    ("GET", "/register/verify/<token>"): (404, 404, 404, 404, 404, 404),
+    ("GET", "/reset-password"): (200, 200, 200, 200, 200, 200),
+    ("POST", "/reset-password"): (400, 400, 400, 400, 400, 400),
+    ("GET", "/reset-password/<token>"): (404, 404, 404, 404, 404, 404),
+    ("POST", "/reset-password/<token>"): (404, 404, 404, 404, 404, 404),
+    ("GET", "/admin/accounts"): (LOGIN, 403, 403, 403, 403, 200),
+    ("POST", "/admin/accounts/<int:request_id>"): (LOGIN, 403, 403, 403, 403, 404),
     ("GET", "/account"): (LOGIN, 200, 200, 200, 200, 200),
     ("POST", "/account"): (LOGIN, 422, 422, 422, 422, 422),
     ("POST", "/account/sign-out-everywhere"): (LOGIN, 302, 302, 302, 302, 302),
@@ -59,10 +67,15 @@ MATRIX: dict[tuple[str, str], tuple] = {
     ("GET", "/requests/<int:request_id>"): (LOGIN, 200, 404, 200, 404, 200),
     ("POST", "/requests/<int:request_id>/events"): (LOGIN, 302, 404, 302, 404, 302),
     ("POST", "/requests/<int:request_id>/paperwork"): (LOGIN, 403, 404, 422, 404, 422),
-    ("POST", "/requests/<int:request_id>/matings"): (LOGIN, 403, 404, 302, 404, 403),
-    ("POST", "/requests/<int:request_id>/animals"): (LOGIN, 403, 404, 302, 404, 403),
-    ("POST", "/requests/<int:request_id>/qc"): (LOGIN, 403, 404, 302, 404, 403),
-    ("POST", "/requests/<int:request_id>/cryo"): (LOGIN, 403, 404, 302, 404, 403),
+    ("POST", "/requests/<int:request_id>/matings"): (LOGIN, 403, 404, 422, 404, 403),
+    ("POST", "/requests/<int:request_id>/animals"): (LOGIN, 403, 404, 422, 404, 403),
+    ("POST", "/requests/<int:request_id>/animals/import"): (LOGIN, 403, 404, 409, 404, 403),
+    ("POST", "/requests/<int:request_id>/qc"): (LOGIN, 403, 404, 422, 404, 403),
+    ("POST", "/requests/<int:request_id>/cryo"): (LOGIN, 403, 404, 422, 404, 403),
+    ("POST", "/requests/<int:request_id>/thaws"): (LOGIN, 403, 404, 422, 404, 403),
+    ("POST", "/requests/<int:request_id>/shipments"): (LOGIN, 403, 404, 422, 404, 403),
+    ("POST", "/requests/<int:request_id>/<kind>/<int:record_id>/correct"): (LOGIN, 403, 404, 422, 404, 403),
+    ("POST", "/requests/<int:request_id>/<kind>/<int:record_id>/void"): (LOGIN, 403, 404, 422, 404, 403),
     # ---- dashboards
     ("GET", "/dashboard"): (LOGIN, 403, 403, 200, 200, 200),
     ("GET", "/dashboard/throughput.svg"): (LOGIN, 403, 403, 200, 200, 200),
@@ -104,6 +117,12 @@ MATRIX: dict[tuple[str, str], tuple] = {
     ("POST", "/api/v1/requests/<int:request_id>/animals/batch"): (401, 403, 404, 409, 404, 403),
     ("POST", "/api/v1/requests/<int:request_id>/qc"): (401, 403, 404, 409, 404, 403),
     ("POST", "/api/v1/requests/<int:request_id>/cryo"): (401, 403, 404, 409, 404, 403),
+    ("POST", "/api/v1/requests/<int:request_id>/animals/import"): (401, 403, 404, 409, 404, 403),
+    ("POST", "/api/v1/requests/<int:request_id>/litters"): (401, 403, 404, 409, 404, 403),
+    ("POST", "/api/v1/requests/<int:request_id>/cryo/<int:cryo_id>/thaws"): (401, 403, 404, 409, 404, 403),
+    ("POST", "/api/v1/requests/<int:request_id>/shipments"): (401, 403, 404, 409, 404, 403),
+    ("PATCH", "/api/v1/requests/<int:request_id>/<kind>/<int:record_id>"): (401, 403, 404, 404, 404, 403),
+    ("POST", "/api/v1/requests/<int:request_id>/<kind>/<int:record_id>/void"): (401, 403, 404, 404, 404, 403),
     ("GET", "/api/v1/requests/<int:request_id>/invoices"): (401, 200, 404, 200, 404, 200),
     ("POST", "/api/v1/requests/<int:request_id>/invoices"): (401, 403, 404, 422, 404, 403),
     ("GET", "/api/v1/requests/<int:request_id>/certificate.pdf"): (401, 409, 404, 409, 404, 409),
@@ -132,6 +151,7 @@ BODIES = {
     ("POST", "/login"): {"email": "nobody@example.org", "password": "wrong-password-1"},
     ("POST", "/account"): {"current": "not-my-password", "new": "Another-pass-1", "repeat": "Another-pass-2"},
     ("POST", "/admin/users/<int:user_id>"): {"role": "staff", "node": ""},  # staff need a node
+    ("POST", "/admin/accounts/<int:request_id>"): {"decision": "approve"},  # no such account request
     ("POST", "/settings/notifications"): {},
     ("POST", "/strains/<emma_id>/request"): {"target": "zz", "action": "review"},
     ("POST", "/requests/bulk"): {"trigger": "approve", "ids": "{rid}"},
@@ -159,6 +179,15 @@ BODIES = {
         "animals": [{"label": "A1", "sex": "alien", "allele": "tm1a"}]},
     ("POST", "/api/v1/requests/<int:request_id>/qc"): {"assay": "Cre PCR", "result": "pass"},
     ("POST", "/api/v1/requests/<int:request_id>/cryo"): {"material": "sperm", "count": 1, "location": "T1"},
+    ("POST", "/api/v1/requests/<int:request_id>/animals/import"): {"text": "A1,alien,tm1a"},
+    ("POST", "/api/v1/requests/<int:request_id>/litters"): {
+        "mating": "M1", "pups": [{"label": "A1", "sex": "alien", "allele": "tm1a"}]},
+    ("POST", "/api/v1/requests/<int:request_id>/cryo/<int:cryo_id>/thaws"): {"thawed_on": "2026-01-01",
+                                                                             "result": "pass"},
+    ("POST", "/api/v1/requests/<int:request_id>/shipments"): {"courier": "DHL", "tracking": "1", "material": "sperm",
+                                                              "shipped_on": "2026-01-01", "quantity": 1},
+    ("PATCH", "/api/v1/requests/<int:request_id>/<kind>/<int:record_id>"): {"sex": "alien", "reason": "Matrix"},
+    ("POST", "/api/v1/requests/<int:request_id>/<kind>/<int:record_id>/void"): {"reason": "Matrix"},
     ("POST", "/api/v1/requests/<int:request_id>/invoices"): {"lines": [LINE]},
     ("PATCH", "/api/v1/invoices/<int:invoice_id>"): {"lines": [LINE]},
     ("PUT", "/api/v1/invoices/<int:invoice_id>"): {"lines": [LINE]},
@@ -166,7 +195,7 @@ BODIES = {
 }
 
 # Rows that sign the caller out or revoke its token: run with fresh credentials.
-FRESH = {("GET", "/logout"), ("POST", "/logout"), ("POST", "/account/sign-out-everywhere"),
+FRESH = {("POST", "/logout"), ("POST", "/account/sign-out-everywhere"),
          ("DELETE", "/api/v1/tokens/current")}
 
 
@@ -193,6 +222,7 @@ def world(seeded):
                           content_type="multipart/form-data").get_json()
     return {"request_id": rid, "invoice_id": invoice["id"], "emma_id": "EM:05402",
             "user_id": find_user("industry@biotech.example").id, "filename": "app.css",
+            "token": "not-a-valid-token", "kind": "animals", "record_id": 999999, "cryo_id": 999999,
             "quote_id": quote.id, "document_id": doc["id"]}
 
 

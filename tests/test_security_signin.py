@@ -55,7 +55,7 @@ def test_five_failures_lock_the_account_for_fifteen_minutes(seeded, client):
     assert locked.status_code == 429 and "try again in 15 minutes" in locked.get_data(as_text=True)
     assert _token(client, email, password).status_code == 429  # the API shares the counters
     assert _login(client, *DEMO["coordinator"]).status_code == 302  # other accounts are not locked
-    client.get("/logout")
+    client.post("/logout", data={"csrf_token": session_token(client)})
     [lockout] = _events("lockout_account")
     assert lockout.email == email and lockout.address == "127.0.0.1"
     _age_events(16)
@@ -81,7 +81,7 @@ def test_failures_older_than_the_window_or_before_a_success_do_not_count(seeded,
     for _ in range(4):
         _login(client, email, "wrong-password-1")
     assert _login(client, email, password).status_code == 302  # 4 in the window: not locked
-    client.get("/logout")
+    client.post("/logout", data={"csrf_token": session_token(client)})
     for _ in range(4):
         _login(client, email, "wrong-password-1")
     assert _login(client, email, password).status_code == 302  # the success reset the count

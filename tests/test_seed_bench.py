@@ -118,6 +118,11 @@ def test_the_app_works_on_the_seeded_data(app):
         if req is None:
             continue
         who = who or (staff_of[req.node_id] if req.node_id else "coordinator")
+        if trigger == "ship":  # `ship` needs a shipment, taken from the seeded stock
+            stock = api.get(who, f"/requests/{req.id}").get_json()["records"]["stock"]
+            material = next(m for m, s in stock.items() if s["left"] > 0)
+            api.ok(who, f"/requests/{req.id}/shipments", {"courier": "DHL", "tracking": "JD1", "material": material,
+                                                          "shipped_on": "2026-06-01", "quantity": 1})
         api.go(who, req.id, trigger, **body)
     # new rows after the bulk load get fresh ids (PostgreSQL sequences moved past the seeded ids)
     created = api.submit(strain="EM:05402", target="c")

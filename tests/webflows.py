@@ -8,7 +8,8 @@ from conftest import sign_in
 TOKEN_RE = re.compile(r'name="([^"]*csrf_token)"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="([^"]*csrf_token)"')
 
 # Form prefixes of the lab forms on the request page.
-PREFIX = {"paperwork": "paper", "matings": "mating", "animals": "animals", "qc": "qc", "cryo": "cryo"}
+PREFIX = {"paperwork": "paper", "matings": "mating", "animals": "animals", "qc": "qc", "cryo": "cryo",
+          "shipments": "ship", "thaws": "thaw", "animals/import": "import"}
 
 BILLING = {"organisation": "Universität Heidelberg", "address": "Im Neuenheimer Feld 234\n69120 Heidelberg",
            "country": "DE", "vat_number": "DE123456788", "sector": "academic"}
@@ -138,14 +139,15 @@ def walk_pages(app, rid: int, node: str = "MRC", until: str = "completed", reque
             staff.ok(rid, "paperwork", mta_signed_on="2026-01-15", po_reference="PO-1")
             staff.go(rid, "start_rederivation")
         elif state == "breeding":
-            staff.ok(rid, "animals", lines=f"F0-1, m, {req().source_class}")
+            staff.ok(rid, "animals", **{"0-label": "F0-1", "0-sex": "male", "0-allele": req().source_class})
             staff.go(rid, "start_breeding")
         elif state == "qc":
             _breed(staff, rid, node, req())
         elif state == "cryopreservation":
             while True:
                 r = req()
-                staff.ok(rid, "qc", assay=ASSAY.get(r.step_product_label, "LoA qPCR"), result="pass")
+                staff.ok(rid, "qc", assay=ASSAY.get(r.step_product_label, "LoA qPCR"), result="pass",
+                         animal=f"G2-{r.current_step}")
                 staff.go(rid, "pass_qc")
                 if req().status == "cryopreservation":
                     break
@@ -154,6 +156,8 @@ def walk_pages(app, rid: int, node: str = "MRC", until: str = "completed", reque
             staff.ok(rid, "cryo", material="sperm", count="20", location="Tank 3 / canister 2", test_thaw="pass")
             staff.go(rid, "complete_cryopreservation")
         elif state == "shipped":
+            staff.ok(rid, "shipments", courier="World Courier", tracking="WC-1", shipped_on="2026-06-01",
+                     material="sperm", quantity="4")
             staff.go(rid, "ship")
         elif state == "completed":
             (requester or Web(app, "requester")).go(rid, "confirm_delivery")
@@ -163,5 +167,6 @@ def walk_pages(app, rid: int, node: str = "MRC", until: str = "completed", reque
 
 def _breed(staff: Web, rid: int, node: str, r) -> None:
     staff.ok(rid, "matings", deleter=DELETER[(node, r.step_recombinase)], set_up_on="2026-03-01", generation="1")
-    staff.ok(rid, "animals", lines=f"G2-{r.current_step}, f, {r.step_product_label}, -", born_on="2026-04-20")
+    staff.ok(rid, "animals", born_on="2026-04-20", **{"0-label": f"G2-{r.current_step}", "0-sex": "female",
+                                                       "0-allele": r.step_product_label, "0-transgene": "negative"})
     staff.go(rid, "start_qc")

@@ -23,7 +23,7 @@ from .errors import Forbidden, GuardFailed, InvalidData, LifecycleError, NotAllo
 
 __all__ = [
     "STATES", "OPEN_STATES", "FINAL_STATES", "TRIGGERS", "CANCEL_REASONS", "WHO_MAY",
-    "RequestLike", "Actor", "Rule", "Fired", "machine",
+    "STATE_LABELS", "STATE_SHORT_LABELS", "TRIGGER_LABELS", "RequestLike", "Actor", "Rule", "Fired", "machine",
     "fire", "available_triggers", "guard_problems", "parse_cancel_reason",
 ]
 
@@ -50,6 +50,28 @@ CANCEL_REASONS: Mapping[str, str] = MappingProxyType({
     "qc_failed": "QC failed",
     "delayed_shipment": "Customer requested delayed shipment",
     "other": "Other",
+})
+
+#: The one place that names states and actions for people (pages, emails, CSV, the diagram).
+STATE_LABELS: Mapping[str, str] = MappingProxyType({
+    "submitted": "Submitted", "approved": "Approved", "assigned": "Assigned to a node",
+    "accepted": "Accepted by the node", "rederivation": "Rederivation", "breeding": "Breeding",
+    "qc": "Quality control", "cryopreservation": "Cryopreservation", "ready": "Ready to ship",
+    "shipped": "Shipped", "on_hold": "On hold", "rejected": "Rejected", "cancelled": "Cancelled",
+    "completed": "Completed",
+})
+#: Where space is short (dashboard columns, chart axes); other states use STATE_LABELS.
+STATE_SHORT_LABELS: Mapping[str, str] = MappingProxyType({
+    "assigned": "Assigned", "accepted": "Accepted", "qc": "QC", "cryopreservation": "Cryo", "ready": "Ready",
+})
+TRIGGER_LABELS: Mapping[str, str] = MappingProxyType({
+    "approve": "Approve", "reject": "Reject", "assign": "Assign to a node", "decline": "Decline",
+    "accept": "Accept", "start_rederivation": "Start rederivation",
+    "rederivation_failed": "Rederivation failed", "start_breeding": "Start breeding",
+    "start_qc": "Start QC", "pass_qc": "QC passed", "fail_qc": "QC failed",
+    "complete_cryopreservation": "Cryopreservation complete", "ship": "Mark as shipped",
+    "confirm_delivery": "Confirm delivery", "hold": "Put on hold", "resume": "Resume",
+    "cancel": "Cancel request",
 })
 
 #: Targets whose delivery needs the 3' loxP site (tm1c itself, and tm1d made from tm1c).
@@ -90,6 +112,9 @@ class RequestLike(Protocol):
 
     def cryo_problem(self) -> str | None:
         """None when material is stored and a test thaw passed; else the reason."""
+
+    def shipment_problem(self) -> str | None:
+        """None when a shipment (not voided) is recorded; else the reason."""
 
     def node_problem(self, node_code: str) -> str | None:
         """None when the node offers conversion and has the deleters the plan needs."""
@@ -243,6 +268,13 @@ def guard_complete_cryopreservation(obj: Any, data: dict) -> None:
         raise GuardFailed(problem)
 
 
+def guard_ship(obj: Any, data: dict) -> None:
+    """A shipment is recorded (courier, tracking, what was sent)."""
+    problem = obj.shipment_problem()
+    if problem:
+        raise GuardFailed(problem)
+
+
 def guard_resume(obj: Any, data: dict) -> None:
     """The request returns to the state it was held in."""
     if obj.held_status not in HOLDABLE:
@@ -319,6 +351,7 @@ def _build() -> Machine:
         add("resume", "on_hold", state, conditions=[_held_was(state)])
     add("cancel", list(OPEN_STATES), "cancelled")
     assert tuple(m.events) == TRIGGERS, "TRIGGERS must list the machine's events in order"
+    assert set(STATE_LABELS) == set(STATES) and set(TRIGGER_LABELS) == set(TRIGGERS), "label every state and trigger"
     return m
 
 

@@ -5,12 +5,12 @@ import secrets
 from datetime import timedelta
 from functools import wraps
 
-from flask import abort, current_app, g, request
+from flask import abort, current_app, g, request, session
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..extensions import db, login_manager, utcnow
-from .models import ApiToken, Role, User, hash_token
+from .models import ApiToken, Role, User, UserSession, hash_token
 
 
 def init_app(app) -> None:
@@ -37,7 +37,13 @@ def load_user(user_id: str) -> User | None:
         uid, version = (int(part) for part in user_id.split(":", 1))
     except ValueError:
         return None
-    user = db.session.get(User, uid)
+    sid = session.get("_sid")
+    if not sid or not isinstance(sid, str):
+        return None
+    # One statement: the user, if this browser session is still open on the server (sign-out,
+    # sign out everywhere and a password reset end it: a copied cookie stops working).
+    user = db.session.scalar(select(User).join(UserSession, UserSession.user_id == User.id).where(
+        User.id == uid, UserSession.token_hash == hash_token(sid), UserSession.ended_at.is_(None)))
     if user is None or user.session_version != version or not user.active:
         return None
     return user
@@ -52,13 +58,15 @@ def issue_token(user: User) -> str:
     return token
 
 
+# One statement per API call, built once per process (building it cost about as much CPU as
+# running it); only the user is loaded as an ORM entity (the token's two dates are plain columns).
+_TOKEN_USER = (select(User, ApiToken.revoked_at, ApiToken.expires_at)
+               .join(ApiToken, ApiToken.user_id == User.id)
+               .where(ApiToken.token_hash == bindparam("token_hash")))
+
+
 def user_for_token(token: str) -> User | None:
-    # One statement per API call; only the user is loaded as an ORM entity (the token's two
-    # dates come back as plain columns).
-    row = db.session.execute(
-        select(User, ApiToken.revoked_at, ApiToken.expires_at)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == hash_token(token))).first()
+    row = db.session.execute(_TOKEN_USER, {"token_hash": hash_token(token)}).first()
     if row is None:
         return None
     user, revoked_at, expires_at = row

@@ -109,3 +109,57 @@ class SecurityEvent(db.Model):
 
     user: Mapped[Optional[User]] = relationship(foreign_keys=[user_id])
     actor: Mapped[Optional[User]] = relationship(foreign_keys=[actor_id])
+
+
+class UserSession(db.Model):
+    """A signed-in browser session, kept on the server: the cookie carries a random id whose
+    SHA-256 is stored here. Signing out ends the row, so a copied cookie stops working."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+
+class AccountRequest(db.Model):
+    """Someone asking for an account at /register: `unverified` until the emailed link is
+    opened, then `pending` until a coordinator approves (a requester account is created with
+    the password chosen at registration) or refuses it."""
+
+    __tablename__ = "account_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(256))
+    status: Mapped[str] = mapped_column(String(20), default="unverified")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    verified_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    decided_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+
+    decided_by: Mapped[Optional[User]] = relationship(foreign_keys=[decided_by_id])
+
+
+class OneTimeToken(db.Model):
+    """An emailed one-time link (`verify_email` for an account request, `reset_password` for a
+    user): only the SHA-256 of the token is stored; it expires and is used at most once."""
+
+    __tablename__ = "one_time_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
+    account_request_id: Mapped[Optional[int]] = mapped_column(ForeignKey("account_requests.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    user: Mapped[Optional[User]] = relationship()
+    account_request: Mapped[Optional[AccountRequest]] = relationship()

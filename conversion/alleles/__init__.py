@@ -5,6 +5,7 @@ from .cassettes import CASSETTES, ELEMENT_NAMES, IKMC_PROJECTS, RULES, Rule
 from .planner import (
     QC_ASSAYS, TARGETS, Plan, Step, all_products, candidates, family_for, is_conditional_target,
     normalize_assay, normalize_target, plan_conversion, product_strain_name, qc_assays_for,
+    qc_expectations,
 )
 from .recombination import (
     SITES, Structure, apply, classify, count_sites, family_classes, flanked, has_pair, reachable,
@@ -17,5 +18,5 @@ __all__ = [
     "AlleleSymbol", "Plan", "Rule", "Step", "Structure", "SymbolError", "all_products", "allele_label",
     "apply", "candidates", "classify", "count_sites", "family_classes", "family_for", "flanked",
     "has_pair", "is_conditional_target", "normalize_assay", "normalize_target", "parse_symbol",
-    "plan_conversion", "product_strain_name", "qc_assays_for", "reachable", "site_of", "structure_of",
+    "plan_conversion", "product_strain_name", "qc_assays_for", "qc_expectations", "reachable", "site_of", "structure_of",
 ]

@@ -26,6 +26,7 @@ class Step:
     to_symbol: str
     tat_cre_possible: bool
     qc_assays: list[str]
+    qc_expected: dict[str, str] = field(default_factory=dict)  # assay -> the result that confirms the step
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -137,6 +138,27 @@ def qc_assays_for(recombinase: str, before: Structure, after: Structure, cls: st
     if "CE" in before and "CE" not in after:
         wanted.add("LoA qPCR")
     return [a for a in QC_ASSAYS if a in wanted]
+
+
+def qc_expectations(recombinase: str, before: Structure, after: Structure, cls: str) -> dict[str, str]:
+    """What each of the step's assays should show on a correct product (read from the structures)."""
+    def kept(element: str, name: str) -> str:
+        if element in after:
+            return f"{name} kept" + (" (as before)" if element in before else "")
+        return f"{name} lost" if element in before else f"no {name}"
+
+    out = {}
+    for assay in qc_assays_for(recombinase, before, after, cls):
+        out[assay] = {
+            f"{recombinase} PCR": f"negative: the {recombinase} deleter transgene bred out",
+            f"tm1{cls} PCR": f"positive: the tm1{cls} band",
+            "5' FRT PCR": f"positive: {count_sites(after, 'FRT')} FRT site left",
+            "3' loxP PCR": "positive: the 3' loxP site kept (else the line is tm1e)",
+            "lacZ qPCR": kept("lacZ", "lacZ"),
+            "neo qPCR": kept("neo", "neo"),
+            "LoA qPCR": "loss of the critical exon" if "CE" not in after else "critical exon kept",
+        }.get(assay, "positive")
+    return out
 
 
 def _race_warning(sym: AlleleSymbol, family: str, source: Structure, steps: list[Step],
@@ -268,7 +290,8 @@ def plan_conversion(symbol: str, target: str, cassette: str | None = None) -> Pl
         cls = classify(family, after) or ""
         nxt = current.with_class(cls)
         steps.append(Step(number, rec, current.allele_class, nxt.allele_class, str(current), str(nxt),
-                          rec == "Cre", qc_assays_for(rec, before, after, cls)))
+                          rec == "Cre", qc_assays_for(rec, before, after, cls),
+                          qc_expectations(rec, before, after, cls)))
         before, current = after, nxt
     return Plan(True, src, target, str(current), current.allele_class, steps, None,
                 _race_warning(sym, family, source, steps, target), assumed)

@@ -4,11 +4,30 @@ from __future__ import annotations
 import marshmallow as ma
 from flask import Flask, request
 from flask_login import current_user
+import flask_smorest
 from flask_smorest import Api
+from webargs import core as webargs_core
+from webargs.flaskparser import FlaskParser, is_json_request
 
 from ..accounts.auth import api_user, bearer_token
 from ..extensions import csrf
 from ..errors import ApiError
+from ..inputs import json_body
+
+
+class BoundedParser(FlaskParser):
+    """webargs reads JSON bodies through conversion.inputs.load_json (via security.json_body):
+    one parser, with the bounds, for every endpoint."""
+
+    def _raw_load_json(self, req):
+        if not is_json_request(req):
+            return webargs_core.missing
+        body = json_body()
+        return webargs_core.missing if body is None else body
+
+
+# Every flask-smorest blueprint (conversion/api/*.py) parses its arguments with it.
+flask_smorest.Blueprint.ARGUMENTS_PARSER = BoundedParser()
 
 
 class ErrorSchema(ma.Schema):
@@ -45,7 +64,7 @@ def require_user(*roles: str):
     return user
 
 
-API_MODULES = ["tokens", "strains", "feasibility", "requests", "invoices", "documents", "messages"]
+API_MODULES = ["tokens", "strains", "feasibility", "requests", "lab", "invoices", "documents", "messages"]
 """Modules of this package with a flask-smorest `blp`, registered under /api/v1."""
 
 

@@ -1,16 +1,16 @@
-"""Requests: submit, list, read, fire triggers, record lab work."""
+"""Requests: submit, list, read, fire triggers (lab records: api/lab.py)."""
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import current_app, url_for
+from flask import current_app, request, url_for
 from flask_smorest import Blueprint
 
-from ..lab import operations as lab
+from ..errors import NotFound
 from ..requests import operations as ops
 from ..requests.serialize import request_detail, summary_from_row
 from . import error_responses, require_user
 
-blp = Blueprint("api_requests", __name__, description="Conversion requests and their lab work")
+blp = Blueprint("api_requests", __name__, description="Conversion requests and their lifecycle")
 
 Str = ma.fields.String
 Int = ma.fields.Integer
@@ -63,6 +63,8 @@ class RequestSummarySchema(ma.Schema):
 
 
 class RequestSchema(RequestSummarySchema):
+    strain_retracted = ma.fields.Boolean(metadata={
+        "description": "coordinators and staff: the strain was retracted after submission"})
     strain_name = Str()
     source_symbol = Str()
     source_class = Str()
@@ -99,51 +101,6 @@ class EventSchema(ma.Schema):
     reason = Str(load_default=None, allow_none=True, validate=_len(100))
 
 
-class PaperworkSchema(ma.Schema):
-    mta_signed_on = Str(load_default=None, allow_none=True, validate=_len(20))
-    po_reference = Str(load_default=None, allow_none=True, validate=_len(100))
-    paid_on = Str(load_default=None, allow_none=True, validate=_len(20))
-
-
-class MatingSchema(ma.Schema):
-    deleter = Str(load_default=None, allow_none=True, validate=_len(300))
-    method = Str(load_default="deleter", validate=ma.validate.OneOf(["deleter", "tat_cre"]))
-    set_up_on = Str(required=True, validate=_len(20))
-    generation = Int(required=True, strict=True)
-    dam = Str(load_default=None, allow_none=True, validate=_len(60))
-    sire = Str(load_default=None, allow_none=True, validate=_len(60))
-    litter_born_on = Str(load_default=None, allow_none=True, validate=_len(20))
-    pups_born = Int(load_default=None, allow_none=True, strict=True)
-    pups_weaned = Int(load_default=None, allow_none=True, strict=True)
-
-
-class AnimalSchema(ma.Schema):
-    label = Str(required=True, validate=_len(60))
-    born_on = Str(load_default=None, allow_none=True, validate=_len(20))
-    sex = Str(required=True, validate=_len(10))
-    allele = Str(required=True, validate=_len(20))
-    deleter_transgene = Str(load_default=None, allow_none=True, validate=_len(10))
-    mating_id = Int(load_default=None, allow_none=True, strict=True)
-
-
-class AnimalsSchema(ma.Schema):
-    animals = ma.fields.List(ma.fields.Nested(AnimalSchema), required=True)
-
-
-class QcSchema(ma.Schema):
-    assay = Str(required=True, validate=_len(30))
-    result = Str(required=True, validate=_len(10))
-    animal_label = Str(load_default=None, allow_none=True, validate=_len(60))
-    note = Str(load_default=None, allow_none=True, validate=_len(2000))
-
-
-class CryoSchema(ma.Schema):
-    material = Str(required=True, validate=_len(10))
-    count = Int(required=True, strict=True)
-    location = Str(required=True, validate=_len(200))
-    test_thaw = Str(load_default=None, allow_none=True, validate=_len(10))
-
-
 class SuggestionSchema(ma.Schema):
     node = Str()
     name = Str()
@@ -173,16 +130,26 @@ def _json(payload: dict, status: int = 200):
     return resp
 
 
+IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "required": False,
+                   "schema": {"type": "string", "minLength": 1, "maxLength": 100},
+                   "description": "Any unique string per submission: a retry, or the same submit sent "
+                                  "several times at once, answers the first request (201) instead of "
+                                  "making another; the key with a different strain or target is 409."}
+
+
 @blp.route("/requests", methods=["POST"])
 @blp.arguments(SubmitSchema)
 @blp.response(201, RequestSchema)
-@_errors(401, 403, 422)
+@blp.doc(parameters=[IDEMPOTENCY_KEY])
+@_errors(401, 403, 409, 422)
 def submit(body):
-    """Submit a conversion request (requesters)."""
+    """Submit a conversion request (requesters). An `Idempotency-Key` header (1-100 characters)
+    makes a retry, or the same submit sent several times at once, answer the first request."""
     user = require_user()
     req = ops.submit_request(user, strain=body["strain"], target=body["target"],
                              deliverable=body["deliverable"], billing=ops.Billing(**body["billing"]),
-                             use_tat_cre=body["use_tat_cre"], comment=body["comment"])
+                             use_tat_cre=body["use_tat_cre"], comment=body["comment"],
+                             idempotency_key=request.headers.get("Idempotency-Key"))
     return request_detail(req, user)
 
 
@@ -220,8 +187,12 @@ def fire(body, request_id):
     """Fire a lifecycle trigger (`assign` takes `node`, `cancel` takes `reason`)."""
     user = require_user()
     data = {k: body[k] for k in ("node", "reason") if body.get(k) is not None}
-    ops.fire_trigger(user, request_id, body["trigger"], comment=body["comment"], **data)
-    return request_detail(ops.get_request(user, request_id, detail=True), user)  # reloaded in 2 statements
+    req, _ = ops.fire_trigger(user, request_id, body["trigger"], comment=body["comment"], **data)
+    try:
+        req = ops.get_request(user, request_id, detail=True)  # reloaded in 2 statements
+    except NotFound:  # committed, and out of the caller's view now (a staff decline): still a 200
+        pass
+    return request_detail(req, user)
 
 
 @blp.route("/requests/<int:request_id>/node-suggestions", methods=["GET"])
@@ -234,67 +205,3 @@ def suggestions(request_id):
     return {"items": [{"node": s.node.code, "name": s.node.name, "ok": s.ok, "problem": s.problem,
                        "holds_stock": s.holds_stock, "open_requests": s.open_requests}
                       for s in ops.suggest_nodes(req)]}
-
-
-def _record(fn, request_id, body):
-    user = require_user()
-    fn(user, request_id, **body)
-    return request_detail(ops.get_request(user, request_id, detail=True), user)
-
-
-@blp.route("/requests/<int:request_id>/paperwork", methods=["POST"])
-@blp.arguments(PaperworkSchema)
-@blp.response(200, RequestSchema)
-@_errors(*ERRORS)
-def paperwork(body, request_id):
-    """Record the MTA signature date and the PO reference (or payment date)."""
-    return _record(lab.record_paperwork, request_id, body)
-
-
-@blp.route("/requests/<int:request_id>/matings", methods=["POST"])
-@blp.arguments(MatingSchema)
-@blp.response(201, RequestSchema)
-@_errors(*ERRORS)
-def matings(body, request_id):
-    """Record a mating with a deleter strain (or a TAT-Cre treatment: method tat_cre)."""
-    return _record(lab.record_mating, request_id, body)
-
-
-@blp.route("/requests/<int:request_id>/animals", methods=["POST"])
-@blp.arguments(AnimalSchema)
-@blp.response(201, RequestSchema)
-@_errors(*ERRORS)
-def animals(body, request_id):
-    """Record one animal (founder or pup) with its genotype."""
-    user = require_user()
-    lab.record_animals(user, request_id, [body])
-    return request_detail(ops.get_request(user, request_id, detail=True), user)
-
-
-@blp.route("/requests/<int:request_id>/animals/batch", methods=["POST"])
-@blp.arguments(AnimalsSchema)
-@blp.response(201, RequestSchema)
-@_errors(*ERRORS)
-def animals_batch(body, request_id):
-    """Record several pups at once (all or none)."""
-    user = require_user()
-    lab.record_animals(user, request_id, body["animals"])
-    return request_detail(ops.get_request(user, request_id, detail=True), user)
-
-
-@blp.route("/requests/<int:request_id>/qc", methods=["POST"])
-@blp.arguments(QcSchema)
-@blp.response(201, RequestSchema)
-@_errors(*ERRORS)
-def qc(body, request_id):
-    """Record a genotyping QC assay result for the current step."""
-    return _record(lab.record_qc, request_id, body)
-
-
-@blp.route("/requests/<int:request_id>/cryo", methods=["POST"])
-@blp.arguments(CryoSchema)
-@blp.response(201, RequestSchema)
-@_errors(*ERRORS)
-def cryo(body, request_id):
-    """Record cryopreserved material, its storage location and test thaw."""
-    return _record(lab.record_cryo, request_id, body)

@@ -15,6 +15,18 @@ REQUIRED_COLUMNS = ("emma_id", "strain_name", "allele_symbol", "holder_node", "m
 OPTIONAL_COLUMNS = ("industry_licence",)
 EMMA_ID = re.compile(r"EM:\d{5}")
 MAX_FIELD = 300
+# Room left in the columns for what is derived from a row: a product allele (tm1e -> tm1e.1,
+# tm1 -> tm1.1) and its strain name become catalogue strains themselves (the archive loop).
+ROOM = 20
+
+
+def _column_limits() -> dict[str, int]:
+    """The longest value each CSV column may hold: the database columns, less ROOM where a
+    derived symbol or name is stored in the same size of column."""
+    cols = Strain.__table__.c
+    return {"emma_id": cols.emma_id.type.length, "strain_name": cols.strain_name.type.length - ROOM,
+            "allele_symbol": cols.allele_symbol.type.length - ROOM, "holder_node": 20, "material": 20,
+            "access": 20, "industry_licence": cols.industry_licence.type.length}
 
 
 @dataclass
@@ -58,6 +70,8 @@ def parse_rows(text: str) -> tuple[list[dict], list[str]]:
         return [], [f"line 1: unknown column(s) {', '.join(unknown)}"]
     reader.fieldnames = header
     nodes = {n.code: n for n in db.session.scalars(select(Node))}
+    limits = _column_limits()
+    limits["gene"] = Strain.__table__.c.gene.type.length
     existing = set(db.session.scalars(select(Strain.emma_id)))
     seen: dict[str, int] = {}
     rows: list[dict] = []
@@ -72,9 +86,9 @@ def parse_rows(text: str) -> tuple[list[dict], list[str]]:
             if not any(row.values()):
                 continue
             problems: list[str] = []
-            for col in REQUIRED_COLUMNS:
-                if len(row.get(col, "")) > MAX_FIELD:
-                    problems.append(f"{col} is longer than {MAX_FIELD} characters")
+            for col, limit in limits.items():
+                if len(row.get(col) or "") > limit:
+                    problems.append(f"{col} is longer than {limit} characters")
             emma_id = row["emma_id"].upper()
             if not EMMA_ID.fullmatch(emma_id):
                 problems.append(f"bad EMMA ID {row['emma_id']!r} (expected EM: and 5 digits, e.g. EM:05414)")
@@ -93,7 +107,11 @@ def parse_rows(text: str) -> tuple[list[dict], list[str]]:
                 try:
                     gene = parse_symbol(row["allele_symbol"]).gene
                 except SymbolError as exc:
-                    problems.append(f"allele symbol {row['allele_symbol']!r} cannot be parsed: {exc}")
+                    problems.append(f"allele symbol {row['allele_symbol'][:80]!r} cannot be parsed: {exc}")
+                else:
+                    if len(gene) > limits["gene"]:
+                        problems.append(f"gene symbol is longer than {limits['gene']} characters")
+                        gene = None
             node = nodes.get(row["holder_node"].upper())
             if node is None:
                 problems.append(f"unknown node {row['holder_node']!r}")

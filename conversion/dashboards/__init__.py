@@ -1,12 +1,30 @@
 """Dashboards for coordinators and node staff: counts, time in state, overdue requests, charts,
 and the estimated completion date shown on request pages."""
+import click
 
 
 def init_app(app):
     from ..registry import add_links
+    from ..requests.signals import request_changed
     from . import views
+    from .metrics import record_visit
 
     app.register_blueprint(views.bp)
+    request_changed.connect(record_visit)  # the time-in-state histogram, in the transition's transaction
+    app.cli.add_command(rebuild_dashboard_cmd)
     for role in ("coordinator", "staff"):
         add_links(app, role, nav=("Dashboard", "dashboards.dashboard"),
                   home=("Dashboard: counts, overdue, charts", "dashboards.dashboard"))
+
+
+
+@click.command("rebuild-dashboard")
+def rebuild_dashboard_cmd():
+    """Recompute the dashboard's time-in-state histogram from the whole history (after a restore or
+    history written outside the app; transitions keep it up to date themselves)."""
+    from ..extensions import db
+    from .metrics import rebuild_state_durations
+
+    visits = rebuild_state_durations()
+    db.session.commit()
+    click.echo(f"Time in state: {visits} finished visits counted.")

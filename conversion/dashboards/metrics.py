@@ -1,41 +1,56 @@
 """Figures from the request history: counts, time in each state, overdue requests.
 
-Read-only. Time in a state is measured between the history row that entered it and the next
-row of the same request (request_events), so it counts every visit (a failed QC sends a
-request back to breeding, a failed rederivation back to accepted)."""
+Time in a state is measured between the history row that entered it and the next row of the same
+request (request_events), so it counts every visit (a failed QC sends a request back to breeding,
+a failed rederivation back to accepted). The dashboard page reads it from a histogram kept up to
+date by each transition (record_visit, models.StateDuration), the overdue list and monthly figures
+from conversion_requests.state_since: its statements read as many rows at 50,000 requests as at
+50 (docs/benchmarks.md)."""
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from statistics import median
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, or_, select, union_all
 
 from workflows.lifecycle import FINAL_STATES, OPEN_STATES, STATES
 
-from ..accounts.models import User
+from ..accounts.models import Role, User
 from ..catalogue.models import Node
 from ..extensions import db, utcnow
 from ..requests.models import ConversionRequest, RequestEvent
 from ..requests.operations import visible_requests
 from ..requests.durations import TYPICAL_WEEKS, typical_days
 from ..requests.estimates import DAY, intervals
-
+from .models import StateDuration, bucket_of
 
 
 def _visible_ids(user: User):
     return visible_requests(user).with_only_columns(ConversionRequest.id).scalar_subquery()
 
 
+def _visible(user: User) -> list:
+    """Visibility as conditions on conversion_requests itself (no `id IN (subquery)`)."""
+    where = visible_requests(user).whereclause
+    return [] if where is None else [where]
+
+
+def _month(column):
+    """YYYY-MM of a UTC timestamp column, in SQL."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
+    return func.strftime("%Y-%m", column)
+
+
 # ---- dashboard figures ---------------------------------------------------------
 def counts_by_node_and_state(user: User) -> tuple[list[str], list[str], dict]:
     """(node codes incl. '' for unassigned, states with any request, {(node, state): n})."""
+    per_node = (select(ConversionRequest.node_id, ConversionRequest.status, func.count().label("n"))
+                .where(*_visible(user)).group_by(ConversionRequest.node_id, ConversionRequest.status).subquery())
     rows = db.session.execute(
-        select(Node.code, ConversionRequest.status, func.count())
-        .select_from(ConversionRequest).outerjoin(Node, ConversionRequest.node_id == Node.id)
-        .where(ConversionRequest.id.in_(_visible_ids(user)))
-        .group_by(Node.code, ConversionRequest.status)).all()
+        select(Node.code, per_node.c.status, per_node.c.n)
+        .select_from(per_node).outerjoin(Node, per_node.c.node_id == Node.id)).all()
     counts = {(code or "", status): n for code, status, n in rows}
     nodes = sorted({code for code, _ in counts}, key=lambda c: (c == "", c))
     states = [s for s in STATES if any(state == s for _, state in counts)]
@@ -43,7 +58,7 @@ def counts_by_node_and_state(user: User) -> tuple[list[str], list[str], dict]:
 
 
 def time_in_state(user: User) -> dict[str, list[float]]:
-    """{state: durations in days of the finished visits of that state}."""
+    """{state: durations in days of the finished visits of that state} (every visit: the box plot)."""
     out: dict[str, list[float]] = defaultdict(list)
     for spans in intervals(_visible_ids(user)).values():
         for span in spans:
@@ -53,14 +68,94 @@ def time_in_state(user: User) -> dict[str, list[float]]:
 
 
 def median_time_in_state(user: User) -> list[dict]:
-    durations = time_in_state(user)
-    return [{"state": s, "median_days": median(durations[s]) if durations.get(s) else None,
-             "count": len(durations.get(s, [])), "typical_days": typical_days(s)}
-            for s in OPEN_STATES]
+    """Median days and number of finished visits per open state, from the precomputed histogram
+    (models.StateDuration): one statement reading at most a few hundred rows per state."""
+    stmt = select(StateDuration.state, StateDuration.bucket, func.sum(StateDuration.visits),
+                  func.sum(StateDuration.days))
+    if user.role is Role.staff:
+        stmt = stmt.where(StateDuration.node_id == user.node_id)
+    rows = db.session.execute(stmt.group_by(StateDuration.state, StateDuration.bucket)
+                              .order_by(StateDuration.state, StateDuration.bucket)).all()
+    per_state: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    for state, _, visits, days in rows:
+        per_state[state].append((int(visits), float(days)))
+    out = []
+    for s in OPEN_STATES:
+        buckets = per_state.get(s, [])
+        count = sum(n for n, _ in buckets)
+        middle, seen, found = (count + 1) / 2, 0, None
+        for n, days in buckets:
+            seen += n
+            if seen >= middle:
+                found = days / n  # the mean of the middle bucket's visits
+                break
+        out.append({"state": s, "median_days": found, "count": count, "typical_days": typical_days(s)})
+    return out
+
+
+def record_visit(req: ConversionRequest, event: RequestEvent) -> None:
+    """requests.signals.request_changed receiver: add the visit the transition ends to the
+    histogram, in the transition's transaction (an upsert: concurrent transitions add up)."""
+    state = event.from_status
+    if state is None:  # the submission starts the first visit
+        return
+    node_id = 0 if state in ("submitted", "approved") else (req.node_id or 0)  # before the flush: the old node
+    with db.session.no_autoflush:
+        entered = db.session.scalar(select(func.max(RequestEvent.at)).where(
+            RequestEvent.request_id == req.id, RequestEvent.id.is_not(event.id) if event.id else True))
+    if entered is None:
+        return
+    days = ((event.at or utcnow()) - entered).total_seconds() / DAY
+    add_visits({(node_id, state, bucket_of(days)): (1, days)})
+
+
+def add_visits(counts: dict[tuple[int, str, int], tuple[int, float]]) -> None:
+    """Add {(node_id, state, bucket): (visits, days)} to the histogram (INSERT ... ON CONFLICT DO UPDATE)."""
+    if not counts:
+        return
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    table = StateDuration.__table__
+    stmt = insert(table)
+    stmt = stmt.on_conflict_do_update(index_elements=[table.c.node_id, table.c.state, table.c.bucket],
+                                      set_={"visits": table.c.visits + stmt.excluded.visits,
+                                            "days": table.c.days + stmt.excluded.days})
+    rows = [{"node_id": n, "state": s, "bucket": b, "visits": v, "days": d} for (n, s, b), (v, d) in counts.items()]
+    for start in range(0, len(rows), 1000):
+        db.session.execute(stmt, rows[start:start + 1000])
+
+
+def rebuild_state_durations() -> int:
+    """Recompute the histogram from the whole history (after bulk loads or edits made outside the
+    app: seed-bench, a restored dump). A visit counts for the request's current node, except
+    submitted and approved (no node). Returns the number of visits; the caller commits."""
+    db.session.execute(StateDuration.__table__.delete())
+    nodes = dict(db.session.execute(select(ConversionRequest.id, ConversionRequest.node_id)).all())
+    counts: dict[tuple[int, str, int], tuple[int, float]] = {}
+    last: tuple | None = None
+    rows = db.session.execute(select(RequestEvent.request_id, RequestEvent.to_status, RequestEvent.at)
+                              .order_by(RequestEvent.request_id, RequestEvent.id)
+                              .execution_options(yield_per=5000))
+    total = 0
+    for rid, state, at in rows:
+        if last is not None and last[0] == rid:
+            prev_state, entered = last[1], last[2]
+            node_id = 0 if prev_state in ("submitted", "approved") else (nodes.get(rid) or 0)
+            days = (at - entered).total_seconds() / DAY
+            key = (node_id, prev_state, bucket_of(days))
+            visits, total_days = counts.get(key, (0, 0.0))
+            counts[key] = (visits + 1, total_days + days)
+            total += 1
+        last = (rid, state, at)
+    add_visits(counts)
+    return total
 
 
 def throughput(user: User, months: int = 12, now: datetime | None = None) -> list[tuple[str, int, int]]:
-    """[(YYYY-MM, submitted, completed)] for the last `months` months, oldest first."""
+    """[(YYYY-MM, submitted, completed)] for the last `months` months, oldest first: two grouped
+    counts of conversion_requests (created_at; state_since of completed requests, a final state)."""
     now = now or utcnow()
     keys = []
     year, month = now.year, now.month
@@ -69,20 +164,26 @@ def throughput(user: User, months: int = 12, now: datetime | None = None) -> lis
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
     keys.reverse()
     start = datetime(int(keys[0][:4]), int(keys[0][5:]), 1, tzinfo=now.tzinfo)
-    rows = db.session.execute(
-        select(RequestEvent.to_status, RequestEvent.from_status, RequestEvent.at)
-        .where(RequestEvent.request_id.in_(_visible_ids(user)), RequestEvent.at >= start,
-               (RequestEvent.from_status.is_(None)) | (RequestEvent.to_status == "completed")))
-    submitted, completed = Counter(), Counter()
-    for to_status, from_status, at in rows:
-        key = f"{at.year:04d}-{at.month:02d}"
-        (completed if to_status == "completed" else submitted)[key] += 1
-    return [(k, submitted[k], completed[k]) for k in keys]
+    submitted_month = _month(ConversionRequest.created_at)
+    submitted = dict(db.session.execute(
+        select(submitted_month, func.count()).where(ConversionRequest.created_at >= start, *_visible(user))
+        .group_by(submitted_month)).all())
+    completed_month = _month(ConversionRequest.state_since)
+    completed = dict(db.session.execute(
+        select(completed_month, func.count()).where(ConversionRequest.status == "completed",
+                                                    ConversionRequest.state_since >= start, *_visible(user))
+        .group_by(completed_month)).all())
+    return [(k, submitted.get(k, 0), completed.get(k, 0)) for k in keys]
+
+
+OVERDUE_SHOWN = 50
 
 
 @dataclass
 class Overdue:
-    request: ConversionRequest
+    request_id: int
+    reference: str
+    node: str | None
     state: str
     since: datetime
     days: float
@@ -93,22 +194,25 @@ class Overdue:
         return self.days - self.typical_days
 
 
-def overdue(user: User, now: datetime | None = None) -> list[Overdue]:
-    """Open requests in a state for longer than the service's typical duration, latest first."""
+def overdue(user: User, now: datetime | None = None, limit: int = OVERDUE_SHOWN) -> tuple[int, list[Overdue]]:
+    """(how many open requests are in a state for longer than the service's typical duration, the
+    `limit` latest of them, latest first). Two statements whatever the size: a count per state,
+    and each state's `limit` oldest entries, both from the (status, state_since) index."""
     now = now or utcnow()
-    entered = (select(RequestEvent.request_id, func.max(RequestEvent.id).label("last"))
-               .where(RequestEvent.request_id.in_(_visible_ids(user)))
-               .group_by(RequestEvent.request_id).subquery())
-    rows = db.session.execute(
-        select(ConversionRequest, RequestEvent.at)
-        .join(entered, entered.c.request_id == ConversionRequest.id)
-        .join(RequestEvent, RequestEvent.id == entered.c.last)
-        .where(ConversionRequest.status.in_(list(TYPICAL_WEEKS)))).all()
+    cutoffs = {s: now - timedelta(days=typical_days(s)) for s in TYPICAL_WEEKS if typical_days(s) is not None}
+    late = [(ConversionRequest.status == s) & (ConversionRequest.state_since < cutoff)
+            for s, cutoff in cutoffs.items()]
+    total = db.session.scalar(select(func.count()).select_from(ConversionRequest)
+                              .where(or_(*late), *_visible(user))) or 0
+    parts = [select(ConversionRequest.id, ConversionRequest.reference, ConversionRequest.node_id,
+                    ConversionRequest.status, ConversionRequest.state_since)
+             .where(condition, *_visible(user)).order_by(ConversionRequest.state_since).limit(limit).subquery()
+             for condition in late]
+    oldest = union_all(*[select(part) for part in parts]).subquery()
+    rows = db.session.execute(select(oldest, Node.code).outerjoin(Node, Node.id == oldest.c.node_id)).all()
     out = []
-    for req, since in rows:
-        typical = typical_days(req.status)
-        days = (now - since).total_seconds() / DAY
-        if typical is not None and days > typical:
-            out.append(Overdue(req, req.status, since, days, typical))
-    out.sort(key=lambda o: -o.late_days)
-    return out
+    for rid, reference, _, state, since, code in rows:
+        typical = typical_days(state)
+        out.append(Overdue(rid, reference, code, state, since, (now - since).total_seconds() / DAY, typical))
+    out.sort(key=lambda o: (-o.late_days, o.request_id))
+    return total, out[:limit]

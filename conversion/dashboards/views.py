@@ -33,7 +33,7 @@ def dashboard():
                        key=lambda c: (c == "", c))
     elif not nodes:
         nodes = [user.node.code]
-    overdue = metrics.overdue(user)
+    overdue_total, overdue = metrics.overdue(user)
     months = metrics.throughput(user)
     times = metrics.median_time_in_state(user)
     total_open = sum(n for (_, state), n in counts.items() if state in OPEN_STATES)
@@ -41,9 +41,11 @@ def dashboard():
     col_totals = {state: sum(n for (_, s), n in counts.items() if s == state) for state in states}
     return render_template(
         "dashboards/dashboard.html", nodes=nodes, states=states, counts=counts, overdue=overdue,
+        overdue_total=overdue_total,
         times=times, total_open=total_open, row_totals=row_totals, col_totals=col_totals, typical=TYPICAL_WEEKS,
         completed_12m=sum(c for _, _, c in months), submitted_12m=sum(s for _, s, _ in months),
-        scope=("all nodes" if user.role.value == "coordinator" else user.node.code))
+        scope=("all nodes" if user.role.value == "coordinator" else user.node.code),
+        has_throughput=any(s or c for _, s, c in months), has_times=any(t["count"] for t in times))
 
 
 def _svg(data: bytes) -> Response:

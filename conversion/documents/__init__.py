@@ -8,12 +8,12 @@ UPLOAD_ENDPOINTS = {"documents.upload", "api_documents.upload"}
 def init_app(app):
     from flask import request
 
-    from ..registry import add_request_panel
+    from ..requests.hooks import add_page_section
     from . import views
-    from .operations import UPLOAD_LIMIT, request_panel
+    from .operations import UPLOAD_LIMIT, request_section
 
     app.register_blueprint(views.bp)
-    add_request_panel(app, request_panel)
+    add_page_section(app, request_section)
 
     @app.url_value_preprocessor
     def _upload_limit(endpoint, values):

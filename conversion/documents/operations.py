@@ -21,7 +21,7 @@ from ..errors import ApiError, Conflict, Invalid, NotFound
 from ..extensions import db
 from ..invoices import operations as invoices
 from ..lab.models import Cryopreservation, QcResult
-from ..lab.operations import OPEN_FOR_PAPERWORK
+from ..lab.operations import OPEN_FOR_PAPERWORK, records_in_force
 from ..requests.models import ConversionRequest, RequestEvent
 from ..requests.operations import get_request
 from .models import KIND_LABELS, DocumentKind, RequestDocument
@@ -143,20 +143,17 @@ def certificate_pdf(user: User, request_id: int) -> tuple[ConversionRequest, byt
     completed = db.session.scalar(select(RequestEvent.at).where(
         RequestEvent.request_id == req.id, RequestEvent.to_status == "completed"
     ).order_by(RequestEvent.id.desc()).limit(1))
-    tat = invoices.tat_cre_used(req)
-    steps = [{**s, "how": "TAT-Cre" if tat and s["recombinase"] == "Cre" else f"{s['recombinase']} deleter"}
-             for s in req.steps]
-    qc = sorted(invoices.records_in_force(QcResult, req.id, QcResult.result == "pass"),
-                key=lambda r: (r.step, r.id))
-    cryo = invoices.records_in_force(Cryopreservation, req.id)
-    cert = Certificate(req, completed.date() if completed else None, steps, qc, cryo)
+    in_force = records_in_force(req)  # passing QC of recorded animals; nothing voided
+    steps = [{**s, "how": "TAT-Cre" if in_force.tat_cre_used and s["recombinase"] == "Cre"
+              else f"{s['recombinase']} deleter"} for s in req.steps]
+    cert = Certificate(req, completed.date() if completed else None, steps, in_force.qc, in_force.cryo)
     html = render_template("documents/pdf/certificate.html", cert=cert, req=req, **helpers())
     return req, render_pdf(html)
 
 
 # ---- the request page's panel ----------------------------------------------------------
-def request_panel(user: User, req: ConversionRequest) -> dict:
-    """What the documents panel of a request page shows `user` (registry.add_request_panel)."""
+def request_section(req: ConversionRequest, user: User, replace: dict | None = None) -> dict:
+    """What the documents section of a request page shows `user` (requests.hooks.add_page_section)."""
     invoice_rows = invoices.invoices_of(user, req)
     is_node_staff = user.role is Role.staff and req.node_id is not None and req.node_id == user.node_id
     return {

@@ -43,7 +43,6 @@ from .pricing import (  # noqa: F401
     parse_amount,
     price_list_on,
     price_lists,
-    records_in_force,
     save_price_list,
     tat_cre_used,
     today,

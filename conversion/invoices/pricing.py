@@ -3,7 +3,7 @@ or a quote), from the plan and the lab records in force."""
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -13,7 +13,9 @@ from ..catalogue.models import Material, Node, Strain
 from ..catalogue.operations import get_node
 from ..errors import Conflict, Forbidden, Invalid
 from ..extensions import db, utctoday
-from ..lab.models import Cryopreservation, Mating
+from ..inputs import parse_date, parse_decimal, parse_int
+from ..lab.models import Cryopreservation
+from ..lab.operations import records_in_force
 from ..requests.models import ConversionRequest, Deliverable, RequestEvent, Sector
 from .models import SERVICE_LABELS, Price, PriceList, Service, cents
 
@@ -25,19 +27,8 @@ today = utctoday  # the invoice dates are UTC days
 
 
 # ---- lab records that count ---------------------------------------------------------
-def records_in_force(model, request_id: int, *where) -> list:
-    """The lab records of a request that invoices and certificates are built from, oldest first:
-    the one place to read them, so that voided records (issue 15) never count."""
-    stmt = select(model).where(model.request_id == request_id, *where)
-    if hasattr(model, "voided_at"):
-        stmt = stmt.where(model.voided_at.is_(None))
-    elif hasattr(model, "voided"):
-        stmt = stmt.where(model.voided.is_(False))
-    return list(db.session.scalars(stmt.order_by(model.id)))
-
-
 def tat_cre_used(req: ConversionRequest) -> bool:
-    return req.use_tat_cre or bool(records_in_force(Mating, req.id, Mating.method == "tat_cre"))
+    return records_in_force(req).tat_cre_used
 
 
 # ---- price lists ----------------------------------------------------------------
@@ -64,15 +55,11 @@ def save_price_list(user: User | None, node_code: str, *, valid_from, prices: di
     node = get_node(node_code or "")
     if node is None:
         raise Invalid(f"Unknown node {node_code!r}.")
-    if not isinstance(valid_from, date):
-        try:
-            valid_from = date.fromisoformat(str(valid_from or "").strip())
-        except ValueError:
-            raise Invalid("valid_from must be a date as YYYY-MM-DD.") from None
-    if valid_from < today() and not allow_past:
-        raise Invalid("A price list cannot start in the past: prices already in force stay as they were.")
-    if isinstance(payment_days, bool) or not isinstance(payment_days, int) or not 0 <= payment_days <= 120:
-        raise Invalid("payment_days must be a whole number from 0 to 120.")
+    valid_from = parse_date(valid_from, "valid_from", required=True)
+    if valid_from <= today() and not allow_past:
+        raise Invalid("A new price list starts tomorrow at the earliest: prices already in force "
+                      "(today's included) stay as they were.")
+    payment_days = parse_int(payment_days, "payment_days", lo=0, hi=120)
     amounts = {}
     for service in Service:
         for sector in Sector:
@@ -112,12 +99,7 @@ def parse_amount(value, field: str) -> Decimal:
     """A money or quantity value from JSON or a form: at most 2 decimals, never via float maths."""
     if isinstance(value, bool) or value is None:
         raise Invalid(f"{field} must be a number such as 1500.00.")
-    if isinstance(value, float):
-        value = repr(value)
-    try:
-        amount = Decimal(str(value).strip().replace(" ", ""))
-    except (InvalidOperation, ValueError):
-        raise Invalid(f"{field} must be a number such as 1500.00, not {value!r}.") from None
+    amount = parse_decimal(value, field)  # plain digits: no exponent, no NaN
     if not amount.is_finite():
         raise Invalid(f"{field} must be a finite number.")
     if abs(amount) >= Decimal("1e9"):
@@ -213,7 +195,8 @@ def drafted_lines(req: ConversionRequest) -> tuple[list[dict], PriceList]:
     if plist is None:
         raise Invalid(f"{node.code} has no price list in force on {day}: a coordinator must add one "
                       "(or give the lines yourself).")
+    in_force = records_in_force(req)  # voided records count nowhere; each session once
     lines = priced_lines(plist, req.billing_sector.value, strain=req.strain, source_class=req.source_class,
                          steps=req.steps, product_symbol=req.product_symbol, deliverable=req.deliverable,
-                         tat_cre=tat_cre_used(req), cryo=records_in_force(Cryopreservation, req.id))
+                         tat_cre=in_force.tat_cre_used, cryo=in_force.cryo)
     return lines, plist

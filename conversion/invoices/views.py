@@ -2,8 +2,8 @@
 invoices, price lists. Every change goes through conversion.invoices.operations."""
 from __future__ import annotations
 
-import csv
 import io
+from decimal import Decimal
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -12,8 +12,9 @@ from ..accounts.auth import role_required
 from ..accounts.models import Role
 from ..catalogue.operations import all_nodes
 from ..errors import ApiError
-from ..exports import csv_cell
+from ..exports import csv_writer
 from ..extensions import utctoday
+from ..inputs import parse_id
 from ..requests.models import Sector
 from . import operations as ops
 from .models import SERVICE_LABELS, Service
@@ -33,7 +34,7 @@ def _node_filter() -> str | None:
 @role_required(*ANY_ROLE)
 def index():
     node = _node_filter()
-    before = request.args.get("before", type=int)
+    before = parse_id(request.args.get("before"))  # past 32 bits: ignored, not an overflow
     try:
         invoices = ops.list_invoices(current_user, node=node, before=before, limit=50)
     except ApiError as exc:
@@ -57,7 +58,7 @@ def export_csv():
     except ApiError as exc:
         abort(422, exc.message)
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_writer(out)  # every cell quoted and neutralised (conversion/exports.py)
     writer.writerow(CSV_COLUMNS)
     balances = ops.balances(invoices)
     for inv in invoices:
@@ -67,9 +68,10 @@ def export_csv():
                customer.get("organisation", inv.request.billing_organisation),
                customer.get("country", inv.request.billing_country), customer.get("vat_number"),
                inv.vat_treatment, amount(inv.vat_rate)]
-        # amounts are ours (Decimal), never formulas: a credit note's -1500.00 stays a number
-        writer.writerow([csv_cell(v) for v in row] + [amount(inv.net), amount(inv.vat), amount(inv.total),
-                                                      amount(balances[inv.id]), inv.currency])
+        # amounts are ours (Decimal): a credit note's -1500.00 stays a number
+        balance = balances[inv.id]
+        writer.writerow(row + [Decimal(amount(v)) for v in (inv.net, inv.vat, inv.total)]
+                        + [Decimal(amount(balance)) if balance is not None else None, inv.currency])
     name = f"invoices-{_node_filter() or 'all'}-{utctoday().isoformat()}.csv"
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -237,12 +239,11 @@ def prices():
         if current_user.role is not Role.coordinator:
             abort(403)
         table = {(s.value, t.value): request.form.get(f"{s.value}_{t.value}", "") for s in Service for t in Sector}
-        days = request.form.get("payment_days", "30").strip()
         try:
             plist = ops.save_price_list(
                 current_user, code, valid_from=request.form.get("valid_from", ""), prices=table,
                 bank_details=request.form.get("bank_details"),
-                payment_days=int(days) if days.isdigit() else -1)
+                payment_days=request.form.get("payment_days", "30"))  # checked: ASCII digits, 0-120
         except ApiError as exc:
             flash(exc.message, "error")
             return redirect(url_for("invoices.prices", node=code))

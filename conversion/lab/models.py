@@ -1,23 +1,61 @@
-"""Lab records of a request: paperwork, matings, animals, QC results, cryopreservation.
+"""Lab records of a request: paperwork, matings and their litters, animals, QC results,
+cryopreservation sessions and their test thaws, shipments; and the corrections made to them.
 
-The lifecycle's guards read these (see ConversionRequest's guard facts)."""
+Nothing is deleted or silently overwritten: a record is corrected with a reason (the old value,
+who, when and why are kept as a LabCorrection) or voided with a reason (it stays, marked, and
+no guard, document or count uses it). Every correctable record carries a version number: a
+correction made from a stale copy is refused (409) instead of overwriting a colleague's."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Optional
+from typing import Any, Optional
 
-from sqlalchemy import Date, ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from ..accounts.models import User
 from ..catalogue.models import DeleterStrain
 from ..extensions import UTCDateTime, db, iso_utc, utcnow
 
+MATERIALS = ("sperm", "embryos")
+SHIPMENT_MATERIALS = ("sperm", "embryos", "live_animals")
+FATES = ("alive", "breeding", "culled", "cryo_donor", "shipped", "dead")
 
-class _Recorded:
-    """Who recorded a row and when."""
+
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+class LabRecord:
+    """Columns every correctable record has: who recorded it, its void mark, its version."""
+
+    KIND = ""  # the URL segment: animals, matings, qc, cryo, shipments
 
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    voided_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    void_reason: Mapped[Optional[str]] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(default=1)
+
+    @declared_attr
+    def recorded_by_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey("users.id"))
+
+    @declared_attr
+    def voided_by_id(cls) -> Mapped[Optional[int]]:
+        return mapped_column(ForeignKey("users.id"))
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict:
+        return {"version_id_col": cls.__table__.c.version}
+
+    @property
+    def voided(self) -> bool:
+        return self.voided_at is not None
+
+    def base_dict(self) -> dict:
+        return {"id": self.id, "version": self.version, "recorded_at": iso_utc(self.recorded_at),
+                "voided": self.voided,
+                "void": {"at": iso_utc(self.voided_at), "reason": self.void_reason} if self.voided else None}
 
 
 class Paperwork(db.Model):
@@ -33,41 +71,81 @@ class Paperwork(db.Model):
     recorded_by: Mapped[User] = relationship()
 
     def to_dict(self) -> dict:
-        return {"mta_signed_on": self.mta_signed_on and self.mta_signed_on.isoformat(),
-                "po_reference": self.po_reference,
-                "paid_on": self.paid_on and self.paid_on.isoformat()}
+        return {"mta_signed_on": _day(self.mta_signed_on), "po_reference": self.po_reference,
+                "paid_on": _day(self.paid_on)}
 
 
-class Mating(_Recorded, db.Model):
+class Mating(LabRecord, db.Model):
+    """A cross, numbered per request (M1, M2 ...): a dam and a sire, each a recorded animal of the
+    request or (left empty) from the node's deleter stock."""
+
     __tablename__ = "matings"
+    KIND = "matings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("conversion_requests.id"), index=True)
+    number: Mapped[int]
     step: Mapped[int]
     generation: Mapped[int]
     method: Mapped[str] = mapped_column(String(20), default="deleter")  # deleter | tat_cre
     deleter_id: Mapped[Optional[int]] = mapped_column(ForeignKey("deleter_strains.id"))
     set_up_on: Mapped[date] = mapped_column(Date)
-    dam: Mapped[Optional[str]] = mapped_column(String(60))
-    sire: Mapped[Optional[str]] = mapped_column(String(60))
-    litter_born_on: Mapped[Optional[date]] = mapped_column(Date)
-    pups_born: Mapped[Optional[int]]
-    pups_weaned: Mapped[Optional[int]]
-    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    dam_text: Mapped[Optional[str]] = mapped_column("dam", String(60))  # as typed before migration 0012
+    sire_text: Mapped[Optional[str]] = mapped_column("sire", String(60))
+    dam_id: Mapped[Optional[int]] = mapped_column(ForeignKey("animals.id", use_alter=True))
+    sire_id: Mapped[Optional[int]] = mapped_column(ForeignKey("animals.id", use_alter=True))
+    successful: Mapped[Optional[bool]]
 
     deleter: Mapped[Optional[DeleterStrain]] = relationship()
+    dam: Mapped[Optional["Animal"]] = relationship(foreign_keys=[dam_id], post_update=True)
+    sire: Mapped[Optional["Animal"]] = relationship(foreign_keys=[sire_id], post_update=True)
+    litters: Mapped[list["Litter"]] = relationship(back_populates="mating", order_by="Litter.id")
+
+    __table_args__ = (UniqueConstraint("request_id", "number", name="uq_matings_request_id_number"),)
+
+    @property
+    def label(self) -> str:
+        return f"M{self.number}"
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "step": self.step, "generation": self.generation,
-                "method": self.method,
-                "deleter": self.deleter.label() if self.deleter else None,
-                "set_up_on": self.set_up_on.isoformat(), "dam": self.dam, "sire": self.sire,
-                "litter_born_on": self.litter_born_on and self.litter_born_on.isoformat(),
-                "pups_born": self.pups_born, "pups_weaned": self.pups_weaned}
+        return {**self.base_dict(), "number": self.label, "step": self.step, "generation": self.generation,
+                "method": self.method, "deleter": self.deleter.label() if self.deleter else None,
+                "set_up_on": _day(self.set_up_on),
+                "dam": self.dam.label if self.dam else self.dam_text,
+                "sire": self.sire.label if self.sire else self.sire_text, "successful": self.successful,
+                "litters": [lt.to_dict() for lt in self.litters]}
 
 
-class Animal(_Recorded, db.Model):
+class Litter(db.Model):
+    """A litter of a mating: born, weaned, genotyped; its pups are animals with litter_id."""
+
+    __tablename__ = "litters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("conversion_requests.id"), index=True)
+    mating_id: Mapped[int] = mapped_column(ForeignKey("matings.id"), index=True)
+    born_on: Mapped[Optional[date]] = mapped_column(Date)
+    weaned_on: Mapped[Optional[date]] = mapped_column(Date)
+    pups_born: Mapped[Optional[int]]
+    pups_weaned: Mapped[Optional[int]]
+    genotyped_on: Mapped[Optional[date]] = mapped_column(Date)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    mating: Mapped[Mating] = relationship(back_populates="litters")
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "born_on": _day(self.born_on), "weaned_on": _day(self.weaned_on),
+                "pups_born": self.pups_born, "pups_weaned": self.pups_weaned,
+                "genotyped_on": _day(self.genotyped_on)}
+
+
+class Animal(LabRecord, db.Model):
+    """A founder or pup: label unique in the request, genotype at the target locus (`allele`: the
+    source allele, the product allele or wt) and at the deleter transgene, parents, fate."""
+
     __tablename__ = "animals"
+    KIND = "animals"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("conversion_requests.id"), index=True)
@@ -79,44 +157,130 @@ class Animal(_Recorded, db.Model):
     allele: Mapped[str] = mapped_column(String(20))
     deleter_transgene: Mapped[Optional[str]] = mapped_column(String(10))
     mating_id: Mapped[Optional[int]] = mapped_column(ForeignKey("matings.id"))
-    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    litter_id: Mapped[Optional[int]] = mapped_column(ForeignKey("litters.id"))
+    fate: Mapped[str] = mapped_column(String(20), default="alive")
+
+    mating: Mapped[Optional[Mating]] = relationship(foreign_keys=[mating_id])
+    litter: Mapped[Optional[Litter]] = relationship()
+
+    __table_args__ = (UniqueConstraint("request_id", "label", name="uq_animals_request_id_label"),)
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "label": self.label, "step": self.step, "stage": self.stage,
-                "born_on": self.born_on and self.born_on.isoformat(), "sex": self.sex,
-                "allele": self.allele, "deleter_transgene": self.deleter_transgene,
-                "mating_id": self.mating_id}
+        return {**self.base_dict(), "label": self.label, "step": self.step, "stage": self.stage,
+                "born_on": _day(self.born_on), "sex": self.sex, "allele": self.allele,
+                "deleter_transgene": self.deleter_transgene, "mating_id": self.mating_id,
+                "mating": self.mating.label if self.mating else None, "litter_id": self.litter_id,
+                "fate": self.fate}
 
 
-class QcResult(_Recorded, db.Model):
+class QcResult(LabRecord, db.Model):
     __tablename__ = "qc_results"
+    KIND = "qc"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("conversion_requests.id"), index=True)
     step: Mapped[int]
     assay: Mapped[str] = mapped_column(String(30))
     result: Mapped[str] = mapped_column(String(10))  # pass | fail
-    animal_label: Mapped[Optional[str]] = mapped_column(String(60))
+    animal_id: Mapped[Optional[int]] = mapped_column(ForeignKey("animals.id"))
+    animal_label: Mapped[Optional[str]] = mapped_column(String(60))  # as recorded before migration 0012
     note: Mapped[Optional[str]] = mapped_column(Text)
-    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+    animal: Mapped[Optional[Animal]] = relationship()
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "step": self.step, "assay": self.assay, "result": self.result,
-                "animal_label": self.animal_label, "note": self.note,
-                "recorded_at": iso_utc(self.recorded_at)}
+        label = self.animal.label if self.animal else self.animal_label
+        return {**self.base_dict(), "step": self.step, "assay": self.assay, "result": self.result,
+                "animal": label, "animal_label": label, "animal_recorded": self.animal_id is not None,
+                "note": self.note}
 
 
-class Cryopreservation(_Recorded, db.Model):
+class Cryopreservation(LabRecord, db.Model):
+    """A freezing session: material, count (straws or embryos), donors, storage position."""
+
     __tablename__ = "cryopreservations"
+    KIND = "cryo"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("conversion_requests.id"), index=True)
     material: Mapped[str] = mapped_column(String(10))  # sperm | embryos
     count: Mapped[int]
     location: Mapped[str] = mapped_column(String(200))
-    test_thaw: Mapped[Optional[str]] = mapped_column(String(10))  # pass | fail | None
-    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    frozen_on: Mapped[Optional[date]] = mapped_column(Date)
+    donors: Mapped[Optional[str]] = mapped_column(String(300))  # donor animal labels
+
+    thaws: Mapped[list["CryoThaw"]] = relationship(back_populates="cryo", order_by="CryoThaw.id")
+
+    @property
+    def test_thaw(self) -> str | None:
+        """The latest test thaw's result (pass, fail) or None."""
+        return self.thaws[-1].result if self.thaws else None
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "material": self.material, "count": self.count,
-                "location": self.location, "test_thaw": self.test_thaw}
+        return {**self.base_dict(), "material": self.material, "count": self.count,
+                "location": self.location, "frozen_on": _day(self.frozen_on), "donors": self.donors,
+                "test_thaw": self.test_thaw, "thaws": [t.to_dict() for t in self.thaws]}
+
+
+class CryoThaw(db.Model):
+    """A test thaw of one sample of a cryopreservation session (it uses that sample)."""
+
+    __tablename__ = "cryo_thaws"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cryo_id: Mapped[int] = mapped_column(ForeignKey("cryopreservations.id"), index=True)
+    thawed_on: Mapped[date] = mapped_column(Date)
+    result: Mapped[str] = mapped_column(String(10))  # pass | fail
+    note: Mapped[Optional[str]] = mapped_column(Text)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    cryo: Mapped[Cryopreservation] = relationship(back_populates="thaws")
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "thawed_on": _day(self.thawed_on), "result": self.result, "note": self.note}
+
+
+class Shipment(LabRecord, db.Model):
+    """Material sent to the requester: taken from the request's stock."""
+
+    __tablename__ = "shipments"
+    KIND = "shipments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("conversion_requests.id"), index=True)
+    courier: Mapped[str] = mapped_column(String(100))
+    tracking: Mapped[str] = mapped_column(String(100))
+    shipped_on: Mapped[date] = mapped_column(Date)
+    material: Mapped[str] = mapped_column(String(20))  # sperm | embryos | live_animals
+    quantity: Mapped[int]
+
+    def to_dict(self) -> dict:
+        return {**self.base_dict(), "courier": self.courier, "tracking": self.tracking,
+                "shipped_on": _day(self.shipped_on), "material": self.material, "quantity": self.quantity}
+
+
+class LabCorrection(db.Model):
+    """One correction of a lab record: the fields changed ({field: [old, new]}), who, when, why.
+    Never updated, never deleted."""
+
+    __tablename__ = "lab_corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("conversion_requests.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    record_id: Mapped[int]
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    by: Mapped[User] = relationship()
+
+    __table_args__ = (Index("ix_lab_corrections_request_id_kind_record_id", "request_id", "kind", "record_id"),)
+
+    def to_dict(self) -> dict:
+        return {"at": iso_utc(self.at), "by": self.by.email, "reason": self.reason, "changes": self.changes}
+
+
+KINDS: dict[str, type[LabRecord]] = {m.KIND: m for m in (Animal, Mating, QcResult, Cryopreservation, Shipment)}

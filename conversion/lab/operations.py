@@ -1,49 +1,78 @@
-"""Recording lab work on a request: paperwork, matings, animals, QC, cryopreservation.
+"""Recording lab work on a request: paperwork, matings and litters, animals, QC, cryopreservation
+and test thaws, shipments; corrections and voids; the facts the lifecycle's guards read; the
+records in force that documents are built from.
 
-Only staff of the assigned node record lab work (coordinators may record paperwork too);
-each record is accepted only in the states where that work happens."""
+Only staff of the assigned node record lab work (coordinators may record paperwork too); each
+record is accepted only in the states where that work happens, and the records of a completed,
+cancelled or rejected request are frozen. Every operation commits once, or changes nothing."""
 from __future__ import annotations
 
+import csv
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any, Callable
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from workflows.lifecycle import FINAL_STATES
 
 from ..accounts.models import Role, User
 from ..catalogue.models import DeleterStrain
-from ..errors import Conflict, Forbidden, Invalid
-from ..extensions import db, utctoday
+from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..extensions import db, utcnow, utctoday
+from ..inputs import parse_date
 from ..requests.models import ConversionRequest
 from ..requests.operations import get_request
-from .models import Animal, Cryopreservation, Mating, Paperwork, QcResult
+from .models import (FATES, KINDS, MATERIALS, SHIPMENT_MATERIALS, Animal, CryoThaw, Cryopreservation, LabCorrection,
+                     LabRecord, Litter, Mating, Paperwork, QcResult, Shipment)
 
 ANIMAL_ALLELES = ("tm1a", "tm1b", "tm1c", "tm1d", "tm1e", "tm1e.1", "tm1", "tm1.1", "tm1.2", "wt")
+OPEN_FOR_PAPERWORK = ("submitted", "approved", "assigned", "accepted", "rederivation", "breeding",
+                      "qc", "cryopreservation", "ready", "shipped", "on_hold")
+# Where each kind of record is taken (corrections and voids: any state but a final one).
+STATES_FOR = {
+    "animals": ("rederivation", "breeding", "qc"),
+    "matings": ("breeding",),
+    "qc": ("breeding", "qc"),
+    "cryo": ("cryopreservation",),
+    "thaws": ("cryopreservation", "ready"),
+    "shipments": ("ready", "shipped"),
+}
+MAX_ROWS = 200
 
 
-def _for_work(user: User, request_id: int, states: tuple[str, ...], what: str,
+# ---- access ------------------------------------------------------------------------
+def _frozen(req: ConversionRequest) -> None:
+    if req.status in FINAL_STATES:
+        raise Conflict(f"{req.reference} is {req.status}: its lab records are frozen.")
+
+
+def _for_work(user: User, request_id: int, states: tuple[str, ...] | None, what: str,
               coordinators: bool = False) -> ConversionRequest:
+    """The request locked for a write by `user` (node staff), in one of `states` (None: any
+    state that is not final)."""
     req = get_request(user, request_id, for_update=True)
-    is_node_staff = user.role is Role.staff and req.node_id == user.node_id
+    is_node_staff = user.is_staff_of(req.node_id)
     if not (is_node_staff or (coordinators and user.role is Role.coordinator)):
         raise Forbidden(f"Only staff of the assigned node record {what}.")
-    if req.status not in states:
-        raise Conflict(f"{what.capitalize()} cannot be recorded while the request is {req.status} "
+    _frozen(req)
+    if states is not None and req.status not in states:
+        raise Conflict(f"{what[:1].upper() + what[1:]} cannot be recorded while the request is {req.status} "
                        f"(only in: {', '.join(states)}).")
     return req
 
 
+# ---- values ------------------------------------------------------------------------
 def _date(value, field: str, required: bool = True) -> date | None:
     if value in (None, ""):
         if required:
             raise Invalid(f"{field} is required (YYYY-MM-DD).")
         return None
-    if isinstance(value, date):
-        parsed = value
-    else:
-        try:
-            parsed = date.fromisoformat(str(value))
-        except ValueError:
-            raise Invalid(f"{field} must be a date as YYYY-MM-DD, not {value!r}.") from None
+    parsed = parse_date(value, field)  # strictly YYYY-MM-DD
     if parsed > utctoday():
         raise Invalid(f"{field} cannot be in the future.")
     if parsed.year < 1990:
@@ -72,10 +101,114 @@ def _choice(value, field: str, choices: tuple[str, ...], required: bool = True) 
     return match
 
 
-OPEN_FOR_PAPERWORK = ("submitted", "approved", "assigned", "accepted", "rederivation", "breeding",
-                      "qc", "cryopreservation", "ready", "shipped", "on_hold")
+def _int(value, field: str, low: int, high: int, required: bool = True) -> int | None:
+    if value in (None, "") and not required:
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise Invalid(f"{field} must be a whole number from {low} to {high}.")
+    return value
 
 
+def _bool(value, field: str) -> bool | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "1", "y"):
+        return True
+    if text in ("false", "no", "0", "n"):
+        return False
+    raise Invalid(f"{field} must be true or false.")
+
+
+SEX = {"m": "male", "male": "male", "f": "female", "female": "female", "u": "unknown", "?": "unknown",
+       "unknown": "unknown"}
+TRANSGENE = {"+": "positive", "pos": "positive", "positive": "positive", "-": "negative",
+             "neg": "negative", "negative": "negative"}
+
+
+def _sex(value) -> str:
+    got = SEX.get(str(value).strip().lower()) if isinstance(value, str) else None
+    if got is None:
+        raise Invalid("sex must be male, female or unknown (m/f/u).")
+    return got
+
+
+def _transgene(value, required: bool) -> str | None:
+    if value in (None, ""):
+        if required:
+            raise Invalid("deleter_transgene is required (positive or negative, + or -).")
+        return None
+    got = TRANSGENE.get(str(value).strip().lower()) if isinstance(value, str) else None
+    if got is None:
+        raise Invalid("deleter_transgene must be positive or negative (+ or -).")
+    return got
+
+
+# ---- lookups -----------------------------------------------------------------------
+def _animal(req: ConversionRequest, label, field: str = "animal", *, required: bool = True) -> Animal | None:
+    """A recorded, not voided animal of the request by label (422 naming it otherwise)."""
+    text = _text(label, field, 60, required=required)
+    if text is None:
+        return None
+    animal = db.session.scalar(select(Animal).where(Animal.request_id == req.id, Animal.label == text))
+    if animal is None:
+        raise Invalid(f"{field}: no animal {text!r} is recorded for {req.reference}: record it first.")
+    if animal.voided:
+        raise Invalid(f"{field}: animal {text!r} of {req.reference} is voided ({animal.void_reason}).")
+    return animal
+
+
+def _mating(req: ConversionRequest, value, field: str = "mating") -> Mating | None:
+    """A mating of the request by its number ("M2", "2") or id (`mating_id` of older clients)."""
+    if value in (None, ""):
+        return None
+    mating = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        mating = db.session.scalar(select(Mating).where(Mating.request_id == req.id, Mating.id == value))
+    elif isinstance(value, str):
+        text = value.strip().upper().removeprefix("M")
+        if text.isdigit() and len(text) < 6:
+            mating = db.session.scalar(select(Mating).where(Mating.request_id == req.id,
+                                                            Mating.number == int(text)))
+    if mating is None:
+        raise Invalid(f"{field}: {value!r} is not a mating of {req.reference}.")
+    if mating.voided:
+        raise Invalid(f"{field}: mating {mating.label} is voided.")
+    return mating
+
+
+def _find_deleter(req: ConversionRequest, text: str) -> DeleterStrain:
+    wanted = text.strip()
+    for deleter in req.node.deleters:
+        if wanted.upper() == (deleter.emma_id or "").upper() or wanted == deleter.name:
+            return deleter
+    names = "; ".join(d.label() for d in req.node.deleters)
+    raise Invalid(f"{req.node.code} has no deleter strain {wanted!r}. Its deleters: {names}.")
+
+
+def _record(req: ConversionRequest, kind: str, record_id: int) -> LabRecord:
+    model = KINDS.get(kind)
+    if model is None:
+        raise NotFound(f"No kind of lab record {kind!r}: use one of {', '.join(KINDS)}.")
+    row = db.session.get(model, record_id) if isinstance(record_id, int) and 0 < record_id < 2**31 else None
+    if row is None or row.request_id != req.id:
+        raise NotFound(f"No {kind} record {record_id} on {req.reference}.")
+    return row
+
+
+def _commit() -> None:
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise Conflict("Someone changed this record at the same time: reload it and make your change again.") from None
+
+
+# ---- paperwork ---------------------------------------------------------------------
 def record_paperwork(user: User, request_id: int, *, mta_signed_on=None, po_reference=None,
                      paid_on=None) -> Paperwork:
     req = _for_work(user, request_id, OPEN_FOR_PAPERWORK, "paperwork", coordinators=True)
@@ -94,19 +227,35 @@ def record_paperwork(user: User, request_id: int, *, mta_signed_on=None, po_refe
     return paper
 
 
-def _find_deleter(req: ConversionRequest, text: str) -> DeleterStrain:
-    wanted = text.strip()
-    for deleter in req.node.deleters:
-        if wanted.upper() == (deleter.emma_id or "").upper() or wanted == deleter.name:
-            return deleter
-    names = "; ".join(d.label() for d in req.node.deleters)
-    raise Invalid(f"{req.node.code} has no deleter strain {wanted!r}. Its deleters: {names}.")
+# ---- matings and litters ------------------------------------------------------------
+def _litter_values(body: dict) -> dict:
+    out = {"born_on": _date(body.get("born_on"), "born_on", required=False),
+           "weaned_on": _date(body.get("weaned_on"), "weaned_on", required=False),
+           "genotyped_on": _date(body.get("genotyped_on"), "genotyped_on", required=False),
+           "pups_born": _int(body.get("pups_born"), "pups_born", 0, 50, required=False),
+           "pups_weaned": _int(body.get("pups_weaned"), "pups_weaned", 0, 50, required=False)}
+    if out["pups_born"] is not None and out["pups_weaned"] is not None and out["pups_weaned"] > out["pups_born"]:
+        raise Invalid("More pups weaned than born.")
+    if out["born_on"] and out["weaned_on"] and out["weaned_on"] < out["born_on"]:
+        raise Invalid("weaned_on is before born_on.")
+    return out
+
+
+def _parent(req: ConversionRequest, value, field: str, sex: str) -> Animal | None:
+    """A parent: a recorded animal of the request (None: from the node's deleter stock)."""
+    if value in (None, "") or (isinstance(value, str) and value.strip().lower() in ("deleter", "stock")):
+        return None
+    animal = _animal(req, value, field)
+    if animal.sex not in (sex, "unknown"):
+        raise Invalid(f"{field}: {animal.label} is recorded as {animal.sex}.")
+    return animal
 
 
 def record_mating(user: User, request_id: int, *, deleter=None, set_up_on=None, generation=None,
-                  method: str = "deleter", dam=None, sire=None, litter_born_on=None,
+                  method: str = "deleter", dam=None, sire=None, successful=None, litter_born_on=None,
                   pups_born=None, pups_weaned=None) -> Mating:
-    req = _for_work(user, request_id, ("breeding",), "matings")
+    """A mating numbered M1, M2 ... per request; with litter fields, its first litter too."""
+    req = _for_work(user, request_id, STATES_FOR["matings"], "matings")
     method = _choice(method or "deleter", "method", ("deleter", "tat_cre"))
     needed = req.step_recombinase
     chosen = None
@@ -118,96 +267,558 @@ def record_mating(user: User, request_id: int, *, deleter=None, set_up_on=None, 
         if chosen.recombinase.value != needed:
             raise Invalid(f"Step {req.current_step} ({req.step_source_label} → {req.step_product_label}) "
                           f"needs a {needed} deleter; {chosen.label()} carries {chosen.recombinase.value}.")
-    if isinstance(generation, bool) or not isinstance(generation, int) or not 1 <= generation <= 20:
-        raise Invalid("generation must be a whole number from 1 (first cross with the deleter).")
-    counts = {}
-    for field, value in (("pups_born", pups_born), ("pups_weaned", pups_weaned)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 50):
-            raise Invalid(f"{field} must be a whole number from 0 to 50.")
-        counts[field] = value
-    if counts["pups_born"] is not None and counts["pups_weaned"] is not None and \
-            counts["pups_weaned"] > counts["pups_born"]:
-        raise Invalid("More pups weaned than born.")
-    mating = Mating(
-        request_id=req.id, step=req.current_step, generation=generation, method=method,
-        deleter=chosen, set_up_on=_date(set_up_on, "set_up_on"),
-        dam=_text(dam, "dam", 60, required=False), sire=_text(sire, "sire", 60, required=False),
-        litter_born_on=_date(litter_born_on, "litter_born_on", required=False),
-        recorded_by_id=user.id, **counts)
+    generation = _int(generation, "generation", 1, 20)
+    litter = _litter_values({"born_on": litter_born_on, "pups_born": pups_born, "pups_weaned": pups_weaned})
+    number = (db.session.scalar(select(func.max(Mating.number)).where(Mating.request_id == req.id)) or 0) + 1
+    mating = Mating(request_id=req.id, number=number, step=req.current_step, generation=generation,
+                    method=method, deleter=chosen, set_up_on=_date(set_up_on, "set_up_on"),
+                    dam=_parent(req, dam, "dam", "female"), sire=_parent(req, sire, "sire", "male"),
+                    successful=_bool(successful, "successful"), recorded_by_id=user.id)
     db.session.add(mating)
+    if any(v is not None for v in litter.values()):
+        db.session.add(Litter(request_id=req.id, mating=mating, recorded_by_id=user.id, **litter))
     db.session.commit()
     return mating
 
 
-def record_animals(user: User, request_id: int, animals: list[dict]) -> list[Animal]:
-    """Record one or several pups at once (all or none)."""
-    req = _for_work(user, request_id, ("rederivation", "breeding", "qc"), "animals")
-    if not animals:
-        raise Invalid("Give at least one animal.")
-    if len(animals) > 100:
-        raise Invalid("At most 100 animals at once.")
-    rows = []
-    for i, body in enumerate(animals, 1):
-        where = f"animal {i}: " if len(animals) > 1 else ""
-        try:
-            label = _text(body.get("label"), "label", 60)
-            born_on = _date(body.get("born_on"), "born_on", required=False)
-            sex = _choice(body.get("sex"), "sex", ("male", "female", "unknown"))
-            allele = _choice(body.get("allele"), "allele", ANIMAL_ALLELES)
-            transgene = _choice(body.get("deleter_transgene"), "deleter_transgene",
-                                ("positive", "negative"), required=req.status != "rederivation")
-            mating_id = body.get("mating_id")
-            if mating_id is not None and db.session.scalar(select(Mating.id).where(
-                    Mating.id == mating_id, Mating.request_id == req.id)) is None:
-                raise Invalid(f"mating {mating_id} is not a mating of this request.")
-        except Invalid as exc:
-            raise Invalid(where + exc.message) from None
-        rows.append(Animal(request_id=req.id, step=req.current_step, stage=req.status, label=label,
-                           born_on=born_on, sex=sex, allele=allele, deleter_transgene=transgene,
-                           mating_id=mating_id, recorded_by_id=user.id))
+# ---- animals ----------------------------------------------------------------------
+def _animal_row(req: ConversionRequest, body: dict, user: User, litter: Litter | None = None,
+                mating: Mating | None = None) -> Animal:
+    if not isinstance(body, dict):
+        raise Invalid("each animal must be an object.")
+    label = _text(body.get("label"), "label", 60)
+    mating = mating or _mating(req, body.get("mating") or body.get("mating_id"))
+    return Animal(request_id=req.id, step=req.current_step, stage=req.status, label=label,
+                  born_on=_date(body.get("born_on"), "born_on", required=False) or (litter.born_on if litter else None),
+                  sex=_sex(body.get("sex")),
+                  allele=_choice(body.get("allele"), "allele", ANIMAL_ALLELES),
+                  deleter_transgene=_transgene(body.get("deleter_transgene"), required=req.status != "rederivation"),
+                  fate=_choice(body.get("fate") or "alive", "fate", FATES),
+                  mating=mating or (litter.mating if litter else None), litter=litter, recorded_by_id=user.id)
+
+
+def _check_labels(req: ConversionRequest, labels: list[str], where: Callable[[int], str]) -> None:
+    """409 naming a label used twice in the batch or already recorded for the request."""
+    seen: dict[str, int] = {}
+    for i, label in enumerate(labels):
+        if label in seen:
+            raise Conflict(f"{where(i)}label {label} is given twice (also {where(seen[label]).rstrip(': ')}).")
+        seen[label] = i
+    with db.session.no_autoflush:  # the new rows are not in the session yet
+        taken = dict(db.session.execute(select(Animal.label, Animal.voided_at).where(
+            Animal.request_id == req.id, Animal.label.in_(labels))).all()) if labels else {}
+    for i, label in enumerate(labels):
+        if label in taken:
+            voided = " (voided: correct that record instead)" if taken[label] else ""
+            raise Conflict(f"{where(i)}an animal labelled {label} is already recorded for {req.reference}{voided}.")
+
+
+def _save_animals(req: ConversionRequest, rows: list[Animal]) -> None:
     db.session.add_all(rows)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # a colleague recorded the same label at the same moment
+        db.session.rollback()
+        raise Conflict("An animal with one of these labels was recorded meanwhile: reload and check.") from None
+
+
+def record_animals(user: User, request_id: int, animals: list[dict]) -> list[Animal]:
+    """Record one or several animals at once (all or none)."""
+    req = _for_work(user, request_id, STATES_FOR["animals"], "animals")
+    if not isinstance(animals, list) or not animals:
+        raise Invalid("Give at least one animal.")
+    if len(animals) > MAX_ROWS:
+        raise Invalid(f"At most {MAX_ROWS} animals at once.")
+
+    def where(i: int) -> str:
+        return f"animal {i + 1}: " if len(animals) > 1 else ""
+
+    rows = []
+    for i, body in enumerate(animals):
+        try:
+            rows.append(_animal_row(req, body, user))
+        except Invalid as exc:
+            raise Invalid(where(i) + exc.message) from None
+    _check_labels(req, [r.label for r in rows], where)
+    _save_animals(req, rows)
     return rows
 
 
-def record_qc(user: User, request_id: int, *, assay=None, result=None, animal_label=None,
+def record_litter(user: User, request_id: int, *, mating=None, pups: list[dict],
+                  **litter_fields) -> tuple[Litter, list[Animal]]:
+    """A litter of a mating with its pups, one row per pup (all or none)."""
+    req = _for_work(user, request_id, ("breeding", "qc"), "litters")
+    found = _mating(req, mating)
+    if found is None:
+        raise Invalid("mating: say which mating the litter comes from (e.g. M1).")
+    # mating_id, not the relationship: a refused litter must not linger in the mating's litters
+    litter = Litter(request_id=req.id, mating_id=found.id, recorded_by_id=user.id, **_litter_values(litter_fields))
+    if not pups:
+        raise Invalid("Give at least one pup (one row per pup).")
+    if len(pups) > 50:
+        raise Invalid("At most 50 pups in a litter.")
+    rows = []
+    for i, body in enumerate(pups):
+        try:
+            rows.append(_animal_row(req, body, user, litter=litter, mating=found))
+        except Invalid as exc:
+            raise Invalid(f"pup {i + 1}: {exc.message}") from None
+    if litter.pups_born is not None and len(rows) > litter.pups_born:
+        raise Invalid(f"{len(rows)} pups given but the litter has {litter.pups_born} born.")
+    if litter.pups_born is None:
+        litter.pups_born = len(rows)
+    _check_labels(req, [r.label for r in rows], lambda i: f"pup {i + 1}: ")
+    db.session.add(litter)
+    _save_animals(req, rows)
+    db.session.refresh(litter)
+    return litter, rows
+
+
+GENOTYPE_COLUMNS = ("label", "sex", "allele", "deleter_transgene", "born_on", "mating")
+
+
+def import_genotypes(user: User, request_id: int, text: str) -> list[Animal]:
+    """Genotyping results pasted or uploaded as CSV (comma, semicolon or tab separated): one animal
+    a line, `label, sex, allele, deleter transgene[, born on[, mating]]`, an optional header line.
+    Every bad line is reported by its number, and nothing is saved unless every line is good."""
+    req = _for_work(user, request_id, STATES_FOR["animals"], "animals")
+    if not isinstance(text, str) or not text.strip():
+        raise Invalid("Paste or upload at least one line: label, sex, allele, deleter transgene.")
+    lines = text.splitlines()
+    if len(lines) > MAX_ROWS + 1:
+        raise Invalid(f"At most {MAX_ROWS} lines at once.")
+    errors, rows, numbers = [], [], []
+    for number, line in enumerate(lines, 1):
+        delimiter = "\t" if "\t" in line else (";" if line.count(";") > line.count(",") else ",")
+        parts = [p.strip() for p in next(csv.reader([line], delimiter=delimiter), [])]
+        if not any(parts) or parts[0].startswith("#"):
+            continue
+        if parts[0].lower() == "label" and not rows and not errors:
+            continue  # a header
+        if not 3 <= len(parts) <= len(GENOTYPE_COLUMNS):
+            errors.append(f"Line {number}: give label, sex, allele, deleter transgene (and optionally born on, "
+                          "mating).")
+            continue
+        try:
+            rows.append(_animal_row(req, dict(zip(GENOTYPE_COLUMNS, parts)), user))
+            numbers.append(number)
+        except Invalid as exc:
+            errors.append(f"Line {number}: {exc.message}")
+    labels = [r.label for r in rows]
+    first: dict[str, int] = {}
+    taken = set(db.session.scalars(select(Animal.label).where(Animal.request_id == req.id,
+                                                              Animal.label.in_(labels)))) if labels else set()
+    for label, number in zip(labels, numbers):
+        if label in taken:
+            errors.append(f"Line {number}: an animal labelled {label} is already recorded.")
+        elif label in first:
+            errors.append(f"Line {number}: label {label} is also on line {first[label]}.")
+        first.setdefault(label, number)
+    if errors:
+        db.session.rollback()
+        errors.sort(key=lambda e: int(e.split(":")[0].split()[1]))
+        raise Invalid("Nothing was saved. " + " ".join(e if e.endswith(".") else e + "." for e in errors[:20]) + (
+            f" And {len(errors) - 20} more." if len(errors) > 20 else ""))
+    if not rows:
+        raise Invalid("No animal lines found.")
+    _save_animals(req, rows)
+    return rows
+
+
+# ---- QC ---------------------------------------------------------------------------
+def record_qc(user: User, request_id: int, *, assay=None, result=None, animal=None, animal_label=None,
               note=None) -> QcResult:
     from ..alleles import normalize_assay
 
-    req = _for_work(user, request_id, ("breeding", "qc"), "QC results")
+    req = _for_work(user, request_id, STATES_FOR["qc"], "QC results")
     try:
         name = normalize_assay(_text(assay, "assay", 30))
     except ValueError as exc:
         raise Invalid(str(exc)) from None
+    tested = _animal(req, animal if animal not in (None, "") else animal_label, "animal", required=False)
     row = QcResult(request_id=req.id, step=req.current_step, assay=name,
-                   result=_choice(result, "result", ("pass", "fail")),
-                   animal_label=_text(animal_label, "animal_label", 60, required=False),
+                   result=_choice(result, "result", ("pass", "fail")), animal=tested,
+                   animal_label=tested.label if tested else None,
                    note=_text(note, "note", 2000, required=False), recorded_by_id=user.id)
     db.session.add(row)
     db.session.commit()
     return row
 
 
+# ---- cryopreservation, thaws, stock, shipments --------------------------------------
 def record_cryo(user: User, request_id: int, *, material=None, count=None, location=None,
-                test_thaw=None) -> Cryopreservation:
-    req = _for_work(user, request_id, ("cryopreservation",), "cryopreservation")
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 10000:
-        raise Invalid("count must be a whole number of at least 1.")
+                test_thaw=None, frozen_on=None, donors=None) -> Cryopreservation:
+    """A freezing session; `test_thaw` (optional) records a first test thaw of it, today."""
+    req = _for_work(user, request_id, STATES_FOR["cryo"], "cryopreservation")
     row = Cryopreservation(
-        request_id=req.id, material=_choice(material, "material", ("sperm", "embryos")), count=count,
-        location=_text(location, "location", 200),
-        test_thaw=_choice(test_thaw, "test_thaw", ("pass", "fail"), required=False),
-        recorded_by_id=user.id)
+        request_id=req.id, material=_choice(material, "material", MATERIALS),
+        count=_int(count, "count", 1, 10000), location=_text(location, "location", 200),
+        frozen_on=_date(frozen_on, "frozen_on", required=False),
+        donors=_donors(req, donors), recorded_by_id=user.id)
+    thaw = _choice(test_thaw, "test_thaw", ("pass", "fail"), required=False)
+    db.session.add(row)
+    if thaw:
+        db.session.add(CryoThaw(cryo=row, thawed_on=utctoday(), result=thaw, recorded_by_id=user.id))
+    db.session.commit()
+    return row
+
+
+def _donors(req: ConversionRequest, value) -> str | None:
+    """Donor animals: recorded labels, comma separated."""
+    text = _text(value, "donors", 300, required=False)
+    if text is None:
+        return None
+    labels = [p.strip() for p in text.split(",") if p.strip()]
+    return ", ".join(_animal(req, label, "donors").label for label in labels) or None
+
+
+def record_thaw(user: User, request_id: int, cryo_id: int, *, thawed_on=None, result=None, note=None) -> CryoThaw:
+    req = _for_work(user, request_id, STATES_FOR["thaws"], "test thaws")
+    session = _record(req, "cryo", cryo_id)
+    if session.voided:
+        raise Conflict(f"Cryopreservation {session.id} is voided: a thaw cannot be recorded against it.")
+    thaw = CryoThaw(cryo=session, thawed_on=_date(thawed_on, "thawed_on"),
+                    result=_choice(result, "result", ("pass", "fail")),
+                    note=_text(note, "note", 2000, required=False), recorded_by_id=user.id)
+    db.session.add(thaw)
+    db.session.flush()
+    _check_stock(req)
+    db.session.commit()
+    return thaw
+
+
+def stock(req: ConversionRequest, cryo: list | None = None, shipments: list | None = None,
+          animals: list | None = None) -> dict[str, dict[str, int]]:
+    """{material: {stored, thawed, shipped, left}} from the records in force: `left` is what is
+    stored and not yet shipped (the contract's limit for a shipment), `thawed` the samples used
+    by test thaws; live animals are the deleter-negative carriers of the product, alive. Rows
+    already loaded (voided ones included) may be passed in."""
+    if cryo is None:
+        cryo = _rows(Cryopreservation, req.id, selectinload(Cryopreservation.thaws))
+    if shipments is None:
+        shipments = _rows(Shipment, req.id)
+    out: dict[str, dict[str, int]] = {}
+
+    def entry(material: str) -> dict[str, int]:
+        return out.setdefault(material, {"stored": 0, "thawed": 0, "shipped": 0, "left": 0})
+
+    for c in cryo:
+        if not c.voided:
+            entry(c.material)["stored"] += c.count
+            entry(c.material)["thawed"] += len(c.thaws)
+    if req.deliverable.value == "live_animals":
+        if animals is None:
+            animals = _rows(Animal, req.id)
+        entry("live_animals")["stored"] = sum(
+            1 for a in animals if not a.voided and a.allele == req.product_class
+            and a.deleter_transgene == "negative" and a.fate in ("alive", "shipped"))
+    for s in shipments:
+        if not s.voided:
+            entry(s.material)["shipped"] += s.quantity
+    for e in out.values():
+        e["left"] = e["stored"] - e["shipped"]
+    return out
+
+
+def _check_stock(req: ConversionRequest) -> None:
+    """Invalid when a change leaves less than nothing of some material."""
+    for material, entry in stock(req).items():
+        if entry["left"] < 0 or entry["thawed"] > entry["stored"]:
+            db.session.rollback()
+            raise Invalid(f"Not enough {material.replace('_', ' ')} in stock: {entry['stored']} stored, "
+                          f"{entry['thawed']} thawed, {entry['shipped']} shipped.")
+
+
+def record_shipment(user: User, request_id: int, *, courier=None, tracking=None, shipped_on=None,
+                    material=None, quantity=None) -> Shipment:
+    req = _for_work(user, request_id, STATES_FOR["shipments"], "shipments")
+    row = Shipment(request_id=req.id, courier=_text(courier, "courier", 100),
+                   tracking=_text(tracking, "tracking", 100), shipped_on=_date(shipped_on, "shipped_on"),
+                   material=_choice(material, "material", SHIPMENT_MATERIALS),
+                   quantity=_int(quantity, "quantity", 1, 10000), recorded_by_id=user.id)
+    entry = stock(req).get(row.material)
+    if entry is None or entry["left"] < row.quantity:
+        have = entry["left"] if entry else 0
+        raise Invalid(f"Only {have} {row.material.replace('_', ' ')} stored and not yet shipped: "
+                      f"{row.quantity} cannot be shipped.")
     db.session.add(row)
     db.session.commit()
     return row
 
 
-def lab_records(req: ConversionRequest) -> dict:
-    def rows(model, *options):
-        return [r.to_dict() for r in db.session.scalars(
-            select(model).where(model.request_id == req.id).options(*options).order_by(model.id))]
+# ---- corrections and voids -------------------------------------------------------------
+def _animal_fields(req, row) -> dict:
+    return {
+        "label": lambda v: {"label": _text(v, "label", 60)},
+        "born_on": lambda v: {"born_on": _date(v, "born_on", required=False)},
+        "sex": lambda v: {"sex": _sex(v)},
+        "allele": lambda v: {"allele": _choice(v, "allele", ANIMAL_ALLELES)},
+        "deleter_transgene": lambda v: {"deleter_transgene": _transgene(v, required=False)},
+        "fate": lambda v: {"fate": _choice(v, "fate", FATES)},
+        "mating": lambda v: {"mating": _mating(req, v)},
+    }
 
+
+def _mating_fields(req, row) -> dict:
+    return {
+        "set_up_on": lambda v: {"set_up_on": _date(v, "set_up_on")},
+        "generation": lambda v: {"generation": _int(v, "generation", 1, 20)},
+        "dam": lambda v: {"dam": _parent(req, v, "dam", "female")},
+        "sire": lambda v: {"sire": _parent(req, v, "sire", "male")},
+        "successful": lambda v: {"successful": _bool(v, "successful")},
+        "deleter": lambda v: {"deleter": _find_deleter(req, _text(v, "deleter", 300))},
+    }
+
+
+def _qc_fields(req, row) -> dict:
+    from ..alleles import normalize_assay
+
+    def assay(v):
+        try:
+            return {"assay": normalize_assay(_text(v, "assay", 30))}
+        except ValueError as exc:
+            raise Invalid(str(exc)) from None
+
+    def animal(v):
+        tested = _animal(req, v, "animal", required=False)
+        return {"animal": tested, "animal_label": tested.label if tested else None}
+
+    return {"assay": assay, "result": lambda v: {"result": _choice(v, "result", ("pass", "fail"))},
+            "animal": animal, "note": lambda v: {"note": _text(v, "note", 2000, required=False)}}
+
+
+def _cryo_fields(req, row) -> dict:
+    return {"material": lambda v: {"material": _choice(v, "material", MATERIALS)},
+            "count": lambda v: {"count": _int(v, "count", 1, 10000)},
+            "location": lambda v: {"location": _text(v, "location", 200)},
+            "frozen_on": lambda v: {"frozen_on": _date(v, "frozen_on", required=False)},
+            "donors": lambda v: {"donors": _donors(req, v)}}
+
+
+def _shipment_fields(req, row) -> dict:
+    return {"courier": lambda v: {"courier": _text(v, "courier", 100)},
+            "tracking": lambda v: {"tracking": _text(v, "tracking", 100)},
+            "shipped_on": lambda v: {"shipped_on": _date(v, "shipped_on")},
+            "material": lambda v: {"material": _choice(v, "material", SHIPMENT_MATERIALS)},
+            "quantity": lambda v: {"quantity": _int(v, "quantity", 1, 10000)}}
+
+
+FIELDS: dict[str, Callable[[ConversionRequest, Any], dict]] = {
+    "animals": _animal_fields, "matings": _mating_fields, "qc": _qc_fields, "cryo": _cryo_fields,
+    "shipments": _shipment_fields}
+
+
+def correctable(kind: str) -> list[str]:
+    return list(FIELDS[kind](None, None)) if kind in FIELDS else []
+
+
+def _reason(reason) -> str:
+    if not isinstance(reason, str) or not reason.strip():
+        raise Invalid("A reason is required: say why the record is corrected or voided.")
+    if len(reason) > 2000:
+        raise Invalid("reason is longer than 2000 characters.")
+    return reason.strip()
+
+
+def _check_version(row: LabRecord, version) -> None:
+    if version in (None, ""):
+        return
+    if isinstance(version, str) and version.strip().isdigit():
+        version = int(version)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise Invalid("version must be the record's version number, as last read.")
+    if version != row.version:
+        raise Conflict(f"This {row.KIND} record was changed by someone else since you read it (version "
+                       f"{version}, now {row.version}): reload it and make your change again.")
+
+
+def correct(user: User, request_id: int, kind: str, record_id: int, changes: dict, *, reason=None,
+            version=None) -> dict:
+    """Change fields of a record, keeping the old values, who, when and why."""
+    req = _for_work(user, request_id, None, "corrections")
+    row = _record(req, kind, record_id)
+    reason = _reason(reason)
+    _check_version(row, version)
+    if row.voided:
+        raise Conflict(f"This {kind} record is voided: it cannot be corrected.")
+    fields = FIELDS[kind](req, row)
+    if not isinstance(changes, dict) or not changes:
+        raise Invalid(f"Give the fields to change: {', '.join(fields)}.")
+    unknown = sorted(set(changes) - set(fields))
+    if unknown:
+        raise Invalid(f"{', '.join(unknown)} cannot be corrected; these can: {', '.join(fields)}.")
+    new_values = {}
+    for name, value in changes.items():
+        new_values.update(fields[name](value))
+    before = row.to_dict()
+    if "label" in new_values and new_values["label"] != row.label:
+        _check_labels(req, [new_values["label"]], lambda i: "")
+    for attr, value in new_values.items():
+        setattr(row, attr, value)
+    db.session.flush()
+    after = row.to_dict()
+    diff = {name: [before.get(name), after.get(name)] for name in changes if before.get(name) != after.get(name)}
+    if not diff:
+        db.session.rollback()
+        raise Invalid("Nothing changed: the record already has these values.")
+    _check_stock(req)
+    db.session.add(LabCorrection(request_id=req.id, kind=kind, record_id=row.id, by_id=user.id, reason=reason,
+                                 changes=diff))
+    _commit()
+    return record_json(row)
+
+
+def void(user: User, request_id: int, kind: str, record_id: int, *, reason=None, version=None) -> dict:
+    """Mark a record void with a reason: it stays, shown struck through, and counts nowhere."""
+    req = _for_work(user, request_id, None, "voids")
+    row = _record(req, kind, record_id)
+    reason = _reason(reason)
+    _check_version(row, version)
+    if row.voided:
+        raise Conflict(f"This {kind} record is already voided.")
+    row.voided_at, row.voided_by_id, row.void_reason = utcnow(), user.id, reason
+    db.session.flush()
+    _check_stock(req)
+    _commit()
+    return record_json(row)
+
+
+def corrections_of(request_id: int) -> dict[tuple[str, int], list[dict]]:
+    out: dict[tuple[str, int], list[dict]] = defaultdict(list)
+    for c in db.session.scalars(select(LabCorrection).where(LabCorrection.request_id == request_id)
+                                .options(joinedload(LabCorrection.by)).order_by(LabCorrection.id)):
+        out[(c.kind, c.record_id)].append(c.to_dict())
+    return out
+
+
+def record_json(row: LabRecord, corrections: dict | None = None) -> dict:
+    """A record's JSON with its corrections (and, voided, who voided it)."""
+    if corrections is None:
+        corrections = corrections_of(row.request_id)
+    out = row.to_dict()
+    out["corrections"] = corrections.get((row.KIND, row.id), [])
+    if row.voided and row.voided_by_id:
+        by = db.session.get(User, row.voided_by_id)
+        out["void"]["by"] = by.email if by else None
+    return out
+
+
+# ---- reading ------------------------------------------------------------------------
+def _rows(model, req_id: int, *options) -> list:
+    return list(db.session.scalars(select(model).where(model.request_id == req_id).options(*options)
+                                   .order_by(model.id)).unique())
+
+
+# Lab work is recorded from rederivation on, after `accepted`: a request still in (or held in) one of
+# these states, or rejected, never got there, so it has no lab records but paperwork (no query).
+BEFORE_LAB_WORK = ("submitted", "approved", "assigned", "rejected")
+
+
+def lab_records(req: ConversionRequest, user: User | None = None) -> dict:
+    """Every record of the request, voided ones included (marked), with their corrections, and
+    the stock. A requester sees the shipments only (courier, tracking: never storage positions)."""
+    started = (req.held_status if req.status == "on_hold" else req.status) not in BEFORE_LAB_WORK
+    if not started:
+        if user is not None and user.role is Role.requester:
+            return {"shipments": []}
+        paper = db.session.get(Paperwork, req.id)
+        return {"paperwork": paper.to_dict() if paper else None, "matings": [], "animals": [], "qc": [],
+                "cryo": [], "shipments": [], "stock": stock(req, [], [], [])}
+    if user is not None and user.role is Role.requester:
+        return {"shipments": [{k: v for k, v in s.to_dict().items() if k in (
+            "id", "courier", "tracking", "shipped_on", "material", "quantity")}
+            for s in _rows(Shipment, req.id) if not s.voided]}
+    corrections = corrections_of(req.id)
     paper = db.session.get(Paperwork, req.id)
-    return {"paperwork": paper.to_dict() if paper else None, "matings": rows(Mating, joinedload(Mating.deleter)),
-            "animals": rows(Animal), "qc": rows(QcResult), "cryo": rows(Cryopreservation)}
+    matings = _rows(Mating, req.id, joinedload(Mating.deleter), joinedload(Mating.dam), joinedload(Mating.sire),
+                    joinedload(Mating.litters))
+    animals = _rows(Animal, req.id, joinedload(Animal.mating))
+    qc = _rows(QcResult, req.id, joinedload(QcResult.animal))
+    cryo = _rows(Cryopreservation, req.id, joinedload(Cryopreservation.thaws))
+    shipments = _rows(Shipment, req.id)
+
+    def rows(found):
+        return [record_json(r, corrections) for r in found]
+
+    return {"paperwork": paper.to_dict() if paper else None, "matings": rows(matings), "animals": rows(animals),
+            "qc": rows(qc), "cryo": rows(cryo), "shipments": rows(shipments),
+            "stock": stock(req, cryo, shipments, animals)}
+
+
+@dataclass
+class InForce:
+    """The records documents are built from: none voided, each once."""
+    matings: list[Mating] = field(default_factory=list)
+    qc: list[QcResult] = field(default_factory=list)  # passing assays of recorded, not voided animals
+    cryo: list[Cryopreservation] = field(default_factory=list)
+    shipments: list[Shipment] = field(default_factory=list)
+    tat_cre_used: bool = False
+
+
+def records_in_force(req: ConversionRequest) -> InForce:
+    matings = [m for m in _rows(Mating, req.id, selectinload(Mating.deleter)) if not m.voided]
+    qc = db.session.scalars(select(QcResult).join(Animal, QcResult.animal_id == Animal.id).where(
+        QcResult.request_id == req.id, QcResult.result == "pass", QcResult.voided_at.is_(None),
+        Animal.voided_at.is_(None)).options(selectinload(QcResult.animal))
+        .order_by(QcResult.step, QcResult.id)).all()
+    cryo = [c for c in _rows(Cryopreservation, req.id, selectinload(Cryopreservation.thaws)) if not c.voided]
+    shipments = [s for s in _rows(Shipment, req.id) if not s.voided]
+    return InForce(matings, list(qc), cryo, shipments,
+                   bool(req.use_tat_cre) or any(m.method == "tat_cre" for m in matings))
+
+
+# ---- the facts the lifecycle's guards read (registered with requests in init_app) ------------
+class GuardFacts:
+    """Answers ConversionRequest's guard questions from the records in force."""
+
+    @staticmethod
+    def missing_paperwork(req: ConversionRequest) -> list[str]:
+        paper = db.session.get(Paperwork, req.id)
+        missing = []
+        if paper is None or paper.mta_signed_on is None:
+            missing.append("MTA signature date")
+        if paper is None or not (paper.po_reference or paper.paid_on):
+            missing.append("purchase order reference or payment date")
+        return missing
+
+    @staticmethod
+    def has_source_founder(req: ConversionRequest) -> bool:
+        return db.session.scalar(select(Animal.id).where(
+            Animal.request_id == req.id, Animal.allele == req.source_class,
+            Animal.voided_at.is_(None)).limit(1)) is not None
+
+    @staticmethod
+    def has_step_product_animal(req: ConversionRequest) -> bool:
+        return db.session.scalar(select(Animal.id).where(
+            Animal.request_id == req.id, Animal.allele == req.step_product_label,
+            Animal.deleter_transgene == "negative", Animal.voided_at.is_(None)).limit(1)) is not None
+
+    @staticmethod
+    def passing_assays_in_step(req: ConversionRequest) -> int:
+        return db.session.scalar(select(func.count(QcResult.id)).outerjoin(
+            Animal, QcResult.animal_id == Animal.id).where(
+            QcResult.request_id == req.id, QcResult.step == req.current_step, QcResult.result == "pass",
+            QcResult.voided_at.is_(None), Animal.voided_at.is_(None)))
+
+    @staticmethod
+    def failed_three_prime_loxp(req: ConversionRequest) -> bool:
+        return db.session.scalar(select(QcResult.id).where(
+            QcResult.request_id == req.id, QcResult.assay == "3' loxP PCR", QcResult.result == "fail",
+            QcResult.voided_at.is_(None)).limit(1)) is not None
+
+    @staticmethod
+    def cryo_problem(req: ConversionRequest) -> str | None:
+        sessions = [c for c in _rows(Cryopreservation, req.id, selectinload(Cryopreservation.thaws))
+                    if not c.voided]
+        if not sessions:
+            return "No cryopreserved material has been recorded yet"
+        if not any(t.result == "pass" for c in sessions for t in c.thaws):
+            return "No passing test thaw recorded: thaw one sample and record the result against its session"
+        return None
+
+    @staticmethod
+    def shipment_problem(req: ConversionRequest) -> str | None:
+        if db.session.scalar(select(Shipment.id).where(Shipment.request_id == req.id,
+                                                       Shipment.voided_at.is_(None)).limit(1)) is None:
+            return "No shipment recorded: record the courier, tracking number and what was sent"
+        return None

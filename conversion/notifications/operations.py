@@ -266,3 +266,31 @@ def send_pending(ids: list[int] | None = None, *, now: datetime | None = None,
         db.session.rollback()
         conn.close()
     return result
+
+
+# ---- account requests (/register) -----------------------------------------------------------------
+def on_account_event(pending, kind: str) -> None:
+    """accounts.signals.account_request_changed receiver, in the change's transaction: an address
+    confirmed -> every coordinator hears of an account to review; approved or refused -> the
+    person hears it. (The emails with one-time links never go through the outbox.)"""
+    from markupsafe import escape
+
+    base = current_app.config["BASE_URL"].rstrip("/")
+    if kind == "verified":
+        who = f"{pending.name or pending.email} <{pending.email}>" + (f", {pending.organisation}" if pending.organisation else "")
+        subject = f"[EMMA] Account request to review: {pending.email}"[:300]
+        text = f"{who} confirmed their address and asks for a requester account.\n\nDecide at {base}/admin/accounts\n"
+        recipients = [u.email for u in db.session.scalars(select(User).where(
+            User.role == Role.coordinator, User.active).order_by(User.id))]
+        category = "coordination"
+    elif kind in ("approved", "refused"):
+        subject = f"[EMMA] Your account request was {kind}"
+        text = (f"Your EMMA allele conversion account is ready: sign in at {base}/login with {pending.email} "
+                "and the password you chose.\n" if kind == "approved" else
+                "An EMMA coordinator did not approve your request for an account. Questions: reply to this email.\n")
+        recipients, category = [pending.email], "my_requests"
+    else:
+        return
+    for recipient in recipients:
+        db.session.add(OutboxMessage(recipient=recipient, subject=subject, category=category, request_id=None,
+                                     body_text=text, body_html=f"<p>{escape(text)}</p>"))

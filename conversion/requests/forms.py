@@ -7,12 +7,20 @@ from wtforms import (BooleanField, DateField, HiddenField, IntegerField, RadioFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from ..alleles import QC_ASSAYS
 from ..countries import countries, normalise_vat, parse_country
+from ..inputs import DATE_RE
 from .present import DELIVERABLE_LABELS
 
-# Assay names of the QC form: the canonical list (domain.md).
-ASSAYS = tuple(QC_ASSAYS)
+
+class StrictDateField(DateField):
+    """A date written exactly YYYY-MM-DD (what date inputs send; not 2026-1-1 or 20260101)."""
+
+    def process_formdata(self, valuelist):
+        text = (valuelist[0] if valuelist else "").strip()
+        if text and not DATE_RE.fullmatch(text):
+            self.data = None
+            raise ValueError("Give the date as YYYY-MM-DD.")
+        super().process_formdata(valuelist)
 
 def opts(pairs) -> list[SelectChoice]:
     """(value, label) pairs as WTForms choices."""
@@ -66,78 +74,3 @@ class ActionForm(FlaskForm):
 
 class BulkForm(ActionForm):
     trigger = SelectField("Action", validators=[DataRequired("Choose an action.")], validate_choice=False)
-
-
-class PaperworkForm(FlaskForm):
-    mta_signed_on = DateField("MTA signed on", validators=[Optional()])
-    po_reference = StringField("Purchase order reference", validators=[Optional(), Length(max=100)])
-    paid_on = DateField("Paid on (instead of a purchase order)", validators=[Optional()])
-
-
-class MatingForm(FlaskForm):
-    deleter = SelectField("Deleter", validators=[DataRequired("Choose the deleter strain (or TAT-Cre).")])
-    set_up_on = DateField("Set up on", validators=[InputRequired("Give the date the mating was set up.")])
-    generation = IntegerField("Generation", default=1, validators=[
-        InputRequired("Give the generation (1 = first cross with the deleter)."), NumberRange(1, 20)])
-    dam = StringField("Dam", validators=[Optional(), Length(max=60)])
-    sire = StringField("Sire", validators=[Optional(), Length(max=60)])
-    litter_born_on = DateField("Litter born on", validators=[Optional()])
-    pups_born = IntegerField("Pups born", validators=[Optional(), NumberRange(0, 50)])
-    pups_weaned = IntegerField("Pups weaned", validators=[Optional(), NumberRange(0, 50)])
-
-
-class AnimalsForm(FlaskForm):
-    lines = TextAreaField("Animals, one per line: label, sex, allele, deleter transgene", validators=[
-        DataRequired("Give at least one animal.")])
-    born_on = DateField("Born on (all of them)", validators=[Optional()])
-    mating = SelectField("From mating", validators=[Optional()], validate_choice=False)
-
-
-class QcForm(FlaskForm):
-    assay = SelectField("Assay", choices=opts((a, a) for a in ASSAYS))
-    result = RadioField("Result", choices=opts([("pass", "Pass"), ("fail", "Fail")]),
-                        validators=[InputRequired("Say whether the assay passed.")])
-    animal_label = StringField("Animal", validators=[Optional(), Length(max=60)])
-    note = TextAreaField("Note", validators=[Optional(), Length(max=2000)])
-
-
-class CryoForm(FlaskForm):
-    material = SelectField("Material", choices=opts([("sperm", "Sperm"), ("embryos", "Embryos")]))
-    count = IntegerField("Straws or embryos", validators=[
-        InputRequired("Give how many straws or embryos were frozen."), NumberRange(1, 10000)])
-    location = StringField("Storage location", validators=[
-        DataRequired("Give the tank / canister / position."), Length(max=200)])
-    test_thaw = SelectField("Test thaw", choices=opts([("", "Not yet"), ("pass", "Passed"), ("fail", "Failed")]),
-                            validators=[Optional()])
-
-
-SEX = {"m": "male", "male": "male", "f": "female", "female": "female", "u": "unknown", "?": "unknown",
-       "unknown": "unknown"}
-TRANSGENE = {"+": "positive", "pos": "positive", "positive": "positive", "-": "negative",
-             "neg": "negative", "negative": "negative", "": None}
-
-
-def parse_animal_lines(text: str) -> list[dict]:
-    """'label, sex, allele, deleter transgene' per line -> dicts; ValueError naming the bad line.
-
-    Separators: comma, semicolon or tab. Sex m/f/u, transgene +/-/pos/neg are accepted."""
-    animals = []
-    for number, raw in enumerate((text or "").splitlines(), 1):
-        line = raw.strip()
-        if not line:
-            continue
-        parts = [p.strip() for p in line.replace("\t", ",").replace(";", ",").split(",")]
-        if not 3 <= len(parts) <= 4:
-            raise ValueError(f"Line {number} ({line!r}): give label, sex, allele and deleter transgene "
-                             "separated by commas.")
-        label, sex, allele = parts[:3]
-        transgene = parts[3] if len(parts) == 4 else ""
-        if sex.lower() not in SEX:
-            raise ValueError(f"Line {number} ({line!r}): sex must be male, female or unknown (m/f/u).")
-        if transgene.lower() not in TRANSGENE:
-            raise ValueError(f"Line {number} ({line!r}): deleter transgene must be positive or negative (+/-).")
-        animals.append({"label": label, "sex": SEX[sex.lower()], "allele": allele,
-                        "deleter_transgene": TRANSGENE[transgene.lower()]})
-    if not animals:
-        raise ValueError("Give at least one animal.")
-    return animals

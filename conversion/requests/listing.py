@@ -1,8 +1,8 @@
 """Request lists on pages: filters, sorting, page numbers and the CSV of exactly what is shown."""
 from __future__ import annotations
 
-import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import Select, select
@@ -10,12 +10,12 @@ from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.sql import operators
 
 from ..accounts.models import User
-from ..catalogue.models import Strain
-from ..exports import csv_cell
+from ..catalogue.models import Node, Strain
+from ..exports import csv_writer
 from ..extensions import db
 from .models import ConversionRequest
 from .operations import RequestFilter, count_requests, request_filter
-from .present import fmt_date, state_label
+from .present import iso, state_label
 
 SORTS = {
     "newest": ("Newest first", (ConversionRequest.id.desc(),)),
@@ -35,8 +35,8 @@ COLUMNS = [
     ("Product", lambda r: r.product_symbol),
     ("Node", lambda r: r.node.code if r.node else ""),
     ("Requester", lambda r: r.requester.email),
-    ("Submitted", lambda r: fmt_date(r.created_at)),
-    ("Last change", lambda r: fmt_date(r.updated_at)),
+    ("Submitted", lambda r: iso(r.created_at)),
+    ("Last change", lambda r: iso(r.updated_at)),
 ]
 
 
@@ -138,9 +138,45 @@ def page_ids(given: RequestFilter, sort: str, limit: int, offset: int) -> Select
 
 def to_csv(listing: Listing) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv_writer(out)  # every cell quoted and neutralised (conversion/exports.py)
     writer.writerow([title for title, _ in COLUMNS])
     for row in listing.rows():
-        writer.writerow([csv_cell(cell) for cell in row])
+        writer.writerow(row)
     return out.getvalue()
 
+
+# ---- the whole list as CSV, streamed ----------------------------------------------------
+EXPORT_CHUNK = 1000  # rows fetched (and CSV lines sent) at a time
+EXPORT_COLUMNS = (ConversionRequest.reference, ConversionRequest.status, Strain.emma_id, Strain.gene,
+                  ConversionRequest.product_symbol, Node.code, User.email, ConversionRequest.created_at,
+                  ConversionRequest.updated_at)  # COLUMNS, as plain columns
+
+
+def export_query(user: User, args: dict) -> Select:
+    """Every request the list's filters match (all pages), in the list's order, as one Core
+    statement of EXPORT_COLUMNS; raises Invalid for an unknown status or node (before any byte is sent)."""
+    given = request_filter(user, status=args["status"] or None, node=args["node"] or None,
+                           q=args["q"] or None)
+    return (select(*EXPORT_COLUMNS).select_from(ConversionRequest)
+            .join(Strain, ConversionRequest.strain_id == Strain.id)
+            .join(User, ConversionRequest.requester_id == User.id)
+            .outerjoin(Node, ConversionRequest.node_id == Node.id)
+            .where(*given.conditions).order_by(*SORTS[args["sort"]][1]))
+
+
+def csv_stream(stmt: Select) -> Iterator[str]:
+    """The CSV of `stmt` (export_query) in chunks: rows are read EXPORT_CHUNK at a time (a
+    server-side cursor on PostgreSQL) and each chunk is sent before the next is read, so a
+    worker's memory does not grow with the number of rows."""
+    out = io.StringIO()
+    writer = csv_writer(out)  # every cell quoted and neutralised, as to_csv
+    writer.writerow([title for title, _ in COLUMNS])
+    result = db.session.execute(stmt.execution_options(yield_per=EXPORT_CHUNK))
+    for rows in result.partitions():
+        for ref, status, emma_id, gene, product, node, email, created, updated in rows:
+            writer.writerow([ref, state_label(status), emma_id, gene, product, node or "", email, iso(created),
+                             iso(updated)])
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
+    yield out.getvalue()

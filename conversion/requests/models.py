@@ -5,12 +5,13 @@ import enum
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, event, func
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint, event, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
 from ..catalogue.models import Node, Strain
 from ..extensions import UTCDateTime, db, iso_utc, utcnow
+from .hooks import lab_facts
 
 
 class Deliverable(str, enum.Enum):
@@ -53,8 +54,14 @@ class ConversionRequest(db.Model):
         Enum(Sector, name="sector", native_enum=False, length=20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # When the request entered its current state (its last transition): the dashboard's overdue
+    # list and monthly completions read it from an index instead of the whole history (migration 0014).
+    state_since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Optimistic lock: a concurrent change of the same row makes the second commit fail.
     version: Mapped[int] = mapped_column(default=1)
+    # The submitter's Idempotency-Key header (POST /api/v1/requests): unique per requester, so
+    # a retried or duplicated submit answers the first request instead of making another.
+    idempotency_key: Mapped[Optional[str]] = mapped_column(String(100))
 
     requester: Mapped[User] = relationship()
     strain: Mapped[Strain] = relationship()
@@ -69,6 +76,9 @@ class ConversionRequest(db.Model):
               postgresql_include=["step_count"]),
         Index("ix_conversion_requests_node_id_id", "node_id", "id"),
         Index("ix_conversion_requests_requester_id_id", "requester_id", "id"),
+        # One request per requester and Idempotency-Key (migration 0011).
+        UniqueConstraint("requester_id", "idempotency_key",
+                         name="uq_conversion_requests_requester_id_idempotency_key"),
         # The page list's sorts (migration 0008): "recently changed" and "gene" (a nested loop over the
         # strains in gene order) read ids in order from an index alone, filtering node or state in
         # the index on PostgreSQL; the "status" index (status, id DESC) is declared below.
@@ -76,6 +86,9 @@ class ConversionRequest(db.Model):
               postgresql_include=["node_id", "status"]),
         Index("ix_conversion_requests_strain_id_id", "strain_id", "id",
               postgresql_include=["node_id", "status"]),
+        # The dashboard (migration 0014): overdue requests per state, completions and submissions per month.
+        Index("ix_conversion_requests_status_state_since", "status", "state_since"),
+        Index("ix_conversion_requests_created_at", "created_at"),
     )
 
     # ---- plan helpers -------------------------------------------------
@@ -105,55 +118,27 @@ class ConversionRequest(db.Model):
     def recombinases_needed(self) -> set[str]:
         return {s["recombinase"] for s in self.steps}
 
-    # ---- guard facts (workflows.lifecycle.RequestLike) -------------------
+    # ---- guard facts (workflows.lifecycle.RequestLike), answered by lab (hooks.register_lab_facts) ----
     def missing_paperwork(self) -> list[str]:
-        from ..lab.models import Paperwork
-
-        paper = db.session.get(Paperwork, self.id)
-        missing = []
-        if paper is None or paper.mta_signed_on is None:
-            missing.append("MTA signature date")
-        if paper is None or not (paper.po_reference or paper.paid_on):
-            missing.append("purchase order reference or payment date")
-        return missing
+        return lab_facts().missing_paperwork(self)
 
     def has_source_founder(self) -> bool:
-        from ..lab.models import Animal
-
-        return db.session.query(Animal.id).filter(
-            Animal.request_id == self.id, Animal.allele == self.source_class).first() is not None
+        return lab_facts().has_source_founder(self)
 
     def has_step_product_animal(self) -> bool:
-        from ..lab.models import Animal
-
-        return db.session.query(Animal.id).filter(
-            Animal.request_id == self.id, Animal.allele == self.step_product_label,
-            Animal.deleter_transgene == "negative").first() is not None
+        return lab_facts().has_step_product_animal(self)
 
     def passing_assays_in_step(self) -> int:
-        from ..lab.models import QcResult
-
-        return db.session.query(QcResult.id).filter(
-            QcResult.request_id == self.id, QcResult.step == self.current_step,
-            QcResult.result == "pass").count()
+        return lab_facts().passing_assays_in_step(self)
 
     def failed_three_prime_loxp(self) -> bool:
-        from ..lab.models import QcResult
-
-        return db.session.query(QcResult.id).filter(
-            QcResult.request_id == self.id, QcResult.assay == "3' loxP PCR",
-            QcResult.result == "fail").first() is not None
+        return lab_facts().failed_three_prime_loxp(self)
 
     def cryo_problem(self) -> str | None:
-        from ..lab.models import Cryopreservation
+        return lab_facts().cryo_problem(self)
 
-        rows = db.session.query(Cryopreservation).filter(
-            Cryopreservation.request_id == self.id).all()
-        if not rows:
-            return "No cryopreserved material has been recorded yet"
-        if not any(r.test_thaw == "pass" for r in rows):
-            return "No passing test thaw recorded: thaw one sample and record the result"
-        return None
+    def shipment_problem(self) -> str | None:
+        return lab_facts().shipment_problem(self)
 
     def node_problem(self, node_code: str) -> str | None:
         from ..catalogue.operations import get_node

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from workflows import lifecycle
 from workflows.errors import LifecycleError
@@ -18,8 +18,9 @@ from ..accounts.models import Role, User
 from ..catalogue.models import Access, Node, Strain
 from ..catalogue.operations import escape_like, get_node, get_strain
 from ..errors import ApiError, Conflict, Forbidden, Invalid, NotFound, from_lifecycle
-from ..extensions import db, sqlite_write_lock
 from ..countries import normalise_vat, parse_country
+from ..extensions import db, sqlite_write_lock, utcnow
+from ..inputs import MAX_INT
 from .models import ConversionRequest, Deliverable, RequestEvent, Sector, conversion_problem
 from .signals import request_changed
 
@@ -49,16 +50,43 @@ DETAIL_LOAD = (joinedload(ConversionRequest.strain), joinedload(ConversionReques
                selectinload(ConversionRequest.history).joinedload(RequestEvent.actor).joinedload(User.node))
 
 
+_READ_STATEMENTS: dict[tuple[Role, bool], Select] = {}
+
+
+def _read_statement(role: Role, detail: bool) -> Select:
+    """get_request's SELECT for a role, built once per process with the ids as bound parameters:
+    building a select with its eager-load options cost about as much CPU as running it
+    (docs/benchmarks.md, profile findings). Same visibility as visible_requests()."""
+    stmt = _READ_STATEMENTS.get((role, detail))
+    if stmt is None:
+        stmt = select(ConversionRequest).where(ConversionRequest.id == bindparam("request_id"))
+        if role is Role.requester:
+            stmt = stmt.where(ConversionRequest.requester_id == bindparam("user_id"))
+        elif role is Role.staff:
+            stmt = stmt.where(ConversionRequest.node_id == bindparam("node_id"))
+        if detail:
+            stmt = stmt.options(*DETAIL_LOAD)
+        _READ_STATEMENTS[(role, detail)] = stmt
+    return stmt
+
+
 def get_request(user: User, request_id: int, *, for_update: bool = False,
                 detail: bool = False) -> ConversionRequest:
     """The request if `user` may see it (404 otherwise); `detail` eager-loads what pages show."""
-    stmt = visible_requests(user).where(ConversionRequest.id == request_id)
-    if detail and not for_update:
-        stmt = stmt.options(*DETAIL_LOAD)
+    try:
+        request_id = int(request_id)
+    except (TypeError, ValueError):
+        raise NotFound(f"No request {request_id!r}, or it is not yours to see.") from None
+    if not 1 <= request_id <= MAX_INT:  # never a database overflow
+        raise NotFound(f"No request {request_id}, or it is not yours to see.")
     if for_update:
         sqlite_write_lock(ConversionRequest, request_id)
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    req = db.session.scalar(stmt)
+        stmt = (visible_requests(user).where(ConversionRequest.id == request_id)
+                .with_for_update().execution_options(populate_existing=True))
+        req = db.session.scalar(stmt)
+    else:
+        req = db.session.scalar(_read_statement(user.role, detail),
+                                {"request_id": request_id, "user_id": user.id, "node_id": user.node_id})
     if req is None:
         raise NotFound(f"No request {request_id}, or it is not yours to see.")
     return req
@@ -261,12 +289,42 @@ def archived_derivative(product_symbol: str) -> Strain | None:
         Strain.allele_symbol == product_symbol, Strain.access == Access.public))
 
 
+def _idempotent_replay(user: User, key: str | None, strain: str, target: str) -> ConversionRequest | None:
+    """The request `user` already submitted with this Idempotency-Key (a retry gets it back), or
+    None; 409 when the key was used for another strain or target."""
+    if key is None:
+        return None
+    req = db.session.scalar(select(ConversionRequest).where(
+        ConversionRequest.requester_id == user.id, ConversionRequest.idempotency_key == key))
+    if req is not None and (req.strain.emma_id != (strain or "").strip().upper()
+                            or req.target.lstrip(".") != (target or "").strip().lstrip(".")):
+        raise Conflict(f"This Idempotency-Key was used for {req.reference} ({req.strain.emma_id}, target "
+                       f"{req.target}): use a new key for a different request.")
+    return req
+
+
+def check_idempotency_key(key: str | None) -> str | None:
+    if key is None:
+        return None
+    key = key.strip()
+    if not 1 <= len(key) <= 100 or not key.isprintable() or not key.isascii():
+        raise Invalid("Idempotency-Key must be 1 to 100 printable ASCII characters.")
+    return key
+
+
 def submit_request(user: User, *, strain: str, target: str, deliverable: str, billing: Billing,
-                   use_tat_cre: bool = False, comment: str | None = None) -> ConversionRequest:
+                   use_tat_cre: bool = False, comment: str | None = None,
+                   idempotency_key: str | None = None) -> ConversionRequest:
+    """Submit a request (commits). With an `idempotency_key`, a repeat of the same submission,
+    also one running at the same moment, answers the first request instead of making another."""
     from ..alleles import SymbolError, plan_conversion
 
     if user.role is not Role.requester:
         raise Forbidden("Only requesters submit conversion requests.")
+    idempotency_key = check_idempotency_key(idempotency_key)
+    replay = _idempotent_replay(user, idempotency_key, strain, target)
+    if replay is not None:
+        return replay
     found = get_strain(user, strain or "")
     if found is None:
         raise Invalid(f"No strain {strain!r} in the catalogue.")
@@ -296,10 +354,17 @@ def submit_request(user: User, *, strain: str, target: str, deliverable: str, bi
         current_step=1, use_tat_cre=use_tat_cre, deliverable=Deliverable(deliverable),
         billing_organisation=billing.organisation, billing_address=billing.address,
         billing_country=billing.country, billing_vat_number=billing.vat_number,
-        billing_sector=Sector(billing.sector),
+        billing_sector=Sector(billing.sector), idempotency_key=idempotency_key,
     )
     db.session.add(req)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same Idempotency-Key committed meanwhile (a parallel submit)
+        db.session.rollback()
+        replay = _idempotent_replay(user, idempotency_key, strain, target)
+        if replay is None:
+            raise
+        return replay
     req.reference = f"AC-{req.created_at.year}-{req.id:05d}"
     event = RequestEvent(request=req, trigger="submit", from_status=None, to_status="submitted",
                          actor=user, comment=(comment or "").strip() or None, data={})
@@ -393,8 +458,10 @@ def _apply(user: User, req: ConversionRequest, trigger: str, comment: str | None
     event_data = dict(fired.data or {})
     if fired.notice:
         event_data["notice"] = fired.notice
+    at = utcnow()
+    req.state_since = at
     event = RequestEvent(request=req, trigger=fired.trigger, from_status=fired.from_status,
-                         to_status=fired.to_status, actor=user, comment=comment, data=event_data)
+                         to_status=fired.to_status, actor=user, comment=comment, data=event_data, at=at)
     db.session.add(event)
     return event
 
@@ -444,3 +511,15 @@ def rank_nodes(needed: set[str], holder_node_id: int | None,
                                   counts.get(node.id, 0)))
     out.sort(key=lambda s: (not s.ok, not s.holds_stock, s.open_requests, s.node.code))
     return out
+
+
+def retracted_open_requests(user: User) -> list[ConversionRequest]:
+    """Open requests whose strain was retracted after they were submitted (a retracted strain
+    cannot be requested): the coordinator's review queue flags them. Coordinators only."""
+    if user.role is not Role.coordinator:
+        return []
+    return list(db.session.scalars(select(ConversionRequest).join(Strain, ConversionRequest.strain_id == Strain.id)
+                                   .where(Strain.access == Access.retracted,
+                                          ConversionRequest.status.in_(lifecycle.OPEN_STATES))
+                                   .options(joinedload(ConversionRequest.strain))
+                                   .order_by(ConversionRequest.id).limit(200)))

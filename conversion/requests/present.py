@@ -1,30 +1,52 @@
 """Words for states and triggers on pages, and the Jinja filters that use them."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
-STATE_LABELS = {
-    "submitted": "Submitted", "approved": "Approved", "assigned": "Assigned to a node",
-    "accepted": "Accepted by the node", "rederivation": "Rederivation", "breeding": "Breeding",
-    "qc": "Quality control", "cryopreservation": "Cryopreservation", "ready": "Ready to ship",
-    "shipped": "Shipped", "on_hold": "On hold", "rejected": "Rejected", "cancelled": "Cancelled",
-    "completed": "Completed",
-}
+from jinja2 import pass_context, pass_eval_context
+from markupsafe import Markup
 
-# Column headings where space is short (dashboard).
-SHORT_LABELS = {"assigned": "Assigned", "accepted": "Accepted", "qc": "QC", "cryopreservation": "Cryo",
-                "ready": "Ready", "rederivation": "Rederivation"}
+from workflows.lifecycle import STATE_LABELS, STATE_SHORT_LABELS, TRIGGER_LABELS  # the one place naming them
 
-# The button on a request page.
-TRIGGER_LABELS = {
-    "approve": "Approve", "reject": "Reject", "assign": "Assign to a node", "decline": "Decline",
-    "accept": "Accept", "start_rederivation": "Start rederivation",
-    "rederivation_failed": "Rederivation failed", "start_breeding": "Start breeding",
-    "start_qc": "Start QC", "pass_qc": "QC passed", "fail_qc": "QC failed",
-    "complete_cryopreservation": "Cryopreservation complete", "ship": "Mark as shipped",
-    "confirm_delivery": "Confirm delivery", "hold": "Put on hold", "resume": "Resume",
-    "cancel": "Cancel request",
-}
+
+def humanize(message: str, fields: dict[str, str] | None = None) -> tuple[str, str | None]:
+    """An operation's message in people's words: field names become their labels ("mta_signed_on"
+    -> "MTA signed on"), quoted trigger and state names their labels. Returns (text, the first
+    field named, to show the error next to it)."""
+    hit = None
+    for name, label in (fields or {}).items():
+        pattern = rf"(?<![\w']){re.escape(name)}(?![\w'])"
+        if re.search(pattern, message):
+            hit = hit or name
+            if label.lower() != name:
+                message = re.sub(pattern, label.replace("\\", "\\\\"), message)
+
+    def word(m: re.Match) -> str:
+        label = TRIGGER_LABELS.get(m[1]) or STATE_LABELS.get(m[1])
+        return f"“{label}”" if label else m[0]
+    message = re.sub(r"'([a-z_]+)'", word, message)
+    return message, hit
+
+
+# Actions that undo or stop work: shown after the others, in red.
+DESTRUCTIVE = ("reject", "decline", "rederivation_failed", "fail_qc", "cancel")
+
+
+def action_order(triggers: list[str]) -> list[str]:
+    """The primary (forward) actions first, then hold / resume, then the destructive ones."""
+    def rank(t: str) -> int:
+        return 2 if t in DESTRUCTIVE else 1 if t in ("hold", "resume") else 0
+    return sorted(triggers, key=rank)
+
+
+def confirmation(req, trigger: str) -> str:
+    """What a flash says after an action: names what happened ("AC-2026-00002: Assigned to ICS.")."""
+    if trigger == "assign" and getattr(req, "node", None) is not None:
+        return f"{req.reference}: Assigned to {req.node.code}."
+    return f"{req.reference}: {history_label(trigger)}."
+
 
 # A line of the timeline.
 HISTORY_LABELS = {
@@ -104,6 +126,21 @@ def cancel_reason_label(slug: str | None, role: str) -> str:
     return CANCEL_REASONS.get(slug or "", slug or "")
 
 
+# What an open request waits for, in the requester's words (their home page).
+WAITS_FOR = {
+    "submitted": "EMMA's review (usually within a week)",
+    "approved": "EMMA to choose a node with the deleter strains the plan needs",
+    "assigned": "the node to accept the request",
+    "accepted": "your signed Material Transfer Agreement and a purchase order (or payment)",
+    "rederivation": "the node to revive the line and genotype the founders",
+    "breeding": "breeding with the deleter",
+    "qc": "genotyping to confirm the new allele",
+    "cryopreservation": "freezing the new line and a test thaw",
+    "ready": "the node to ship it",
+    "shipped": "you to confirm the delivery when it arrives",
+    "on_hold": "the request to be resumed (the timeline says why it is paused)",
+}
+
 DELIVERABLE_LABELS = {"frozen_sperm": "Frozen sperm", "frozen_embryos": "Frozen embryos",
                       "live_animals": "Live animals (up to 3 heterozygotes)"}
 
@@ -113,7 +150,7 @@ def state_label(state: str | None) -> str:
 
 
 def short_label(state: str) -> str:
-    return SHORT_LABELS.get(state) or state_label(state)
+    return STATE_SHORT_LABELS.get(state) or state_label(state)
 
 
 def duration(days: float | None) -> str:
@@ -145,26 +182,152 @@ def history_label(trigger: str) -> str:
 def fmt_datetime(value: datetime | None) -> str:
     if value is None:
         return ""
-    return value.astimezone(timezone.utc).strftime("%d %b %Y, %H:%M UTC")
+    value = value.astimezone(UTC)
+    return f"{value.day} {value:%b %Y, %H:%M} UTC"
 
 
 def fmt_date(value: date | datetime | None) -> str:
     if value is None:
         return ""
-    return value.strftime("%d %b %Y")
+    return f"{value.day} {value:%b %Y}"
+
+
+@dataclass
+class Stage:
+    key: str
+    title: str
+    detail: str = ""
+    mark: str = "todo"  # done | current | held | stopped | todo
+    allele: str = ""
+
+    @property
+    def mark_label(self) -> str:
+        return {"done": "done", "current": "now", "held": "on hold here", "stopped": "stopped here",
+                "todo": "to do"}[self.mark]
+
+
+def _stage_key(state: str | None, step: int) -> str | None:
+    if state in ("breeding", "qc"):
+        return f"{state}-{step}"
+    return {"submitted": "review", "approved": "assignment", "assigned": "assignment", "accepted": "paperwork",
+            "rederivation": "rederivation", "cryopreservation": "cryo", "ready": "shipping",
+            "shipped": "delivery"}.get(state or "")
+
+
+def _stopped_in(req) -> str | None:
+    """The open state a rejected or cancelled request left (skipping a hold)."""
+    events = list(getattr(req, "history", None) or [])
+    for i in range(len(events) - 1, -1, -1):
+        if events[i].to_status == req.status:
+            state = events[i].from_status
+            if state == "on_hold" and i > 0:
+                state = events[i - 1].from_status
+            return state
+    return None
+
+
+def plan_stages(req) -> list[Stage]:
+    """Every stage of the request's life, in order, each marked done / current / to do."""
+    node = getattr(req, "node", None)
+    stages = [Stage("review", "Review by EMMA", "The request and its plan are checked."),
+              Stage("assignment", "Assignment to a node",
+                    f"{node.name} ({node.code})" if node else "A node with the deleter strains the plan needs."),
+              Stage("paperwork", "Paperwork", "Material Transfer Agreement signed; purchase order or payment."),
+              Stage("rederivation", "Rederivation", "The line is revived from frozen material; founders genotyped.")]
+    steps = list(req.steps or [])
+    for n, st in enumerate(steps, start=1):
+        tat = getattr(req, "use_tat_cre", False) and st.get("recombinase") == "Cre"
+        how = "TAT-Cre on IVF embryos" if tat else f"{st.get('recombinase')} deleter cross"
+        arrow = f"{st.get('from_class')} → {st.get('to_class')}"
+        prefix = f"Step {n}: " if len(steps) > 1 else ""
+        stages.append(Stage(f"breeding-{n}", f"{prefix}{how}",
+                            "Pups carrying the product selected, the deleter bred out.", allele=arrow))
+        stages.append(Stage(f"qc-{n}", f"{prefix}quality control" if prefix else "Quality control",
+                            f"Genotyping assays confirm {st.get('to_class')}."))
+    stages += [Stage("cryo", "Cryopreservation", "Sperm or embryos frozen; a sample test-thawed."),
+               Stage("shipping", "Shipping", "The node sends the material or animals."),
+               Stage("delivery", "Delivery", "You confirm the delivery has arrived.")]
+    keys = [st.key for st in stages]
+    status = req.status
+    if status == "completed":
+        for st in stages:
+            st.mark = "done"
+        return stages
+    mark = "current"
+    state = status
+    if status == "on_hold":
+        state, mark = req.held_status, "held"
+    elif status in ("rejected", "cancelled"):
+        state, mark = _stopped_in(req), "stopped"
+    key = _stage_key(state, req.current_step)
+    if key not in keys:
+        return stages
+    at = keys.index(key)
+    for i, st in enumerate(stages):
+        st.mark = "done" if i < at else mark if i == at else "todo"
+    return stages
+
+
+def strain_name(name: str | None) -> Markup:
+    """A strain name that may break after a slash, never inside a part ("C57BL/" "6N-Gene<tm1b(...)>/" "H")."""
+    parts = re.findall(r"(?:<[^<>]*>|[^/<])+/?|/", name or "")
+    return Markup("<wbr>").join(Markup('<span class="seg">{}</span>').format(p) for p in parts)
+
+
+def iso(value: date | datetime) -> str:
+    """ISO 8601 (UTC with Z for times): CSV exports and machine-readable attributes."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return value.isoformat()
+
+
+def _time_tag(value: date | datetime) -> Markup:
+    text = fmt_datetime(value) if isinstance(value, datetime) else fmt_date(value)
+    return Markup('<time class="date" datetime="{}">{}</time>').format(iso(value), text)
+
+
+@pass_eval_context
+def _date_filter(eval_ctx, value):
+    if value is None or value == "":
+        return ""
+    return _time_tag(value.date() if isinstance(value, datetime) else value) if eval_ctx.autoescape \
+        else fmt_date(value)
+
+
+@pass_eval_context
+def _datetime_filter(eval_ctx, value):
+    if value is None or value == "":
+        return ""
+    return _time_tag(value) if eval_ctx.autoescape else fmt_datetime(value)
+
+
+@pass_context
+def _finalize(context, value):
+    """Every date printed on a page has one format ("15 Jan 2026", times with "UTC") and never
+    wraps (<time class="date">); plain-text emails get the text, PDFs keep their own format."""
+    if isinstance(value, (date, datetime)) and not (context.name or "").startswith("invoices/pdf/"):
+        if context.eval_ctx.autoescape:
+            return _time_tag(value)
+        return fmt_datetime(value) if isinstance(value, datetime) else fmt_date(value)
+    return value
 
 
 def init_app(app) -> None:
+    app.jinja_env.finalize = _finalize
     app.add_template_filter(state_label, "state_label")
     app.add_template_filter(short_label, "short_label")
     app.add_template_filter(duration, "duration")
     app.add_template_filter(weeks, "weeks")
     app.add_template_filter(trigger_label, "trigger_label")
     app.add_template_filter(history_label, "history_label")
-    app.add_template_filter(fmt_datetime, "datetime")
-    app.add_template_filter(fmt_date, "date")
+    app.add_template_filter(_datetime_filter, "datetime")
+    app.add_template_filter(_date_filter, "date")
+    app.add_template_filter(iso, "iso")
+    app.add_template_filter(strain_name, "strain_name")
+    app.add_template_global(plan_stages, "plan_stages")
     app.jinja_env.globals.setdefault("DELIVERABLE_LABELS", DELIVERABLE_LABELS)
     app.jinja_env.globals.setdefault("NOW", NOW)
+    app.jinja_env.globals.setdefault("WAITS_FOR", WAITS_FOR)
     from ..countries import country_name
 
     app.jinja_env.globals.setdefault("country_name", country_name)

@@ -1,8 +1,11 @@
 """The JSON shape of a request (API, exports)."""
 from __future__ import annotations
 
-from ..accounts.models import User
+from workflows import lifecycle
+
+from ..accounts.models import Role, User
 from ..extensions import iso_utc
+from .hooks import detail_extras
 from .models import ConversionRequest
 from .operations import available_triggers
 
@@ -37,8 +40,6 @@ def summary_from_row(row) -> dict:
 
 
 def request_detail(req: ConversionRequest, user: User) -> dict:
-    from ..lab.operations import lab_records
-
     out = request_summary(req)
     out.update({
         "strain_name": req.strain.strain_name, "source_symbol": req.strain.allele_symbol,
@@ -51,6 +52,16 @@ def request_detail(req: ConversionRequest, user: User) -> dict:
                     "sector": req.billing_sector.value},
         "available_triggers": available_triggers(user, req),
         "history": [e.to_dict() for e in req.history],
-        "records": lab_records(req),
     })
+    if user.role is not Role.requester:  # flagged to EMMA (the requester never saw it as hidden)
+        out["strain_retracted"] = strain_retracted(req)
+    for key, extra in detail_extras().items():
+        out[key] = extra(req, user)
     return out
+
+
+def strain_retracted(req: ConversionRequest) -> bool:
+    """The strain was retracted after this (open) request was submitted: a coordinator decides."""
+    from ..catalogue.models import Access
+
+    return req.strain.access is Access.retracted and req.status not in lifecycle.FINAL_STATES

@@ -1,14 +1,14 @@
 """Request pages: submit (with a confirm step), lists and work queues, the request page with its
-timeline, actions and lab forms, bulk actions, the coordinator's review queue.
+timeline and actions (higher packages add sections: hooks.add_page_section), bulk actions, the
+coordinator's review queue.
 
 Views never write to the database: they call the operations and flash what they answer."""
 from __future__ import annotations
 
 from types import SimpleNamespace
-from urllib.parse import urlsplit
 
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
-                   url_for)
+                   stream_with_context, url_for)
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 
@@ -18,15 +18,16 @@ from ..accounts.models import Role
 from ..catalogue.operations import all_nodes, get_strain
 from .durations import typical_months
 from ..errors import ApiError, json_error, wants_json
-from ..lab import operations as lab
-from ..registry import plan_extras, request_panels
+from ..inputs import parse_id, parse_ids, safe_next
 from . import operations as ops
-from .forms import (ActionForm, AnimalsForm, BulkForm, CryoForm, MatingForm, PaperworkForm,
-                    QcForm, RequestForm, opts, parse_animal_lines)
-from .listing import COLUMNS, PER_PAGE, SORTS, list_page, read_args, to_csv
-from .models import ConversionRequest
 from . import messages as threads
-from .present import TRIGGER_HELP, cancel_reason_label, cancel_reasons_for, history_label, state_label, trigger_label
+from .forms import ActionForm, BulkForm, RequestForm, opts
+from .hooks import page_sections
+from .listing import COLUMNS, PER_PAGE, SORTS, csv_stream, export_query, list_page, read_args, to_csv
+from .models import ConversionRequest
+from ..registry import plan_extras
+from .present import (TRIGGER_HELP, action_order, cancel_reason_label, cancel_reasons_for, confirmation, humanize,
+                      state_label, trigger_label)
 
 bp = Blueprint("requests", __name__)
 
@@ -39,10 +40,19 @@ def _role() -> str:
 
 def _back(default: str) -> str:
     """A same-site path from the form's `next` field, else `default`."""
-    target = request.form.get("next") or ""
-    if target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
-        return target
-    return default
+    return safe_next(request.form.get("next"), default)
+
+
+def _field_error(form, message: str) -> str:
+    """An operation's refusal in people's words, also shown next to the field it names."""
+    fields = {f.short_name: f.label.text for f in form if f.short_name != "csrf_token"}
+    text, name = humanize(message, fields)
+    if name is None and "comment" in fields and "comment is required" in message:
+        name = "comment"
+    if name is not None:
+        field = form[name]
+        field.errors = list(field.errors or []) + [text]
+    return text
 
 
 def _form_errors(form) -> str:
@@ -97,6 +107,16 @@ def index():
 @bp.route("/requests.csv")
 @login_required
 def export_csv():
+    if request.args.get("all"):  # every page: streamed (memory stays flat however many rows)
+        args = read_args(request.args)
+        try:
+            stmt = export_query(current_user, args)
+        except ApiError as exc:
+            flash(exc.message, "error")
+            return redirect(url_for(".index"))
+        name = "requests" + (f"-{args['status']}" if args["status"] else "") + "-all.csv"
+        return Response(stream_with_context(csv_stream(stmt)), mimetype="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
     listing = _listing(read_args(request.args))
     args = listing.args
     name = "requests" + (f"-{args['status']}" if args["status"] else "") + (
@@ -113,7 +133,12 @@ def bulk():
     if not form.validate_on_submit():
         flash(_form_errors(form) or "Choose an action.", "error")
         return redirect(back)
-    ids = request.form.getlist("ids", type=int)
+    raw = request.form.getlist("ids")
+    ids = parse_ids(raw)  # ASCII digits, 1..2**31-1 (a larger id would overflow the database)
+    if len(ids) != len(raw):
+        bad = ", ".join(repr(v[:20]) for v in raw if v not in {str(i) for i in ids})
+        flash(f"Nothing was changed: no request {bad}.", "error")
+        return redirect(back)
     data = {}
     if form.trigger.data == "assign":
         data["node"] = form.node.data
@@ -124,7 +149,9 @@ def bulk():
     except ApiError as exc:
         flash(exc.message, "error")
     else:
-        flash(f"{trigger_label(form.trigger.data)}: done for {len(done)} request"
+        what = (f"Assigned to {data['node']}" if form.trigger.data == "assign"
+                else trigger_label(form.trigger.data))
+        flash(f"{what}: done for {len(done)} request"
               f"{'s' if len(done) != 1 else ''} ({', '.join(r.reference for r in done)}).", "success")
     return redirect(back)
 
@@ -204,39 +231,6 @@ def new(emma_id: str):
 
 
 # ---- one request ------------------------------------------------------------------
-def _lab_forms(req: ConversionRequest) -> dict:
-    """The lab forms this user may use on this request now (empty dict: none)."""
-    is_staff = current_user.role is Role.staff and req.node_id == current_user.node_id
-    forms = {}
-    if req.status in lab.OPEN_FOR_PAPERWORK and (is_staff or current_user.role is Role.coordinator):
-        forms["paperwork"] = PaperworkForm(prefix="paper")
-    if not is_staff:
-        return forms
-    if req.status in ("rederivation", "breeding", "qc"):
-        forms["animals"] = AnimalsForm(prefix="animals")
-    if req.status == "breeding":
-        form = MatingForm(prefix="mating")
-        needed = req.step_recombinase
-        deleters = [(d.name, d.label()) for d in req.node.deleters if d.recombinase.value == needed]
-        choices = ([] if len(deleters) == 1 else [("", "Choose…")]) + deleters
-        if needed == "Cre":
-            choices.append(("tat_cre", "TAT-Cre protein on IVF embryos (no deleter)"))
-        form.deleter.choices = opts(choices)
-        forms["mating"] = form
-    if req.status in ("breeding", "qc"):
-        forms["qc"] = QcForm(prefix="qc")
-    if req.status == "cryopreservation":
-        forms["cryo"] = CryoForm(prefix="cryo")
-    return forms
-
-
-def _fill_choices(req, forms: dict, records: dict) -> None:
-    if "animals" in forms:
-        forms["animals"].mating.choices = opts([("", "—")] + [
-            (m["id"], f"#{m['id']} · generation {m['generation']} · set up {m['set_up_on']}")
-            for m in records["matings"]])
-
-
 def _action_form(trigger: str) -> ActionForm:
     form = ActionForm(prefix=f"a-{trigger}")
     form.trigger.data = trigger
@@ -245,11 +239,14 @@ def _action_form(trigger: str) -> ActionForm:
     return form
 
 
-def _show(req: ConversionRequest, *, status: int = 200, replace: dict | None = None,
-          open_action: str | None = None, message_body: str = ""):
+def render_request(req: ConversionRequest, *, status: int = 200, replace: dict | None = None,
+                   open_action: str | None = None, message_body: str = ""):
+    """The request page; `replace` holds forms with errors to show again (an action's form under
+    its trigger, a section's form under its key: the page's sections take those)."""
     from .estimates import estimate
 
-    triggers = ops.available_triggers(current_user, req)
+    user = current_user._get_current_object()
+    triggers = action_order(ops.available_triggers(user, req))
     actions = {t: _action_form(t) for t in triggers}
     suggestions = []
     if "assign" in triggers:
@@ -259,21 +256,19 @@ def _show(req: ConversionRequest, *, status: int = 200, replace: dict | None = N
             for s in suggestions)
         if suggestions and suggestions[0].ok and not actions["assign"].node.data:
             actions["assign"].node.data = suggestions[0].node.code
-    records = lab.lab_records(req)
-    forms = _lab_forms(req)
-    for key, form in (replace or {}).items():
+    replace = dict(replace or {})
+    for key in list(replace):
         if key in actions:
+            form = replace.pop(key)
             form.reason.choices, form.node.choices = actions[key].reason.choices, actions[key].node.choices
             actions[key] = form
-        else:
-            forms[key] = form
-    _fill_choices(req, forms, records)
-    user = current_user._get_current_object()
-    panels = [p for p in (panel(user, req) for panel in request_panels(current_app)) if p]
+    sections = [section(req, user, replace) for section in page_sections()]
+    sections = [s for s in sections if s]
+    fixes = {t: anchor for s in sections for t, anchor in s.get("fixes", {}).items()}
     return render_template(
         "requests/show.html", req=req, triggers=triggers, actions=actions,
-        problems=ops.guard_problems(current_user, req), suggestions=suggestions, records=records,
-        forms=forms, eta=estimate(req), open_action=open_action, panels=panels,
+        problems=ops.guard_problems(user, req), fixes=fixes, suggestions=suggestions, sections=sections,
+        eta=estimate(req), open_action=open_action,
         timeline=_timeline(req, threads.messages_of(user, req)), message_body=message_body,
         can_write_notes=_role() != "requester",
         comment_required=lifecycle.COMMENT_REQUIRED, reason_label=cancel_reason_label,
@@ -290,7 +285,7 @@ def _timeline(req: ConversionRequest, messages: list) -> list[tuple[str, object]
 @bp.route("/requests/<int:request_id>")
 @login_required
 def show(request_id: int):
-    return _show(ops.get_request(current_user, request_id, detail=True))
+    return render_request(ops.get_request(current_user, request_id, detail=True))
 
 
 @bp.route("/requests/<int:request_id>/messages", methods=["POST"])
@@ -304,8 +299,8 @@ def message(request_id: int):
         if exc.status == 404:
             abort(404)
         flash(exc.message, "error")
-        return _show(ops.get_request(current_user, request_id, detail=True), status=exc.status,
-                     message_body=body[:threads.MAX_BODY])
+        return render_request(ops.get_request(current_user, request_id, detail=True), status=exc.status,
+                              message_body=body[:threads.MAX_BODY])
     flash("Note saved (EMMA staff only)." if request.form.get("internal") == "y" else "Message sent.", "success")
     return redirect(url_for(".show", request_id=request_id) + "#messages")
 
@@ -321,7 +316,7 @@ def fire(request_id: int):
         return redirect(url_for(".show", request_id=req.id))
     if not form.validate():
         flash(_form_errors(form), "error")
-        return _show(req, status=400, replace={trigger: form}, open_action=trigger)
+        return render_request(req, status=400, replace={trigger: form}, open_action=trigger)
     data = {}
     if trigger == "assign":
         data["node"] = form.node.data
@@ -330,103 +325,24 @@ def fire(request_id: int):
     try:
         req, event = ops.fire_trigger(current_user, req.id, trigger, comment=form.comment.data, **data)
     except ApiError as exc:
-        flash(exc.message, "error")
+        flash(_field_error(form, exc.message), "error")
         if request.form.get("next"):
             return redirect(_back(url_for(".show", request_id=request_id)))
         req = ops.get_request(current_user, request_id)
-        return _show(req, status=exc.status, replace={trigger: form}, open_action=trigger)
-    message = f"{req.reference}: {history_label(trigger)}."
+        return render_request(req, status=exc.status, replace={trigger: form}, open_action=trigger)
+    message = confirmation(req, trigger)
     if trigger in ("pass_qc", "fail_qc", "resume", "decline", "rederivation_failed"):  # where to, then?
         message += f" Now {state_label(req.status).lower()}"
         message += f" (step {req.current_step} of {req.step_count})." if req.status == "breeding" else "."
     if (event.data or {}).get("notice"):
         message += " " + event.data["notice"]
+    try:
+        ops.get_request(current_user, req.id)
+    except ApiError:  # committed, and out of the caller's view now (a staff decline): back to the list
+        flash(message + " It has left your queue.", "success")
+        return redirect(url_for(".index"))
     flash(message, "success")
     return redirect(_back(url_for(".show", request_id=req.id)))
-
-
-def _record(request_id: int, key: str, call, success: str):
-    """Validate a lab form, call the lab operation, flash; re-render with errors on failure."""
-    req = ops.get_request(current_user, request_id)
-    forms = _lab_forms(req)
-    if key not in forms:
-        is_staff = current_user.role is Role.staff and req.node_id == current_user.node_id
-        if not (is_staff or (key == "paperwork" and current_user.role is Role.coordinator)):
-            abort(403)
-        flash(f"{success.split(' ')[0]} cannot be recorded while the request is "
-              f"{req.status.replace('_', ' ')}.", "error")
-        return redirect(url_for(".show", request_id=req.id))
-    form = forms[key]
-    if form.validate():
-        try:
-            message = call(req, form)
-        except (ApiError, ValueError) as exc:
-            flash(getattr(exc, "message", None) or str(exc), "error")
-            status = getattr(exc, "status", 422)
-        else:
-            flash(message or success, "success")
-            return redirect(url_for(".show", request_id=req.id) + f"#{key}")
-    else:
-        flash(_form_errors(form), "error")
-        status = 422
-    req = ops.get_request(current_user, request_id)
-    return _show(req, status=status, replace={key: form})
-
-
-@bp.route("/requests/<int:request_id>/paperwork", methods=["POST"])
-@login_required
-def paperwork(request_id: int):
-    def call(req, form):
-        lab.record_paperwork(current_user, req.id, mta_signed_on=form.mta_signed_on.data,
-                             po_reference=form.po_reference.data, paid_on=form.paid_on.data)
-    return _record(request_id, "paperwork", call, "Paperwork recorded.")
-
-
-@bp.route("/requests/<int:request_id>/matings", methods=["POST"])
-@login_required
-def matings(request_id: int):
-    def call(req, form):
-        tat = form.deleter.data == "tat_cre"
-        mating = lab.record_mating(
-            current_user, req.id, method="tat_cre" if tat else "deleter",
-            deleter=None if tat else form.deleter.data, set_up_on=form.set_up_on.data,
-            generation=form.generation.data, dam=form.dam.data, sire=form.sire.data,
-            litter_born_on=form.litter_born_on.data, pups_born=form.pups_born.data,
-            pups_weaned=form.pups_weaned.data)
-        return f"Mating #{mating.id} recorded (generation {mating.generation})."
-    return _record(request_id, "mating", call, "Mating recorded.")
-
-
-@bp.route("/requests/<int:request_id>/animals", methods=["POST"])
-@login_required
-def animals(request_id: int):
-    def call(req, form):
-        rows = parse_animal_lines(form.lines.data)
-        mating_id = int(form.mating.data) if (form.mating.data or "").isdigit() else None
-        for row in rows:
-            row["born_on"], row["mating_id"] = form.born_on.data, mating_id
-        saved = lab.record_animals(current_user, req.id, rows)
-        return f"{len(saved)} animal{'s' if len(saved) != 1 else ''} recorded: " + ", ".join(a.label for a in saved) + "."
-    return _record(request_id, "animals", call, "Animals recorded.")
-
-
-@bp.route("/requests/<int:request_id>/qc", methods=["POST"])
-@login_required
-def qc(request_id: int):
-    def call(req, form):
-        row = lab.record_qc(current_user, req.id, assay=form.assay.data, result=form.result.data,
-                            animal_label=form.animal_label.data, note=form.note.data)
-        return f"QC result recorded: {row.assay} {row.result}."
-    return _record(request_id, "qc", call, "QC result recorded.")
-
-
-@bp.route("/requests/<int:request_id>/cryo", methods=["POST"])
-@login_required
-def cryo(request_id: int):
-    def call(req, form):
-        lab.record_cryo(current_user, req.id, material=form.material.data, count=form.count.data,
-                        location=form.location.data, test_thaw=form.test_thaw.data or None)
-    return _record(request_id, "cryo", call, "Cryopreservation recorded.")
 
 
 # ---- coordinator: review queue ----------------------------------------------------
@@ -442,10 +358,10 @@ def review():
     rows = []
     context = ops.assignment_context()  # nodes and their loads, read once for the page
     for req in to_assign.items:  # the 50 oldest; the rest wait on the next visit
-        form = _action_form("assign")
         ranked = ops.suggest_nodes(req, context)
-        form.node.choices = opts((s.node.code, s.node.code) for s in ranked)
-        form.node.data = ranked[0].node.code if ranked and ranked[0].ok else None
-        rows.append((req, form, ranked))
+        # the template reads only the suggested node: no WTForm per row (a tenth of the page's CPU)
+        best = ranked[0].node.code if ranked and ranked[0].ok else None
+        suggested = SimpleNamespace(node=SimpleNamespace(data=best))
+        rows.append((req, suggested, ranked))
     return render_template("requests/review.html", to_review=to_review, to_assign=rows,
-                           assign_total=to_assign.total)
+                           assign_total=to_assign.total, retracted=ops.retracted_open_requests(current_user))

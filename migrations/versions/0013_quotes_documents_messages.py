@@ -9,7 +9,7 @@
 - request_messages: the thread of a request, with internal notes.
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0014
 Create Date: 2026-12-01 04:53:33.817864
 
 """
@@ -37,7 +37,7 @@ RATES = [
 
 # revision identifiers, used by Alembic.
 revision = '0013'
-down_revision = '0009'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import DEMO
+from flows import Api, walk
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -18,17 +19,24 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-q
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+_RUNNING: dict = {}  # one Playwright per session, also when another module imports this fixture
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not shutil.which(CHROMIUM):
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} not found: run the suite with `make test` (installs chromium).")
         pytest.skip(f"{CHROMIUM} not found (apt-get install chromium)")
+    if "browser" in _RUNNING:
+        yield _RUNNING["browser"]
+        return
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = _RUNNING["browser"] = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield browser
+        _RUNNING.pop("browser", None)
         browser.close()
 
 
@@ -92,22 +100,28 @@ class User:
             form.get_by_role("button", name=label, exact=True).click()
         self.expect_flash("AC-", "success")
 
-    def save(self, section: str, button: str, **fields) -> None:
-        """Fill a lab form in its section (fields by id suffix) and save it."""
+    def save(self, section: str, button: str, rows: list[dict] | None = None, **fields) -> None:
+        """Fill a lab form in its section (fields by name suffix; `rows` of the litter table) and save it."""
         box = self.page.locator(f"section#{section}")
-        if not box.locator("details").evaluate("d => d.open"):
-            box.locator("summary").click()
+        has_form = self.page.locator("form", has=self.page.get_by_role("button", name=button, exact=True))
+        form = box.locator("form", has=self.page.get_by_role("button", name=button, exact=True))
+        details = box.locator("details", has=has_form).first
+        if not details.evaluate("d => d.open"):
+            details.locator("summary").first.click()
+        for n, row in enumerate(rows or []):
+            for name, value in row.items():
+                fields[f"{n}-{name}"] = value
         for name, value in fields.items():
-            field = box.locator(f"[name$='-{name}']")
+            field = form.locator(f"[name$='-{name}']")
             tag = field.first.evaluate("e => e.tagName + ':' + (e.type || '')")
             if tag.startswith("SELECT"):
                 field.select_option(value)
             elif tag.endswith(":radio"):
-                box.locator(f"[name$='-{name}'][value='{value}']").check()
+                form.locator(f"[name$='-{name}'][value='{value}']").check()
             else:
                 field.fill(value)
         with self.page.expect_navigation():
-            box.get_by_role("button", name=button).click()
+            form.get_by_role("button", name=button, exact=True).click()
         self.expect_flash("recorded", "success")
 
     def close(self) -> None:
@@ -173,7 +187,7 @@ def test_request_travels_from_catalogue_to_delivery(people, shots):
     assert row.locator("select").input_value() == "MRC"  # holds the stock, can do Flp
     shots(cora.page, "07-assign")
     row.get_by_role("button", name="Assign").click()
-    cora.expect_flash(f"{reference}: Assigned to a node.")
+    cora.expect_flash(f"{reference}: Assigned to MRC.")
 
     # -- node staff walk it through the lab pages -------------------------------------------
     sue = people("staff_mrc")
@@ -185,18 +199,23 @@ def test_request_travels_from_catalogue_to_delivery(people, shots):
     assert "Paperwork incomplete" in sue.page.content()
     sue.save("paperwork", "Save paperwork", mta_signed_on="2026-01-15", po_reference="PO-2026-118")
     sue.action("Start rederivation")
-    sue.save("animals", "Save animals", lines="F0-1, m, tm1a\nF0-2, f, wt")
+    sue.save("animals", "Save animals", rows=[{"label": "F0-1", "sex": "male", "allele": "tm1a"},
+                                              {"label": "F0-2", "sex": "female", "allele": "wt"}])
     sue.action("Start breeding")
     shots(sue.page, "09-breeding-forms")
     sue.save("mating", "Save mating", deleter="B6.Cg-Tg(ACTFLPe)9205Dym/H", set_up_on="2026-03-01",
-             generation="1", dam="F0-1", sire="FLPe-12")
-    sue.save("animals", "Save animals", lines="P1, f, tm1c, -\nP2, m, tm1c, +\nP3, f, wt, -",
-             born_on="2026-04-20")
+             generation="1", sire="F0-1")
+    sue.save("animals", "Save animals", mating="M1", born_on="2026-04-20", rows=[
+        {"label": "P1", "sex": "female", "allele": "tm1c", "transgene": "negative"},
+        {"label": "P2", "sex": "male", "allele": "tm1c", "transgene": "positive"},
+        {"label": "P3", "sex": "female", "allele": "wt", "transgene": "negative"}])
     sue.action("Start QC")
-    sue.save("qc", "Save QC result", assay="tm1c PCR", result="pass", animal_label="P1")
+    sue.save("qc", "Save QC result", assay="tm1c PCR", result="pass", animal="P1")
     sue.action("QC passed")
     sue.save("cryo", "Save", count="20", location="Tank 3 / canister 2 / position 14", test_thaw="pass")
     sue.action("Cryopreservation complete")
+    sue.save("shipments", "Save shipment", courier="World Courier", tracking="WC-2026-0042",
+             shipped_on="2026-06-01", quantity="4")
     sue.action("Mark as shipped")
     shots(sue.page, "10-staff-request-page")
 
@@ -257,6 +276,68 @@ def test_bulk_actions_dashboard_and_phone_layout(people, shots, seeded):
     shots(cora.page, "24-request-coordinator-phone")
 
 
+# ---- the node staff's lab workspace: a litter as a table, a correction, a void --------------
+def test_litter_table_correction_and_void(people, seeded, shots):
+    api = Api(seeded.test_client())
+    rid = api.submit("EM:05402", "c")["id"]
+    walk(api, rid, "breeding", node="MRC")  # founder F0-1 (male, tm1a)
+
+    sue = people("staff_mrc")
+    page = sue.page
+    sue.goto(f"/requests/{rid}")
+    # the disabled action says why and links to the form that fixes it
+    assert page.get_by_role("button", name="Start QC").is_disabled()
+    link = page.locator("#why-start_qc a.fix-link")
+    assert link.get_attribute("href") == "#animals"
+
+    sue.save("mating", "Save mating", deleter="B6.Cg-Tg(ACTFLPe)9205Dym/H", set_up_on="2026-03-01",
+             generation="1", sire="F0-1")
+    assert page.locator("#mating table.records td strong", has_text="M1").is_visible()
+
+    # a litter of M1 as a table, one row per pup (P2 typed wrong: it carries tm1c)
+    sue.save("animals", "Save animals", mating="M1", born_on="2026-04-20", rows=[
+        {"label": "P1", "sex": "female", "allele": "wt", "transgene": "negative"},
+        {"label": "P2", "sex": "male", "allele": "wt", "transgene": "negative"},
+        {"label": "P3", "sex": "female", "allele": "tm1c", "transgene": "positive"}])
+    sue.expect_flash("Litter of M1: 3 pups recorded")
+    rows = page.locator("#animals table.records tbody tr")
+    assert rows.count() == 4
+    p2 = page.locator("#animals table.records tbody tr", has_text="P2")
+    assert "M1" in p2.inner_text()
+
+    # a correction: the new value, and the old one with who and why
+    p2.locator("details.row-action summary", has_text="Correct").click()
+    form = p2.locator("form.correct-form")
+    form.locator("[name='set-allele']").fill("tm1c")
+    form.locator("[name='fix-reason']").fill("PCR re-run: P2 carries tm1c")
+    with page.expect_navigation():
+        form.get_by_role("button", name="Save correction").click()
+    sue.expect_flash("Corrected (allele)", "success")
+    p2 = page.locator("#animals table.records tbody tr", has_text="P2")
+    assert p2.locator("td.allele").inner_text() == "tm1c"
+    p2.locator("details.corrections summary").click()
+    history = p2.locator("details.corrections").inner_text()
+    assert "PCR re-run: P2 carries tm1c" in history and "staff.mrc@emma.example" in history
+    assert p2.locator("details.corrections del").inner_text() == "wt"
+
+    # a void: the record stays, struck through, with its reason
+    p1 = page.locator("#animals table.records tbody tr", has_text="P1")
+    p1.locator("details.row-action summary", has_text="Void").click()
+    p1.locator("[name='void-reason']").fill("Ear tag read twice: P1 does not exist")
+    with page.expect_navigation():
+        p1.get_by_role("button", name="Void record").click()
+    sue.expect_flash("Record voided", "success")
+    p1 = page.locator("#animals table.records tbody tr", has_text="P1")
+    assert "voided" in p1.get_attribute("class")
+    assert "Ear tag read twice" in p1.inner_text()
+    assert p1.evaluate("r => getComputedStyle(r.cells[0]).textDecorationLine") == "line-through"
+    shots(page, "lab-workspace-correction-void")
+
+    # QC picks the tested animal from the recorded ones, voided ones left out
+    sue.action("Start QC")
+    options = page.locator("section#qc select[name='qc-animal'] option").all_inner_texts()
+    assert any(o.startswith("P2") for o in options) and not any(o.startswith("P1") for o in options)
+    assert "lacZ lost" in page.locator("section#qc table.expected").inner_text()
 # ---- issue 16: a quote from the strain page, the country picker and the plan's estimate, staff
 # confirming an invoice before it is issued (unsaved edits stop it), and an upload ----------------
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

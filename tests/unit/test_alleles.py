@@ -121,7 +121,11 @@ def test_two_step_plan_details_and_race_warning():
     assert first == {"number": 1, "recombinase": "Flp", "from_class": "tm1a", "to_class": "tm1c",
                      "from_symbol": "Cdk5rap2<tm1a(EUCOMM)Wtsi>", "to_symbol": "Cdk5rap2<tm1c(EUCOMM)Wtsi>",
                      "tat_cre_possible": False,
-                     "qc_assays": ["Flp PCR", "tm1c PCR", "5' FRT PCR", "3' loxP PCR", "lacZ qPCR"]}
+                     "qc_assays": ["Flp PCR", "tm1c PCR", "5' FRT PCR", "3' loxP PCR", "lacZ qPCR"],
+                     "qc_expected": {"Flp PCR": "negative: the Flp deleter transgene bred out",
+                                     "tm1c PCR": "positive: the tm1c band", "5' FRT PCR": "positive: 1 FRT site left",
+                                     "3' loxP PCR": "positive: the 3' loxP site kept (else the line is tm1e)",
+                                     "lacZ qPCR": "lacZ lost"}}
     assert second["from_symbol"] == first["to_symbol"] and second["to_class"] == "tm1d"
     assert second["tat_cre_possible"] is True
     assert second["qc_assays"] == ["Cre PCR", "tm1d PCR", "LoA qPCR"]

@@ -35,6 +35,7 @@ class Req:
     passing: dict = field(default_factory=lambda: {1: 1, 2: 1})
     loxp_failed: bool = False
     cryo: str | None = None
+    shipment: str | None = None
     bad_nodes: dict = field(default_factory=lambda: {"SANG": "SANG does not offer allele conversion"})
 
     def missing_paperwork(self):
@@ -54,6 +55,9 @@ class Req:
 
     def cryo_problem(self):
         return self.cryo
+
+    def shipment_problem(self):
+        return self.shipment
 
     def node_problem(self, node_code):
         return self.bad_nodes.get(node_code)

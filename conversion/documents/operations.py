@@ -155,7 +155,7 @@ def certificate_pdf(user: User, request_id: int) -> tuple[ConversionRequest, byt
 def request_section(req: ConversionRequest, user: User, replace: dict | None = None) -> dict:
     """What the documents section of a request page shows `user` (requests.hooks.add_page_section)."""
     invoice_rows = invoices.invoices_of(user, req)
-    is_node_staff = user.role is Role.staff and req.node_id is not None and req.node_id == user.node_id
+    is_node_staff = user.is_staff_of(req.node_id)
     return {
         "template": "documents/_panel.html",
         "invoices": invoice_rows, "balances": invoices.balances(invoice_rows),

@@ -134,13 +134,13 @@ def accepted_at(req: ConversionRequest):
 
 
 def can_draft(user: User, req: ConversionRequest) -> bool:
-    return (user.role is Role.staff and req.node_id is not None and req.node_id == user.node_id
+    return (user.is_staff_of(req.node_id)
             and billable(req))
 
 
 def _node_staff_request(user: User, request_id: int, *, for_update: bool = False) -> ConversionRequest:
     req = get_request(user, request_id, for_update=for_update)
-    if not (user.role is Role.staff and req.node_id is not None and req.node_id == user.node_id):
+    if not (user.is_staff_of(req.node_id)):
         raise Forbidden("Only staff of the node working on the request issue its invoices.")
     if not billable(req):
         state = f"on hold (from {req.held_status})" if req.status == "on_hold" else req.status
@@ -309,7 +309,7 @@ def issue_invoice(user: User, invoice_id: int, *, confirmed: str | None = None) 
 
 def _own_invoice(user: User, invoice_id: int) -> Invoice:
     invoice = get_invoice(user, invoice_id, for_update=True)
-    if not (user.role is Role.staff and invoice.node_id == user.node_id):
+    if not (user.is_staff_of(invoice.node_id)):
         raise Forbidden("Only staff of the issuing node change its invoices.")
     return invoice
 
@@ -450,7 +450,7 @@ def credit_note(user: User, invoice_id: int, *, reason: str | None, lines=None) 
     """A credit note against an issued invoice: negative amounts, same sequence, at most the
     amount not yet credited. Staff of the issuing node or coordinators."""
     original = get_invoice(user, invoice_id, for_update=True)
-    if not (user.role is Role.coordinator or (user.role is Role.staff and original.node_id == user.node_id)):
+    if not (user.role is Role.coordinator or user.is_staff_of(original.node_id)):
         raise Forbidden("Only staff of the issuing node or coordinators issue credit notes.")
     if original.is_draft:
         raise Conflict("A draft is not credited: edit or delete it instead.")

@@ -85,7 +85,7 @@ def show(invoice_id: int, typed: list[dict] | None = None, status: int = 200):
         invoice = ops.get_invoice(current_user, invoice_id)
     except ApiError:
         abort(404)
-    is_node_staff = current_user.role is Role.staff and invoice.node_id == current_user.node_id
+    is_node_staff = current_user.is_staff_of(invoice.node_id)
     can_credit = (not invoice.is_draft and not invoice.is_credit_note
                   and (is_node_staff or current_user.role is Role.coordinator))
     rows = typed if typed is not None else [

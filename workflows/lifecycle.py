@@ -297,7 +297,7 @@ def _more_steps(ev) -> bool:
     return ev.model.current_step < ev.model.step_count
 
 
-_more_steps.when, _more_steps.unless = "more steps", "last step"  # diagram labels
+vars(_more_steps).update(when="more steps", unless="last step")  # diagram labels
 
 
 def _next_step(ev) -> None:
@@ -316,7 +316,7 @@ def _held_was(state: str) -> Callable:
     def condition(ev) -> bool:
         return ev.model.held_status == state
     condition.__name__ = f"held_was_{state}"
-    condition.when = "to the state held"
+    vars(condition)["when"] = "to the state held"
     return condition
 
 
@@ -383,7 +383,7 @@ def fire(obj: Any, trigger: str, actor: Actor, *, comment: str | None = None, **
     before = (obj.status, getattr(obj, "held_status", None), getattr(obj, "current_step", None))
     if not _allowed_from(trigger, obj.status):
         raise NotAllowed(f"Cannot '{trigger}' a request that is in state '{obj.status}'")
-    ctx = {"actor": actor, "comment": comment, "raw": data, "data": {}}
+    ctx: dict[str, Any] = {"actor": actor, "comment": comment, "raw": data, "data": {}}
     try:
         moved = machine.events[trigger].trigger(obj, ctx=ctx)
     except MachineError:  # pragma: no cover - the state was checked above

@@ -78,7 +78,7 @@ def search_strains(user, q: str | None, limit: int = 50, offset: int = 0, **filt
 
 
 def count_strains(user, q: str | None, **filters) -> int:
-    return db.session.scalar(select(func.count(Strain.id)).where(*_conditions(user, q, **filters)))
+    return db.session.execute(select(func.count(Strain.id)).where(*_conditions(user, q, **filters))).scalar_one()
 
 
 def holder_nodes() -> list[Node]:

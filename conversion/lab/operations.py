@@ -11,7 +11,7 @@ import csv
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable
+from typing import Any, Callable, Literal, overload
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -73,6 +73,10 @@ def _date(value, field: str, required: bool = True) -> date | None:
             raise Invalid(f"{field} is required (YYYY-MM-DD).")
         return None
     parsed = parse_date(value, field)  # strictly YYYY-MM-DD
+    if parsed is None:  # text of spaces only: as blank
+        if required:
+            raise Invalid(f"{field} is required (YYYY-MM-DD).")
+        return None
     if parsed > utctoday():
         raise Invalid(f"{field} cannot be in the future.")
     if parsed.year < 1990:
@@ -80,6 +84,10 @@ def _date(value, field: str, required: bool = True) -> date | None:
     return parsed
 
 
+@overload
+def _text(value, field: str, max_len: int, required: Literal[True] = True) -> str: ...
+@overload
+def _text(value, field: str, max_len: int, required: bool) -> str | None: ...
 def _text(value, field: str, max_len: int, required: bool = True) -> str | None:
     text = (value or "").strip() if isinstance(value, str) or value is None else None
     if text is None:
@@ -91,6 +99,10 @@ def _text(value, field: str, max_len: int, required: bool = True) -> str | None:
     return text or None
 
 
+@overload
+def _choice(value, field: str, choices: tuple[str, ...], required: Literal[True] = True) -> str: ...
+@overload
+def _choice(value, field: str, choices: tuple[str, ...], required: bool) -> str | None: ...
 def _choice(value, field: str, choices: tuple[str, ...], required: bool = True) -> str | None:
     if value in (None, "") and not required:
         return None
@@ -149,6 +161,10 @@ def _transgene(value, required: bool) -> str | None:
 
 
 # ---- lookups -----------------------------------------------------------------------
+@overload
+def _animal(req: ConversionRequest, label, field: str = "animal", *, required: Literal[True] = True) -> Animal: ...
+@overload
+def _animal(req: ConversionRequest, label, field: str = "animal", *, required: bool) -> Animal | None: ...
 def _animal(req: ConversionRequest, label, field: str = "animal", *, required: bool = True) -> Animal | None:
     """A recorded, not voided animal of the request by label (422 naming it otherwise)."""
     text = _text(label, field, 60, required=required)
@@ -183,6 +199,8 @@ def _mating(req: ConversionRequest, value, field: str = "mating") -> Mating | No
 
 def _find_deleter(req: ConversionRequest, text: str) -> DeleterStrain:
     wanted = text.strip()
+    if req.node is None:
+        raise Conflict(f"{req.reference} has no node assigned: it has no deleter strains.")
     for deleter in req.node.deleters:
         if wanted.upper() == (deleter.emma_id or "").upper() or wanted == deleter.name:
             return deleter
@@ -236,7 +254,7 @@ def record_paperwork(user: User, request_id: int, *, mta_signed_on=None, po_refe
 
 # ---- matings and litters ------------------------------------------------------------
 def _litter_values(body: dict) -> dict:
-    out = {"born_on": _date(body.get("born_on"), "born_on", required=False),
+    out: dict[str, Any] = {"born_on": _date(body.get("born_on"), "born_on", required=False),
            "weaned_on": _date(body.get("weaned_on"), "weaned_on", required=False),
            "genotyped_on": _date(body.get("genotyped_on"), "genotyped_on", required=False),
            "pups_born": _int(body.get("pups_born"), "pups_born", 0, 50, required=False),
@@ -401,7 +419,9 @@ def import_genotypes(user: User, request_id: int, text: str) -> list[Animal]:
     lines = text.splitlines()
     if len(lines) > MAX_ROWS + 1:
         raise Invalid(f"At most {MAX_ROWS} lines at once.")
-    errors, rows, numbers = [], [], []
+    errors: list[str] = []
+    rows: list[Animal] = []
+    numbers: list[int] = []
     for number, line in enumerate(lines, 1):
         delimiter = "\t" if "\t" in line else (";" if line.count(";") > line.count(",") else ",")
         parts = [p.strip() for p in next(csv.reader([line], delimiter=delimiter), [])]
@@ -626,7 +646,7 @@ def _shipment_fields(req, row) -> dict:
             "quantity": lambda v: {"quantity": _int(v, "quantity", 1, 10000)}}
 
 
-FIELDS: dict[str, Callable[[ConversionRequest, Any], dict]] = {
+FIELDS: dict[str, Callable[[ConversionRequest | None, Any], dict]] = {
     "animals": _animal_fields, "matings": _mating_fields, "qc": _qc_fields, "cryo": _cryo_fields,
     "shipments": _shipment_fields}
 
@@ -674,7 +694,7 @@ def correct(user: User, request_id: int, kind: str, record_id: int, changes: dic
     for name, value in changes.items():
         new_values.update(fields[name](value))
     before = row.to_dict()
-    if "label" in new_values and new_values["label"] != row.label:
+    if isinstance(row, Animal) and "label" in new_values and new_values["label"] != row.label:
         _check_labels(req, [new_values["label"]], lambda i: "")
     for attr, value in new_values.items():
         setattr(row, attr, value)
@@ -818,10 +838,10 @@ class GuardFacts:
 
     @staticmethod
     def passing_assays_in_step(req: ConversionRequest) -> int:
-        return db.session.scalar(select(func.count(QcResult.id)).outerjoin(
+        return db.session.execute(select(func.count(QcResult.id)).outerjoin(
             Animal, QcResult.animal_id == Animal.id).where(
             QcResult.request_id == req.id, QcResult.step == req.current_step, QcResult.result == "pass",
-            QcResult.voided_at.is_(None), Animal.voided_at.is_(None)))
+            QcResult.voided_at.is_(None), Animal.voided_at.is_(None))).scalar_one()
 
     @staticmethod
     def failed_three_prime_loxp(req: ConversionRequest) -> bool:

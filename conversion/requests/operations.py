@@ -5,6 +5,7 @@ commits once. Pages and the API both call these."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select, text
 from sqlalchemy.orm import joinedload, selectinload
@@ -194,7 +195,7 @@ def count_requests(given: RequestFilter) -> int:
     """How many requests match `given` (from request_filter()). No join: without a text search an
     index-only count (ix_conversion_requests_node_id_id ...), with one on PostgreSQL a bitmap OR
     of the strain and trigram indexes."""
-    return db.session.scalar(select(func.count(ConversionRequest.id)).where(*given.conditions))
+    return db.session.execute(select(func.count(ConversionRequest.id)).where(*given.conditions)).scalar_one()
 
 
 # The columns of serialize.request_summary(), for list_request_summaries().
@@ -227,7 +228,7 @@ def list_request_summaries(user: User, *, status: str | None = None, node: str |
     rows = db.session.execute(stmt.order_by(ConversionRequest.id.desc()).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, (rows[-1].id if more and rows else None)
+    return list(rows), (rows[-1].id if more and rows else None)
 
 
 # ---- submission ------------------------------------------------------------
@@ -560,10 +561,10 @@ class AssignmentContext:
 
 def assignment_context() -> AssignmentContext:
     open_states = [s for s in lifecycle.OPEN_STATES if s not in ("submitted", "approved")]
-    counts = dict(db.session.execute(
+    counts = cast(dict[int, int], dict(db.session.execute(
         select(ConversionRequest.node_id, func.count()).where(
             ConversionRequest.status.in_(open_states), ConversionRequest.node_id.is_not(None)
-        ).group_by(ConversionRequest.node_id)).all())
+        ).group_by(ConversionRequest.node_id)).all()))  # node_id IS NOT NULL
     nodes = list(db.session.scalars(select(Node).options(selectinload(Node.deleters)).order_by(Node.code)))
     return AssignmentContext(nodes, counts)
 

@@ -42,9 +42,30 @@ class Api:
         return res.get_json()
 
     def submit(self, strain="EM:05402", target="c", who="requester", billing=None, **extra):
+        """Submit a request. `strain=None`: a fresh strain like EM:05402 (fresh_strain()), for tests
+        needing several requests: a product an open request is already making is refused (409)."""
+        strain = strain or fresh_strain()
         body = {"strain": strain, "target": target, "deliverable": "frozen_sperm",
                 "billing": billing or BILLING_DE, **extra}
         return self.ok(who, "/requests", body, status=201)
+
+
+def fresh_strain(like: str = "EM:05402") -> str:
+    """A new public catalogue strain like `like` but of its own gene (Tst1, Tst2 ...), so that each
+    request for it makes a different product. Returns its EMMA id (EM:3xxxx)."""
+    from sqlalchemy import func, select
+
+    from conversion.catalogue.models import Strain
+    from conversion.extensions import db
+
+    model = db.session.scalar(select(Strain).where(Strain.emma_id == like))
+    n = (db.session.scalar(select(func.count()).select_from(Strain).where(Strain.gene.like("Tst%"))) or 0) + 1
+    symbol = model.allele_symbol.replace(f"{model.gene}<", f"Tst{n}<", 1)
+    db.session.add(Strain(emma_id=f"EM:3{n:04d}", strain_name=model.strain_name.replace(model.allele_symbol, symbol),
+                          allele_symbol=symbol, gene=f"Tst{n}", holder_node_id=model.holder_node_id,
+                          material=model.material, access=model.access))
+    db.session.commit()
+    return f"EM:3{n:04d}"
 
 
 STAFF = {"ICS": "staff_ics", "MRC": "staff_mrc", "HMGU": "staff_hmgu", "UNIOULU": "staff_oulu"}

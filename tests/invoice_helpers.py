@@ -5,7 +5,7 @@ import subprocess
 import tempfile
 from datetime import datetime, timezone
 
-from flows import BILLING_DE, walk
+from flows import BILLING_DE, fresh_strain, walk
 
 YEAR = datetime.now(timezone.utc).year
 
@@ -29,7 +29,15 @@ def pdf_text(data: bytes) -> str:
 
 
 def accepted(api, billing=None, node="ICS", strain="EM:05402", target="c", who="requester", **extra) -> int:
-    rid = api.submit(strain, target, who=who, billing=billing or BILLING_DE, **extra)["id"]
+    """An accepted request for `strain` (for a strain like it when an open request is already making
+    that product: EMMA does not run the same conversion twice)."""
+    body = {"strain": strain, "target": target, "deliverable": "frozen_sperm", "billing": billing or BILLING_DE,
+            **extra}
+    res = api.post(who, "/requests", body)
+    if res.status_code == 409:
+        res = api.post(who, "/requests", {**body, "strain": fresh_strain(strain)})
+    assert res.status_code == 201, res.get_json()
+    rid = res.get_json()["id"]
     walk(api, rid, "accepted", node=node)
     return rid
 

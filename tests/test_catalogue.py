@@ -144,7 +144,7 @@ def test_landing_page_has_search_for_anonymous_users(seeded, client):
     assert "Search the catalogue" in page and "EM:05519" in page and "Sign in" in page
     assert client.get("/strains?q=Nxn").status_code == 200
     strain = client.get("/strains/EM:05402").get_data(as_text=True)
-    assert "Cdk5rap2&lt;tm1a(EUCOMM)Wtsi&gt;" in strain
+    assert "Cdk5rap2<sup>tm1a(EUCOMM)Wtsi</sup>" in strain
 
 
 def test_api_query_validation(seeded, client):

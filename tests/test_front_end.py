@@ -123,7 +123,7 @@ def test_catalogue_counts_filters_and_says_what_next(seeded):
     assert "Held by</label>" in held and 0 < held.count('data-label="EMMA ID"') < total
     assert all(code == "HMGU" for code in re.findall(r'data-label="Held by">(\w+)<', held))
     b = client.get("/strains?class=b").get_data(as_text=True)
-    alleles = re.findall(r'<span class="allele">([^<]+)</span>', b)
+    alleles = re.findall(r'<span class="allele"><span class="allele-symbol">[^<]*(?:<a [^>]*>[^<]*</a>)?<sup>([^<]+)</sup>', b)
     assert alleles and all("tm1b(" in a for a in alleles)
     embryos = client.get("/strains?material=frozen_embryos").get_data(as_text=True)
     assert set(re.findall(r'data-label="Material">([^<]+)<', embryos)) == {"frozen embryos"}

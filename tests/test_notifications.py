@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from conftest import ROOT, csrf_token
-from flows import Api, walk
+from flows import Api, fresh_strain, walk
 from mailserver import MailServer, free_port
 
 from conversion.extensions import db, utcnow
@@ -171,7 +171,7 @@ def test_concurrent_senders_never_send_one_message_twice(app, api, monkeypatch):
     monkeypatch.setitem(app.config, "MAIL_PORT", server.port)
     monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
     for _ in range(4):
-        rid = api.submit("EM:05402", "c")["id"]
+        rid = api.submit(None, "c")["id"]
         api.go("coordinator", rid, "approve")
     total = len(queued())
     db.session.remove()

@@ -25,7 +25,7 @@ def test_strain_page_offers_the_request_form_to_requesters(seeded, rita, client)
     assert "/strains/EM:05402/request" in page and "Request a conversion" in page
     form = rita.text("/strains/EM:05402/request?target=d")
     assert 'name="target" value="d" checked' in form
-    assert "Cdk5rap2&lt;tm1c(EUCOMM)Wtsi&gt;" in form  # the products, escaped
+    assert "Cdk5rap2<sup>tm1c(EUCOMM)Wtsi</sup>" in form  # the products, as superscript
     assert "TAT-Cre" in form  # tm1b/tm1d plans have a Cre step
     assert 'value="Universität Heidelberg"' in form  # organisation prefilled from the account
     anonymous = client.get("/strains/EM:05402").get_data(as_text=True)
@@ -46,7 +46,7 @@ def test_validation_messages_are_shown_by_the_fields(seeded, rita):
     assert res.status_code == 422
     html = res.get_data(as_text=True)
     for message in ("Choose the allele you need.", "Give the organisation that pays.",
-                    "Give the billing address.", "Use the two-letter ISO code of the country",
+                    "Give the billing address.", "(Germany is DE)",
                     "Say whether the requester is academic or industry."):
         assert message in html, message
     assert 'aria-invalid="true"' in html
@@ -60,7 +60,7 @@ def test_confirm_step_shows_the_plan_before_anything_is_saved(seeded, rita):
     html = res.get_data(as_text=True)
     assert res.status_code == 200 and "Check the plan" in html
     assert "Cross with a Flp deleter" in html and "TAT-Cre on IVF embryos" in html
-    assert "Cdk5rap2&lt;tm1d(EUCOMM)Wtsi&gt;" in html and 'value="confirm"' in html
+    assert "Cdk5rap2<sup>tm1d(EUCOMM)Wtsi</sup>" in html and 'value="confirm"' in html
     assert 'name="use_tat_cre" value="y"' in html and 'name="address" value="Im Neuenheimer Feld 234' in html
     assert _count_requests() == 0
     edit = rita.submit(target="d", action="edit")
@@ -113,12 +113,12 @@ def test_my_requests_lists_only_mine_and_others_get_404(seeded, rita):
 def test_requester_cancels_with_a_reason_while_allowed(seeded, rita):
     rid = rita.new_request()
     page = rita.text(f"/requests/{rid}")
-    assert "Cancel request" in page and "Stock sourced elsewhere" in page
+    assert "Cancel request" in page and "I found the strain elsewhere" in page  # in the requester's words
     res = rita.fire(rid, "cancel", reason="")
     assert res.status_code == 422 and "cancellation reason is required" in res.get_data(as_text=True)
     rita.go(rid, "cancel", reason="sourced_elsewhere", comment="Found it at MMRRC")
     page = rita.text(f"/requests/{rid}")
-    assert "Cancelled" in page and "Reason: Stock sourced elsewhere" in page and "Found it at MMRRC" in page
+    assert "Cancelled" in page and "Reason: I found the strain elsewhere" in page and "Found it at MMRRC" in page
     assert "Cancel request" not in page and "Cancelled: this request is closed." in page
     assert "Estimated completion" not in page
 

@@ -230,3 +230,15 @@ def test_the_same_draft_issued_twice_at_once_gets_one_number(seeded):
     assert [n for code, n in results if code == 200] == [f"ICS-{YEAR}-0001"]
     nxt = invoice(api, accepted(api, BILLING_FR))
     assert nxt["number"] == f"ICS-{YEAR}-0002"  # no number was burnt by the losers
+
+
+def test_six_clients_submitting_one_product_at_once_start_one_conversion(seeded, server):
+    """No duplicate work, also under a race: one request, the others 409 naming it."""
+    tokens = [api_token(seeded.test_client(), who) for who in ("requester", "industry") * 3]
+    body = {"strain": "EM:05519", "target": "c", "deliverable": "frozen_sperm",
+            "billing": {"organisation": "X", "address": "Y", "country": "DE", "sector": "academic"}}
+    results = _barrier_run(6, lambda i: _http("POST", f"{server}/api/v1/requests", body, tokens[i]))
+    codes = sorted(code for code, _ in results)
+    assert codes == [201] + [409] * 5, results
+    reference = next(payload["reference"] for code, payload in results if code == 201)
+    assert all(reference in payload["error"] for code, payload in results if code == 409)

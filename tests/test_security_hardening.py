@@ -300,7 +300,11 @@ def test_a_retry_with_the_same_idempotency_key_answers_the_first_request(seeded,
     assert other.status_code == 409 and first.get_json()["reference"] in other.get_json()["error"]
     bad = api.client.post("/api/v1/requests", json=SUBMIT, headers={**headers, "Idempotency-Key": "x" * 101})
     assert bad.status_code == 422
-    assert api.client.post("/api/v1/requests", json=SUBMIT, headers=api.headers("requester")).status_code == 201
+    # without the key, the same submission is duplicate work (409 naming the first); another product is not
+    again = api.client.post("/api/v1/requests", json=SUBMIT, headers=api.headers("requester"))
+    assert again.status_code == 409 and first.get_json()["reference"] in again.get_json()["error"]
+    assert api.client.post("/api/v1/requests", json={**SUBMIT, "target": "b"},
+                           headers=api.headers("requester")).status_code == 201
     assert db.session.query(ConversionRequest).count() == 2
 
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import api_token, sign_in
-from flows import Api, walk
+from flows import Api, fresh_strain, walk
 
 # FUZZ_EXAMPLES=500 for a longer hunt; the suite's default is quick and repeatable (derandomized).
 FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "25")), deadline=None,
@@ -118,9 +118,9 @@ def world(seeded):
     rid = api.submit("EM:05402", "c")["id"]
     walk(api, rid, "accepted", node="MRC")
     invoice = api.ok("staff_mrc", f"/requests/{rid}/invoices", status=201)
-    breeding = api.submit("EM:05402", "c")["id"]  # where matings, animals and QC are taken
+    breeding = api.submit("EM:05402", "b")["id"]  # where matings, animals and QC are taken
     walk(api, breeding, "breeding", node="MRC")
-    cryo = api.submit("EM:05402", "c")["id"]
+    cryo = api.submit("EM:05402", "d")["id"]
     walk(api, cryo, "cryopreservation", node="MRC")
     spec = seeded.test_client().get("/api/v1/openapi.json").get_json()
     tokens = {who: api_token(seeded.test_client(), who) for who in ("requester", "staff_mrc", "coordinator")}

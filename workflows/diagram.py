@@ -53,7 +53,8 @@ def edges() -> tuple[list[Edge], list[Edge]]:
     grouped: list[Edge] = []
     for trigger, event in lifecycle.machine.events.items():
         found = [Edge(trigger, source, t.dest, _condition(t))
-                 for source, transitions in event.transitions.items() for t in transitions]
+                 for source, transitions in event.transitions.items() for t in transitions
+                 if t.dest is not None]  # an internal transition (no dest) draws no edge
         sources = {e.source for e in found}
         dests = {e.dest for e in found}
         if (len(sources) >= GROUP_MIN and len(dests) == 1) or (len(sources) == 1 and len(dests) >= GROUP_MIN):

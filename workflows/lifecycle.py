@@ -74,8 +74,6 @@ TRIGGER_LABELS: Mapping[str, str] = MappingProxyType({
     "cancel": "Cancel request",
 })
 
-#: Targets whose delivery needs the 3' loxP site (tm1c itself, and tm1d made from tm1c).
-NEEDS_THREE_PRIME_LOXP = frozenset({"c", "d"})
 COMMENT_REQUIRED = frozenset({"reject", "decline", "rederivation_failed", "fail_qc", "hold", "resume"})
 OWNER_MAY_CANCEL_IN = frozenset({"submitted", "approved", "assigned"})
 
@@ -107,8 +105,10 @@ class RequestLike(Protocol):
     def passing_assays_in_step(self) -> int:
         """Number of passing QC assays recorded in the current step."""
 
-    def failed_three_prime_loxp(self) -> bool:
-        """A failed "3' loxP PCR" is recorded."""
+    def three_prime_loxp_loss(self) -> str | None:
+        """None unless a failed "3' loxP PCR" is recorded and the allele engine says the target
+        cannot be made without that site (then the engine's sentence: tm1a without its 3' loxP is
+        tm1e, on which Cre gives tm1e.1, so even tm1b is lost)."""
 
     def cryo_problem(self) -> str | None:
         """None when material is stored and a test thaw passed; else the reason."""
@@ -215,14 +215,9 @@ def _product_label(obj: Any) -> str:
     return f"{label} (step {step} product)" if label else f"the step's product (step {step})"
 
 
-def _is_tm1e(obj: Any) -> bool:
-    return getattr(obj, "target", None) in NEEDS_THREE_PRIME_LOXP and obj.failed_three_prime_loxp()
-
-
-def _tm1e_message(obj: Any) -> str:
-    lost = ("a conditional allele cannot be delivered" if obj.target == "c" else
-            "without its 3' loxP site neither the conditional tm1c nor the deleted tm1d can be made")
-    return f"A failed 3' loxP assay shows the line is really tm1e: {lost}."
+def _loxp_loss(obj: Any) -> str | None:
+    """Which targets a failed 3' loxP assay rules out is the allele engine's answer, not a list here."""
+    return obj.three_prime_loxp_loss()
 
 
 def guard_assign(obj: Any, data: dict) -> None:
@@ -254,9 +249,10 @@ def guard_start_qc(obj: Any, data: dict) -> None:
 
 
 def guard_pass_qc(obj: Any, data: dict) -> None:
-    """A passing QC assay recorded in this step (and, for tm1c/tm1d, no failed 3' loxP assay)."""
-    if _is_tm1e(obj):
-        raise GuardFailed(_tm1e_message(obj) + " Cancel the request with reason 'QC failed'.")
+    """A passing QC assay recorded in this step, and no failed 3' loxP assay ruling the target out."""
+    loss = _loxp_loss(obj)
+    if loss:
+        raise GuardFailed(loss + " Cancel the request with reason 'QC failed'.")
     if obj.passing_assays_in_step() < 1:
         raise GuardFailed(f"No passing QC assay recorded for step {obj.current_step}")
 
@@ -301,7 +297,7 @@ def _more_steps(ev) -> bool:
     return ev.model.current_step < ev.model.step_count
 
 
-_more_steps.when, _more_steps.unless = "more steps", "last step"  # diagram labels
+vars(_more_steps).update(when="more steps", unless="last step")  # diagram labels
 
 
 def _next_step(ev) -> None:
@@ -320,7 +316,7 @@ def _held_was(state: str) -> Callable:
     def condition(ev) -> bool:
         return ev.model.held_status == state
     condition.__name__ = f"held_was_{state}"
-    condition.when = "to the state held"
+    vars(condition)["when"] = "to the state held"
     return condition
 
 
@@ -374,8 +370,9 @@ def _allowed_from(trigger: str, status: Any) -> bool:
 
 
 def _notice(obj: Any, trigger: str) -> str | None:
-    if trigger == "fail_qc" and _is_tm1e(obj):
-        return _tm1e_message(obj) + " Consider cancelling the request with reason 'QC failed'."
+    loss = _loxp_loss(obj) if trigger == "fail_qc" else None
+    if loss:
+        return loss + " Consider cancelling the request with reason 'QC failed'."
     return None
 
 
@@ -386,7 +383,7 @@ def fire(obj: Any, trigger: str, actor: Actor, *, comment: str | None = None, **
     before = (obj.status, getattr(obj, "held_status", None), getattr(obj, "current_step", None))
     if not _allowed_from(trigger, obj.status):
         raise NotAllowed(f"Cannot '{trigger}' a request that is in state '{obj.status}'")
-    ctx = {"actor": actor, "comment": comment, "raw": data, "data": {}}
+    ctx: dict[str, Any] = {"actor": actor, "comment": comment, "raw": data, "data": {}}
     try:
         moved = machine.events[trigger].trigger(obj, ctx=ctx)
     except MachineError:  # pragma: no cover - the state was checked above

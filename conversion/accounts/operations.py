@@ -7,10 +7,11 @@ import re
 import secrets
 import unicodedata
 from datetime import timedelta
+from typing import cast
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, has_app_context
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from werkzeug.security import generate_password_hash
 
 from ..catalogue.models import Node
@@ -198,16 +199,16 @@ def _failures(column, value: str, resets: tuple[str, ...], kinds: tuple[str, ...
         column == value, SecurityEvent.kind.in_(resets)))
     if last is not None and last > since:
         since = last
-    return db.session.scalar(select(func.count()).select_from(SecurityEvent).where(
-        SecurityEvent.kind.in_(kinds), column == value, SecurityEvent.at > since))
+    return db.session.execute(select(func.count()).select_from(SecurityEvent).where(
+        SecurityEvent.kind.in_(kinds), column == value, SecurityEvent.at > since)).scalar_one()
 
 
 def _locked(column, value: str | None, kind: str) -> bool:
     if not value:
         return False
     since = utcnow() - timedelta(minutes=_setting("SIGN_IN_LOCKOUT_MINUTES"))
-    return db.session.scalar(select(func.count()).select_from(SecurityEvent).where(
-        SecurityEvent.kind == kind, column == value, SecurityEvent.at > since)) > 0
+    return db.session.execute(select(func.count()).select_from(SecurityEvent).where(
+        SecurityEvent.kind == kind, column == value, SecurityEvent.at > since)).scalar_one() > 0
 
 
 def _sign_in_key(email: str | None) -> str:
@@ -308,8 +309,8 @@ def _sign_out_everywhere(user: User) -> int:
         UserSession.user_id == user.id, UserSession.ended_at.is_(None)).values(ended_at=now))
     db.session.execute(update(OneTimeToken).where(
         OneTimeToken.user_id == user.id, OneTimeToken.used_at.is_(None)).values(used_at=now))
-    result = db.session.execute(update(ApiToken).where(
-        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now))
+    result = cast(CursorResult, db.session.execute(update(ApiToken).where(
+        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)))
     return result.rowcount or 0
 
 
@@ -583,7 +584,7 @@ def request_password_reset(email: str, address: str | None = None) -> str:
     user = find_user(email)
     token = _new_token("reset_password", RESET_HOURS, user_id=user.id) if user is not None and user.active else None
     db.session.commit()
-    if token:
+    if token and user is not None:
         send_now(user.email, "[EMMA] Choose a new password",
                  f"To choose a new password for your EMMA allele conversion account, open this link "
                  f"within {RESET_HOURS * 60} minutes (it works once):\n\n{_link('/reset-password/' + token)}\n\n"

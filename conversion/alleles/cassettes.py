@@ -44,6 +44,11 @@ RULES: dict[str, tuple[Rule, ...]] = {
         Rule(".1", "neo-free lacZ-tagged deletion", has=("lacZ",), lacks=("neo",)),
     ),
     "crispr": (Rule("", "CRISPR"),),
+    # A CRISPR allele declared conditional ("conditional ready"): loxP sites around the critical exon.
+    "crispr_conditional": (
+        Rule("", "conditional-ready CRISPR", has=("CE",), floxed=True),
+        Rule(".1", "CRISPR deletion", lacks=("CE",)),
+    ),
 }
 
 # How refusals name elements: (noun, past participle of its loss).
@@ -61,6 +66,9 @@ _PL = ("FRT", "SA", "T2A", "lacZ", "T2A", "neo", "pA", "FRT", "loxP")
 # name -> label (for sentences), elements of the gene-targeted allele, rule family, which symbols
 # it may stand for ("match": kind, and optional labs / not_labs / projects), and "default": the
 # cassette assumed when several fit a symbol (EUCOMM/KOMP tm1a does not say promoter-driven or not).
+# "assumption": a warning shown with every plan made on that cassette when the caller did not name
+# it, because the symbol alone cannot prove the structure ({allele} is replaced by e.g. "tm1e").
+# "design": the strain's declared design a cassette needs ("conditional" for floxed CRISPR alleles).
 CASSETTES: dict[str, dict] = {
     "knockout_first_promoter_driven": {  # L1L2_Bact_P: EUCOMM / KOMP-CSD tm1a
         "label": "knockout-first (promoter-driven)",
@@ -81,6 +89,9 @@ CASSETTES: dict[str, dict] = {
         "rules": "knockout_first",
         "match": {"kind": "tm", "not_labs": ("Vlcg",)},
         "default": True,
+        "assumption": ("{allele} is assumed to be promoter-driven (the EUCOMM/KOMP-CSD cassette, with a "
+                       "loxP site before neo): a promoterless {allele} has no such site, so Cre could not "
+                       "remove neo from it. Check the line's targeting cassette."),
     },
     "tm1e_promoterless": {
         "label": "targeted non-conditional (promoterless)",
@@ -95,6 +106,9 @@ CASSETTES: dict[str, dict] = {
         "elements": _PD,
         "rules": "deletion",
         "match": {"kind": "tm", "projects": IKMC_PROJECTS, "not_labs": ("Vlcg",)},
+        "assumption": ("{allele} is assumed to be a KOMP-CSD deletion allele (the lacZ-neo cassette "
+                       "replacing the deleted exons, with FRT and loxP sites as in tm1a): the symbol "
+                       "alone cannot show this. Check the allele's MGI record."),
     },
     "velocigene": {  # ZEN-Ub1: tm1(KOMP)Vlcg
         "label": "Velocigene",
@@ -107,5 +121,12 @@ CASSETTES: dict[str, dict] = {
         "elements": ("indel",),
         "rules": "crispr",
         "match": {"kind": "em"},
+    },
+    "crispr_conditional": {  # IMPC "conditional ready" em allele: declared, not visible in the symbol
+        "label": "conditional CRISPR (floxed)",
+        "elements": ("loxP", "CE", "loxP"),
+        "rules": "crispr_conditional",
+        "match": {"kind": "em"},
+        "design": "conditional",
     },
 }

@@ -6,14 +6,26 @@ from dataclasses import asdict, dataclass, field
 
 from .cassettes import CASSETTES, ELEMENT_NAMES, RULES, Rule
 from .recombination import (
-    SITES, Structure, apply, classify, count_sites, family_classes, flanked, has_pair, reachable, rules_of,
+    SITES,
+    Structure,
+    apply,
+    classify,
+    count_sites,
+    family_classes,
+    flanked,
+    has_pair,
+    reachable,
+    rules_of,
     site_of,
 )
-from .symbols import CLASSES, AlleleSymbol, parse_symbol
+from .symbols import CLASSES, AlleleSymbol, SymbolError, parse_symbol, plain_form
 
 QC_ASSAYS = ["Cre PCR", "Flp PCR", "tm1b PCR", "tm1c PCR", "tm1d PCR", "5' FRT PCR", "3' loxP PCR",
              "lacZ qPCR", "neo qPCR", "LoA qPCR"]
 TARGETS = ("b", "c", "d", "e.1", ".1", ".2")
+DESIGNS = ("conditional",)
+# The assay confirming a product is named after it: "tm1b PCR", "tm2c PCR", "em1.1 PCR".
+_PRODUCT_PCR = re.compile(r"(tm)(\d+)([bcd]) pcr")
 
 
 @dataclass
@@ -55,23 +67,37 @@ class Plan:
 
 
 # ---- names -------------------------------------------------------------------------
-def normalize_target(target: str) -> str:
-    """"b", "tm1b", "TM1B" -> "b"; ".1", "tm1.1" -> ".1". ValueError for anything else."""
-    t = re.sub(r"^tm\d+", "", target.strip(), flags=re.I) if isinstance(target, str) else None
+def normalize_target(target: str, source: AlleleSymbol | None = None) -> str:
+    """"b", "tm1b", "TM1B" -> "b"; ".1", "tm1.1", "em1.1" -> ".1". ValueError for anything else, and
+    (given the `source` allele) for a target of another serial or type: tm2b is not made from tm1a."""
+    m = re.match(r"^(tm|em)(\d+)", target.strip(), flags=re.I) if isinstance(target, str) else None
+    t = target.strip()[m.end():] if m else (target.strip() if isinstance(target, str) else None)
     t = t.lower() if t and t[0].isalpha() else t
     if t not in TARGETS:
         raise ValueError(f"Unknown target {target!r}: use one of {', '.join(TARGETS)} "
                          "(tm1a, tm1e and tm1 come from gene targeting, not from conversion).")
+    if m and source is not None and source.kind != "Tg":
+        kind, serial = m.group(1).lower(), int(m.group(2))
+        if (kind, serial) != (source.kind, source.serial):
+            raise ValueError(
+                f"Target {target.strip()!r} does not fit {source}: a conversion keeps the allele's type "
+                f"and serial number ({source.kind}{source.serial}), so use {source.kind}{source.serial}{t} "
+                f"or just {t!r}.")
     return t
 
 
 def normalize_assay(name: str) -> str:
-    """The canonical QC assay name, matched case-insensitively."""
+    """The canonical QC assay name, matched case-insensitively; a product's PCR follows the
+    allele's serial ("tm2b PCR", "em1.1 PCR")."""
     wanted = " ".join(str(name or "").replace("’", "'").split()).lower()
     for assay in QC_ASSAYS:
         if assay.lower() == wanted:
             return assay
-    raise ValueError(f"Unknown assay {name!r}: use one of {', '.join(QC_ASSAYS)}.")
+    m = _PRODUCT_PCR.fullmatch(wanted)
+    if m and int(m.group(2)) > 0:
+        return f"{m.group(1)}{int(m.group(2))}{m.group(3) or ''} PCR"
+    raise ValueError(f"Unknown assay {name!r}: use one of {', '.join(QC_ASSAYS)} "
+                     "(a product's PCR follows its serial, e.g. tm2b PCR).")
 
 
 def is_conditional_target(target: str) -> bool:
@@ -80,16 +106,43 @@ def is_conditional_target(target: str) -> bool:
     return any(r.cls == t and r.floxed for rules in RULES.values() for r in rules)
 
 
+def _allele_in(strain_name: str, gene: str) -> re.Match | None:
+    """Where `Gene<...>` stands in a strain name (plain form), the gene not part of a longer name."""
+    return re.search(r"(?<![A-Za-z0-9])" + re.escape(gene) + r"<[^<>]*>", strain_name)
+
+
+def strain_carries(strain_name: str, symbol: str) -> bool:
+    """Whether a strain name carries the allele (any of its spellings: `<...>`, `<sup>`, `‹...›`)."""
+    sym = parse_symbol(symbol)
+    found = _allele_in(plain_form(strain_name), sym.gene)
+    if found is None:
+        return False
+    try:
+        return str(parse_symbol(found.group(0))) == str(sym)
+    except SymbolError:
+        return False
+
+
+def background_of(strain_name: str, gene: str) -> str:
+    """The genetic background of a strain name: `C57BL/6N` of `C57BL/6N-Gene<tm1b(EUCOMM)Wtsi>/H`
+    (empty when the name does not say)."""
+    text = plain_form(strain_name)
+    found = _allele_in(text, gene)
+    return text[:found.start()].rstrip("-") if found else ""
+
+
 def product_strain_name(strain_name: str, product_symbol: str, node_lab_code: str) -> str:
     """`C57BL/6N-Gene<tm1a(EUCOMM)Wtsi>/H` -> `C57BL/6N-Gene<tm1b(EUCOMM)Wtsi>/HWtsi`: the allele
     replaced, the converting node's lab code appended to the holder part after the last slash
-    (or `/code` added when the name has no holder part; not repeated if already last)."""
+    (or `/code` added when the name has no holder part; not repeated if already last). Names in
+    `<sup>` or `‹...›` form give the same result (in MGI's plain form)."""
     product = parse_symbol(product_symbol)
-    pattern = re.escape(product.gene) + r"(?:<[^<>]*>|<sup>.*?</sup>)"
-    renamed, n = re.subn(pattern, lambda _m: str(product), strain_name, count=1)
-    if not n:
+    name = plain_form(strain_name)
+    found = _allele_in(name, product.gene)
+    if found is None:
         raise ValueError(f"{strain_name!r} does not carry a {product.gene} allele.")
-    end = renamed.index(str(product)) + len(str(product))
+    renamed = name[:found.start()] + str(product) + name[found.end():]
+    end = found.start() + len(str(product))
     if "/" not in renamed[end:]:
         return f"{renamed}/{node_lab_code}"
     return renamed if renamed.endswith(node_lab_code) else f"{renamed}{node_lab_code}"
@@ -102,16 +155,33 @@ def _fits(sym: AlleleSymbol, match: dict) -> bool:
             and ("projects" not in match or sym.project in match["projects"]))
 
 
-def candidates(sym: AlleleSymbol) -> list[str]:
-    """Cassettes that fit the symbol and give its class."""
+def check_design(sym: AlleleSymbol, design: str | None) -> str | None:
+    """The declared design ("conditional" or None); ValueError when it does not apply."""
+    design = (design or "").strip().lower() or None
+    if design is None:
+        return None
+    if design not in DESIGNS:
+        raise ValueError(f"Unknown design {design!r}: use 'conditional' (a floxed CRISPR allele) or leave it out.")
+    if sym.kind != "em":
+        raise ValueError(f"design 'conditional' is for CRISPR em alleles, whose symbol cannot show loxP "
+                         f"sites; {sym.allele_class} says what it is by its class.")
+    return design
+
+
+def candidates(sym: AlleleSymbol, design: str | None = None) -> list[str]:
+    """Cassettes that fit the symbol (and the declared design) and give its class."""
     return [name for name, c in CASSETTES.items()
-            if _fits(sym, c["match"]) and sym.cls in family_classes(name)]
+            if _fits(sym, c["match"]) and c.get("design") == design and sym.cls in family_classes(name)]
 
 
-def family_for(sym: AlleleSymbol, cassette: str | None = None) -> tuple[str | None, str | None]:
+def family_for(sym: AlleleSymbol, cassette: str | None = None,
+               design: str | None = None) -> tuple[str | None, str | None]:
     """(cassette, assumed cassette or None). The first is None when no known cassette fits; the
     second names the default picked when the symbol does not tell which of several it is."""
-    fitting = candidates(sym)
+    design = check_design(sym, design)
+    if cassette is not None and design is None:  # naming a cassette declares its design
+        design = CASSETTES.get(cassette, {}).get("design")
+    fitting = candidates(sym, design)
     if cassette is not None:
         if cassette not in fitting:
             raise ValueError(f"Cassette {cassette!r} does not fit {sym}: use one of "
@@ -123,10 +193,22 @@ def family_for(sym: AlleleSymbol, cassette: str | None = None) -> tuple[str | No
     return chosen, chosen
 
 
+def assumption_warnings(sym: AlleleSymbol, family: str, named: bool) -> list[str]:
+    """What the engine assumed about a symbol's structure (nothing when the caller named the cassette)."""
+    text = CASSETTES[family].get("assumption")
+    return [text.format(allele=sym.allele_class, symbol=str(sym))] if text and not named else []
+
+
 # ---- QC and warnings --------------------------------------------------------------------
-def qc_assays_for(recombinase: str, before: Structure, after: Structure, cls: str) -> list[str]:
-    """Assays that confirm one step's product, chosen from what the step changed."""
-    wanted = {f"{recombinase} PCR", f"tm1{cls} PCR"}
+def qc_assays_for(recombinase: str, before: Structure, after: Structure, cls: str,
+                  label: str | None = None, tat_cre: bool = False) -> list[str]:
+    """Assays that confirm one step's product, chosen from what the step changed. The product's
+    PCR is named after its label (`tm2b PCR` for tm2b; default tm1<cls>). TAT-Cre leaves no
+    transgene to test for: its steps have no Cre PCR."""
+    product_pcr = f"{label or 'tm1' + cls} PCR"
+    wanted = {f"{recombinase} PCR"} | ({product_pcr} if cls in ("b", "c", "d") else set())
+    if tat_cre and recombinase == "Cre":
+        wanted.discard("Cre PCR")
     if recombinase == "Flp" and count_sites(after, "FRT"):
         wanted.add("5' FRT PCR")
     if flanked(after, "CE", "loxP"):
@@ -137,21 +219,24 @@ def qc_assays_for(recombinase: str, before: Structure, after: Structure, cls: st
         wanted.add("neo qPCR")
     if "CE" in before and "CE" not in after:
         wanted.add("LoA qPCR")
-    return [a for a in QC_ASSAYS if a in wanted]
+    order = {a: i for i, a in enumerate(QC_ASSAYS)}
+    return sorted(wanted, key=lambda a: order.get(a, order["tm1b PCR"]))
 
 
-def qc_expectations(recombinase: str, before: Structure, after: Structure, cls: str) -> dict[str, str]:
+def qc_expectations(recombinase: str, before: Structure, after: Structure, cls: str,
+                    label: str | None = None, tat_cre: bool = False) -> dict[str, str]:
     """What each of the step's assays should show on a correct product (read from the structures)."""
+    label = label or f"tm1{cls}"
     def kept(element: str, name: str) -> str:
         if element in after:
             return f"{name} kept" + (" (as before)" if element in before else "")
         return f"{name} lost" if element in before else f"no {name}"
 
     out = {}
-    for assay in qc_assays_for(recombinase, before, after, cls):
+    for assay in qc_assays_for(recombinase, before, after, cls, label, tat_cre=tat_cre):
         out[assay] = {
             f"{recombinase} PCR": f"negative: the {recombinase} deleter transgene bred out",
-            f"tm1{cls} PCR": f"positive: the tm1{cls} band",
+            f"{label} PCR": f"positive: the {label} band",
             "5' FRT PCR": f"positive: {count_sites(after, 'FRT')} FRT site left",
             "3' loxP PCR": "positive: the 3' loxP site kept (else the line is tm1e)",
             "lacZ qPCR": kept("lacZ", "lacZ"),
@@ -255,30 +340,34 @@ def _refusal(sym: AlleleSymbol, family: str, source: Structure, target: str) -> 
 
 
 # ---- planning ---------------------------------------------------------------------------------
-def plan_conversion(symbol: str, target: str, cassette: str | None = None) -> Plan:
+def plan_conversion(symbol: str, target: str, cassette: str | None = None, *, design: str | None = None,
+                    tat_cre: bool = False) -> Plan:
     """The shortest Cre/Flp plan turning `symbol` into class `target`, or a refusal with the
-    biological reason. Raises SymbolError (unparseable symbol) or ValueError (unknown target or
-    a cassette that does not fit)."""
+    biological reason. `design` "conditional" declares a CRISPR em allele floxed; `tat_cre` drops the
+    Cre PCR from Cre steps (no transgene to breed out). Raises SymbolError (unparseable symbol) or
+    ValueError (unknown target, a target of another serial, a cassette or design that does not fit)."""
     sym = parse_symbol(symbol)
-    target = normalize_target(target)
+    target = normalize_target(target, sym)
     src = sym.allele_class
     if sym.kind == "Tg":
         return Plan(False, src, target, reason=f"{sym} is a transgene, not a targeted allele: "
                     "Cre and Flp conversions apply to IKMC targeted alleles only.")
-    family, assumed = family_for(sym, cassette)
+    family, assumed = family_for(sym, cassette, design)
     if family is None:
         return Plan(False, src, target, reason=(
             f"{sym} is not an allele of a known IKMC cassette (knockout-first, tm1e, KOMP-CSD "
             "deletion, Velocigene, CRISPR): its structure is unknown, so no conversion can be planned."))
     source = family_classes(family)[sym.cls]
+    warnings = assumption_warnings(sym, family, named=cassette is not None)
 
     def refuse(reason: str) -> Plan:
-        return Plan(False, src, target, reason=reason, assumed_cassette=assumed)
+        return Plan(False, src, target, reason=reason, warnings=warnings, assumed_cassette=assumed)
 
     if not any(site_of(e) for e in source):
         if sym.kind == "em":
-            return refuse("CRISPR em alleles carry no recombinase sites (no loxP or FRT sites): "
-                          "Cre and Flp cannot convert them.")
+            return refuse(f"EMMA converts a CRISPR em allele only when its strain is declared conditional "
+                          f"(design: conditional, loxP sites flanking the critical exon), and {sym} is not: "
+                          "without recombinase sites (no loxP or FRT sites) Cre and Flp cannot convert it.")
         return refuse(f"{src} carries no loxP or FRT sites: Cre and Flp cannot convert it.")
     if sym.cls == target:
         return refuse(f"The allele is already {src}: there is nothing to convert.")
@@ -290,13 +379,50 @@ def plan_conversion(symbol: str, target: str, cassette: str | None = None) -> Pl
         cls = classify(family, after) or ""
         nxt = current.with_class(cls)
         steps.append(Step(number, rec, current.allele_class, nxt.allele_class, str(current), str(nxt),
-                          rec == "Cre", qc_assays_for(rec, before, after, cls),
-                          qc_expectations(rec, before, after, cls)))
+                          rec == "Cre", qc_assays_for(rec, before, after, cls, nxt.allele_class, tat_cre=tat_cre),
+                          qc_expectations(rec, before, after, cls, nxt.allele_class, tat_cre=tat_cre)))
         before, current = after, nxt
     return Plan(True, src, target, str(current), current.allele_class, steps, None,
-                _race_warning(sym, family, source, steps, target), assumed)
+                warnings + _race_warning(sym, family, source, steps, target), assumed)
 
 
-def all_products(symbol: str, cassette: str | None = None) -> list[Plan]:
+def all_products(symbol: str, cassette: str | None = None, *, design: str | None = None) -> list[Plan]:
     """The feasible plans for every target, in TARGETS order."""
-    return [p for p in (plan_conversion(symbol, t, cassette) for t in TARGETS) if p.feasible]
+    return [p for p in (plan_conversion(symbol, t, cassette, design=design) for t in TARGETS) if p.feasible]
+
+
+def three_prime_loxp_loss(symbol: str, target: str, *, design: str | None = None) -> str | None:
+    """What a failed 3' loxP assay means for a conversion of `symbol` to `target`, from the
+    structure: None when the target can still be made without the loxP site 3' of the critical exon
+    (or the allele has none), else why not (tm1a without it is tm1e: Cre gives tm1e.1, not tm1b)."""
+    sym = parse_symbol(symbol)
+    target = normalize_target(target, sym)
+    if sym.kind == "Tg":
+        return None
+    family, _ = family_for(sym, None, design)
+    if family is None:
+        return None
+    source = family_classes(family).get(sym.cls)
+    if not source or "CE" not in source:
+        return None
+    at = source.index("CE")
+    three_prime = [i for i in range(at + 1, len(source)) if (site_of(source[i]) or ("",))[0] == "loxP"]
+    if not three_prime:
+        return None
+    lost = source[:three_prime[0]] + source[three_prime[0] + 1:]
+    if target in reachable(family, lost):
+        return None
+    wanted = sym.with_class(target).allele_class
+    really = classify(family, lost)
+    head = (f"A failed 3' loxP assay shows the line is really {sym.with_class(really).allele_class}, "
+            f"not {sym.allele_class}" if really and really != sym.cls
+            else f"A failed 3' loxP assay shows the 3' loxP site of {sym.allele_class} is missing")
+    plan = plan_conversion(symbol, target, design=design)
+    instead = []
+    for rec in dict.fromkeys(s.recombinase for s in plan.steps):
+        got = classify(family, apply(lost, rec))
+        if got is not None and got != target and has_pair(lost, rec):
+            instead.append(f"{rec} gives {sym.with_class(got).allele_class}")
+    tail = f" ({', '.join(instead)} instead)" if instead else ""
+    return (f"{head}: without the 3' loxP site the critical exon is not floxed, so "
+            f"a {_target_desc(target)} allele ({wanted}) cannot be made{tail}.")

@@ -83,7 +83,8 @@ def reachable(family: str, start: Structure) -> dict[str, list[tuple[str, Struct
     start_cls = classify(family, start)
     if start_cls is not None:
         found[start_cls] = []
-    seen, queue = {start}, deque([(start, [])])
+    seen = {start}
+    queue: deque[tuple[Structure, list[tuple[str, Structure]]]] = deque([(start, [])])
     while queue:
         structure, path = queue.popleft()
         for rec in RECOMBINASES:

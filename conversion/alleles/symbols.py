@@ -10,10 +10,16 @@ CLASSES = ("a", "b", "c", "d", "e", "e.1", "", ".1", ".2")
 KINDS = ("tm", "em", "Tg")
 
 _GENE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-()_:]*")
-_LAB = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+# MGI lab codes start with a capital letter ("Wtsi", "J", "Hmgu"); "wtsi" is a typing mistake.
+_LAB = re.compile(r"[A-Z][A-Za-z0-9]*")
+_PROJECT = re.compile(r"[A-Za-z0-9][A-Za-z0-9 .,+/:_\-]*")
+# The HTML superscript form and typographic angle brackets, folded to MGI's plain `<...>`.
+_SUP_OPEN = re.compile(r"<\s*sup\s*>", re.I)
+_SUP_CLOSE = re.compile(r"<\s*/\s*sup\s*>", re.I)
+_ANGLES = str.maketrans({"‹": "<", "›": ">", "〈": "<", "〉": ">", "＜": "<", "＞": ">"})
 _ALLELE = re.compile(r"(?P<kind>[A-Za-z]*)(?P<serial>\d*)(?P<cls>[a-z]?(?:\.\d+)?)"
                      r"(?:\((?P<project>[^()]*)\))?(?P<lab>.*)")
-_TRANSGENE = re.compile(r"Tg\((?P<construct>.+)\)(?P<serial>\d+)(?P<lab>[A-Za-z][A-Za-z0-9]*)")
+_TRANSGENE = re.compile(r"Tg\((?P<construct>.+)\)(?P<serial>\d+)(?P<lab>[A-Z][A-Za-z0-9]*)")
 
 
 class SymbolError(ValueError):
@@ -58,17 +64,31 @@ def _balanced(text: str) -> bool:
     return depth == 0
 
 
+def plain_form(text: str) -> str:
+    """`<sup>`, `‹ ›` and spacing folded to MGI's plain form: `Gene<sup> tm1a(EUCOMM)Wtsi </sup>`
+    -> `Gene<tm1a(EUCOMM)Wtsi>` (no validation; strain names go through this too)."""
+    text = _SUP_CLOSE.sub(">", _SUP_OPEN.sub("<", text.translate(_ANGLES)))
+    text = re.sub(r"\s*([<>])\s*", r"\1", text.strip())
+    return re.sub(r"\s+", " ", text)
+
+
 def parse_symbol(symbol: str) -> AlleleSymbol:
-    """Parse an MGI symbol (`<...>` or HTML `<sup>...</sup>` form); raise SymbolError saying why not."""
+    """Parse an MGI symbol (`<...>`, HTML `<sup>...</sup>` or `‹...›` form, spacing ignored around
+    the brackets); raise SymbolError saying why not."""
     if not isinstance(symbol, str) or not symbol.strip():
         raise SymbolError("empty allele symbol")
-    text = symbol.strip().replace("<sup>", "<").replace("</sup>", ">")
+    text = plain_form(symbol)
+    if re.search(r"[&\"']", text) or text.count("<") > 1 or text.count(">") > 1:
+        raise SymbolError("markup inside the symbol (only one <...> or <sup>...</sup> allele part is allowed, "
+                          "e.g. Gene<tm1a(EUCOMM)Wtsi>)")
     if text.startswith("Tg(") and "<" not in text:
         m = _TRANSGENE.fullmatch(text)
         if not m or not _balanced(m.group("construct")):
             raise SymbolError("malformed transgene symbol (expected e.g. Tg(CAG-Flpo)1Afst)")
         return AlleleSymbol(m.group("construct"), "Tg", int(m.group("serial")), "", None, m.group("lab"))
     if "<" not in text:
+        if ">" in text:
+            raise SymbolError("markup inside the symbol: '>' without '<'")
         raise SymbolError("missing '<...>' allele part (expected e.g. Gene<tm1a(EUCOMM)Wtsi>)")
     if not text.endswith(">"):
         raise SymbolError("the allele part must end with '>'")
@@ -93,11 +113,31 @@ def parse_symbol(symbol: str) -> AlleleSymbol:
         raise SymbolError("CRISPR em alleles have no class letter")
     if project is not None and not project.strip():
         raise SymbolError("empty project in '()'")
+    if project is not None and not _PROJECT.fullmatch(project):
+        raise SymbolError(f"project {project!r} has characters MGI symbols do not use")
     if not lab:
         raise SymbolError(f"missing lab code after {allele!r} (e.g. Wtsi)")
     if not _LAB.fullmatch(lab):
+        if re.fullmatch(r"[a-z][A-Za-z0-9]*", lab):
+            raise SymbolError(f"lab code {lab!r} must start with a capital letter "
+                              f"(MGI lab codes are written e.g. {lab[0].upper() + lab[1:]!r})")
         raise SymbolError(f"lab code {lab!r} must be letters and digits")
     return AlleleSymbol(gene, kind, int(serial), cls, project, lab)
+
+
+def canonical_symbol(symbol: str) -> str:
+    """The one spelling an allele is stored and compared in: `Gene<tm1a(EUCOMM)Wtsi>` for
+    `Gene<sup>tm1a(EUCOMM)Wtsi</sup>`, `Gene‹tm1a(EUCOMM)Wtsi›` or `Gene < tm1a(EUCOMM)Wtsi >`.
+    Raises SymbolError for a symbol that cannot be parsed."""
+    return str(parse_symbol(symbol))
+
+
+def same_allele(a: str, b: str) -> bool:
+    """Whether two spellings name the same allele (False when either cannot be parsed)."""
+    try:
+        return canonical_symbol(a) == canonical_symbol(b)
+    except SymbolError:
+        return False
 
 
 def allele_label(value: AlleleSymbol | str, serial: int = 1) -> str:

@@ -11,6 +11,9 @@ class FeasibilityRequest(ma.Schema):
     target = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=20))
     cassette = ma.fields.String(load_default=None, allow_none=True,
                                 validate=ma.validate.Length(max=60))
+    design = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.OneOf(["conditional"]),
+                              metadata={"description": "'conditional' declares a CRISPR em allele floxed "
+                                                       "(its symbol cannot show it): em1 -> em1.1 with Cre"})
 
 
 class StepDetail(ma.Schema):
@@ -32,7 +35,8 @@ class FeasibilityResponse(ma.Schema):
     reason = ma.fields.String(allow_none=True)
     target = ma.fields.String()
     product_class = ma.fields.String(allow_none=True)
-    warnings = ma.fields.List(ma.fields.String())
+    warnings = ma.fields.List(ma.fields.String(), metadata={
+        "description": "Assumptions the engine made about the allele's structure, and how to run the steps"})
     assumed_cassette = ma.fields.String(allow_none=True)
     step_details = ma.fields.List(ma.fields.Nested(StepDetail))
 
@@ -45,7 +49,7 @@ def feasibility(body):
     from ..alleles import SymbolError, plan_conversion
 
     try:
-        plan = plan_conversion(body["allele"], body["target"], body.get("cassette"))
+        plan = plan_conversion(body["allele"], body["target"], body.get("cassette"), design=body.get("design"))
     except SymbolError as exc:
         raise ApiError(422, f"Cannot parse allele symbol {body['allele']!r}: {exc}") from None
     except ValueError as exc:

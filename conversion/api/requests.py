@@ -23,7 +23,7 @@ def _len(n: int):
 class BillingSchema(ma.Schema):
     organisation = Str(required=True, validate=_len(200))
     address = Str(required=True, validate=_len(1000))
-    country = Str(required=True, validate=_len(2))
+    country = Str(required=True, validate=_len(100), metadata={"description": "ISO 3166-1 alpha-2 code, e.g. DE"})
     vat_number = Str(load_default=None, allow_none=True, validate=_len(30))
     sector = Str(required=True, validate=ma.validate.OneOf(["academic", "industry"]))
 
@@ -70,6 +70,8 @@ class RequestSchema(RequestSummarySchema):
     source_class = Str()
     product_class = Str()
     product_strain_name = Str(allow_none=True)
+    archived_strain = Str(allow_none=True, metadata={
+        "description": "EMMA id of the catalogue strain the product became (after cryopreservation)"})
     held_status = Str(allow_none=True)
     step = ma.fields.Dict(allow_none=True)
     plan = ma.fields.Dict()

@@ -12,8 +12,9 @@ from ..extensions import db
 from .models import Access, Material, Node, Strain
 
 REQUIRED_COLUMNS = ("emma_id", "strain_name", "allele_symbol", "holder_node", "material", "access")
-OPTIONAL_COLUMNS = ("industry_licence",)
+OPTIONAL_COLUMNS = ("industry_licence", "design", "mgi_id")
 EMMA_ID = re.compile(r"EM:\d{5}")
+MGI_ID = re.compile(r"MGI:\d{1,10}")
 MAX_FIELD = 300
 # Room left in the columns for what is derived from a row: a product allele (tm1e -> tm1e.1,
 # tm1 -> tm1.1) and its strain name become catalogue strains themselves (the archive loop).
@@ -26,7 +27,8 @@ def _column_limits() -> dict[str, int]:
     cols = Strain.__table__.c
     return {"emma_id": cols.emma_id.type.length, "strain_name": cols.strain_name.type.length - ROOM,
             "allele_symbol": cols.allele_symbol.type.length - ROOM, "holder_node": 20, "material": 20,
-            "access": 20, "industry_licence": cols.industry_licence.type.length}
+            "access": 20, "industry_licence": cols.industry_licence.type.length,
+            "design": cols.design.type.length, "mgi_id": cols.mgi_id.type.length}
 
 
 @dataclass
@@ -56,7 +58,8 @@ def _choice(value: str, enum_cls, what: str, errors: list[str]):
 
 def parse_rows(text: str) -> tuple[list[dict], list[str]]:
     """Validate every row; return the strains to create and the errors (line numbered)."""
-    from ..alleles import SymbolError, parse_symbol
+    from ..alleles import SymbolError, check_design, parse_symbol, plain_form, strain_carries
+    from .operations import DERIVED_ID_FIRST, is_derived_block
 
     if "\x00" in text:
         return [], ["the file contains NUL bytes: is it really a CSV text file?"]
@@ -96,22 +99,36 @@ def parse_rows(text: str) -> tuple[list[dict], list[str]]:
                 problems.append(f"duplicate EMMA ID {emma_id} (also on line {seen[emma_id]})")
             elif emma_id in existing:
                 problems.append(f"EMMA ID {emma_id} is already in the catalogue")
+            elif is_derived_block(emma_id):
+                problems.append(f"EMMA ID {emma_id} is in the block EMMA gives the strains it derives itself "
+                                f"(EM:{DERIVED_ID_FIRST:05d} and above): imports use the archive's own ids")
             else:
                 seen[emma_id] = line
             if not row["strain_name"]:
                 problems.append("empty strain name")
-            gene = None
+            gene = symbol = design = None
             if not row["allele_symbol"]:
                 problems.append("empty allele symbol")
             else:
                 try:
-                    gene = parse_symbol(row["allele_symbol"]).gene
+                    parsed = parse_symbol(row["allele_symbol"])
+                    gene, symbol = parsed.gene, str(parsed)  # stored in canonical form
                 except SymbolError as exc:
                     problems.append(f"allele symbol {row['allele_symbol'][:80]!r} cannot be parsed: {exc}")
                 else:
                     if len(gene) > limits["gene"]:
                         problems.append(f"gene symbol is longer than {limits['gene']} characters")
                         gene = None
+                    try:
+                        design = check_design(parsed, row.get("design"))
+                    except ValueError as exc:
+                        problems.append(str(exc))
+                    if row["strain_name"] and not strain_carries(row["strain_name"], symbol):
+                        problems.append(f"strain name {row['strain_name'][:80]!r} does not carry its allele "
+                                        f"{symbol} (e.g. C57BL/6N-{symbol}/Wtsi)")
+            mgi_id = (row.get("mgi_id") or "").upper().replace(" ", "") or None
+            if mgi_id is not None and not MGI_ID.fullmatch(mgi_id):
+                problems.append(f"mgi_id {row['mgi_id'][:40]!r} must look like MGI:1234567 (the gene's MGI accession)")
             node = nodes.get(row["holder_node"].upper())
             if node is None:
                 problems.append(f"unknown node {row['holder_node']!r}")
@@ -124,9 +141,9 @@ def parse_rows(text: str) -> tuple[list[dict], list[str]]:
                 errors.extend(f"line {line}: {p}" for p in problems)
                 continue
             rows.append(dict(
-                emma_id=emma_id, strain_name=row["strain_name"], allele_symbol=row["allele_symbol"],
+                emma_id=emma_id, strain_name=plain_form(row["strain_name"]), allele_symbol=symbol,
                 gene=gene, holder_node_id=node.id, material=material, access=access,
-                industry_licence=licence,
+                industry_licence=licence, design=design, mgi_id=mgi_id,
             ))
     except csv.Error as exc:
         errors.append(f"line {reader.line_num}: {exc}")

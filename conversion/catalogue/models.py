@@ -4,10 +4,12 @@ from __future__ import annotations
 import enum
 from typing import Optional
 
+from datetime import datetime
+
 from sqlalchemy import Boolean, Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import UTCDateTime, db, iso_utc
 
 
 class Material(str, enum.Enum):
@@ -79,8 +81,20 @@ class Strain(db.Model):
     material: Mapped[Material] = mapped_column(_enum(Material, "material"))
     access: Mapped[Access] = mapped_column(_enum(Access, "access"), default=Access.public)
     industry_licence: Mapped[Optional[str]] = mapped_column(String(20))
+    # "conditional": a CRISPR em allele declared floxed (its symbol cannot show it); else None.
+    design: Mapped[Optional[str]] = mapped_column(String(20))
+    mgi_id: Mapped[Optional[str]] = mapped_column(String(20))  # the gene's MGI accession, MGI:1234567
+    # A strain EMMA derived itself (the archive loop): its parent strain, the conversion request that
+    # made it (id and reference; no foreign key: requests already refer to strains), when it was
+    # archived and how many straws or embryos were stored then.
+    derived_from_id: Mapped[Optional[int]] = mapped_column(ForeignKey("strains.id"), index=True)
+    derived_by_request_id: Mapped[Optional[int]] = mapped_column(index=True)
+    derived_by_reference: Mapped[Optional[str]] = mapped_column(String(20))
+    archived_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    stock_count: Mapped[Optional[int]]
 
     holder_node: Mapped[Node] = relationship()
+    derived_from: Mapped[Optional["Strain"]] = relationship(remote_side=[id])
 
     @property
     def is_public(self) -> bool:
@@ -96,4 +110,9 @@ class Strain(db.Model):
             "material": self.material.value,
             "access": self.access.value,
             "industry_licence": self.industry_licence,
+            "design": self.design,
+            "mgi_id": self.mgi_id,
+            "derived_from": self.derived_from.emma_id if self.derived_from_id else None,
+            "derived_by": self.derived_by_reference,
+            "archived_at": iso_utc(self.archived_at) if self.archived_at else None,
         }

@@ -5,7 +5,7 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 
 from .models import Material
-from .operations import ALLELE_CLASSES, count_strains, get_strain, holder_nodes, search_strains
+from .operations import ALLELE_CLASSES, count_strains, derivatives_of, get_strain, holder_nodes, search_strains
 
 bp = Blueprint("catalogue", __name__)
 
@@ -49,7 +49,9 @@ def strain(emma_id: str):
     from ..alleles import SymbolError, all_products
 
     try:
-        products = all_products(found.allele_symbol)
-    except SymbolError:
+        products = all_products(found.allele_symbol, design=found.design)
+    except (SymbolError, ValueError):
         products = []
-    return render_template("catalogue/strain.html", strain=found, products=products)
+    parent = get_strain(current_user, found.derived_from.emma_id) if found.derived_from_id else None
+    return render_template("catalogue/strain.html", strain=found, products=products, parent=parent,
+                           derivatives=derivatives_of(current_user, found))

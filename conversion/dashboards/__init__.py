@@ -15,6 +15,8 @@ def init_app(app):
     for role in ("coordinator", "staff"):
         add_links(app, role, nav=("Dashboard", "dashboards.dashboard"),
                   home=("Dashboard: counts, overdue, charts", "dashboards.dashboard"))
+    add_links(app, "coordinator", home=("Derived alleles for MGI: the report of archived derivatives (TSV)",
+                                        "api_archive.derived_alleles"))
 
 
 

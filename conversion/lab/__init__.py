@@ -8,6 +8,9 @@ def init_app(app):
     from ..requests import hooks
     from . import operations, views
 
+    from ..requests.signals import stock_asked
+
     hooks.register_lab_facts(app, operations.GuardFacts)
+    stock_asked.connect(operations.stock_in_force)  # the archive loop: material and count of the stock
     hooks.add_detail_extra(app, "records", operations.lab_records)
     views.init_app(app)

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..alleles import QC_ASSAYS
+from ..requests.forms import StrictDateField as DateField  # exactly YYYY-MM-DD
 
 ASSAYS = tuple(QC_ASSAYS)
 TABLE_ROWS = 8  # empty rows of the litter table (more: ?rows=N)

@@ -8,7 +8,7 @@ correction made from a stale copy is refused (409) instead of overwriting a coll
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
@@ -35,6 +35,12 @@ class LabRecord:
     voided_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     void_reason: Mapped[Optional[str]] = mapped_column(Text)
     version: Mapped[int] = mapped_column(default=1)
+
+    if TYPE_CHECKING:  # every record model declares these
+        id: Mapped[int]
+        request_id: Mapped[int]
+
+        def to_dict(self) -> dict: ...
 
     @declared_attr
     def recorded_by_id(cls) -> Mapped[int]:

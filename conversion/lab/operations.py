@@ -11,7 +11,7 @@ import csv
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable
+from typing import Any, Callable, Literal, overload
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -73,6 +73,10 @@ def _date(value, field: str, required: bool = True) -> date | None:
             raise Invalid(f"{field} is required (YYYY-MM-DD).")
         return None
     parsed = parse_date(value, field)  # strictly YYYY-MM-DD
+    if parsed is None:  # text of spaces only: as blank
+        if required:
+            raise Invalid(f"{field} is required (YYYY-MM-DD).")
+        return None
     if parsed > utctoday():
         raise Invalid(f"{field} cannot be in the future.")
     if parsed.year < 1990:
@@ -80,6 +84,10 @@ def _date(value, field: str, required: bool = True) -> date | None:
     return parsed
 
 
+@overload
+def _text(value, field: str, max_len: int, required: Literal[True] = True) -> str: ...
+@overload
+def _text(value, field: str, max_len: int, required: bool) -> str | None: ...
 def _text(value, field: str, max_len: int, required: bool = True) -> str | None:
     text = (value or "").strip() if isinstance(value, str) or value is None else None
     if text is None:
@@ -91,6 +99,10 @@ def _text(value, field: str, max_len: int, required: bool = True) -> str | None:
     return text or None
 
 
+@overload
+def _choice(value, field: str, choices: tuple[str, ...], required: Literal[True] = True) -> str: ...
+@overload
+def _choice(value, field: str, choices: tuple[str, ...], required: bool) -> str | None: ...
 def _choice(value, field: str, choices: tuple[str, ...], required: bool = True) -> str | None:
     if value in (None, "") and not required:
         return None
@@ -149,6 +161,10 @@ def _transgene(value, required: bool) -> str | None:
 
 
 # ---- lookups -----------------------------------------------------------------------
+@overload
+def _animal(req: ConversionRequest, label, field: str = "animal", *, required: Literal[True] = True) -> Animal: ...
+@overload
+def _animal(req: ConversionRequest, label, field: str = "animal", *, required: bool) -> Animal | None: ...
 def _animal(req: ConversionRequest, label, field: str = "animal", *, required: bool = True) -> Animal | None:
     """A recorded, not voided animal of the request by label (422 naming it otherwise)."""
     text = _text(label, field, 60, required=required)
@@ -183,11 +199,20 @@ def _mating(req: ConversionRequest, value, field: str = "mating") -> Mating | No
 
 def _find_deleter(req: ConversionRequest, text: str) -> DeleterStrain:
     wanted = text.strip()
+    if req.node is None:
+        raise Conflict(f"{req.reference} has no node assigned: it has no deleter strains.")
     for deleter in req.node.deleters:
         if wanted.upper() == (deleter.emma_id or "").upper() or wanted == deleter.name:
             return deleter
     names = "; ".join(d.label() for d in req.node.deleters)
     raise Invalid(f"{req.node.code} has no deleter strain {wanted!r}. Its deleters: {names}.")
+
+
+def deleters_for_step(req: ConversionRequest) -> list[DeleterStrain]:
+    """The node's deleter strains carrying the recombinase of the step being worked on (one
+    statement, whatever the session already holds)."""
+    return list(db.session.scalars(select(DeleterStrain).where(DeleterStrain.node_id == req.node_id)
+                                   .order_by(DeleterStrain.id)))
 
 
 def _record(req: ConversionRequest, kind: str, record_id: int) -> LabRecord:
@@ -229,7 +254,7 @@ def record_paperwork(user: User, request_id: int, *, mta_signed_on=None, po_refe
 
 # ---- matings and litters ------------------------------------------------------------
 def _litter_values(body: dict) -> dict:
-    out = {"born_on": _date(body.get("born_on"), "born_on", required=False),
+    out: dict[str, Any] = {"born_on": _date(body.get("born_on"), "born_on", required=False),
            "weaned_on": _date(body.get("weaned_on"), "weaned_on", required=False),
            "genotyped_on": _date(body.get("genotyped_on"), "genotyped_on", required=False),
            "pups_born": _int(body.get("pups_born"), "pups_born", 0, 50, required=False),
@@ -282,6 +307,13 @@ def record_mating(user: User, request_id: int, *, deleter=None, set_up_on=None, 
 
 
 # ---- animals ----------------------------------------------------------------------
+def _alleles_of(req: ConversionRequest) -> tuple[str, ...]:
+    """The genotype calls an animal of this request may carry: the usual ones, and the request's own
+    source and step products (tm2b, em1.1 ...)."""
+    own = [req.source_class] + [s["to_class"] for s in req.steps]
+    return ANIMAL_ALLELES + tuple(a for a in dict.fromkeys(own) if a not in ANIMAL_ALLELES)
+
+
 def _animal_row(req: ConversionRequest, body: dict, user: User, litter: Litter | None = None,
                 mating: Mating | None = None) -> Animal:
     if not isinstance(body, dict):
@@ -291,7 +323,7 @@ def _animal_row(req: ConversionRequest, body: dict, user: User, litter: Litter |
     return Animal(request_id=req.id, step=req.current_step, stage=req.status, label=label,
                   born_on=_date(body.get("born_on"), "born_on", required=False) or (litter.born_on if litter else None),
                   sex=_sex(body.get("sex")),
-                  allele=_choice(body.get("allele"), "allele", ANIMAL_ALLELES),
+                  allele=_choice(body.get("allele"), "allele", _alleles_of(req)),
                   deleter_transgene=_transgene(body.get("deleter_transgene"), required=req.status != "rederivation"),
                   fate=_choice(body.get("fate") or "alive", "fate", FATES),
                   mating=mating or (litter.mating if litter else None), litter=litter, recorded_by_id=user.id)
@@ -387,7 +419,9 @@ def import_genotypes(user: User, request_id: int, text: str) -> list[Animal]:
     lines = text.splitlines()
     if len(lines) > MAX_ROWS + 1:
         raise Invalid(f"At most {MAX_ROWS} lines at once.")
-    errors, rows, numbers = [], [], []
+    errors: list[str] = []
+    rows: list[Animal] = []
+    numbers: list[int] = []
     for number, line in enumerate(lines, 1):
         delimiter = "\t" if "\t" in line else (";" if line.count(";") > line.count(",") else ",")
         parts = [p.strip() for p in next(csv.reader([line], delimiter=delimiter), [])]
@@ -545,6 +579,15 @@ def record_shipment(user: User, request_id: int, *, courier=None, tracking=None,
     db.session.commit()
     return row
 
+def stock_in_force(req: ConversionRequest) -> tuple[str, int] | None:
+    """stock_asked receiver: (material, count) of the frozen stock in force, for the strain the
+    finished conversion becomes (the material with the most units when both were frozen)."""
+    frozen = {m: e["stored"] for m, e in stock(req).items() if m in ("sperm", "embryos") and e["stored"]}
+    if not frozen:
+        return None
+    material = max(sorted(frozen), key=frozen.__getitem__)
+    return material, frozen[material]
+
 
 # ---- corrections and voids -------------------------------------------------------------
 def _animal_fields(req, row) -> dict:
@@ -552,7 +595,7 @@ def _animal_fields(req, row) -> dict:
         "label": lambda v: {"label": _text(v, "label", 60)},
         "born_on": lambda v: {"born_on": _date(v, "born_on", required=False)},
         "sex": lambda v: {"sex": _sex(v)},
-        "allele": lambda v: {"allele": _choice(v, "allele", ANIMAL_ALLELES)},
+        "allele": lambda v: {"allele": _choice(v, "allele", _alleles_of(req))},
         "deleter_transgene": lambda v: {"deleter_transgene": _transgene(v, required=False)},
         "fate": lambda v: {"fate": _choice(v, "fate", FATES)},
         "mating": lambda v: {"mating": _mating(req, v)},
@@ -603,7 +646,7 @@ def _shipment_fields(req, row) -> dict:
             "quantity": lambda v: {"quantity": _int(v, "quantity", 1, 10000)}}
 
 
-FIELDS: dict[str, Callable[[ConversionRequest, Any], dict]] = {
+FIELDS: dict[str, Callable[[ConversionRequest | None, Any], dict]] = {
     "animals": _animal_fields, "matings": _mating_fields, "qc": _qc_fields, "cryo": _cryo_fields,
     "shipments": _shipment_fields}
 
@@ -651,7 +694,7 @@ def correct(user: User, request_id: int, kind: str, record_id: int, changes: dic
     for name, value in changes.items():
         new_values.update(fields[name](value))
     before = row.to_dict()
-    if "label" in new_values and new_values["label"] != row.label:
+    if isinstance(row, Animal) and "label" in new_values and new_values["label"] != row.label:
         _check_labels(req, [new_values["label"]], lambda i: "")
     for attr, value in new_values.items():
         setattr(row, attr, value)
@@ -795,10 +838,10 @@ class GuardFacts:
 
     @staticmethod
     def passing_assays_in_step(req: ConversionRequest) -> int:
-        return db.session.scalar(select(func.count(QcResult.id)).outerjoin(
+        return db.session.execute(select(func.count(QcResult.id)).outerjoin(
             Animal, QcResult.animal_id == Animal.id).where(
             QcResult.request_id == req.id, QcResult.step == req.current_step, QcResult.result == "pass",
-            QcResult.voided_at.is_(None), Animal.voided_at.is_(None)))
+            QcResult.voided_at.is_(None), Animal.voided_at.is_(None))).scalar_one()
 
     @staticmethod
     def failed_three_prime_loxp(req: ConversionRequest) -> bool:

@@ -64,7 +64,7 @@ def _fill_choices(req: ConversionRequest, forms: dict, records: dict) -> None:
     if "mating" in forms:
         form = forms["mating"]
         needed = req.step_recombinase
-        deleters = [(d.name, d.label()) for d in req.node.deleters if d.recombinase.value == needed]
+        deleters = [(d.name, d.label()) for d in lab.deleters_for_step(req) if d.recombinase.value == needed]
         choices = ([] if len(deleters) == 1 else [("", "Choose…")]) + deleters
         if needed == "Cre":
             choices.append(("tat_cre", "TAT-Cre protein on IVF embryos (no deleter)"))

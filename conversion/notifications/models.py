@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
@@ -54,3 +54,23 @@ class NotificationPreference(db.Model):
 
     def wants(self, category: str) -> bool:
         return bool(getattr(self, category))
+
+
+class ArchiveWatch(db.Model):
+    """A requester asking to be emailed when a product another open request is making gets
+    archived (the archive loop). `product_symbol` is canonical; `notified_at` is set once the email
+    is queued, `strain_id` then names the strain it was archived as."""
+
+    __tablename__ = "archive_watches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    product_symbol: Mapped[str] = mapped_column(String(200), index=True)
+    waiting_on_id: Mapped[Optional[int]] = mapped_column(ForeignKey("conversion_requests.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    notified_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    strain_id: Mapped[Optional[int]] = mapped_column(ForeignKey("strains.id"))
+
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (UniqueConstraint("user_id", "product_symbol", name="uq_archive_watches_user_id"),)

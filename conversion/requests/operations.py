@@ -5,8 +5,9 @@ commits once. Pages and the API both call these."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select, text
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -16,13 +17,13 @@ from workflows.errors import LifecycleError
 
 from ..accounts.models import Role, User
 from ..catalogue.models import Access, Node, Strain
-from ..catalogue.operations import escape_like, get_node, get_strain
+from ..catalogue.operations import create_derived_strain, escape_like, find_archived, get_node, get_strain
 from ..errors import ApiError, Conflict, Forbidden, Invalid, NotFound, from_lifecycle
+from ..countries import normalise_vat, parse_country
 from ..extensions import db, sqlite_write_lock, utcnow
 from ..inputs import MAX_INT
-from ..invoices.vat import normalise_vat
-from .models import ConversionRequest, Deliverable, RequestEvent, Sector
-from .signals import request_changed
+from .models import ConversionRequest, Deliverable, RequestEvent, Sector, conversion_problem
+from .signals import request_changed, stock_asked
 
 AFTER_COMMIT: list = []
 """Callables (request, event) run after a transition commits (notifications hook here)."""
@@ -46,6 +47,7 @@ def _visible_to(stmt: Select, user: User) -> Select:
 # What a request page or the API detail shows, loaded with the request (constant statement count:
 # no lazy load per history row or actor; tests/test_query_counts.py).
 DETAIL_LOAD = (joinedload(ConversionRequest.strain), joinedload(ConversionRequest.node),
+               joinedload(ConversionRequest.archived_strain),
                joinedload(ConversionRequest.requester),
                selectinload(ConversionRequest.history).joinedload(RequestEvent.actor).joinedload(User.node))
 
@@ -193,7 +195,7 @@ def count_requests(given: RequestFilter) -> int:
     """How many requests match `given` (from request_filter()). No join: without a text search an
     index-only count (ix_conversion_requests_node_id_id ...), with one on PostgreSQL a bitmap OR
     of the strain and trigram indexes."""
-    return db.session.scalar(select(func.count(ConversionRequest.id)).where(*given.conditions))
+    return db.session.execute(select(func.count(ConversionRequest.id)).where(*given.conditions)).scalar_one()
 
 
 # The columns of serialize.request_summary(), for list_request_summaries().
@@ -226,7 +228,7 @@ def list_request_summaries(user: User, *, status: str | None = None, node: str |
     rows = db.session.execute(stmt.order_by(ConversionRequest.id.desc()).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, (rows[-1].id if more and rows else None)
+    return list(rows), (rows[-1].id if more and rows else None)
 
 
 # ---- submission ------------------------------------------------------------
@@ -242,13 +244,15 @@ class Billing:
 def _validate_billing(billing: Billing) -> Billing:
     problems = []
     organisation, address = (billing.organisation or "").strip(), (billing.address or "").strip()
-    country = (billing.country or "").strip().upper()
+    country = ""
     if not organisation:
         problems.append("billing organisation is required")
     if not address:
         problems.append("billing address is required")
-    if len(country) != 2 or not country.isalpha():
-        problems.append("billing country must be a two-letter ISO code such as DE")
+    try:
+        country = parse_country(billing.country)
+    except ValueError as exc:
+        problems.append("billing " + str(exc)[0].lower() + str(exc)[1:].rstrip("."))
     if billing.sector not in {s.value for s in Sector}:
         problems.append("billing sector must be academic or industry")
     vat = (billing.vat_number or "").strip() or None
@@ -258,13 +262,72 @@ def _validate_billing(billing: Billing) -> Billing:
         except ValueError as exc:
             problems.append(str(exc))
     if problems:
-        raise Invalid("; ".join(problems).capitalize() + ".")
+        message = "; ".join(problems)
+        raise Invalid(message[0].upper() + message[1:] + ".")
     return Billing(organisation, address, country, billing.sector, vat)
 
 
+def billing_profiles(user: User, limit: int = 5) -> list[Billing]:
+    """The billing details a requester used before, most recent first, each once: the request
+    form offers them to pick (and edit)."""
+    if user.role is not Role.requester:
+        return []
+    rows = db.session.execute(select(
+        ConversionRequest.billing_organisation, ConversionRequest.billing_address,
+        ConversionRequest.billing_country, ConversionRequest.billing_sector, ConversionRequest.billing_vat_number,
+    ).where(ConversionRequest.requester_id == user.id).order_by(ConversionRequest.id.desc()).limit(100))
+    out: list[Billing] = []
+    for organisation, address, country, sector, vat in rows:
+        profile = Billing(organisation, address, country, sector.value, vat)
+        if profile not in out:
+            out.append(profile)
+        if len(out) == limit:
+            break
+    return out
+
+
 def archived_derivative(product_symbol: str) -> Strain | None:
-    return db.session.scalar(select(Strain).where(
-        Strain.allele_symbol == product_symbol, Strain.access == Access.public))
+    """The public catalogue strain carrying this product already (canonical comparison)."""
+    return find_archived(product_symbol)
+
+
+def open_request_making(product_symbol: str, *, excluding: int | None = None) -> ConversionRequest | None:
+    """The oldest open request whose product is this allele (symbols compared in canonical form)."""
+    from ..alleles import SymbolError, canonical_symbol
+
+    try:
+        wanted = canonical_symbol(product_symbol)
+    except SymbolError:
+        return None
+    stmt = select(ConversionRequest).where(ConversionRequest.product_symbol == wanted,
+                                           ConversionRequest.status.in_(lifecycle.OPEN_STATES))
+    if excluding is not None:
+        stmt = stmt.where(ConversionRequest.id != excluding)
+    return db.session.scalar(stmt.order_by(ConversionRequest.id).limit(1))
+
+
+def _lock_product(strain: Strain, product_symbol: str) -> None:
+    """Serialise submissions of one product until commit (PostgreSQL: an advisory lock on the
+    symbol; SQLite: the database write lock, taken by a no-op update of the strain)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:product))"), {"product": product_symbol})
+    else:
+        sqlite_write_lock(Strain, strain.id)
+
+
+def duplicate_work(product_symbol: str) -> ApiError | None:
+    """Why a request for this product would duplicate EMMA's work: 422 naming the archived strain,
+    409 naming the open request making it; None when neither."""
+    existing = archived_derivative(product_symbol)
+    if existing is not None:
+        return Invalid(f"{product_symbol} is already archived at EMMA as {existing.emma_id} "
+                       f"({existing.strain_name}): request that strain instead.")
+    making = open_request_making(product_symbol)
+    if making is not None:
+        return Conflict(f"{product_symbol} is already being made by request {making.reference} "
+                        f"({making.status.replace('_', ' ')}): ask to be emailed when it is archived "
+                        "instead of starting the same conversion twice.")
+    return None
 
 
 def _idempotent_replay(user: User, key: str | None, strain: str, target: str) -> ConversionRequest | None:
@@ -307,7 +370,7 @@ def submit_request(user: User, *, strain: str, target: str, deliverable: str, bi
     if found is None:
         raise Invalid(f"No strain {strain!r} in the catalogue.")
     try:
-        plan = plan_conversion(found.allele_symbol, target)
+        plan = plan_conversion(found.allele_symbol, target, design=found.design, tat_cre=use_tat_cre)
     except (SymbolError, ValueError) as exc:
         raise Invalid(str(exc)) from None
     if not plan.feasible:
@@ -315,10 +378,15 @@ def submit_request(user: User, *, strain: str, target: str, deliverable: str, bi
     if deliverable not in {d.value for d in Deliverable}:
         raise Invalid("deliverable must be frozen_sperm, frozen_embryos or live_animals.")
     billing = _validate_billing(billing)
-    existing = archived_derivative(plan.product_symbol)
-    if existing is not None:
-        raise Invalid(f"{plan.product_symbol} is already archived at EMMA as {existing.emma_id} "
-                      f"({existing.strain_name}): request that strain instead.")
+    product = plan.product_symbol or ""  # a feasible plan has one
+    _lock_product(found, product)  # two submissions of one product: the second sees the first
+    replay = _idempotent_replay(user, idempotency_key, strain, target)  # ... also the same one again
+    if replay is not None:
+        return replay
+    duplicate = duplicate_work(product)
+    if duplicate is not None:
+        db.session.rollback()
+        raise duplicate
     if billing.sector == Sector.industry.value and found.industry_licence == "genoway":
         raise Invalid(f"{found.emma_id} is an EUCOMM line licensed to industry through genOway: "
                       "industry requests for it are routed to genOway, not converted by EMMA.")
@@ -425,15 +493,15 @@ def _apply(user: User, req: ConversionRequest, trigger: str, comment: str | None
         fired = lifecycle.fire(req, trigger, actor_for(user, req), comment=comment, **data)
     except LifecycleError as exc:
         raise from_lifecycle(exc) from None
-    if fired.trigger == "assign":
-        from ..alleles import product_strain_name
-
+    if fired.trigger == "assign" and node is not None:
         req.node = node
-        req.product_strain_name = product_strain_name(req.strain.strain_name, req.product_symbol, node.lab_code)
+        req.product_strain_name = _product_strain_name(req, node)
     elif fired.trigger == "decline":
         req.node = None
         req.product_strain_name = None
     event_data = dict(fired.data or {})
+    if fired.trigger == "complete_cryopreservation" and req.archived_strain_id is None:
+        event_data["archived_strain"] = archive_product(req).emma_id
     if fired.notice:
         event_data["notice"] = fired.notice
     at = utcnow()
@@ -442,6 +510,36 @@ def _apply(user: User, req: ConversionRequest, trigger: str, comment: str | None
                          to_status=fired.to_status, actor=user, comment=comment, data=event_data, at=at)
     db.session.add(event)
     return event
+
+
+def _product_strain_name(req: ConversionRequest, node: Node) -> str:
+    """The product's strain name: the source strain's with the allele replaced and the node's lab
+    code appended; for a (legacy) strain name not carrying its allele, the product symbol with it."""
+    from ..alleles import product_strain_name
+
+    try:
+        return product_strain_name(req.strain.strain_name, req.product_symbol, node.lab_code)
+    except ValueError:
+        return f"{req.product_symbol}/{node.lab_code}"
+
+
+def archive_product(req: ConversionRequest) -> Strain:
+    """The archive loop: the finished conversion becomes a catalogue strain of its own (a new EMMA
+    id, the product allele and strain name, the converting node as holder, material and count from
+    the stock in force). No commit: the transition's commit carries it."""
+    from ..catalogue.models import Material
+
+    node = req.node
+    assert node is not None, "a request in cryopreservation has a node"
+    stock = next((found for _, found in stock_asked.send(req) if found), None)
+    material, count = stock if stock else (None, None)
+    name = req.product_strain_name or _product_strain_name(req, node)
+    strain = create_derived_strain(
+        parent=req.strain, allele_symbol=req.product_symbol, strain_name=name, holder=node,
+        material=Material.frozen_embryos if material == "embryos" else Material.frozen_sperm,
+        stock_count=count, request_id=req.id, reference=req.reference or "")
+    req.archived_strain = strain
+    return strain
 
 
 # ---- node suggestion ---------------------------------------------------------
@@ -463,10 +561,10 @@ class AssignmentContext:
 
 def assignment_context() -> AssignmentContext:
     open_states = [s for s in lifecycle.OPEN_STATES if s not in ("submitted", "approved")]
-    counts = dict(db.session.execute(
+    counts = cast(dict[int, int], dict(db.session.execute(
         select(ConversionRequest.node_id, func.count()).where(
             ConversionRequest.status.in_(open_states), ConversionRequest.node_id.is_not(None)
-        ).group_by(ConversionRequest.node_id)).all())
+        ).group_by(ConversionRequest.node_id)).all()))  # node_id IS NOT NULL
     nodes = list(db.session.scalars(select(Node).options(selectinload(Node.deleters)).order_by(Node.code)))
     return AssignmentContext(nodes, counts)
 
@@ -474,12 +572,18 @@ def assignment_context() -> AssignmentContext:
 def suggest_nodes(req: ConversionRequest, context: AssignmentContext | None = None) -> list[NodeSuggestion]:
     """Nodes ranked for assignment: able first, then holding the stock, then least busy.
     Pass one assignment_context() when ranking for many requests (the review page)."""
+    return rank_nodes(req.recombinases_needed(), req.strain.holder_node_id, context)
+
+
+def rank_nodes(needed: set[str], holder_node_id: int | None,
+               context: AssignmentContext | None = None) -> list[NodeSuggestion]:
+    """Nodes ranked for a plan needing these recombinases (suggest_nodes; quotes before a request)."""
     context = context or assignment_context()
     counts = context.open_requests
     out = []
     for node in context.nodes:
-        problem = req.problem_with(node)
-        out.append(NodeSuggestion(node, problem is None, problem, node.id == req.strain.holder_node_id,
+        problem = conversion_problem(node, needed)
+        out.append(NodeSuggestion(node, problem is None, problem, node.id == holder_node_id,
                                   counts.get(node.id, 0)))
     out.sort(key=lambda s: (not s.ok, not s.holds_stock, s.open_requests, s.node.code))
     return out

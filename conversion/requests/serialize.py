@@ -45,6 +45,7 @@ def request_detail(req: ConversionRequest, user: User) -> dict:
         "strain_name": req.strain.strain_name, "source_symbol": req.strain.allele_symbol,
         "source_class": req.source_class, "product_class": req.product_class,
         "product_strain_name": req.product_strain_name, "held_status": req.held_status,
+        "archived_strain": req.archived_strain.emma_id if req.archived_strain_id else None,
         "step": step_info(req), "plan": req.plan, "use_tat_cre": req.use_tat_cre,
         "deliverable": req.deliverable.value,
         "billing": {"organisation": req.billing_organisation, "address": req.billing_address,

@@ -53,7 +53,7 @@ EXAMPLES = [
     ("Atp8a1<tm1.1(KOMP)Wtsi>", ".2", None, "lacZ cannot be removed from tm1.1"),
     ("Atp8a1<tm1.2(KOMP)Wtsi>", ".1", None, "lacZ is already removed in tm1.2"),
     # CRISPR, transgenes, unknown cassettes
-    ("Tyr<em1(IMPC)J>", "b", None, "CRISPR em alleles carry no recombinase sites"),
+    ("Tyr<em1(IMPC)J>", "b", None, "only when its strain is declared conditional"),
     ("Tyr<em1Wtsi>", ".1", None, "no loxP or FRT sites"),
     ("Tg(CAG-Flpo)1Afst", "b", None, "is a transgene"),
     ("Gt(ROSA)26Sor<tm1(FLP1)Dym>", ".1", None, "not an allele of a known IKMC cassette"),
@@ -311,3 +311,92 @@ def test_family_for_reports_defaults():
     assert family_for(parse_symbol("G<tm1.1(KOMP)Wtsi>")) == ("komp_csd_deletion", None)
     assert family_for(parse_symbol("G<em1(IMPC)J>")) == ("crispr_em", None)
     assert family_for(parse_symbol("G<tm1(CMV-cre)Wtsi>")) == (None, None)
+
+
+# ---- the archive loop's allele rules (issue 17) ----------------------------------------------
+from conversion.alleles import canonical_symbol, strain_carries, three_prime_loxp_loss  # noqa: E402
+
+
+@pytest.mark.parametrize("spelled", ["Cdk5rap2<sup>tm1b(EUCOMM)Wtsi</sup>", "Cdk5rap2‹tm1b(EUCOMM)Wtsi›",
+                                     " Cdk5rap2 < tm1b(EUCOMM)Wtsi > ", "Cdk5rap2<SUP>tm1b(EUCOMM)Wtsi</SUP>"])
+def test_canonical_form_of_every_spelling(spelled):
+    assert canonical_symbol(spelled) == "Cdk5rap2<tm1b(EUCOMM)Wtsi>"
+
+
+@pytest.mark.parametrize("symbol, message", [
+    ("Cdk5rap2<tm1a(EUCOMM)wtsi>", "must start with a capital letter"),
+    ("Cdk5rap2<tm1a(EUCOMM)<i>Wtsi</i>>", "markup inside the symbol"),
+    ("Cdk5rap2<tm1a(EU<b>COMM</b>)Wtsi>", "markup inside the symbol"),
+    ("Cdk5rap2<tm1a(EUCOMM)Wtsi>&nbsp;", "markup inside the symbol"),
+    ("Tg(CAG-Flpo)1afst", "malformed transgene"),
+])
+def test_lowercase_lab_codes_and_markup_are_refused(symbol, message):
+    with pytest.raises(SymbolError, match=re.escape(message)):
+        parse_symbol(symbol)
+
+
+def test_a_target_of_another_serial_is_refused():
+    with pytest.raises(ValueError, match="keeps the allele's type and serial number"):
+        plan_conversion("Cdk5rap2<tm1a(EUCOMM)Wtsi>", "tm2b")
+    with pytest.raises(ValueError, match="serial"):
+        plan_conversion("Tyr<em1(IMPC)J>", "tm1.1", design="conditional")
+    assert plan_conversion("Zfp462<tm2a(EUCOMMTools)Hmgu>", "TM2B").product_symbol == "Zfp462<tm2b(EUCOMMTools)Hmgu>"
+
+
+def test_assay_names_follow_the_serial():
+    steps = plan_conversion("Zfp462<tm2a(EUCOMMTools)Hmgu>", "d").steps
+    assert [s.qc_assays for s in steps] == [["Flp PCR", "tm2c PCR", "5' FRT PCR", "3' loxP PCR", "lacZ qPCR"],
+                                            ["Cre PCR", "tm2d PCR", "LoA qPCR"]]
+    assert normalize_assay("TM2B pcr") == "tm2b PCR"
+
+
+def test_tat_cre_steps_drop_the_cre_pcr():
+    plan = plan_conversion("Cdk5rap2<tm1a(EUCOMM)Wtsi>", "d", tat_cre=True)
+    assert "Cre PCR" not in plan.steps[1].qc_assays and "Flp PCR" in plan.steps[0].qc_assays
+
+
+def test_conditional_em_alleles():
+    plan = plan_conversion("Tyr<em1(IMPC)J>", ".1", design="conditional")
+    assert plan.feasible and plan.product_symbol == "Tyr<em1.1(IMPC)J>" and plan.steps[0].recombinase == "Cre"
+    assert [p.product_class for p in all_products("Tyr<em1(IMPC)J>", design="conditional")] == ["em1.1"]
+    refused = plan_conversion("Tyr<em1(IMPC)J>", ".1")
+    assert not refused.feasible and "declared conditional" in refused.reason
+    with pytest.raises(ValueError, match="design 'conditional' is for CRISPR em alleles"):
+        plan_conversion("Cdk5rap2<tm1a(EUCOMM)Wtsi>", "b", design="conditional")
+
+
+def test_assumptions_are_warnings():
+    assert any("assumed to be promoter-driven" in w for w in plan_conversion("Ptprd<tm1e(EUCOMM)Wtsi>", "e.1").warnings)
+    assert any("KOMP-CSD deletion" in w for w in plan_conversion("Atp8a1<tm1(KOMP)Wtsi>", ".2").warnings)
+    assert plan_conversion("Atp8a1<tm1(KOMP)Wtsi>", ".2", "komp_csd_deletion").warnings == []  # named, not assumed
+    assert plan_conversion("Cdk5rap2<tm1a(EUCOMM)Wtsi>", "b").warnings == []
+
+
+@pytest.mark.parametrize("symbol, target, lost", [
+    ("Cdk5rap2<tm1a(EUCOMM)Wtsi>", "b", "Cre gives tm1e.1 instead"),
+    ("Cdk5rap2<tm1a(EUCOMM)Wtsi>", "c", "really tm1e"),
+    ("Cdk5rap2<tm1a(EUCOMM)Wtsi>", "d", "really tm1e"),
+    ("Fbxo7<tm1c(EUCOMM)Hmgu>", "d", "3' loxP site of tm1c is missing"),
+    ("Atp8a1<tm1(KOMP)Wtsi>", ".1", None),
+    ("Abcd1<tm1(KOMP)Vlcg>", ".1", None),
+    ("Ptprd<tm1e(EUCOMM)Wtsi>", "e.1", None),
+])
+def test_what_a_failed_three_prime_loxp_rules_out(symbol, target, lost):
+    found = three_prime_loxp_loss(symbol, target)
+    assert (found is None) if lost is None else (lost in found), found
+
+
+@pytest.mark.parametrize("strain, symbol, carries", [
+    ("C57BL/6N-Cdk5rap2<sup>tm1a(EUCOMM)Wtsi</sup>/H", "Cdk5rap2<tm1a(EUCOMM)Wtsi>", True),
+    ("C57BL/6N-Cdk5rap2<tm1b(EUCOMM)Wtsi>/H", "Cdk5rap2<tm1a(EUCOMM)Wtsi>", False),
+    ("C57BL/6N-Nxn<tm1a(KOMP)Wtsi>/H", "Cdk5rap2<tm1a(EUCOMM)Wtsi>", False),
+    ("C57BL/6N-XCdk5rap2<tm1a(EUCOMM)Wtsi>/H", "Cdk5rap2<tm1a(EUCOMM)Wtsi>", False),
+])
+def test_strain_names_must_carry_their_allele(strain, symbol, carries):
+    assert strain_carries(strain, symbol) is carries
+
+
+def test_product_strain_name_of_a_sup_name():
+    """Regression: `<sup>` strain names were mangled (`Gene<sup>` replaced, `...Wtsi</sup>` left)."""
+    assert product_strain_name("C57BL/6N-Cdk5rap2<sup>tm1a(EUCOMM)Wtsi</sup>/H", "Cdk5rap2<tm1b(EUCOMM)Wtsi>",
+                               "Ics") == "C57BL/6N-Cdk5rap2<tm1b(EUCOMM)Wtsi>/HIcs"

@@ -34,6 +34,7 @@ class Req:
     product_animal: bool = True
     passing: dict = field(default_factory=lambda: {1: 1, 2: 1})
     loxp_failed: bool = False
+    source: str = "Cdk5rap2<tm1a(EUCOMM)Wtsi>"
     cryo: str | None = None
     shipment: str | None = None
     bad_nodes: dict = field(default_factory=lambda: {"SANG": "SANG does not offer allele conversion"})
@@ -50,8 +51,10 @@ class Req:
     def passing_assays_in_step(self):
         return self.passing.get(self.current_step, 0)
 
-    def failed_three_prime_loxp(self):
-        return self.loxp_failed
+    def three_prime_loxp_loss(self):
+        from conversion.alleles import three_prime_loxp_loss
+
+        return three_prime_loxp_loss(self.source, self.target) if self.loxp_failed else None
 
     def cryo_problem(self):
         return self.cryo
@@ -342,8 +345,11 @@ def test_cancel_records_the_slug():
      "No deleter-negative animal carrying the step's product"),
     ("qc", "pass_qc", {"passing": {1: 0}}, "No passing QC assay recorded for step 1"),
     ("qc", "pass_qc", {"loxp_failed": True},
-     "A failed 3' loxP assay shows the line is really tm1e: a conditional allele cannot be delivered. "
+     "A failed 3' loxP assay shows the line is really tm1e, not tm1a: without the 3' loxP site the "
+     "critical exon is not floxed, so a conditional allele (tm1c) cannot be made. "
      "Cancel the request with reason 'QC failed'."),
+    ("qc", "pass_qc", {"loxp_failed": True, "target": "b", "step_product_label": "tm1b"},
+     "so a lacZ-tagged null allele (tm1b) cannot be made (Cre gives tm1e.1 instead)"),
     ("qc", "pass_qc", {"loxp_failed": True, "target": "d", "step_count": 2}, "really tm1e"),
     ("cryopreservation", "complete_cryopreservation", {"cryo": "No passing test thaw recorded"},
      "No passing test thaw recorded"),
@@ -359,16 +365,27 @@ def test_guard_messages(state, trigger, facts, message):
     assert guard_problems(obj, STAFF)[trigger] == exc.value.message
 
 
-def test_failed_loxp_does_not_block_a_null_target():
-    obj = Req(status="qc", target="b", step_product_label="tm1b", loxp_failed=True)
+def test_failed_loxp_does_not_block_a_target_made_without_it():
+    """Regression: the lifecycle asks the engine. A deletion allele has no critical exon to flox."""
+    obj = Req(status="qc", target=".1", step_product_label="tm1.1", loxp_failed=True,
+              source="Atp8a1<tm1(KOMP)Wtsi>")
     assert fire(obj, "pass_qc", STAFF).to_status == "cryopreservation"
+
+
+def test_failed_loxp_blocks_tm1b_too():
+    """Regression: tm1b needs the floxed exon too (a hard-coded {c, d} let it through)."""
+    obj = Req(status="qc", target="b", step_product_label="tm1b", loxp_failed=True)
+    with pytest.raises(GuardFailed, match="Cre gives tm1e.1 instead"):
+        fire(obj, "pass_qc", STAFF)
 
 
 def test_fail_qc_notice_for_tm1e():
     fired = fire(Req(status="qc", loxp_failed=True), "fail_qc", STAFF, comment="3' loxP missing")
     assert fired.to_status == "breeding" and "tm1e" in fired.notice and "QC failed" in fired.notice
     assert fire(Req(status="qc"), "fail_qc", STAFF, comment="Cre PCR positive").notice is None
-    assert fire(Req(status="qc", target="b", loxp_failed=True), "fail_qc", STAFF, comment="x").notice is None
+    assert "tm1e.1" in fire(Req(status="qc", target="b", loxp_failed=True), "fail_qc", STAFF, comment="x").notice
+    assert fire(Req(status="qc", target=".1", loxp_failed=True, source="Atp8a1<tm1(KOMP)Wtsi>"),
+                "fail_qc", STAFF, comment="x").notice is None
 
 
 def test_guard_problems_lists_failing_guards_only():

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows import Api, walk
+from flows import Api, fresh_strain, walk
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def test_transitions_keep_the_time_in_state_figures_that_a_rebuild_from_history_
     from conversion.extensions import db
     from conversion.requests.models import ConversionRequest, RequestEvent
 
-    ids = [api.submit("EM:05402", "c")["id"] for _ in range(3)]
+    ids = [api.submit(fresh_strain(), "c")["id"] for _ in range(3)]
     walk(api, ids[0], "breeding", node="MRC")
     walk(api, ids[1], "accepted", node="ICS")
     api.go("coordinator", ids[1], "hold", comment="Waiting for the MTA")

@@ -5,6 +5,7 @@ APP_CONFIG picks the class: development (default), testing or production.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -26,7 +27,9 @@ class Config:
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "EMMA allele conversions <noreply@emma.example>")
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
     ALLOW_SQLITE = os.environ.get("ALLOW_SQLITE") == "1"
-    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024  # document uploads: 10 MB (conversion/documents)
+    # Uploaded request documents (MTA, PO ...): files under their SHA-256, outside the database.
+    DOCUMENTS_DIR = os.environ.get("DOCUMENTS_DIR", str(INSTANCE_DIR / "documents"))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
@@ -61,6 +64,7 @@ class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = os.environ.get("SECRET_KEY") or "testing-only-not-secret"
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "sqlite://")
+    DOCUMENTS_DIR = os.environ.get("DOCUMENTS_DIR") or tempfile.mkdtemp(prefix="emma-documents-")
     # Cheap hashes keep per-test seeding fast; production uses scrypt.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
 

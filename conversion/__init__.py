@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Each domain package exposes init_app(app): blueprints, hooks, CLI commands.
 # In layer order (docs/DEVELOPING.md): registrations (demo seeders, links) happen in this order.
-DOMAINS = ["security", "catalogue", "accounts", "requests", "lab", "dashboards", "invoices",
+DOMAINS = ["security", "catalogue", "accounts", "requests", "lab", "dashboards", "invoices", "documents",
            "notifications", "observability", "pages", "apidocs"]
 
 

@@ -15,7 +15,8 @@ Link = tuple[str, str]  # (title, endpoint)
 
 def _store(app: Flask) -> dict:
     return app.extensions.setdefault("conversion.registry", {
-        "nav": {role: [] for role in ROLES}, "home": {role: [] for role in ROLES}, "seeders": []})
+        "nav": {role: [] for role in ROLES}, "home": {role: [] for role in ROLES}, "seeders": [],
+        "plan_extras": []})
 
 
 def add_links(app: Flask, role: str, *, nav: Link | None = None, home: Link | None = None) -> None:
@@ -43,3 +44,13 @@ def add_seeder(app: Flask, seeder: Callable[[dict], None]) -> None:
 
 def seeders(app: Flask) -> list[Callable[[dict], None]]:
     return list(_store(app)["seeders"])
+
+
+def add_plan_extra(app: Flask, extra: Callable) -> None:
+    """A section of the check-the-plan step: extra(user, strain, plan, form) -> {"template": ...} or None."""
+    if extra not in _store(app)["plan_extras"]:
+        _store(app)["plan_extras"].append(extra)
+
+
+def plan_extras(app: Flask) -> list[Callable]:
+    return list(_store(app)["plan_extras"])

@@ -47,3 +47,4 @@ def init_app(app) -> None:
             # personal pages and answers are not kept by shared caches or the back button
             headers["Cache-Control"] = "no-store"
         return response
+

@@ -82,11 +82,23 @@ def test_staff_drafts_edits_and_issues_from_the_pages(app, api, login):
     res = browser.post(f"/invoices/{invoice_id}/lines", data={
         "csrf_token": token, "description_1": "Conversion, flat fee", "quantity_1": "1", "unit_price_1": "5000.00"})
     assert res.status_code == 302
-    res = browser.post(f"/invoices/{invoice_id}/issue", data={"csrf_token": token}, follow_redirects=True)
+    saved = {"csrf_token": token, "description_1": "Conversion, flat fee", "quantity_1": "1.00",
+             "unit_price_1": "5000.00"}
+    unsaved = browser.post(f"/invoices/{invoice_id}/confirm", data={**saved, "description_2": "Extra genotyping",
+                                                                     "unit_price_2": "300"})
+    text = unsaved.get_data(as_text=True)
+    assert unsaved.status_code == 409 and "unsaved changes" in text and 'value="Extra genotyping"' in text
+    confirm = browser.post(f"/invoices/{invoice_id}/confirm", data=saved)
+    text = confirm.get_data(as_text=True)
+    assert confirm.status_code == 200 and "Confirm: issue invoice" in text and "EUR 6000.00" in text
+    fingerprint = re.search(r'name="confirmed" value="([0-9a-f]+)"', confirm.get_data(as_text=True)).group(1)
+    res = browser.post(f"/invoices/{invoice_id}/issue", data={"csrf_token": token, "confirmed": fingerprint},
+                       follow_redirects=True)
     body = res.get_data(as_text=True)
     assert f"Invoice ICS-{YEAR}-0001 issued." in body and "6000.00" in body
     res = browser.post(f"/invoices/{invoice_id}/credit-note", data={"csrf_token": token, "reason": "Discount",
-                                                                  "amount": "500"}, follow_redirects=True)
+                                                                  "amount": "500", "confirm": "y"},
+                       follow_redirects=True)
     assert f"Credit note ICS-{YEAR}-0002 issued." in res.get_data(as_text=True)
     other = app.test_client()
     login(other, "staff_mrc")
@@ -148,7 +160,7 @@ def test_request_page_shows_invoices_drafting_and_certificate(app, api, login):
     staff = app.test_client()
     login(staff, "staff_ics")
     page = staff.get(f"/requests/{rid}").get_data(as_text=True)
-    assert "Invoices and documents" in page and "Draft an invoice" in page
+    assert "Quotes, invoices and documents" in page and "Draft an invoice" in page
     inv = invoice(api, rid)
     walk(api, rid, "completed", node="ICS")
     requester = app.test_client()

@@ -308,6 +308,6 @@ def test_price_lists_by_date_and_odd_bodies(app, api):
                           ([{"description": "x", "unit_price": "1", "net": "5"}], 422),
                           ([{"description": " ", "unit_price": "1"}], 422),
                           ([{"description": "x", "quantity": 0, "unit_price": "1"}], 422)):
-        res = api.post("staff_ics", f"/requests/{rid}/invoices", {"lines": lines, "draft": True})
+        res = api.post("staff_ics", f"/requests/{rid}/invoices", {"lines": lines, "draft": True, "additional": True})
         assert res.status_code == status, (lines, res.get_json())
     assert api.get("staff_ics", f"/requests/{rid}/invoices").get_json()["items"][-1]["net"] == "1500.50"

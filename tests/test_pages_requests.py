@@ -46,7 +46,7 @@ def test_validation_messages_are_shown_by_the_fields(seeded, rita):
     assert res.status_code == 422
     html = res.get_data(as_text=True)
     for message in ("Choose the allele you need.", "Give the organisation that pays.",
-                    "Give the billing address.", "Use the two-letter ISO code of the country",
+                    "Give the billing address.", "(Germany is DE)",
                     "Say whether the requester is academic or industry."):
         assert message in html, message
     assert 'aria-invalid="true"' in html
@@ -113,12 +113,12 @@ def test_my_requests_lists_only_mine_and_others_get_404(seeded, rita):
 def test_requester_cancels_with_a_reason_while_allowed(seeded, rita):
     rid = rita.new_request()
     page = rita.text(f"/requests/{rid}")
-    assert "Cancel request" in page and "Stock sourced elsewhere" in page
+    assert "Cancel request" in page and "I found the strain elsewhere" in page  # in the requester's words
     res = rita.fire(rid, "cancel", reason="")
     assert res.status_code == 422 and "cancellation reason is required" in res.get_data(as_text=True)
     rita.go(rid, "cancel", reason="sourced_elsewhere", comment="Found it at MMRRC")
     page = rita.text(f"/requests/{rid}")
-    assert "Cancelled" in page and "Reason: Stock sourced elsewhere" in page and "Found it at MMRRC" in page
+    assert "Cancelled" in page and "Reason: I found the strain elsewhere" in page and "Found it at MMRRC" in page
     assert "Cancel request" not in page and "Cancelled: this request is closed." in page
     assert "Estimated completion" not in page
 

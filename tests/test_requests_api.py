@@ -69,7 +69,9 @@ def test_two_step_plan_returns_to_breeding_for_step_two(api):
     ("EM:13377", "c", "requester", None, "No strain"),                      # confidential: hidden
     ("EM:05402", "z", "requester", None, "target"),
     ("EM:05402", "c", "requester", {**BILLING_DE, "vat_number": "DE123"}, "not a valid DE VAT"),
-    ("EM:05402", "c", "requester", {**BILLING_DE, "country": "Germany"}, "country"),
+    ("EM:05402", "c", "requester", {**BILLING_DE, "country": "Germany"}, "Germany is DE"),
+    ("EM:05402", "c", "requester", {**BILLING_DE, "country": "XX", "vat_number": None}, "'XX' is not an ISO 3166-1"),
+    ("EM:05402", "c", "requester", {**BILLING_DE, "country": "GE"}, "VAT number of Germany"),
 ])
 def test_submission_refusals_are_422_with_reason(api, strain, target, who, billing, fragment):
     body = {"strain": strain, "target": target, "deliverable": "frozen_sperm", "billing": billing or BILLING_DE}

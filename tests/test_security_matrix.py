@@ -10,6 +10,8 @@ so an answer of 409/422 means "authorized, and then refused on the merits".
 """
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from conftest import api_token, sign_in
@@ -87,7 +89,13 @@ MATRIX: dict[tuple[str, str], tuple] = {
     ("POST", "/invoices/<int:invoice_id>/issue"): (LOGIN, 403, 403, 302, 404, 403),
     ("POST", "/invoices/<int:invoice_id>/delete"): (LOGIN, 403, 403, 302, 404, 403),
     ("POST", "/invoices/<int:invoice_id>/credit-note"): (LOGIN, 403, 403, 302, 404, 302),
+    ("POST", "/invoices/<int:invoice_id>/confirm"): (LOGIN, 403, 403, 302, 404, 403),
     ("GET", "/invoices/request/<int:request_id>"): (LOGIN, 200, 404, 200, 404, 200),
+    ("GET", "/quotes/new"): (LOGIN, 404, 404, 403, 403, 403),  # without ?strain=
+    ("POST", "/quotes/new"): (LOGIN, 404, 404, 403, 403, 403),
+    ("GET", "/quotes/<int:quote_id>"): (LOGIN, 200, 404, 200, 404, 200),
+    ("POST", "/requests/<int:request_id>/documents"): (LOGIN, 302, 404, 302, 404, 302),
+    ("POST", "/requests/<int:request_id>/messages"): (LOGIN, 422, 404, 422, 404, 422),
     ("POST", "/invoices/request/<int:request_id>"): (LOGIN, 302, 404, 302, 404, 302),
     ("GET", "/prices"): (LOGIN, 403, 403, 200, 200, 200),
     ("POST", "/prices"): (LOGIN, 403, 403, 403, 403, 302),
@@ -122,6 +130,14 @@ MATRIX: dict[tuple[str, str], tuple] = {
     ("GET", "/api/v1/requests/<int:request_id>/invoices"): (401, 200, 404, 200, 404, 200),
     ("POST", "/api/v1/requests/<int:request_id>/invoices"): (401, 403, 404, 422, 404, 403),
     ("GET", "/api/v1/requests/<int:request_id>/certificate.pdf"): (401, 409, 404, 409, 404, 409),
+    ("POST", "/api/v1/quotes"): (401, 422, 422, 403, 403, 403),
+    ("GET", "/api/v1/quotes/<int:quote_id>"): (401, 200, 404, 200, 404, 200),
+    ("GET", "/api/v1/quotes/<int:quote_id>.pdf"): (401, 200, 404, 200, 404, 200),
+    ("GET", "/api/v1/requests/<int:request_id>/documents"): (401, 200, 404, 200, 404, 200),
+    ("POST", "/api/v1/requests/<int:request_id>/documents"): (401, 422, 404, 422, 404, 422),
+    ("GET", "/api/v1/requests/<int:request_id>/documents/<int:document_id>"): (401, 200, 404, 200, 404, 200),
+    ("GET", "/api/v1/requests/<int:request_id>/messages"): (401, 200, 404, 200, 404, 200),
+    ("POST", "/api/v1/requests/<int:request_id>/messages"): (401, 422, 404, 422, 404, 422),
     ("GET", "/api/v1/invoices"): (401, 200, 200, 200, 200, 200),
     ("GET", "/api/v1/invoices/<int:invoice_id>"): (401, 200, 404, 200, 404, 200),
     ("PATCH", "/api/v1/invoices/<int:invoice_id>"): (401, 403, 404, 409, 404, 403),
@@ -150,6 +166,12 @@ BODIES = {
     ("POST", "/invoices/<int:invoice_id>/lines"): {"description_1": "x", "unit_price_1": "1"},
     ("POST", "/invoices/<int:invoice_id>/credit-note"): {"reason": "", "amount": "-5"},
     ("POST", "/prices"): {"node": "MRC", "valid_from": "not-a-date"},
+    ("POST", "/requests/<int:request_id>/documents"): {"kind": "mta"},  # no file
+    ("POST", "/requests/<int:request_id>/messages"): {"body": "   "},
+    ("POST", "/quotes/new"): {"target": "c", "sector": "academic", "country": "DE"},
+    ("POST", "/invoices/<int:invoice_id>/confirm"): {"description_1": "x", "unit_price_1": "1"},
+    ("POST", "/api/v1/quotes"): {"strain": "EM:99999", "target": "c", "sector": "academic", "country": "DE"},
+    ("POST", "/api/v1/requests/<int:request_id>/messages"): {"body": "   "},
     ("POST", "/api/v1/tokens"): {"email": "requester@example.org", "password": "requester-demo"},
     ("POST", "/api/v1/feasibility"): {"allele": "Cdk5rap2<tm1a(EUCOMM)Wtsi>", "target": "c"},
     ("POST", "/api/v1/requests"): {"strain": "EM:99999", "target": "c", "deliverable": "frozen_sperm",
@@ -197,9 +219,17 @@ def world(seeded):
     rid = api.submit("EM:05402", "c")["id"]
     walk(api, rid, "accepted", node="MRC")
     invoice = api.ok("staff_mrc", f"/requests/{rid}/invoices", status=201)
+    from conversion.extensions import db
+    from conversion.invoices.models import Quote
+
+    quote = db.session.query(Quote).filter_by(request_id=rid).one()  # attached at submission (MRC's)
+    doc = api.client.post(f"/api/v1/requests/{rid}/documents", headers=api.headers("requester"),
+                          data={"kind": "mta", "file": (io.BytesIO(b"%PDF-1.4 matrix"), "m.pdf")},
+                          content_type="multipart/form-data").get_json()
     return {"request_id": rid, "invoice_id": invoice["id"], "emma_id": "EM:05402",
             "user_id": find_user("industry@biotech.example").id, "filename": "app.css",
-            "token": "not-a-valid-token", "kind": "animals", "record_id": 999999, "cryo_id": 999999}
+            "token": "not-a-valid-token", "kind": "animals", "record_id": 999999, "cryo_id": 999999,
+            "quote_id": quote.id, "document_id": doc["id"]}
 
 
 class Caller:

@@ -64,7 +64,8 @@ def require_user(*roles: str):
     return user
 
 
-API_MODULES = ["tokens", "strains", "feasibility", "requests", "lab", "invoices", "archive"]
+API_MODULES = ["tokens", "strains", "feasibility", "requests", "lab", "invoices", "documents", "messages",
+               "archive"]
 """Modules of this package with a flask-smorest `blp`, registered under /api/v1."""
 
 

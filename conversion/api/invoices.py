@@ -1,4 +1,4 @@
-"""Invoices and credit notes of a request; their PDFs; the conversion certificate."""
+"""Invoices and credit notes of a request; their PDFs."""
 from __future__ import annotations
 
 import marshmallow as ma
@@ -9,7 +9,7 @@ from ..invoices import operations as ops
 from ..invoices.serialize import invoice_dict as _one
 from . import error_responses, require_user
 
-blp = Blueprint("api_invoices", __name__, description="Invoices, credit notes, certificates")
+blp = Blueprint("api_invoices", __name__, description="Invoices and credit notes")
 
 Str = ma.fields.String
 
@@ -24,6 +24,13 @@ class LineSchema(ma.Schema):
 class CreateSchema(ma.Schema):
     lines = ma.fields.List(ma.fields.Nested(LineSchema), load_default=None, allow_none=True)
     draft = ma.fields.Boolean(load_default=False)
+    additional = ma.fields.Boolean(load_default=False, metadata={
+        "description": "true: a further invoice while one of the request is in force (not fully credited)"})
+
+
+class IdempotencyHeader(ma.Schema):
+    idempotency_key = Str(data_key="Idempotency-Key", load_default=None, validate=ma.validate.Length(max=200),
+                          metadata={"description": "a retry with the same key answers the first result"})
 
 
 class LinesSchema(ma.Schema):
@@ -60,6 +67,8 @@ class InvoiceSchema(ma.Schema):
     vat = Str()
     total = Str()
     credited = Str(allow_none=True)
+    balance = Str(allow_none=True, metadata={"description": "total less its credit notes (issued invoices)"})
+    additional = ma.fields.Boolean()
     currency = Str()
     vat_rate = Str(allow_none=True)
     vat_treatment = Str(allow_none=True)
@@ -110,13 +119,18 @@ def list_for_request(request_id):
 
 @blp.route("/requests/<int:request_id>/invoices", methods=["POST"])
 @blp.arguments(CreateSchema)
+@blp.arguments(IdempotencyHeader, location="headers")
 @blp.response(201, InvoiceSchema)
 @_errors(401, 403, 404, 409, 422)
-def create(body, request_id):
+def create(body, headers, request_id):
     """Draft an invoice from the price list and the recorded work (or from `lines`) and issue
-    it, unless `draft` is true. Staff of the node, once the request is accepted."""
+    it, unless `draft` is true. Staff of the node, once the request is accepted. One invoice per
+    request: 409 naming the invoice in force unless `additional`. A retry with the same
+    `Idempotency-Key` header answers the first result."""
     user = require_user()
-    invoice = ops.create_invoice(user, request_id, lines=_lines(body["lines"]), draft=body["draft"])
+    invoice = ops.create_invoice(user, request_id, lines=_lines(body["lines"]), draft=body["draft"],
+                                 additional=body["additional"],
+                                 idempotency_key=headers["idempotency_key"])
     return invoice_dict(invoice)
 
 
@@ -187,13 +201,3 @@ def pdf(invoice_id):
     user = require_user()
     invoice, data = ops.invoice_pdf(user, invoice_id)
     return _pdf(data, f"{invoice.number or f'draft-{invoice.id}'}.pdf")
-
-
-@blp.route("/requests/<int:request_id>/certificate.pdf", methods=["GET"])
-@blp.response(200, content_type="application/pdf")
-@_errors(401, 404, 409)
-def certificate(request_id):
-    """The conversion certificate of a completed request."""
-    user = require_user()
-    req, data = ops.certificate_pdf(user, request_id)
-    return _pdf(data, f"certificate-{req.reference}.pdf")

@@ -23,7 +23,7 @@ def _len(n: int):
 class BillingSchema(ma.Schema):
     organisation = Str(required=True, validate=_len(200))
     address = Str(required=True, validate=_len(1000))
-    country = Str(required=True, validate=_len(2))
+    country = Str(required=True, validate=_len(100), metadata={"description": "ISO 3166-1 alpha-2 code, e.g. DE"})
     vat_number = Str(load_default=None, allow_none=True, validate=_len(30))
     sector = Str(required=True, validate=ma.validate.OneOf(["academic", "industry"]))
 

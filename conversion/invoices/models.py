@@ -10,13 +10,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Optional
 
 from sqlalchemy import (
-    JSON, Date, ForeignKey, Index, LargeBinary, Numeric, String, Text, UniqueConstraint, event, select,
+    JSON, Date, ForeignKey, Index, LargeBinary, Numeric, String, Text, UniqueConstraint, event, false, inspect, select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
 from ..catalogue.models import Node
 from ..extensions import UTCDateTime, db, utcnow
+from ..catalogue.models import Strain
 from ..requests.models import ConversionRequest
 
 CENT = Decimal("0.01")
@@ -46,7 +47,6 @@ SERVICE_LABELS = {
     Service.shipping_frozen: "Shipping of frozen material (dry shipper)",
 }
 
-TIERS = ("academic", "industry")
 
 
 class PriceList(db.Model):
@@ -90,7 +90,7 @@ class Price(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     price_list_id: Mapped[int] = mapped_column(ForeignKey("price_lists.id"), index=True)
     service: Mapped[str] = mapped_column(String(30))
-    tier: Mapped[str] = mapped_column(String(20))
+    tier: Mapped[str] = mapped_column(String(20))  # a requests.models.Sector value
     amount: Mapped[Decimal] = mapped_column(Money)
 
     price_list: Mapped[PriceList] = relationship(back_populates="prices")
@@ -142,6 +142,8 @@ class Invoice(db.Model):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     issued_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     issued_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    # Asked for explicitly as a further invoice of a request that has one in force already.
+    additional: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     request: Mapped[ConversionRequest] = relationship()
     node: Mapped[Node] = relationship()
@@ -205,3 +207,81 @@ def _issued_invoice_is_frozen(mapper, connection, target):
 def _issued_lines_are_frozen(mapper, connection, target):
     if _stored_status(connection, target.invoice_id) == "issued":
         raise ValueError("The invoice is issued: its lines cannot change.")
+
+
+class VatRate(db.Model):
+    """A country's standard VAT rate (percent) from `valid_from` on: data, so a change needs no deploy."""
+
+    __tablename__ = "vat_rates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    country: Mapped[str] = mapped_column(String(2))
+    rate: Mapped[Decimal] = mapped_column(Numeric(5, 2, asdecimal=True))
+    valid_from: Mapped[date] = mapped_column(Date)
+
+    __table_args__ = (UniqueConstraint("country", "valid_from", name="uq_vat_rates_country_valid_from"),)
+
+
+class IdempotencyKey(db.Model):
+    """An `Idempotency-Key` a user sent with an invoice call, and what it made: a retry of the
+    same call answers that invoice instead of making another."""
+
+    __tablename__ = "idempotency_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    scope: Mapped[str] = mapped_column(String(200))  # the call, e.g. "POST /requests/12/invoices"
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotency_keys_user_key"),)
+
+
+class Quote(db.Model):
+    """A numbered estimate for a requester, valid until a date; never changes once made (only the
+    request it was attached to is filled in when the requester submits)."""
+
+    __tablename__ = "quotes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[Optional[str]] = mapped_column(String(30), unique=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    request_id: Mapped[Optional[int]] = mapped_column(ForeignKey("conversion_requests.id"), index=True)
+    strain_id: Mapped[int] = mapped_column(ForeignKey("strains.id"))
+    node_id: Mapped[int] = mapped_column(ForeignKey("nodes.id"))
+    target: Mapped[str] = mapped_column(String(10))
+    product_symbol: Mapped[str] = mapped_column(String(200))
+    deliverable: Mapped[str] = mapped_column(String(20))
+    sector: Mapped[str] = mapped_column(String(20))
+    country: Mapped[str] = mapped_column(String(2))
+    vat_number: Mapped[Optional[str]] = mapped_column(String(30))
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    vat_treatment: Mapped[str] = mapped_column(String(20))
+    vat_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2, asdecimal=True))
+    vat_mention: Mapped[Optional[str]] = mapped_column(Text)
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # amounts as strings
+    net: Mapped[Decimal] = mapped_column(Money)
+    vat: Mapped[Decimal] = mapped_column(Money)
+    total: Mapped[Decimal] = mapped_column(Money)
+    issued_on: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)
+    pdf: Mapped[Optional[bytes]] = mapped_column(LargeBinary, deferred=True)
+    pdf_sha256: Mapped[Optional[str]] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    requester: Mapped[User] = relationship()
+    strain: Mapped[Strain] = relationship()
+    node: Mapped[Node] = relationship()
+
+
+@event.listens_for(Quote, "before_update")
+def _quote_is_frozen(mapper, connection, target):
+    # The number and the PDF are set once, right after the row is made; the request once, at submission.
+    once = {"request_id", "number", "pdf", "pdf_sha256"}
+    for attr in inspect(target).attrs:
+        history = attr.history
+        if not history.has_changes():
+            continue
+        if attr.key not in once or any(old is not None for old in history.deleted):
+            raise ValueError(f"Quote {target.number} cannot change: make a new quote.")

@@ -1,4 +1,5 @@
-"""PDF rendering with WeasyPrint: invoices, credit notes, conversion certificates.
+"""PDF rendering with WeasyPrint: invoices, credit notes, quotes (and, for conversion/documents,
+the conversion certificate).
 
 Nothing is loaded from outside the app: the URL fetcher serves `file:` URLs from the app's
 static folder, the PDF templates and the DejaVu font folder only, and refuses everything else
@@ -17,6 +18,8 @@ from flask import current_app, render_template
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from ..countries import country_name
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATE_DIR = ROOT / "templates" / "invoices" / "pdf"
@@ -86,16 +89,9 @@ def rate(value) -> str:
     return f"{value.normalize():f}" if value != value.to_integral_value() else f"{value:.0f}"
 
 
-COUNTRIES = {
-    "AT": "Austria", "BE": "Belgium", "CH": "Switzerland", "CZ": "Czech Republic", "DE": "Germany",
-    "DK": "Denmark", "ES": "Spain", "FI": "Finland", "FR": "France", "GB": "United Kingdom",
-    "GR": "Greece", "IE": "Ireland", "IT": "Italy", "NL": "Netherlands", "NO": "Norway",
-    "PL": "Poland", "PT": "Portugal", "SE": "Sweden", "US": "United States", "JP": "Japan",
-}
-
-
-def country_name(code: str | None) -> str:
-    return COUNTRIES.get((code or "").upper(), code or "")
+def helpers() -> dict:
+    """The formatting functions every PDF template uses."""
+    return _helpers()
 
 
 def _helpers() -> dict:
@@ -105,14 +101,15 @@ def _helpers() -> dict:
 # ---- documents ----------------------------------------------------------------------
 def render_invoice(invoice, *, preview: bool) -> bytes:
     """An invoice or credit note; `preview` marks a draft (never stored)."""
-    from .operations import _snapshots, price_list_on, today
+    from .issuing import snapshots
+    from .pricing import price_list_on, today
     from .vat import vat_treatment
 
     seller, customer, subject = invoice.seller, invoice.customer, invoice.subject
     mention, vat_rate = invoice.vat_mention, invoice.vat_rate
     if seller is None:  # a draft: the parties as they are now
         req = invoice.request
-        seller, customer, subject = _snapshots(req, price_list_on(req.node, today()))
+        seller, customer, subject = snapshots(req, price_list_on(req.node, today()))
         try:
             treatment = vat_treatment(req.node.country, req.billing_country, req.billing_vat_number)
             mention, vat_rate = treatment.mention, treatment.rate
@@ -126,7 +123,11 @@ def render_invoice(invoice, *, preview: bool) -> bytes:
     return render_pdf(html)
 
 
-def render_certificate(cert) -> bytes:
-    html = render_template("invoices/pdf/certificate.html", cert=cert, req=cert.request,
-                           **_helpers())
+def render_quote(quote, plist) -> bytes:
+    """A numbered quote with its validity date."""
+    node = quote.node
+    seller = {"code": node.code, "name": node.name, "address": node.address, "country": node.country,
+              "vat_number": node.vat_number, "email": node.email, "payment_days": plist.payment_days}
+    html = render_template("invoices/pdf/quote.html", quote=quote, seller=seller,
+                           requester=quote.requester, **_helpers())
     return render_pdf(html)

@@ -14,7 +14,7 @@ def amount(value) -> str | None:
 
 def invoice_dict(invoice: Invoice, credited: dict | None = None) -> dict:
     """`credited`: {id: amount} precomputed for lists (credited_totals)."""
-    from .operations import credited_total
+    from .issuing import credited_total
 
     if invoice.kind == "invoice" and not invoice.is_draft:
         credited_amount = credited[invoice.id] if credited is not None else credited_total(invoice)
@@ -30,6 +30,8 @@ def invoice_dict(invoice: Invoice, credited: dict | None = None) -> dict:
         "due_on": invoice.due_on.isoformat() if invoice.due_on else None,
         "net": amount(invoice.net), "vat": amount(invoice.vat), "total": amount(invoice.total),
         "credited": amount(credited_amount),
+        "balance": amount(invoice.total - credited_amount) if credited_amount is not None else None,
+        "additional": bool(invoice.additional),
         "currency": invoice.currency,
         "vat_rate": None if invoice.vat_rate is None else f"{Decimal(invoice.vat_rate):.2f}",
         "vat_treatment": invoice.vat_treatment, "vat_mention": invoice.vat_mention,

@@ -93,7 +93,7 @@ def on_event(req, event) -> None:
         return
     from workflows.lifecycle import CANCEL_REASONS
 
-    from ..requests.present import history_label, state_label
+    from ..requests.present import cancel_reason_label, history_label, state_label
 
     base = current_app.config["BASE_URL"].rstrip("/")
     context = dict(req=req, event=event, url=f"{base}/requests/{req.id}",
@@ -102,12 +102,52 @@ def on_event(req, event) -> None:
                    previous=state_label(event.from_status) if event.from_status else None,
                    reason=CANCEL_REASONS.get((event.data or {}).get("reason") or "", (event.data or {}).get("reason")))
     subject = f"[EMMA] {req.reference}: {context['what']} ({context['state']})"[:300]
+    slug = (event.data or {}).get("reason")
     for user, category in recipients:
         context.update(user=user, category=category, why=CATEGORIES[category].split(":")[0])
+        if slug:  # requesters read the reason in their own words
+            context["reason"] = cancel_reason_label(slug, user.role.value)
         db.session.add(OutboxMessage(
             recipient=user.email, subject=subject, category=category, request_id=req.id,
             body_text=render_template("notifications/event.txt", **context),
             body_html=render_template("notifications/event.html", **context)))
+
+
+def message_audience(req, message) -> list[tuple[User, str]]:
+    """The other side of a message: the node's staff (or, before assignment, the coordinators) for
+    a requester's message; the requester for EMMA's; EMMA staff only for an internal note."""
+    author, out = message.author, Audience()
+    staff = list(db.session.scalars(select(User).where(
+        User.role == Role.staff, User.node_id == req.node_id).order_by(User.id))) if req.node_id else []
+    coordinators = list(db.session.scalars(select(User).where(User.role == Role.coordinator).order_by(User.id)))
+    if message.internal:
+        out.add(staff, "node_queue", author)
+        out.add(coordinators, "coordination", author)
+    elif author.role is Role.requester:
+        out.add(staff, "node_queue", author)
+        if not staff:
+            out.add(coordinators, "coordination", author)
+    else:
+        out.add([req.requester], "my_requests", author)
+    ids = list(out.users)
+    prefs = {p.user_id: p for p in db.session.scalars(
+        select(NotificationPreference).where(NotificationPreference.user_id.in_(ids)))} if ids else {}
+    return [(user, category) for uid, (user, category) in out.users.items()
+            if uid not in prefs or prefs[uid].wants(category)]
+
+
+def on_message(req, message) -> None:
+    """message_posted receiver: one email per person on the other side, in the message's transaction."""
+    base = current_app.config["BASE_URL"].rstrip("/")
+    kind = "Internal note" if message.internal else "Message"
+    subject = f"[EMMA] {req.reference}: {kind.lower()} from {message.author.display_name}"[:300]
+    for user, category in message_audience(req, message):
+        context = dict(req=req, message=message, kind=kind, user=user, url=f"{base}/requests/{req.id}#messages",
+                       settings_url=f"{base}/settings/notifications", why=CATEGORIES[category].split(":")[0])
+        db.session.add(OutboxMessage(
+            recipient=user.email, subject=subject, category=category, request_id=req.id,
+            body_text=render_template("notifications/message.txt", **context),
+            body_html=render_template("notifications/message.html", **context)))
 
 
 # ---- delivery ------------------------------------------------------------------

@@ -5,9 +5,9 @@ from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, HiddenField, IntegerField, RadioField, SelectField,
                      StringField, TextAreaField)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from ..invoices.vat import normalise_vat
+from ..countries import countries, normalise_vat, parse_country
 from ..inputs import DATE_RE
 from .present import DELIVERABLE_LABELS
 
@@ -21,19 +21,6 @@ class StrictDateField(DateField):
             self.data = None
             raise ValueError("Give the date as YYYY-MM-DD.")
         super().process_formdata(valuelist)
-
-# Countries offered as suggestions (any two-letter ISO code is accepted).
-COUNTRIES = {
-    "AT": "Austria", "BE": "Belgium", "BG": "Bulgaria", "CH": "Switzerland", "CY": "Cyprus",
-    "CZ": "Czech Republic", "DE": "Germany", "DK": "Denmark", "EE": "Estonia", "ES": "Spain",
-    "FI": "Finland", "FR": "France", "GB": "United Kingdom", "GR": "Greece", "HR": "Croatia",
-    "HU": "Hungary", "IE": "Ireland", "IL": "Israel", "IS": "Iceland", "IT": "Italy",
-    "LT": "Lithuania", "LU": "Luxembourg", "LV": "Latvia", "MT": "Malta", "NL": "Netherlands",
-    "NO": "Norway", "PL": "Poland", "PT": "Portugal", "RO": "Romania", "SE": "Sweden",
-    "SI": "Slovenia", "SK": "Slovakia", "US": "United States", "CA": "Canada", "JP": "Japan",
-    "AU": "Australia", "CN": "China",
-}
-
 
 def opts(pairs) -> list[SelectChoice]:
     """(value, label) pairs as WTForms choices."""
@@ -51,14 +38,23 @@ class RequestForm(FlaskForm):
         DataRequired("Give the organisation that pays."), Length(max=200)])
     address = TextAreaField("Billing address", validators=[
         DataRequired("Give the billing address."), Length(max=1000)])
-    country = StringField("Country (ISO code)", validators=[
-        DataRequired("Give the country as a two-letter ISO code, e.g. DE."),
-        Regexp(r"^\s*[A-Za-z]{2}\s*$", message="Use the two-letter ISO code of the country, e.g. DE or GB.")])
+    country = SelectField("Country", validators=[DataRequired("Choose the country of the billing address.")],
+                          choices=[], validate_choice=False)
     vat_number = StringField("VAT number (optional)",
                              validators=[Optional(), Length(max=30)])
     sector = RadioField("Sector", choices=opts([("academic", "Academic or non-profit"), ("industry", "Industry")]),
                         validators=[InputRequired("Say whether the requester is academic or industry.")])
     comment = TextAreaField("Anything the node should know (optional)", validators=[Optional(), Length(max=2000)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.country.choices = opts([("", "Choose a country…")] + countries())
+
+    def validate_country(self, field):
+        try:
+            field.data = parse_country(field.data or "")
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
 
     def validate_vat_number(self, field):
         if field.data and self.country.data and not self.country.errors:

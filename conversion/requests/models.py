@@ -164,13 +164,18 @@ class ConversionRequest(db.Model):
 
     def problem_with(self, node: Node) -> str | None:
         """node_problem() for a loaded node (its deleters loaded too: no query per node)."""
-        if not node.offers_conversion:
-            return f"{node.code} does not offer allele conversion"
-        have = {d.recombinase.value for d in node.deleters}
-        missing = sorted(self.recombinases_needed() - have)
-        if missing:
-            return f"{node.code} has no {' or '.join(missing)} deleter strain, which this plan needs"
-        return None
+        return conversion_problem(node, self.recombinases_needed())
+
+
+def conversion_problem(node: Node, needed: set[str]) -> str | None:
+    """Why `node` cannot run a plan needing these recombinases (None: it can)."""
+    if not node.offers_conversion:
+        return f"{node.code} does not offer allele conversion"
+    have = {d.recombinase.value for d in node.deleters}
+    missing = sorted(set(needed) - have)
+    if missing:
+        return f"{node.code} has no {' or '.join(missing)} deleter strain, which this plan needs"
+    return None
 
 
 # Migration 0008, declared on the table's columns (a descending column or an expression cannot be
@@ -218,3 +223,29 @@ class RequestEvent(db.Model):
 @event.listens_for(RequestEvent, "before_update")
 def _history_is_immutable(mapper, connection, target):
     raise ValueError("Request history is immutable: add a new event instead.")
+
+
+class RequestMessage(db.Model):
+    """A message on a request's thread; `internal` notes are for EMMA staff only. Never changed."""
+
+    __tablename__ = "request_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("conversion_requests.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    internal: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author: Mapped[User] = relationship()
+
+    __table_args__ = (Index("ix_request_messages_request_id_id", "request_id", "id"),)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "body": self.body, "internal": self.internal, "by": self.author.email,
+                "role": self.author.role.value, "at": iso_utc(self.created_at)}
+
+
+@event.listens_for(RequestMessage, "before_update")
+def _messages_are_immutable(mapper, connection, target):
+    raise ValueError("A message never changes: write a new one.")

@@ -18,10 +18,10 @@ from ..accounts.models import Role, User
 from ..catalogue.models import Access, Node, Strain
 from ..catalogue.operations import create_derived_strain, escape_like, find_archived, get_node, get_strain
 from ..errors import ApiError, Conflict, Forbidden, Invalid, NotFound, from_lifecycle
+from ..countries import normalise_vat, parse_country
 from ..extensions import db, sqlite_write_lock, utcnow
 from ..inputs import MAX_INT
-from ..invoices.vat import normalise_vat
-from .models import ConversionRequest, Deliverable, RequestEvent, Sector
+from .models import ConversionRequest, Deliverable, RequestEvent, Sector, conversion_problem
 from .signals import request_changed, stock_asked
 
 AFTER_COMMIT: list = []
@@ -243,13 +243,15 @@ class Billing:
 def _validate_billing(billing: Billing) -> Billing:
     problems = []
     organisation, address = (billing.organisation or "").strip(), (billing.address or "").strip()
-    country = (billing.country or "").strip().upper()
+    country = ""
     if not organisation:
         problems.append("billing organisation is required")
     if not address:
         problems.append("billing address is required")
-    if len(country) != 2 or not country.isalpha():
-        problems.append("billing country must be a two-letter ISO code such as DE")
+    try:
+        country = parse_country(billing.country)
+    except ValueError as exc:
+        problems.append("billing " + str(exc)[0].lower() + str(exc)[1:].rstrip("."))
     if billing.sector not in {s.value for s in Sector}:
         problems.append("billing sector must be academic or industry")
     vat = (billing.vat_number or "").strip() or None
@@ -259,8 +261,28 @@ def _validate_billing(billing: Billing) -> Billing:
         except ValueError as exc:
             problems.append(str(exc))
     if problems:
-        raise Invalid("; ".join(problems).capitalize() + ".")
+        message = "; ".join(problems)
+        raise Invalid(message[0].upper() + message[1:] + ".")
     return Billing(organisation, address, country, billing.sector, vat)
+
+
+def billing_profiles(user: User, limit: int = 5) -> list[Billing]:
+    """The billing details a requester used before, most recent first, each once: the request
+    form offers them to pick (and edit)."""
+    if user.role is not Role.requester:
+        return []
+    rows = db.session.execute(select(
+        ConversionRequest.billing_organisation, ConversionRequest.billing_address,
+        ConversionRequest.billing_country, ConversionRequest.billing_sector, ConversionRequest.billing_vat_number,
+    ).where(ConversionRequest.requester_id == user.id).order_by(ConversionRequest.id.desc()).limit(100))
+    out: list[Billing] = []
+    for organisation, address, country, sector, vat in rows:
+        profile = Billing(organisation, address, country, sector.value, vat)
+        if profile not in out:
+            out.append(profile)
+        if len(out) == limit:
+            break
+    return out
 
 
 def archived_derivative(product_symbol: str) -> Strain | None:
@@ -549,12 +571,18 @@ def assignment_context() -> AssignmentContext:
 def suggest_nodes(req: ConversionRequest, context: AssignmentContext | None = None) -> list[NodeSuggestion]:
     """Nodes ranked for assignment: able first, then holding the stock, then least busy.
     Pass one assignment_context() when ranking for many requests (the review page)."""
+    return rank_nodes(req.recombinases_needed(), req.strain.holder_node_id, context)
+
+
+def rank_nodes(needed: set[str], holder_node_id: int | None,
+               context: AssignmentContext | None = None) -> list[NodeSuggestion]:
+    """Nodes ranked for a plan needing these recombinases (suggest_nodes; quotes before a request)."""
     context = context or assignment_context()
     counts = context.open_requests
     out = []
     for node in context.nodes:
-        problem = req.problem_with(node)
-        out.append(NodeSuggestion(node, problem is None, problem, node.id == req.strain.holder_node_id,
+        problem = conversion_problem(node, needed)
+        out.append(NodeSuggestion(node, problem is None, problem, node.id == holder_node_id,
                                   counts.get(node.id, 0)))
     out.sort(key=lambda s: (not s.ok, not s.holds_stock, s.open_requests, s.node.code))
     return out

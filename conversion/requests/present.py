@@ -99,6 +99,33 @@ NOW = {
     "rejected": "Rejected: this request is closed.",
 }
 
+# Cancellation reasons as a requester chooses them (the stored slugs stay EMMA's: CANCEL_REASONS).
+REQUESTER_CANCEL_REASONS = {
+    "no_longer_required": "I no longer need the strain",
+    "sourced_elsewhere": "I found the strain elsewhere",
+    "delivery_too_long": "It would take too long",
+    "charges_too_high": "It costs more than I can pay",
+    "other": "Another reason (say which below)",
+}
+
+
+def cancel_reasons_for(role: str) -> dict[str, str]:
+    """{slug: label} offered to and shown to a user of `role`."""
+    from workflows.lifecycle import CANCEL_REASONS
+
+    if role == "requester":
+        return dict(REQUESTER_CANCEL_REASONS)
+    return dict(CANCEL_REASONS)
+
+
+def cancel_reason_label(slug: str | None, role: str) -> str:
+    from workflows.lifecycle import CANCEL_REASONS
+
+    if role == "requester" and slug in REQUESTER_CANCEL_REASONS:
+        return REQUESTER_CANCEL_REASONS[slug]
+    return CANCEL_REASONS.get(slug or "", slug or "")
+
+
 # What an open request waits for, in the requester's words (their home page).
 WAITS_FOR = {
     "submitted": "EMMA's review (usually within a week)",
@@ -305,3 +332,6 @@ def init_app(app) -> None:
     app.jinja_env.globals.setdefault("DELIVERABLE_LABELS", DELIVERABLE_LABELS)
     app.jinja_env.globals.setdefault("NOW", NOW)
     app.jinja_env.globals.setdefault("WAITS_FOR", WAITS_FOR)
+    from ..countries import country_name
+
+    app.jinja_env.globals.setdefault("country_name", country_name)

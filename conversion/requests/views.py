@@ -11,7 +11,6 @@ from flask import (Blueprint, Response, abort, current_app, flash, redirect, ren
                    stream_with_context, url_for)
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
-from jinja2 import TemplateNotFound
 
 from workflows import lifecycle
 
@@ -21,15 +20,17 @@ from .durations import typical_months
 from ..errors import ApiError, json_error, wants_json
 from ..inputs import parse_id, parse_ids, safe_next
 from . import operations as ops
-from .forms import COUNTRIES, ActionForm, BulkForm, RequestForm, opts
+from . import messages as threads
+from .forms import ActionForm, BulkForm, RequestForm, opts
 from .hooks import page_sections
 from .listing import COLUMNS, PER_PAGE, SORTS, csv_stream, export_query, list_page, read_args, to_csv
 from .models import ConversionRequest
-from .present import TRIGGER_HELP, action_order, confirmation, humanize, state_label, trigger_label
+from ..registry import plan_extras
+from .present import (TRIGGER_HELP, action_order, cancel_reason_label, cancel_reasons_for, confirmation, humanize,
+                      state_label, trigger_label)
 
 bp = Blueprint("requests", __name__)
 
-DOCUMENTS_PARTIAL = "invoices/_request_documents.html"  # the invoices package may provide it
 LIST_TITLES = {"requester": "My requests", "staff": "Work queue", "coordinator": "All requests"}
 
 
@@ -182,8 +183,15 @@ def new(emma_id: str):
     form = RequestForm()
     form.target.choices = opts((p.target, p.product_symbol) for p in products)
     has_cre = any(any(s.recombinase == "Cre" for s in p.steps) for p in products)
+    profiles = ops.billing_profiles(current_user)
     if request.method == "GET":
         form.organisation.data = form.organisation.data or current_user.organisation or None
+        chosen = request.args.get("profile", type=int)
+        if profiles and chosen and 1 <= chosen <= len(profiles):
+            profile = profiles[chosen - 1]
+            form.organisation.data, form.address.data = profile.organisation, profile.address
+            form.country.data, form.vat_number.data = profile.country, profile.vat_number
+            form.sector.data = profile.sector
         wanted = request.args.get("target")
         form.target.data = wanted if wanted in {p.target for p in products} else None
     action = request.form.get("action", "review")
@@ -202,7 +210,7 @@ def new(emma_id: str):
                         deliverable=form.deliverable.data, use_tat_cre=form.use_tat_cre.data,
                         comment=form.comment.data, billing=ops.Billing(
                             organisation=form.organisation.data, address=form.address.data,
-                            country=form.country.data.strip().upper(), sector=form.sector.data,
+                            country=form.country.data, sector=form.sector.data,
                             vat_number=form.vat_number.data or None))
                 except ApiError as exc:
                     making = ops.open_request_making(plan.product_symbol) if exc.status == 409 else None
@@ -217,12 +225,14 @@ def new(emma_id: str):
             elif action != "edit":
                 archived = ops.archived_derivative(plan.product_symbol)
                 making = None if archived else ops.open_request_making(plan.product_symbol)
+                user = current_user._get_current_object()
+                extras = [x for x in (extra(user, strain, plan, form) for extra in plan_extras(current_app)) if x]
                 return render_template("requests/confirm.html", strain=strain, form=form, plan=plan,
-                                       archived=archived, making=making)
+                                       archived=archived, making=making, extras=extras)
         if form.errors:
             status = 422
     return render_template("requests/new.html", strain=strain, form=form, products=products,
-                           has_cre=has_cre, countries=COUNTRIES,
+                           has_cre=has_cre, profiles=profiles,
                            typical_months=[typical_months(1), typical_months(2)]), status
 
 
@@ -230,13 +240,13 @@ def new(emma_id: str):
 def _action_form(trigger: str) -> ActionForm:
     form = ActionForm(prefix=f"a-{trigger}")
     form.trigger.data = trigger
-    form.reason.choices = opts([("", "Choose a reason…")] + list(lifecycle.CANCEL_REASONS.items()))
+    form.reason.choices = opts([("", "Choose a reason…")] + list(cancel_reasons_for(_role()).items()))
     form.node.choices = []
     return form
 
 
 def render_request(req: ConversionRequest, *, status: int = 200, replace: dict | None = None,
-                   open_action: str | None = None):
+                   open_action: str | None = None, message_body: str = ""):
     """The request page; `replace` holds forms with errors to show again (an action's form under
     its trigger, a section's form under its key: the page's sections take those)."""
     from .estimates import estimate
@@ -264,27 +274,41 @@ def render_request(req: ConversionRequest, *, status: int = 200, replace: dict |
     return render_template(
         "requests/show.html", req=req, triggers=triggers, actions=actions,
         problems=ops.guard_problems(user, req), fixes=fixes, suggestions=suggestions, sections=sections,
-        eta=estimate(req), open_action=open_action, documents=_documents(req),
-        comment_required=lifecycle.COMMENT_REQUIRED, cancel_reasons=lifecycle.CANCEL_REASONS,
+        eta=estimate(req), open_action=open_action,
+        timeline=_timeline(req, threads.messages_of(user, req)), message_body=message_body,
+        can_write_notes=_role() != "requester",
+        comment_required=lifecycle.COMMENT_REQUIRED, reason_label=cancel_reason_label,
         trigger_help=TRIGGER_HELP, list_title=LIST_TITLES[_role()]), status
 
 
-def _documents(req: ConversionRequest) -> dict:
-    """What the invoices package offers for this request: its partial template, or its page."""
-    try:
-        current_app.jinja_env.get_template(DOCUMENTS_PARTIAL)
-        return {"partial": DOCUMENTS_PARTIAL}
-    except TemplateNotFound:
-        pass
-    if "invoices.for_request" in current_app.view_functions and req.node_id is not None:
-        return {"url": url_for("invoices.for_request", request_id=req.id)}
-    return {}
+def _timeline(req: ConversionRequest, messages: list) -> list[tuple[str, object]]:
+    """History and messages in time order: [("event", RequestEvent) | ("message", RequestMessage)]."""
+    items = [(e.at, 0, e.id, "event", e) for e in req.history]
+    items += [(m.created_at, 1, m.id, "message", m) for m in messages]
+    return [(kind, item) for *_, kind, item in sorted(items, key=lambda t: t[:3])]
 
 
 @bp.route("/requests/<int:request_id>")
 @login_required
 def show(request_id: int):
     return render_request(ops.get_request(current_user, request_id, detail=True))
+
+
+@bp.route("/requests/<int:request_id>/messages", methods=["POST"])
+@login_required
+def message(request_id: int):
+    """Write on the request's thread (an internal note when the box is ticked: EMMA staff only)."""
+    body = request.form.get("body", "")
+    try:
+        threads.post_message(current_user, request_id, body=body, internal=request.form.get("internal") == "y")
+    except ApiError as exc:
+        if exc.status == 404:
+            abort(404)
+        flash(exc.message, "error")
+        return render_request(ops.get_request(current_user, request_id, detail=True), status=exc.status,
+                              message_body=body[:threads.MAX_BODY])
+    flash("Note saved (EMMA staff only)." if request.form.get("internal") == "y" else "Message sent.", "success")
+    return redirect(url_for(".show", request_id=request_id) + "#messages")
 
 
 @bp.route("/requests/<int:request_id>/events", methods=["POST"])

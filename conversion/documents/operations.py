@@ -1,0 +1,169 @@
+"""Documents of a request: uploads kept in the documents directory, the conversion certificate,
+and what the request page's documents panel shows.
+
+Who may see a request may see and upload its documents; the bytes are stored once under their
+SHA-256 in DOCUMENTS_DIR (set by configuration) and answered unchanged."""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from ..accounts.models import Role, User
+from ..errors import ApiError, Conflict, Invalid, NotFound
+from ..extensions import db
+from ..invoices import operations as invoices
+from ..lab.models import Cryopreservation, QcResult
+from ..lab.operations import OPEN_FOR_PAPERWORK, records_in_force
+from ..requests.models import ConversionRequest, RequestEvent
+from ..requests.operations import get_request
+from .models import KIND_LABELS, DocumentKind, RequestDocument
+
+UPLOAD_LIMIT = 10 * 1024 * 1024  # bytes
+SIGNATURES = ((b"%PDF-", "application/pdf"), (b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"))
+
+
+class TooLarge(ApiError):
+    status = 413
+
+
+def storage_dir() -> Path:
+    return Path(current_app.config["DOCUMENTS_DIR"])
+
+
+def _path(sha256: str) -> Path:
+    return storage_dir() / sha256[:2] / sha256
+
+
+def sniff(data: bytes) -> str | None:
+    """The content type judged from the bytes (PDF, PNG, JPEG), never from the name."""
+    return next((mime for magic, mime in SIGNATURES if data.startswith(magic)), None)
+
+
+def _clean_name(name: str | None, content_type: str) -> str:
+    base = os.path.basename((name or "").replace("\\", "/")).strip()
+    base = "".join(ch for ch in base if ch.isprintable() and ch not in '"<>')[:200]
+    return base or "document" + {"application/pdf": ".pdf", "image/png": ".png"}.get(content_type, ".jpg")
+
+
+def _store_bytes(data: bytes, sha256: str) -> None:
+    """Write the bytes once (atomically); the same content is already there otherwise."""
+    path = _path(sha256)
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def upload_document(user: User, request_id: int, *, kind: str | None, name: str | None,
+                    stream) -> RequestDocument:
+    """Keep an uploaded file of a request. 422: unknown kind or not a PDF/PNG/JPEG; 413: over 10 MB."""
+    req = get_request(user, request_id)
+    if kind not in {k.value for k in DocumentKind}:
+        raise Invalid(f"kind must be one of {', '.join(k.value for k in DocumentKind)}.")
+    if stream is None:
+        raise Invalid("Attach the file as the multipart field 'file'.")
+    data = stream.read(UPLOAD_LIMIT + 1)
+    if len(data) > UPLOAD_LIMIT:
+        raise TooLarge(f"The file is larger than {UPLOAD_LIMIT // (1024 * 1024)} MB.")
+    if not data:
+        raise Invalid("The file is empty.")
+    content_type = sniff(data)
+    if content_type is None:
+        raise Invalid("Only PDF, PNG and JPEG files are accepted (judged by their content).")
+    sha256 = hashlib.sha256(data).hexdigest()
+    _store_bytes(data, sha256)
+    doc = RequestDocument(request_id=req.id, kind=kind, name=_clean_name(name, content_type),
+                          content_type=content_type, size=len(data), sha256=sha256, uploaded_by_id=user.id)
+    db.session.add(doc)
+    db.session.commit()
+    return doc
+
+
+def documents_of(user: User, req: ConversionRequest) -> list[RequestDocument]:
+    """The uploaded documents of a request already loaded for `user`, oldest first."""
+    return list(db.session.scalars(select(RequestDocument).where(RequestDocument.request_id == req.id)
+                                   .options(joinedload(RequestDocument.uploaded_by)).order_by(RequestDocument.id)))
+
+
+def list_documents(user: User, request_id: int) -> list[RequestDocument]:
+    return documents_of(user, get_request(user, request_id))
+
+
+def document_bytes(user: User, request_id: int, document_id: int) -> tuple[RequestDocument, bytes]:
+    req = get_request(user, request_id)
+    doc = db.session.scalar(select(RequestDocument).where(RequestDocument.request_id == req.id,
+                                                          RequestDocument.id == document_id))
+    if doc is None:
+        raise NotFound(f"No document {document_id} on request {req.reference}.")
+    try:
+        data = _path(doc.sha256).read_bytes()
+    except FileNotFoundError:
+        raise NotFound(f"The file of document {doc.id} is missing from the documents directory: "
+                       "restore it from the backup (docs/deploy.md).") from None
+    return doc, data
+
+
+# ---- the conversion certificate ------------------------------------------------------
+@dataclass
+class Certificate:
+    request: ConversionRequest
+    completed_on: date | None
+    steps: list[dict]
+    qc: list[QcResult]
+    cryo: list[Cryopreservation]
+
+
+def certificate_pdf(user: User, request_id: int) -> tuple[ConversionRequest, bytes]:
+    """The certificate of a completed request, from its lab records in force."""
+    from flask import render_template
+
+    from ..invoices.pdf import helpers, render_pdf
+
+    req = get_request(user, request_id)
+    if req.status != "completed":
+        raise Conflict(f"Request {req.reference} is {req.status}: the conversion certificate is "
+                       "available once it is completed.")
+    completed = db.session.scalar(select(RequestEvent.at).where(
+        RequestEvent.request_id == req.id, RequestEvent.to_status == "completed"
+    ).order_by(RequestEvent.id.desc()).limit(1))
+    in_force = records_in_force(req)  # passing QC of recorded animals; nothing voided
+    steps = [{**s, "how": "TAT-Cre" if in_force.tat_cre_used and s["recombinase"] == "Cre"
+              else f"{s['recombinase']} deleter"} for s in req.steps]
+    cert = Certificate(req, completed.date() if completed else None, steps, in_force.qc, in_force.cryo)
+    html = render_template("documents/pdf/certificate.html", cert=cert, req=req, **helpers())
+    return req, render_pdf(html)
+
+
+# ---- the request page's panel ----------------------------------------------------------
+def request_section(req: ConversionRequest, user: User, replace: dict | None = None) -> dict:
+    """What the documents section of a request page shows `user` (requests.hooks.add_page_section)."""
+    invoice_rows = invoices.invoices_of(user, req)
+    is_node_staff = user.is_staff_of(req.node_id)
+    return {
+        "template": "documents/_panel.html",
+        "invoices": invoice_rows, "balances": invoices.balances(invoice_rows),
+        "can_draft": invoices.can_draft(user, req),
+        "quotes": invoices.quotes_of(user, req),
+        "documents": documents_of(user, req),
+        "kinds": list(KIND_LABELS.items()),
+        "can_record_paperwork": (is_node_staff or user.role is Role.coordinator)
+                                and req.status in OPEN_FOR_PAPERWORK,
+        "certificate": req.status == "completed",
+    }

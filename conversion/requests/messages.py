@@ -1,0 +1,50 @@
+"""Messages on a request: a thread between the requester, the node's staff and the coordinators.
+
+Internal notes are for EMMA staff (node staff and coordinators): a requester never sees them and
+cannot write one. Each message is written with its emails to the other side (the message_posted
+signal: the outbox) in one transaction, and shows in the request's timeline."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from ..accounts.models import Role, User
+from ..errors import Forbidden, Invalid
+from ..extensions import db
+from .models import ConversionRequest, RequestMessage
+from .operations import get_request
+from .signals import message_posted
+
+MAX_BODY = 4000
+
+
+def post_message(user: User, request_id: int, *, body, internal=False) -> RequestMessage:
+    req = get_request(user, request_id)
+    if not isinstance(body, str) or not body.strip():
+        raise Invalid("body is required: write the message.")
+    body = body.strip()
+    if len(body) > MAX_BODY:
+        raise Invalid(f"The message is longer than {MAX_BODY} characters.")
+    if not isinstance(internal, bool):
+        raise Invalid("internal must be true or false.")
+    if internal and user.role is Role.requester:
+        raise Forbidden("Internal notes are for EMMA staff only: write a message instead.")
+    message = RequestMessage(request_id=req.id, author=user, body=body, internal=internal)
+    db.session.add(message)
+    db.session.flush()
+    message_posted.send(req, message=message)  # the emails, in this transaction
+    db.session.commit()
+    return message
+
+
+def messages_of(user: User, req: ConversionRequest) -> list[RequestMessage]:
+    """The messages of a request already loaded for `user`, oldest first (requesters: no notes)."""
+    stmt = select(RequestMessage).where(RequestMessage.request_id == req.id).options(
+        joinedload(RequestMessage.author).joinedload(User.node))
+    if user.role is Role.requester:
+        stmt = stmt.where(RequestMessage.internal.is_(False))
+    return list(db.session.scalars(stmt.order_by(RequestMessage.id)))
+
+
+def list_messages(user: User, request_id: int) -> list[RequestMessage]:
+    return messages_of(user, get_request(user, request_id))

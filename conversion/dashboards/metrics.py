@@ -102,7 +102,7 @@ def record_visit(req: ConversionRequest, event: RequestEvent) -> None:
     node_id = 0 if state in ("submitted", "approved") else (req.node_id or 0)  # before the flush: the old node
     with db.session.no_autoflush:
         entered = db.session.scalar(select(func.max(RequestEvent.at)).where(
-            RequestEvent.request_id == req.id, RequestEvent.id.is_not(event.id) if event.id else True))
+            RequestEvent.request_id == req.id, RequestEvent.id != event.id if event.id else True))
     if entered is None:
         return
     days = ((event.at or utcnow()) - entered).total_seconds() / DAY

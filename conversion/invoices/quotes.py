@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..accounts.models import Role, User
 from ..catalogue.models import Node, Strain
@@ -193,7 +194,7 @@ def get_quote(user: User, quote_id: int) -> Quote:
 def quotes_of(user: User, req: ConversionRequest) -> list[Quote]:
     """The quotes attached to a request (already loaded for `user`), newest first."""
     return list(db.session.scalars(visible_quotes(user).where(Quote.request_id == req.id)
-                                   .order_by(Quote.id.desc())))
+                                   .options(joinedload(Quote.node)).order_by(Quote.id.desc())))
 
 
 def quote_pdf(user: User, quote_id: int) -> tuple[Quote, bytes]:

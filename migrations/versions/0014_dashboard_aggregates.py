@@ -58,7 +58,7 @@ def _fill(table) -> None:
     rows = conn.execute(sa.text("SELECT request_id, to_status, at FROM request_events ORDER BY request_id, id"))
     for rid, state, at in rows:
         if isinstance(at, str):  # SQLite without the app's type
-            at = sa.DateTime().result_processor(conn.dialect, None)(at)
+            at = sa.DateTime().dialect_impl(conn.dialect).result_processor(conn.dialect, None)(at)
         if last is not None and last[0] == rid:
             prev, entered = last[1], last[2]
             node_id = 0 if prev in ('submitted', 'approved') else (nodes.get(rid) or 0)

@@ -101,8 +101,8 @@ def test_csv_exports_exactly_what_is_shown(seeded, api, cora):
 
 def test_csv_export_of_every_page_streams_all_matching_requests(seeded, api, cora):
     for _ in range(30):
-        api.submit("EM:06377", "b")
-    rid = api.submit("EM:05402", "c")["id"]
+        api.submit(fresh_strain("EM:06377"), "b")
+    rid = api.submit(fresh_strain(), "c")["id"]
     api.go("coordinator", rid, "approve")
     shown = cora.text("/requests?sort=oldest")
     assert "Showing 1–25 of 31" in shown and 'href="/requests.csv?all=1&amp;sort=oldest"' in shown

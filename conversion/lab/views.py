@@ -13,7 +13,7 @@ from ..accounts.models import Role
 from ..errors import ApiError
 from ..requests import operations as req_ops
 from ..requests.models import ConversionRequest
-from ..requests.views import render_request
+from ..requests.views import field_error, render_request
 from . import operations as lab
 from .forms import (TABLE_ROWS, AnimalsForm, CorrectForm, CryoForm, ImportForm, MatingForm, PaperworkForm,
                     QcForm, ShipmentForm, ThawForm, VoidForm, opts)
@@ -140,7 +140,7 @@ def _post(request_id: int, key: str, form, call, anchor: str | None = None, extr
         try:
             message = call(req, form)
         except ApiError as exc:
-            flash(exc.message, "error")
+            flash(field_error(form, exc.message), "error")  # in the field's words, next to it
             status = exc.status
         else:
             flash(message, "success")

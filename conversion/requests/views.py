@@ -43,7 +43,7 @@ def _back(default: str) -> str:
     return safe_next(request.form.get("next"), default)
 
 
-def _field_error(form, message: str) -> str:
+def field_error(form, message: str) -> str:
     """An operation's refusal in people's words, also shown next to the field it names."""
     fields = {f.short_name: f.label.text for f in form if f.short_name != "csrf_token"}
     text, name = humanize(message, fields)
@@ -331,7 +331,7 @@ def fire(request_id: int):
     try:
         req, event = ops.fire_trigger(current_user, req.id, trigger, comment=form.comment.data, **data)
     except ApiError as exc:
-        flash(_field_error(form, exc.message), "error")
+        flash(field_error(form, exc.message), "error")
         if request.form.get("next"):
             return redirect(_back(url_for(".show", request_id=request_id)))
         req = ops.get_request(current_user, request_id)

@@ -6,7 +6,7 @@ RUN_DEBS := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core graphviz
 TEST_DEBS := $(RUN_DEBS) postgresql-15 chromium poppler-utils fonts-dejavu-extra
 BENCH_DEBS := $(TEST_DEBS) wrk
 
-.PHONY: install install-dev run test bench clean
+.PHONY: install install-dev run lint test bench clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -29,7 +29,12 @@ run: install  ## upgrade the SQLite database, load demo data if empty, serve on 
 	$(FLASK) seed-if-empty
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: install-dev  ## the whole suite on SQLite and PostgreSQL, browser tests included
+lint: install-dev  ## quality gates: ruff (lint + format) and mypy (settings in pyproject.toml)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: install-dev lint  ## the gates, then the whole suite on SQLite and PostgreSQL, browser tests included
 	bash scripts/system-deps.sh $(TEST_DEBS)
 	bash scripts/test.sh $(PYTEST_ARGS)
 

@@ -1,7 +1,8 @@
 """EXPLAIN ANALYZE of the SQL behind the benchmarked pages (PostgreSQL in DATABASE_URL).
 
-    python bench/explain.py [min_ms]     # plans of the statements slower than min_ms (default 0.5)
+python bench/explain.py [min_ms]     # plans of the statements slower than min_ms (default 0.5)
 """
+
 from __future__ import annotations
 
 import sys

@@ -6,6 +6,7 @@ database in DATABASE_URL, with CPU time and SQL statements per call, optionally 
 
 CPU time is this process's (the app's Python: SQLAlchemy, Jinja, JSON ...), not the database's, so
 the figures hold on a busy machine better than wall time does."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,9 +21,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import querycounts, targets  # noqa: E402
 
-WHO = {"api_detail": "api", "api_list": "api", "pdf": "api", "page_staff": "staff", "queue": "staff",
-       "page_coordinator": "coordinator", "review": "coordinator", "dashboard": "coordinator",
-       "csv": "coordinator"}
+WHO = {
+    "api_detail": "api",
+    "api_list": "api",
+    "pdf": "api",
+    "page_staff": "staff",
+    "queue": "staff",
+    "page_coordinator": "coordinator",
+    "review": "coordinator",
+    "dashboard": "coordinator",
+    "csv": "coordinator",
+}
 
 
 def main() -> None:
@@ -38,8 +47,14 @@ def main() -> None:
     from conversion import create_app
     from conversion.extensions import db
 
-    app = create_app({"WTF_CSRF_ENABLED": True, "SESSION_COOKIE_SECURE": False,
-                      "REMEMBER_COOKIE_SECURE": False, "RATELIMIT_ENABLED": False})
+    app = create_app(
+        {
+            "WTF_CSRF_ENABLED": True,
+            "SESSION_COOKIE_SECURE": False,
+            "REMEMBER_COOKIE_SECURE": False,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
     with app.app_context():
         engine = db.engine
     urls = targets.series(engine)
@@ -70,11 +85,16 @@ def main() -> None:
                 profiler.disable()
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         n = len(paths)
-        print(f"{name:18} {cpu / n * 1000:7.2f} ms CPU/call  {wall / n * 1000:7.2f} ms wall/call  "
-              f"{len(seen) / n:5.1f} statements/call  ({len(set(paths))} distinct URLs)", flush=True)
+        print(
+            f"{name:18} {cpu / n * 1000:7.2f} ms CPU/call  {wall / n * 1000:7.2f} ms wall/call  "
+            f"{len(seen) / n:5.1f} statements/call  ({len(set(paths))} distinct URLs)",
+            flush=True,
+        )
         if profiler:
             calls = sum(v[1] for v in pstats.Stats(profiler).stats.values())
-            print(f"{'':18} {calls / n:7.0f} Python function calls/call (a steadier measure than time on a busy machine)")
+            print(
+                f"{'':18} {calls / n:7.0f} Python function calls/call (a steadier measure than time on a busy machine)"
+            )
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(opts.sort).print_stats(opts.top)
             print(out.getvalue())

@@ -3,6 +3,7 @@
     python bench/querycounts.py            # prints JSON {name: {"statements": n, "ms": t}}
 
 Each URL is requested once to warm up, then counted and timed."""
+
 from __future__ import annotations
 
 import json
@@ -40,9 +41,13 @@ def sample_request(node_code: str = "ICS", status: str = "breeding") -> int:
     from conversion.extensions import db
     from conversion.requests.models import ConversionRequest
 
-    return db.session.scalar(select(ConversionRequest.id).join(Node, ConversionRequest.node_id == Node.id)
-                             .where(Node.code == node_code, ConversionRequest.status == status)
-                             .order_by(ConversionRequest.id.desc()).limit(1))
+    return db.session.scalar(
+        select(ConversionRequest.id)
+        .join(Node, ConversionRequest.node_id == Node.id)
+        .where(Node.code == node_code, ConversionRequest.status == status)
+        .order_by(ConversionRequest.id.desc())
+        .limit(1)
+    )
 
 
 def targets(app) -> list[tuple[str, str, str]]:
@@ -60,8 +65,7 @@ def targets(app) -> list[tuple[str, str, str]]:
         ("Dashboard (ICS staff)", "page-staff", "/dashboard"),
         ("API list, text search (coordinator, q=cdk)", "api-coordinator", "/api/v1/requests?q=cdk"),
         ("Staff queue page, status sort, page 3", "page-staff", "/requests?sort=status&page=3"),
-        ("CSV export of every page (coordinator, breeding)", "page-coordinator",
-         "/requests.csv?all=1&status=breeding"),
+        ("CSV export of every page (coordinator, breeding)", "page-coordinator", "/requests.csv?all=1&status=breeding"),
     ]
 
 
@@ -88,16 +92,26 @@ def measure(app) -> dict:
             res = client.get(url, headers=headers)
             ms = (time.perf_counter() - started) * 1000
         assert res.status_code == 200, (url, res.status_code)
-        out[name] = {"url": url, "statements": len(seen), "ms": round(ms, 1),
-                     "sql": seen if os.environ.get("SHOW_SQL") else None}
+        out[name] = {
+            "url": url,
+            "statements": len(seen),
+            "ms": round(ms, 1),
+            "sql": seen if os.environ.get("SHOW_SQL") else None,
+        }
     return out
 
 
 def main() -> None:
     from conversion import create_app
 
-    app = create_app({"WTF_CSRF_ENABLED": True, "SESSION_COOKIE_SECURE": False,
-                      "REMEMBER_COOKIE_SECURE": False, "RATELIMIT_ENABLED": False})
+    app = create_app(
+        {
+            "WTF_CSRF_ENABLED": True,
+            "SESSION_COOKIE_SECURE": False,
+            "REMEMBER_COOKIE_SECURE": False,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
     print(json.dumps(measure(app), indent=1))
 
 

@@ -8,6 +8,7 @@ BENCH_SMALL (1000), BENCH_SQLITE_REQUESTS (20000; 0 skips the SQLite series), BE
 for a trial run), BENCH_LOGS (where wrk output, URL files and logs go).
 
     python bench/run.py --report results.json    # re-write docs/benchmarks.md from a run's results"""
+
 from __future__ import annotations
 
 import http.client
@@ -22,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -99,8 +100,14 @@ def env_for(url: str, **extra) -> dict:
 def flask(url: str, *args: str, log_name: str) -> float:
     started = time.perf_counter()
     with open(LOGS / log_name, "w") as out:
-        subprocess.run([str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env_for(url),
-                       stdout=out, stderr=subprocess.STDOUT, check=True)
+        subprocess.run(
+            [str(BIN / "flask"), "--app", "wsgi", *args],
+            cwd=ROOT,
+            env=env_for(url),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=True,
+        )
     return time.perf_counter() - started
 
 
@@ -112,8 +119,7 @@ def prepare(url: str, n: int, tag: str) -> float:
 
 
 def run_json(script: str, url: str, log_name: str) -> dict:
-    res = subprocess.run([PY, str(ROOT / "bench" / script)], cwd=ROOT, env=env_for(url),
-                         capture_output=True, text=True)
+    res = subprocess.run([PY, str(ROOT / "bench" / script)], cwd=ROOT, env=env_for(url), capture_output=True, text=True)
     (LOGS / log_name).write_text(res.stderr)
     if res.returncode != 0:
         raise RuntimeError(f"{script} failed: see {LOGS / log_name}\n{res.stderr[-2000:]}")
@@ -126,9 +132,22 @@ class Server:
         self.name, self.port = name, free_port()
         self.log = open(LOGS / f"gunicorn-{name}.log", "w")
         self.proc = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--workers", str(WORKERS), "--bind", f"127.0.0.1:{self.port}",
-             "--chdir", str(chdir), app], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            [
+                str(BIN / "gunicorn"),
+                "--workers",
+                str(WORKERS),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--chdir",
+                str(chdir),
+                app,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.time() + 60
         while time.time() < deadline:
             try:
@@ -179,8 +198,9 @@ def session_cookie(server: Server, email: str, password: str) -> str:
     cookie = _cookie(headers)
     token = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', body).group(1).decode()
     form = urlencode({"email": email, "password": password, "csrf_token": token}).encode()
-    status, headers, body = server.request("POST", "/login", {
-        "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}, form)
+    status, headers, body = server.request(
+        "POST", "/login", {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}, form
+    )
     if status not in (302, 303):
         raise RuntimeError(f"sign-in as {email} failed: {status}")
     cookie = _cookie(headers) or cookie
@@ -197,8 +217,12 @@ def _cookie(headers) -> str:
 
 
 def bearer(server: Server, email: str, password: str) -> str:
-    status, _, body = server.request("POST", "/api/v1/tokens", {"Content-Type": "application/json"},
-                                     json.dumps({"email": email, "password": password}).encode())
+    status, _, body = server.request(
+        "POST",
+        "/api/v1/tokens",
+        {"Content-Type": "application/json"},
+        json.dumps({"email": email, "password": password}).encode(),
+    )
     if status != 201:
         raise RuntimeError(f"token for {email}: {status} {body[:200]!r}")
     return json.loads(body)["token"]
@@ -214,8 +238,18 @@ def wrk(server: Server, lines: list[str], headers: dict, name: str, duration: in
     paths = LOGS / f"paths-{name}.txt"
     paths.write_text("\n".join(lines) + "\n")
     env = dict(os.environ, BENCH_PATHS=str(paths), BENCH_THREADS=str(THREADS))
-    args = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", "--timeout", "10s", "--latency", "-s", str(ROOT / "bench" / "paths.lua"),
-            "-H", f"User-Agent: {UA}"]
+    args = [
+        "wrk",
+        f"-t{THREADS}",
+        f"-c{CONNECTIONS}",
+        "--timeout",
+        "10s",
+        "--latency",
+        "-s",
+        str(ROOT / "bench" / "paths.lua"),
+        "-H",
+        f"User-Agent: {UA}",
+    ]
     for key, value in headers.items():
         args += ["-H", f"{key}: {value}"]
     url = f"http://127.0.0.1:{server.port}/"
@@ -228,12 +262,20 @@ def wrk(server: Server, lines: list[str], headers: dict, name: str, duration: in
     errors = re.search(r"Socket errors: (.*)", out)
     p50 = re.search(r"50%\s+([\d.]+\w+)", out)
     p99 = re.search(r"99%\s+([\d.]+\w+)", out)
-    result = {"rps": rps, "requests": int(total.group(1)) if total else 0,
-              "non2xx": int(bad.group(1)) if bad else 0, "socket_errors": errors.group(1) if errors else "",
-              "p50": p50.group(1) if p50 else "", "p99": p99.group(1) if p99 else "",
-              "urls": len(set(lines)), "example": lines[0]}
-    log(f"{name}: {rps:.0f} req/s (p50 {result['p50']}, p99 {result['p99']}, {result['urls']} URLs, "
-        f"non-2xx {result['non2xx']})")
+    result = {
+        "rps": rps,
+        "requests": int(total.group(1)) if total else 0,
+        "non2xx": int(bad.group(1)) if bad else 0,
+        "socket_errors": errors.group(1) if errors else "",
+        "p50": p50.group(1) if p50 else "",
+        "p99": p99.group(1) if p99 else "",
+        "urls": len(set(lines)),
+        "example": lines[0],
+    }
+    log(
+        f"{name}: {rps:.0f} req/s (p50 {result['p50']}, p99 {result['p99']}, {result['urls']} URLs, "
+        f"non-2xx {result['non2xx']})"
+    )
     return result
 
 
@@ -251,8 +293,9 @@ def memory(server: Server) -> list[dict]:
     out = []
     for pid in server.workers():
         status = Path(f"/proc/{pid}/status").read_text()
-        out.append({k: round(int(re.search(rf"{k}:\s+(\d+) kB", status).group(1)) / 1024, 1)
-                    for k in ("VmRSS", "VmHWM")})
+        out.append(
+            {k: round(int(re.search(rf"{k}:\s+(\d+) kB", status).group(1)) / 1024, 1) for k in ("VmRSS", "VmHWM")}
+        )
     return out
 
 
@@ -264,16 +307,29 @@ def machine() -> dict:
             cpu = line.split(":", 1)[1].strip()
             break
     mem = re.search(r"MemTotal:\s+(\d+) kB", Path("/proc/meminfo").read_text()).group(1)
-    versions = subprocess.run([PY, "-c", "import flask, sqlalchemy, gunicorn, weasyprint, psycopg; "
-                               "print(flask.__version__, sqlalchemy.__version__, gunicorn.__version__, "
-                               "weasyprint.__version__, psycopg.__version__)"],
-                              capture_output=True, text=True).stdout.split()
+    versions = subprocess.run(
+        [
+            PY,
+            "-c",
+            "import flask, sqlalchemy, gunicorn, weasyprint, psycopg; "
+            "print(flask.__version__, sqlalchemy.__version__, gunicorn.__version__, "
+            "weasyprint.__version__, psycopg.__version__)",
+        ],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     pg = subprocess.run(["/usr/lib/postgresql/15/bin/postgres", "--version"], capture_output=True, text=True).stdout
     wrk_v = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
-    return {"nproc": os.cpu_count(), "memory_gb": round(int(mem) / 1024 / 1024, 1), "cpu": cpu or platform.processor(),
-            "kernel": platform.release(), "python": platform.python_version(),
-            "versions": dict(zip(("Flask", "SQLAlchemy", "gunicorn", "WeasyPrint", "psycopg"), versions)),
-            "postgres": pg.strip(), "wrk": (wrk_v.stdout + wrk_v.stderr).split("\n")[0].strip()}
+    return {
+        "nproc": os.cpu_count(),
+        "memory_gb": round(int(mem) / 1024 / 1024, 1),
+        "cpu": cpu or platform.processor(),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "versions": dict(zip(("Flask", "SQLAlchemy", "gunicorn", "WeasyPrint", "psycopg"), versions)),
+        "postgres": pg.strip(),
+        "wrk": (wrk_v.stdout + wrk_v.stderr).split("\n")[0].strip(),
+    }
 
 
 # ---- main ---------------------------------------------------------------------------
@@ -288,8 +344,9 @@ def transitions_done(url: str, since_id: int) -> int:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            return conn.execute(text("SELECT count(*) FROM request_events WHERE id > :i AND comment = 'benchmark'"),
-                                {"i": since_id}).scalar()
+            return conn.execute(
+                text("SELECT count(*) FROM request_events WHERE id > :i AND comment = 'benchmark'"), {"i": since_id}
+            ).scalar()
     finally:
         engine.dispose()
 
@@ -330,9 +387,11 @@ def measure_server(url: str, env: dict, names: list[str], tag: str) -> dict:
         servers.append(hello)
         app = Server(f"app-{tag}", "wsgi:app", env)
         servers.append(app)
-        auth = {"api": {"Authorization": f"Bearer {bearer(app, 'coordinator@emma.example', 'coordinator-demo')}"},
-                "staff": {"Cookie": session_cookie(app, "staff.ics@emma.example", "staff-ics-demo")},
-                "coordinator": {"Cookie": session_cookie(app, "coordinator@emma.example", "coordinator-demo")}}
+        auth = {
+            "api": {"Authorization": f"Bearer {bearer(app, 'coordinator@emma.example', 'coordinator-demo')}"},
+            "staff": {"Cookie": session_cookie(app, "staff.ics@emma.example", "staff-ics-demo")},
+            "coordinator": {"Cookie": session_cookie(app, "coordinator@emma.example", "coordinator-demo")},
+        }
         who = {name: w for name, w, _, _ in SERIES}
         load["rss_start"] = memory(app)
         for name in names:
@@ -356,8 +415,15 @@ def measure_server(url: str, env: dict, names: list[str], tag: str) -> dict:
 
 def main() -> None:
     admin = os.environ["PG_ADMIN_URL"]
-    results: dict = {"started": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "n": N, "small": SMALL,
-                     "sqlite_n": SQLITE_N, "duration": DURATION, "connections": CONNECTIONS, "machine": machine()}
+    results: dict = {
+        "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "n": N,
+        "small": SMALL,
+        "sqlite_n": SQLITE_N,
+        "duration": DURATION,
+        "connections": CONNECTIONS,
+        "machine": machine(),
+    }
     log(f"logs in {LOGS}")
 
     # seed-bench timings and SQL statement counts at two sizes
@@ -368,9 +434,14 @@ def main() -> None:
     log("SQL statements per page")
     results["sql_small"] = run_json("querycounts.py", small_url, "querycounts-small.log")
     results["sql_big"] = run_json("querycounts.py", big_url, "querycounts-big.log")
-    results["rows"] = dict(sql(big_url, "SELECT 'requests', count(*) FROM conversion_requests UNION ALL "
-                                        "SELECT 'events', count(*) FROM request_events UNION ALL "
-                                        "SELECT 'invoices', count(*) FROM invoices"))
+    results["rows"] = dict(
+        sql(
+            big_url,
+            "SELECT 'requests', count(*) FROM conversion_requests UNION ALL "
+            "SELECT 'events', count(*) FROM request_events UNION ALL "
+            "SELECT 'invoices', count(*) FROM invoices",
+        )
+    )
     log("invoice PDF")
     results["pdf"] = run_json("pdfbench.py", big_url, "pdfbench.log")
 
@@ -390,7 +461,7 @@ def main() -> None:
 
 
 # ---- the report ---------------------------------------------------------------------------
-FINDINGS = (ROOT / "bench" / "findings.md")  # the hand-written part of the report
+FINDINGS = ROOT / "bench" / "findings.md"  # the hand-written part of the report
 
 
 def _row(title: str, x: dict, target: float | None) -> str:
@@ -399,8 +470,10 @@ def _row(title: str, x: dict, target: float | None) -> str:
         verdict = "ok" if x["ratio"] >= target else "**below target**"
     if x["non2xx"] or x["socket_errors"]:
         verdict += f" ({x['non2xx']} non-2xx, socket errors: {x['socket_errors'] or 'none'})"
-    return (f"| {title} | {x['urls']} | {x['rps']:.0f} | {x['hello_rps']:.0f} | **{x['ratio']:.3f}** | "
-            f"{'≥ ' + str(target) if target is not None else '–'} | {x['p50']} | {x['p99']} | {verdict} |")
+    return (
+        f"| {title} | {x['urls']} | {x['rps']:.0f} | {x['hello_rps']:.0f} | **{x['ratio']:.3f}** | "
+        f"{'≥ ' + str(target) if target is not None else '–'} | {x['p50']} | {x['p99']} | {verdict} |"
+    )
 
 
 def report(r: dict) -> str:
@@ -410,7 +483,8 @@ def report(r: dict) -> str:
         "",
         f"Measured {r['started']} by `make bench` (scripts/bench.sh, bench/run.py) on "
         f"{m['nproc']} CPUs ({m['cpu']}), {m['memory_gb']} GB memory, Linux {m['kernel']}; "
-        f"Python {m['python']}, " + ", ".join(f"{k} {v}" for k, v in m["versions"].items())
+        f"Python {m['python']}, "
+        + ", ".join(f"{k} {v}" for k, v in m["versions"].items())
         + f"; {m['postgres']}; {m['wrk']}.",
         "",
         f"Data: `flask --app wsgi seed-bench --requests {r['n']}` on a throw-away PostgreSQL cluster "
@@ -435,15 +509,24 @@ def report(r: dict) -> str:
             lines.append(_row(title, load[name], target))
     if "csv" in load:
         c = load["csv"]
-        lines += ["", f"CSV export: {c['rows']} rows per call, streamed. Worker memory (MB) before the "
-                      f"run: {c['memory_before']}; after it: {c['memory_after']} (VmHWM is the peak)."]
+        lines += [
+            "",
+            f"CSV export: {c['rows']} rows per call, streamed. Worker memory (MB) before the "
+            f"run: {c['memory_before']}; after it: {c['memory_after']} (VmHWM is the peak).",
+        ]
     if "mixed" in load:
         x = load["mixed"]
-        lines += ["", f"Mixed run: {x['transitions']} transitions committed (every 10th call, "
-                      f"`POST /api/v1/requests/<id>/events` hold or resume, full request JSON answered) "
-                      f"among {x['requests']} calls."]
-    lines += ["", f"Worker memory (MB): at start {load['rss_start']}, after every series {load['rss_end']}; "
-                  f"hello-world workers {load['hello_rss']}."]
+        lines += [
+            "",
+            f"Mixed run: {x['transitions']} transitions committed (every 10th call, "
+            f"`POST /api/v1/requests/<id>/events` hold or resume, full request JSON answered) "
+            f"among {x['requests']} calls.",
+        ]
+    lines += [
+        "",
+        f"Worker memory (MB): at start {load['rss_start']}, after every series {load['rss_end']}; "
+        f"hello-world workers {load['hello_rss']}.",
+    ]
     lite = r.get("load_sqlite")
     if lite:
         lines += [
@@ -482,7 +565,8 @@ def report(r: dict) -> str:
         lines.append(
             f"Invoice {p['invoice']} ({p['lines']} lines, {p['pages']} page(s)), median of {p['runs']} renders: "
             f"the app's `render_invoice` **{p['app_ms_per_page']} ms per page**; WeasyPrint rendering the same "
-            f"HTML directly {p['direct_ms_per_page']} ms per page: **{p['ratio']}×** (target ≤ 1.2×).")
+            f"HTML directly {p['direct_ms_per_page']} ms per page: **{p['ratio']}×** (target ≤ 1.2×)."
+        )
     lines += [
         "",
         "## seed-bench",

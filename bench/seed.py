@@ -12,6 +12,7 @@ ones a draft.
 
 Rows are written with SQLAlchemy Core `insert()` executemany in chunks, ids assigned here (the
 PostgreSQL sequences are moved past them at the end); everything is one transaction."""
+
 from __future__ import annotations
 
 import queue
@@ -19,9 +20,9 @@ import random
 import secrets
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Callable
 
 from sqlalchemy import func, insert, inspect, select, text, update
 from werkzeug.security import generate_password_hash
@@ -30,31 +31,36 @@ from conversion.accounts.models import Role, User
 from conversion.alleles import TARGETS, SymbolError, plan_conversion, product_strain_name
 from conversion.catalogue.models import Access, DeleterStrain, Material, Node, Strain
 from conversion.dashboards.metrics import rebuild_state_durations
-from conversion.requests.durations import typical_days
 from conversion.extensions import db, utcnow
 from conversion.invoices.vat import normalise_vat
-from conversion.lab.models import (Animal, CryoThaw, Cryopreservation, Litter, Mating, Paperwork, QcResult,
-                                   Shipment)
+from conversion.lab.models import Animal, Cryopreservation, CryoThaw, Litter, Mating, Paperwork, QcResult, Shipment
+from conversion.requests.durations import typical_days
 from conversion.requests.models import ConversionRequest, RequestEvent
 
 CHUNK = 2000  # requests per executemany round
 YEARS = 3
 CANCEL_BY_REQUESTER = ("no_longer_required", "sourced_elsewhere", "delivery_too_long")
 CANCEL_BY_COORDINATOR = ("no_response", "charges_too_high", "no_longer_required", "other")
-HOLD_REASONS = ("Requester asked to pause: funding renewal pending",
-                "Animal facility health screening in progress",
-                "Waiting for the requester's institute to confirm the MTA",
-                "Staff shortage over the summer")
+HOLD_REASONS = (
+    "Requester asked to pause: funding renewal pending",
+    "Animal facility health screening in progress",
+    "Waiting for the requester's institute to confirm the MTA",
+    "Staff shortage over the summer",
+)
 # organisation, country, address, VAT number (None: none given), sector
 ORGANISATIONS = [
     ("Universität Heidelberg", "DE", "Im Neuenheimer Feld 234, 69120 Heidelberg", "DE123456788", "academic"),
     ("Institut Pasteur", "FR", "25-28 rue du Docteur Roux, 75015 Paris", "FR40180089013", "academic"),
     ("University of Helsinki", "FI", "Yliopistonkatu 4, 00100 Helsinki", "FI12345671", "academic"),
     ("University of Cambridge", "GB", "Tennis Court Road, Cambridge CB2 1QW", "GB123456782", "academic"),
-    ("Universitat de Barcelona", "ES", "Gran Via de les Corts Catalanes 585, 08007 Barcelona",
-     "ESA12345674", "academic"),
-    ("Università degli Studi di Milano", "IT", "Via Festa del Perdono 7, 20122 Milano", "IT02118760582",
-     "academic"),
+    (
+        "Universitat de Barcelona",
+        "ES",
+        "Gran Via de les Corts Catalanes 585, 08007 Barcelona",
+        "ESA12345674",
+        "academic",
+    ),
+    ("Università degli Studi di Milano", "IT", "Via Festa del Perdono 7, 20122 Milano", "IT02118760582", "academic"),
     ("Charles University", "CZ", "Ovocný trh 5, 116 36 Praha 1", "CZ12345679", "academic"),
     ("Medizinische Universität Wien", "AT", "Spitalgasse 23, 1090 Wien", "ATU12345675", "academic"),
     ("Karolinska Institutet", "SE", "Solnavägen 1, 171 77 Solna", None, "academic"),
@@ -64,10 +70,46 @@ ORGANISATIONS = [
     ("Pharma Exemple SA", "FR", "3 avenue de l'Europe, 67300 Schiltigheim", "FR27775688732", "industry"),
     ("Genomics Example Ltd", "GB", "Milton Park, Abingdon OX14 4RY", "GB654321006", "industry"),
 ]
-FIRST = ("Anna", "Ben", "Carla", "David", "Elena", "Felix", "Greta", "Hugo", "Ines", "Jonas", "Katrin",
-         "Luca", "Maria", "Niko", "Olga", "Pieter", "Rosa", "Sven", "Tomas", "Ulla")
-LAST = ("Schmidt", "Martin", "Virtanen", "Smith", "García", "Rossi", "Novák", "Gruber", "Lindqvist",
-        "Keller", "Brown", "Dubois", "Müller", "Korhonen", "Fischer", "Moreau")
+FIRST = (
+    "Anna",
+    "Ben",
+    "Carla",
+    "David",
+    "Elena",
+    "Felix",
+    "Greta",
+    "Hugo",
+    "Ines",
+    "Jonas",
+    "Katrin",
+    "Luca",
+    "Maria",
+    "Niko",
+    "Olga",
+    "Pieter",
+    "Rosa",
+    "Sven",
+    "Tomas",
+    "Ulla",
+)
+LAST = (
+    "Schmidt",
+    "Martin",
+    "Virtanen",
+    "Smith",
+    "García",
+    "Rossi",
+    "Novák",
+    "Gruber",
+    "Lindqvist",
+    "Keller",
+    "Brown",
+    "Dubois",
+    "Müller",
+    "Korhonen",
+    "Fischer",
+    "Moreau",
+)
 
 
 def _now() -> datetime:
@@ -172,8 +214,9 @@ class _World:
         self.deleters: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
         for d in db.session.scalars(select(DeleterStrain)):
             self.deleters[d.node_id][d.recombinase.value].append(d.id)
-        self.conversion_nodes = [node for node in self.nodes.values()
-                                 if node.offers_conversion and self.staff.get(node.id)]
+        self.conversion_nodes = [
+            node for node in self.nodes.values() if node.offers_conversion and self.staff.get(node.id)
+        ]
         if not self.conversion_nodes:
             raise RuntimeError("No node offers conversion with a staff account.")
         self.orgs = []
@@ -196,12 +239,13 @@ class _World:
         for u in users:
             if u.role is Role.requester:
                 sector = "industry" if "biotech" in u.email or "industry" in u.email else "academic"
-                org = next((o for o in self.orgs if o[4] == sector and (not u.organisation or o[0] == u.organisation)),
-                           next(o for o in self.orgs if o[4] == sector))
+                org = next(
+                    (o for o in self.orgs if o[4] == sector and (not u.organisation or o[0] == u.organisation)),
+                    next(o for o in self.orgs if o[4] == sector),
+                )
                 out.append((u.id, u.display_name, u.email, org))
         want = max(10, min(1000, n // 50))
-        have = {email for email in db.session.scalars(
-            select(User.email).where(User.email.like("bench.requester%")))}
+        have = {email for email in db.session.scalars(select(User.email).where(User.email.like("bench.requester%")))}
         next_id = _ids(User)
         unusable = generate_password_hash(secrets.token_urlsafe(32), method="pbkdf2:sha256:1000")
         rows = []
@@ -211,14 +255,26 @@ class _World:
             name = f"{FIRST[i % len(FIRST)]} {LAST[(i // len(FIRST)) % len(LAST)]}"
             if email in have:
                 continue
-            rows.append({"id": next_id, "email": email, "name": name, "password_hash": unusable,
-                         "role": "requester", "node_id": None, "organisation": org[0], "active": True,
-                         "session_version": 1, "created_at": self.now - timedelta(days=YEARS * 366)})
+            rows.append(
+                {
+                    "id": next_id,
+                    "email": email,
+                    "name": name,
+                    "password_hash": unusable,
+                    "role": "requester",
+                    "node_id": None,
+                    "organisation": org[0],
+                    "active": True,
+                    "session_version": 1,
+                    "created_at": self.now - timedelta(days=YEARS * 366),
+                }
+            )
             next_id += 1
         if rows:
             db.session.execute(insert(User.__table__), rows)
         for uid, email, name, org_name in db.session.execute(
-                select(User.id, User.email, User.name, User.organisation).where(User.email.like("bench.requester%"))):
+            select(User.id, User.email, User.name, User.organisation).where(User.email.like("bench.requester%"))
+        ):
             org = next((o for o in self.orgs if o[0] == org_name), self.orgs[0])
             out.append((uid, name or email, email, org))
         return out
@@ -246,8 +302,9 @@ class _World:
 
     def able_nodes(self, recombinases: frozenset) -> list[Node]:
         if recombinases not in self._able:
-            self._able[recombinases] = [n for n in self.conversion_nodes
-                                        if all(self.deleters[n.id].get(r) for r in recombinases)]
+            self._able[recombinases] = [
+                n for n in self.conversion_nodes if all(self.deleters[n.id].get(r) for r in recombinases)
+            ]
         return self._able[recombinases]
 
     def product_name(self, strain: Strain, product_symbol: str, node: Node) -> str:
@@ -292,14 +349,32 @@ class _Life:
         else:
             deliverable = rng.choices(["frozen_sperm", "frozen_embryos", "live_animals"], [6, 2, 2])[0]
         self.row = {
-            "id": rid, "reference": f"AC-{t0.year}-{rid:05d}", "requester_id": self.requester_id,
-            "strain_id": strain.id, "node_id": None, "status": "submitted", "held_status": None,
-            "target": target, "source_class": plan["source_class"], "product_symbol": plan["product_symbol"],
-            "product_class": plan["product_class"], "product_strain_name": None, "plan": plan,
-            "step_count": len(self.steps), "current_step": 1, "use_tat_cre": self.tat,
-            "deliverable": deliverable, "billing_organisation": org[0], "billing_address": org[2],
-            "billing_country": org[1], "billing_vat_number": org[3], "billing_sector": org[4],
-            "created_at": t0, "updated_at": t0, "state_since": t0, "version": 1,
+            "id": rid,
+            "reference": f"AC-{t0.year}-{rid:05d}",
+            "requester_id": self.requester_id,
+            "strain_id": strain.id,
+            "node_id": None,
+            "status": "submitted",
+            "held_status": None,
+            "target": target,
+            "source_class": plan["source_class"],
+            "product_symbol": plan["product_symbol"],
+            "product_class": plan["product_class"],
+            "product_strain_name": None,
+            "plan": plan,
+            "step_count": len(self.steps),
+            "current_step": 1,
+            "use_tat_cre": self.tat,
+            "deliverable": deliverable,
+            "billing_organisation": org[0],
+            "billing_address": org[2],
+            "billing_country": org[1],
+            "billing_vat_number": org[3],
+            "billing_sector": org[4],
+            "created_at": t0,
+            "updated_at": t0,
+            "state_since": t0,
+            "version": 1,
         }
         self.node: Node | None = None
         self.staff_id: int | None = None
@@ -331,12 +406,23 @@ class _Life:
         span = max((end - start).total_seconds(), 60.0)
         return start + timedelta(seconds=self.rng.uniform(0.05, 0.95) * span)
 
-    def event(self, trigger: str, to: str, actor: int, at: datetime, comment: str | None = None,
-              data: dict | None = None) -> None:
-        self.w.add(RequestEvent, {
-            "id": self.next_id(RequestEvent), "request_id": self.rid, "trigger": trigger,
-            "from_status": None if trigger == "submit" else self.row["status"], "to_status": to,
-            "actor_id": actor, "at": at, "comment": comment, "data": data or {}})
+    def event(
+        self, trigger: str, to: str, actor: int, at: datetime, comment: str | None = None, data: dict | None = None
+    ) -> None:
+        self.w.add(
+            RequestEvent,
+            {
+                "id": self.next_id(RequestEvent),
+                "request_id": self.rid,
+                "trigger": trigger,
+                "from_status": None if trigger == "submit" else self.row["status"],
+                "to_status": to,
+                "actor_id": actor,
+                "at": at,
+                "comment": comment,
+                "data": data or {},
+            },
+        )
         self.row["status"] = to
         self.row["updated_at"] = self.row["state_since"] = at
         self.events += 1
@@ -352,22 +438,38 @@ class _Life:
             return
         at = self.between(start, end)
         paid = complete and self.rng.random() < 0.1
-        self.paperwork = {"request_id": self.rid, "mta_signed_on": at.date(),
-                          "po_reference": None if (paid or not complete) else f"PO-{self.rid:06d}",
-                          "paid_on": at.date() if paid else None, "recorded_by_id": self.staff(),
-                          "recorded_at": at}
+        self.paperwork = {
+            "request_id": self.rid,
+            "mta_signed_on": at.date(),
+            "po_reference": None if (paid or not complete) else f"PO-{self.rid:06d}",
+            "paid_on": at.date() if paid else None,
+            "recorded_by_id": self.staff(),
+            "recorded_at": at,
+        }
         self.w.add(Paperwork, self.paperwork)
 
-    def animal(self, at: datetime, stage: str, allele: str, transgene: str | None, mating: int | None,
-               prefix: str) -> None:
+    def animal(
+        self, at: datetime, stage: str, allele: str, transgene: str | None, mating: int | None, prefix: str
+    ) -> None:
         self.animal_n += 1
         self.last_animal = self.next_id(Animal)
-        self.w.add(Animal, {
-            "id": self.last_animal, "request_id": self.rid, "step": self.row["current_step"],
-            "stage": stage, "label": f"{prefix}-{self.animal_n}",
-            "born_on": (at - timedelta(days=self.rng.randint(21, 42))).date(),
-            "sex": self.rng.choice(("male", "female")), "allele": allele, "deleter_transgene": transgene,
-            "mating_id": mating, "recorded_by_id": self.staff(), "recorded_at": at})
+        self.w.add(
+            Animal,
+            {
+                "id": self.last_animal,
+                "request_id": self.rid,
+                "step": self.row["current_step"],
+                "stage": stage,
+                "label": f"{prefix}-{self.animal_n}",
+                "born_on": (at - timedelta(days=self.rng.randint(21, 42))).date(),
+                "sex": self.rng.choice(("male", "female")),
+                "allele": allele,
+                "deleter_transgene": transgene,
+                "mating_id": mating,
+                "recorded_by_id": self.staff(),
+                "recorded_at": at,
+            },
+        )
 
     def founders(self, start: datetime, end: datetime) -> None:
         at = self.between(start, end)
@@ -382,16 +484,36 @@ class _Life:
         mid = self.next_id(Mating)
         born = at + timedelta(days=21)
         self.mating_n += 1
-        self.w.add(Mating, {
-            "id": mid, "request_id": self.rid, "number": self.mating_n, "step": self.row["current_step"],
-            "generation": self.generation, "method": "tat_cre" if tat else "deleter",
-            "deleter_id": None if tat else self.rng.choice(self.world.deleters[self.node.id][recombinase]),
-            "set_up_on": at.date(), "dam": f"D{self.rid}-{self.generation}", "sire": f"S{self.rid}-{self.generation}",
-            "recorded_by_id": self.staff(), "recorded_at": at})
+        self.w.add(
+            Mating,
+            {
+                "id": mid,
+                "request_id": self.rid,
+                "number": self.mating_n,
+                "step": self.row["current_step"],
+                "generation": self.generation,
+                "method": "tat_cre" if tat else "deleter",
+                "deleter_id": None if tat else self.rng.choice(self.world.deleters[self.node.id][recombinase]),
+                "set_up_on": at.date(),
+                "dam": f"D{self.rid}-{self.generation}",
+                "sire": f"S{self.rid}-{self.generation}",
+                "recorded_by_id": self.staff(),
+                "recorded_at": at,
+            },
+        )
         if born < end:
-            self.w.add(Litter, {"request_id": self.rid, "mating_id": mid, "born_on": born.date(),
-                                "pups_born": self.rng.randint(4, 9), "pups_weaned": self.rng.randint(3, 7),
-                                "recorded_by_id": self.staff(), "recorded_at": born})
+            self.w.add(
+                Litter,
+                {
+                    "request_id": self.rid,
+                    "mating_id": mid,
+                    "born_on": born.date(),
+                    "pups_born": self.rng.randint(4, 9),
+                    "pups_weaned": self.rng.randint(3, 7),
+                    "recorded_by_id": self.staff(),
+                    "recorded_at": born,
+                },
+            )
         return mid
 
     def pups(self, start: datetime, end: datetime, mating: int, with_product: bool) -> None:
@@ -410,25 +532,52 @@ class _Life:
         safe = [a for a in assays if a != "3' loxP PCR"] or ["LoA qPCR"]
         for result, n, pool in (("fail", failing, safe), ("pass", passing, assays)):
             for _ in range(n):
-                self.w.add(QcResult, {
-                    "id": self.next_id(QcResult), "request_id": self.rid, "step": self.row["current_step"],
-                    "assay": self.rng.choice(pool), "result": result,
-                    "animal_label": f"G{self.generation}-{self.animal_n}", "animal_id": self.last_animal, "note": None,
-                    "recorded_by_id": self.staff(), "recorded_at": self.between(start, end)})
+                self.w.add(
+                    QcResult,
+                    {
+                        "id": self.next_id(QcResult),
+                        "request_id": self.rid,
+                        "step": self.row["current_step"],
+                        "assay": self.rng.choice(pool),
+                        "result": result,
+                        "animal_label": f"G{self.generation}-{self.animal_n}",
+                        "animal_id": self.last_animal,
+                        "note": None,
+                        "recorded_by_id": self.staff(),
+                        "recorded_at": self.between(start, end),
+                    },
+                )
 
     def cryopreserve(self, start: datetime, end: datetime, thaw: str | None) -> None:
         material = "embryos" if self.row["deliverable"] == "frozen_embryos" else "sperm"
         count = self.rng.randint(10, 40)
         self.cryo.append((material, count))
         cid, at = self.next_id(Cryopreservation), self.between(start, end)
-        self.w.add(Cryopreservation, {
-            "id": cid, "request_id": self.rid, "material": material,
-            "count": count, "location": f"Tank {self.rng.randint(1, 6)} / canister {self.rng.randint(1, 9)} "
-                                        f"/ position {self.rng.randint(1, 40)}",
-            "recorded_by_id": self.staff(), "recorded_at": at})
+        self.w.add(
+            Cryopreservation,
+            {
+                "id": cid,
+                "request_id": self.rid,
+                "material": material,
+                "count": count,
+                "location": f"Tank {self.rng.randint(1, 6)} / canister {self.rng.randint(1, 9)} "
+                f"/ position {self.rng.randint(1, 40)}",
+                "recorded_by_id": self.staff(),
+                "recorded_at": at,
+            },
+        )
         if thaw:
-            self.w.add(CryoThaw, {"cryo_id": cid, "thawed_on": at.date(), "result": thaw, "note": None,
-                                  "recorded_by_id": self.staff(), "recorded_at": at})
+            self.w.add(
+                CryoThaw,
+                {
+                    "cryo_id": cid,
+                    "thawed_on": at.date(),
+                    "result": thaw,
+                    "note": None,
+                    "recorded_by_id": self.staff(),
+                    "recorded_at": at,
+                },
+            )
 
     # -- the simulation
     def run(self) -> None:
@@ -468,8 +617,13 @@ class _Life:
         rng, row, r = self.rng, self.row, self.rng.random()
         if state == "submitted":
             if r < 0.07:
-                self.event("reject", "rejected", self.coordinator(), end,
-                           "Please request the tm1b derivative already offered by the holder node.")
+                self.event(
+                    "reject",
+                    "rejected",
+                    self.coordinator(),
+                    end,
+                    "Please request the tm1b derivative already offered by the holder node.",
+                )
             elif r < 0.09:
                 self.cancel(end, early=True)
             else:
@@ -501,8 +655,13 @@ class _Life:
                 self.event("start_rederivation", "rederivation", self.staff(), end)
         elif state == "rederivation":
             if r < 0.08:
-                self.event("rederivation_failed", "accepted", self.staff(), end,
-                           "No pregnancies after embryo transfer: thawing a second batch.")
+                self.event(
+                    "rederivation_failed",
+                    "accepted",
+                    self.staff(),
+                    end,
+                    "No pregnancies after embryo transfer: thawing a second batch.",
+                )
             elif r < 0.09:
                 self.cancel(end, early=False)
             else:
@@ -515,8 +674,13 @@ class _Life:
         elif state == "qc":
             if r < 0.08:
                 self.qc(start, end, passing=0, failing=1)
-                self.event("fail_qc", "breeding", self.staff(), end,
-                           "Genotype not confirmed on the selected animal: breeding another generation.")
+                self.event(
+                    "fail_qc",
+                    "breeding",
+                    self.staff(),
+                    end,
+                    "Genotype not confirmed on the selected animal: breeding another generation.",
+                )
             elif r < 0.085:
                 self.qc(start, end, passing=0, failing=1)
                 self.cancel(end, early=False)
@@ -537,12 +701,22 @@ class _Life:
             if r < 0.01:
                 self.cancel(end, early=False)
             else:
-                material = {"frozen_sperm": "sperm", "frozen_embryos": "embryos"}.get(self.row["deliverable"],
-                                                                                     "live_animals")
-                self.w.add(Shipment, {"request_id": self.rid, "courier": "World Courier",
-                                      "tracking": f"WC{self.rid:08d}", "shipped_on": end.date(), "material": material,
-                                      "quantity": min(3, self.cryo[-1][1] - 2) if self.cryo else 3,
-                                      "recorded_by_id": self.staff(), "recorded_at": end})
+                material = {"frozen_sperm": "sperm", "frozen_embryos": "embryos"}.get(
+                    self.row["deliverable"], "live_animals"
+                )
+                self.w.add(
+                    Shipment,
+                    {
+                        "request_id": self.rid,
+                        "courier": "World Courier",
+                        "tracking": f"WC{self.rid:08d}",
+                        "shipped_on": end.date(),
+                        "material": material,
+                        "quantity": min(3, self.cryo[-1][1] - 2) if self.cryo else 3,
+                        "recorded_by_id": self.staff(),
+                        "recorded_at": end,
+                    },
+                )
                 self.event("ship", "shipped", self.staff(), end)
                 self.shipped_at = end
         elif state == "shipped":
@@ -581,7 +755,8 @@ class _Invoicing:
         self.lists: dict[int, list] = defaultdict(list)
         for plist in db.session.scalars(select(PriceList).order_by(PriceList.valid_from)):
             self.lists[plist.node_id].append(
-                (plist.valid_from, {(p.service, p.tier): p.amount for p in plist.prices}, plist))
+                (plist.valid_from, {(p.service, p.tier): p.amount for p in plist.prices}, plist)
+            )
         self.specs: list[tuple] = []
 
     def price_list(self, node_id: int, day: date):
@@ -598,8 +773,10 @@ class _Invoicing:
         if life.shipped_at is not None:
             issued_at = min(life.shipped_at + timedelta(days=life.rng.uniform(0, 14)), self.world.now)
             self.specs.append((issued_at, life, "issued"))
-        elif row["status"] in ("accepted", "rederivation", "breeding", "qc", "cryopreservation", "ready") \
-                and life.rng.random() < 0.15:
+        elif (
+            row["status"] in ("accepted", "rederivation", "breeding", "qc", "cryopreservation", "ready")
+            and life.rng.random() < 0.15
+        ):
             self.specs.append((life.world.now, life, "draft"))
 
     def lines(self, life: _Life, day: date, today: date) -> tuple[list[dict], object] | None:
@@ -612,25 +789,45 @@ class _Invoicing:
         prices, plist = found
 
         def line(service: Service, description: str) -> dict:
-            return {"service": service.value, "description": description, "quantity": Decimal(1),
-                    "unit_price": prices[(service.value, tier)]}
+            return {
+                "service": service.value,
+                "description": description,
+                "quantity": Decimal(1),
+                "unit_price": prices[(service.value, tier)],
+            }
 
         strain = life.strain
         out = []
         if strain.material is not Material.live:
             how = "IVF with frozen sperm" if strain.material is Material.frozen_sperm else "thawing of frozen embryos"
-            out.append(line(Service.rederivation, f"Rederivation of {strain.emma_id} ({row['source_class']}) by "
-                                                  f"{how}, embryo transfer, founder genotyping"))
+            out.append(
+                line(
+                    Service.rederivation,
+                    f"Rederivation of {strain.emma_id} ({row['source_class']}) by "
+                    f"{how}, embryo transfer, founder genotyping",
+                )
+            )
         for i, step in enumerate(life.steps, 1):
             how = "TAT-Cre" if life.tat and step["recombinase"] == "Cre" else f"{step['recombinase']} deleter cross"
-            out.append(line(Service.conversion_step, f"Conversion step {i} of {len(life.steps)}: "
-                                                     f"{step['from_class']} to {step['to_class']} ({how}), "
-                                                     "breeding and QC genotyping"))
+            out.append(
+                line(
+                    Service.conversion_step,
+                    f"Conversion step {i} of {len(life.steps)}: "
+                    f"{step['from_class']} to {step['to_class']} ({how}), "
+                    "breeding and QC genotyping",
+                )
+            )
         if life.tat:
             out.append(line(Service.tat_cre, "TAT-Cre treatment of IVF embryos (cell-permeable Cre protein)"))
         stored = ", ".join(f"{m} ({c} samples)" for m, c in life.cryo)
-        out.append(line(Service.cryopreservation, f"Cryopreservation of {row['product_symbol']}: {stored}, with test thaw"
-                        if stored else f"Cryopreservation of {row['product_symbol']} with test thaw"))
+        out.append(
+            line(
+                Service.cryopreservation,
+                f"Cryopreservation of {row['product_symbol']}: {stored}, with test thaw"
+                if stored
+                else f"Cryopreservation of {row['product_symbol']} with test thaw",
+            )
+        )
         if row["deliverable"] == "live_animals":
             out.append(line(Service.shipping_live, "Shipping of live animals (up to 3 heterozygous mice)"))
         else:
@@ -664,20 +861,52 @@ class _Invoicing:
                 net = cents(line["quantity"] * line["unit_price"])
                 vat = cents(net * rate / 100)
                 net_total, vat_total = net_total + net, vat_total + vat
-                w.add(InvoiceLine, {"id": ids[InvoiceLine], "invoice_id": invoice_id, "position": position,
-                                    "service": line["service"], "description": line["description"],
-                                    "quantity": line["quantity"], "unit_price": line["unit_price"],
-                                    "net": net, "vat": vat})
+                w.add(
+                    InvoiceLine,
+                    {
+                        "id": ids[InvoiceLine],
+                        "invoice_id": invoice_id,
+                        "position": position,
+                        "service": line["service"],
+                        "description": line["description"],
+                        "quantity": line["quantity"],
+                        "unit_price": line["unit_price"],
+                        "net": net,
+                        "vat": vat,
+                    },
+                )
                 ids[InvoiceLine] += 1
             staff = life.rng.choice(self.world.staff[node.id])
             invoice = {
-                "id": invoice_id, "kind": "invoice", "status": status, "number": None, "year": None,
-                "sequence": None, "request_id": life.rid, "node_id": node.id, "credits_id": None, "reason": None,
-                "currency": plist.currency, "tier": row["billing_sector"], "vat_treatment": None, "vat_rate": None,
-                "vat_mention": None, "net": net_total, "vat": vat_total, "total": net_total + vat_total,
-                "seller": None, "customer": None, "subject": None, "issued_on": None, "due_on": None,
-                "pdf": None, "pdf_sha256": None, "created_at": issued_at, "created_by_id": staff,
-                "issued_at": None, "issued_by_id": None,
+                "id": invoice_id,
+                "kind": "invoice",
+                "status": status,
+                "number": None,
+                "year": None,
+                "sequence": None,
+                "request_id": life.rid,
+                "node_id": node.id,
+                "credits_id": None,
+                "reason": None,
+                "currency": plist.currency,
+                "tier": row["billing_sector"],
+                "vat_treatment": None,
+                "vat_rate": None,
+                "vat_mention": None,
+                "net": net_total,
+                "vat": vat_total,
+                "total": net_total + vat_total,
+                "seller": None,
+                "customer": None,
+                "subject": None,
+                "issued_on": None,
+                "due_on": None,
+                "pdf": None,
+                "pdf_sha256": None,
+                "created_at": issued_at,
+                "created_by_id": staff,
+                "issued_at": None,
+                "issued_by_id": None,
             }
             if status == "issued":
                 day = issued_at.date()
@@ -685,25 +914,48 @@ class _Invoicing:
                 counters[(node.id, year)] = sequence = counters.get((node.id, year), 0) + 1
                 now_list = self.price_list(node.id, day)
                 seller_list = now_list[1] if now_list else plist
-                invoice.update({
-                    "number": f"{node.code}-{year}-{sequence:04d}", "year": year, "sequence": sequence,
-                    "vat_treatment": treatment.kind, "vat_rate": rate, "vat_mention": treatment.mention,
-                    "seller": {"code": node.code, "name": node.name, "address": node.address,
-                               "country": node.country, "vat_number": node.vat_number, "email": node.email,
-                               "bank_details": seller_list.bank_details, "payment_days": seller_list.payment_days},
-                    "customer": {"organisation": row["billing_organisation"], "address": row["billing_address"],
-                                 "country": row["billing_country"], "vat_number": row["billing_vat_number"],
-                                 "sector": row["billing_sector"], "contact": life.requester_name,
-                                 "email": life.requester_email},
-                    "subject": {"reference": row["reference"], "strain": life.strain.emma_id,
-                                "strain_name": life.strain.strain_name,
-                                "source_symbol": life.strain.allele_symbol,
-                                "product_symbol": row["product_symbol"],
-                                "product_strain_name": row["product_strain_name"],
-                                "po_reference": (life.paperwork or {}).get("po_reference")},
-                    "issued_on": day, "due_on": day + timedelta(days=seller_list.payment_days),
-                    "issued_at": issued_at, "issued_by_id": staff,
-                })
+                invoice.update(
+                    {
+                        "number": f"{node.code}-{year}-{sequence:04d}",
+                        "year": year,
+                        "sequence": sequence,
+                        "vat_treatment": treatment.kind,
+                        "vat_rate": rate,
+                        "vat_mention": treatment.mention,
+                        "seller": {
+                            "code": node.code,
+                            "name": node.name,
+                            "address": node.address,
+                            "country": node.country,
+                            "vat_number": node.vat_number,
+                            "email": node.email,
+                            "bank_details": seller_list.bank_details,
+                            "payment_days": seller_list.payment_days,
+                        },
+                        "customer": {
+                            "organisation": row["billing_organisation"],
+                            "address": row["billing_address"],
+                            "country": row["billing_country"],
+                            "vat_number": row["billing_vat_number"],
+                            "sector": row["billing_sector"],
+                            "contact": life.requester_name,
+                            "email": life.requester_email,
+                        },
+                        "subject": {
+                            "reference": row["reference"],
+                            "strain": life.strain.emma_id,
+                            "strain_name": life.strain.strain_name,
+                            "source_symbol": life.strain.allele_symbol,
+                            "product_symbol": row["product_symbol"],
+                            "product_strain_name": row["product_strain_name"],
+                            "po_reference": (life.paperwork or {}).get("po_reference"),
+                        },
+                        "issued_on": day,
+                        "due_on": day + timedelta(days=seller_list.payment_days),
+                        "issued_at": issued_at,
+                        "issued_by_id": staff,
+                    }
+                )
             w.add(Invoice, invoice)
             if len(w.rows[InvoiceLine]) >= CHUNK * 5:
                 w.flush()
@@ -712,21 +964,37 @@ class _Invoicing:
         for (node_id, year), last in counters.items():
             if (node_id, year) in before:
                 if before[(node_id, year)] != last:
-                    db.session.execute(update(InvoiceCounter.__table__).where(
-                        InvoiceCounter.node_id == node_id, InvoiceCounter.year == year).values(last_number=last))
+                    db.session.execute(
+                        update(InvoiceCounter.__table__)
+                        .where(InvoiceCounter.node_id == node_id, InvoiceCounter.year == year)
+                        .values(last_number=last)
+                    )
             else:
-                db.session.execute(insert(InvoiceCounter.__table__).values(node_id=node_id, year=year, last_number=last))
+                db.session.execute(
+                    insert(InvoiceCounter.__table__).values(node_id=node_id, year=year, last_number=last)
+                )
 
 
 # ---- entry point -----------------------------------------------------------------------
-def seed_bench(n: int, *, seed: int = 1, progress: Callable[[int], None] | None = None,
-               now: datetime | None = None) -> dict[str, int]:
+def seed_bench(
+    n: int, *, seed: int = 1, progress: Callable[[int], None] | None = None, now: datetime | None = None
+) -> dict[str, int]:
     """Add `n` synthetic requests (and their history, lab records, invoices); returns row counts."""
     rng = random.Random(seed)
     now = now or _now()
     world = _World(rng, n, now)
-    models = [ConversionRequest, RequestEvent, Paperwork, Mating, Litter, Animal, QcResult, Cryopreservation, CryoThaw,
-              Shipment]
+    models = [
+        ConversionRequest,
+        RequestEvent,
+        Paperwork,
+        Mating,
+        Litter,
+        Animal,
+        QcResult,
+        Cryopreservation,
+        CryoThaw,
+        Shipment,
+    ]
     ids = {m: _ids(m) for m in (RequestEvent, Mating, Animal, QcResult, Cryopreservation)}
     first = _ids(ConversionRequest)
     invoicing = _Invoicing(world) if _has_table("invoices") else None  # invoices: migration 0003
@@ -771,8 +1039,19 @@ def _invoice_models():
     return [Invoice, InvoiceLine]
 
 
-TABLES = ["users", "conversion_requests", "request_events", "paperwork", "matings", "animals", "qc_results",
-          "cryopreservations", "invoices", "invoice_lines", "invoice_counters"]
+TABLES = [
+    "users",
+    "conversion_requests",
+    "request_events",
+    "paperwork",
+    "matings",
+    "animals",
+    "qc_results",
+    "cryopreservations",
+    "invoices",
+    "invoice_lines",
+    "invoice_counters",
+]
 
 
 def _move_sequences() -> None:
@@ -781,9 +1060,12 @@ def _move_sequences() -> None:
         return
     for table in TABLES:
         if table not in ("paperwork", "invoice_counters") and _has_table(table):
-            db.session.execute(text(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"))
+            db.session.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+                )
+            )
 
 
 def _refresh_statistics() -> None:

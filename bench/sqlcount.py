@@ -1,4 +1,5 @@
 """Count the SQL statements a block of code sends (tests pin them; the benchmark reports them)."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager

@@ -6,6 +6,7 @@ state x node, deep pages, and text searches by reference and by gene (issue 20).
 bench/run.py writes each list to a file that `wrk -s bench/paths.lua` cycles through;
 bench/profile.py calls them in-process. A line is "GET <path>" or, for the mixed series,
 "T <request id>": a transition (hold, then resume) of that request through the API."""
+
 from __future__ import annotations
 
 import random
@@ -41,19 +42,32 @@ def series(engine, *, staff_node: str = "ICS", seed: int = 20) -> dict[str, list
     with engine.connect() as conn:
         node_id = _rows(conn, "SELECT id FROM nodes WHERE code = :c", c=staff_node)[0][0]
         all_ids = [r[0] for r in _rows(conn, "SELECT id FROM conversion_requests ORDER BY id")]
-        node_ids = [r[0] for r in _rows(conn, "SELECT id FROM conversion_requests WHERE node_id = :n "
-                                              "ORDER BY id", n=node_id)]
+        node_ids = [
+            r[0] for r in _rows(conn, "SELECT id FROM conversion_requests WHERE node_id = :n ORDER BY id", n=node_id)
+        ]
         nodes = [r[0] for r in _rows(conn, "SELECT code FROM nodes WHERE offers_conversion ORDER BY code")]
         states = [r[0] for r in _rows(conn, "SELECT DISTINCT status FROM conversion_requests ORDER BY 1")]
-        per_state = dict(_rows(conn, "SELECT status, count(*) FROM conversion_requests WHERE node_id = :n "
-                                     "GROUP BY status", n=node_id))
+        per_state = dict(
+            _rows(
+                conn, "SELECT status, count(*) FROM conversion_requests WHERE node_id = :n GROUP BY status", n=node_id
+            )
+        )
         refs = [r[0] for r in _rows(conn, "SELECT reference FROM conversion_requests ORDER BY id")]
-        genes = [r[0] for r in _rows(conn, "SELECT DISTINCT s.gene FROM strains s JOIN conversion_requests r "
-                                           "ON r.strain_id = s.id ORDER BY 1")]
-        combos = _rows(conn, "SELECT n.code, r.status, count(*) FROM conversion_requests r "
-                             "JOIN nodes n ON n.id = r.node_id GROUP BY n.code, r.status")
-        breeding = [r[0] for r in _rows(conn, "SELECT id FROM conversion_requests WHERE status = 'breeding' "
-                                              "ORDER BY id DESC")]
+        genes = [
+            r[0]
+            for r in _rows(
+                conn,
+                "SELECT DISTINCT s.gene FROM strains s JOIN conversion_requests r ON r.strain_id = s.id ORDER BY 1",
+            )
+        ]
+        combos = _rows(
+            conn,
+            "SELECT n.code, r.status, count(*) FROM conversion_requests r "
+            "JOIN nodes n ON n.id = r.node_id GROUP BY n.code, r.status",
+        )
+        breeding = [
+            r[0] for r in _rows(conn, "SELECT id FROM conversion_requests WHERE status = 'breeding' ORDER BY id DESC")
+        ]
         invoices = [r[0] for r in _rows(conn, "SELECT id FROM invoices WHERE status = 'issued' ORDER BY id")]
     ref_terms = [ref.lower() for ref in _spread(refs, 200, rng)]
     gene_terms = _spread(genes, 100, rng)
@@ -77,8 +91,12 @@ def series(engine, *, staff_node: str = "ICS", seed: int = 20) -> dict[str, list
         pages = max(1, -(-total // PER_PAGE))
         for sort in SORTS:
             for page in sorted({1, 2, pages // 2, pages, rng.randint(1, pages)}):
-                queue.append(_get("/requests", {"status": status, "sort": sort if sort != "newest" else "",
-                                                "page": page if page > 1 else ""}))
+                queue.append(
+                    _get(
+                        "/requests",
+                        {"status": status, "sort": sort if sort != "newest" else "", "page": page if page > 1 else ""},
+                    )
+                )
     for term in ref_terms[100:] + gene_terms:
         queue.append(_get("/requests", {"q": term}))
     rng.shuffle(queue)
@@ -124,5 +142,9 @@ def csv_rows_expected(engine, line: str) -> int:
         where.append("n.code = :node")
         bind["node"] = params["node"]
     with engine.connect() as conn:
-        return _rows(conn, "SELECT count(*) FROM conversion_requests r LEFT JOIN nodes n ON n.id = r.node_id "
-                           "WHERE " + " AND ".join(where), **bind)[0][0]
+        return _rows(
+            conn,
+            "SELECT count(*) FROM conversion_requests r LEFT JOIN nodes n ON n.id = r.node_id "
+            "WHERE " + " AND ".join(where),
+            **bind,
+        )[0][0]

@@ -1,4 +1,5 @@
 """EMMA allele conversion request system: the Flask application factory."""
+
 from __future__ import annotations
 
 import importlib
@@ -13,8 +14,20 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Each domain package exposes init_app(app): blueprints, hooks, CLI commands.
 # In layer order (docs/DEVELOPING.md): registrations (demo seeders, links) happen in this order.
-DOMAINS = ["security", "catalogue", "accounts", "requests", "lab", "dashboards", "invoices", "documents",
-           "notifications", "observability", "pages", "apidocs"]
+DOMAINS = [
+    "security",
+    "catalogue",
+    "accounts",
+    "requests",
+    "lab",
+    "dashboards",
+    "invoices",
+    "documents",
+    "notifications",
+    "observability",
+    "pages",
+    "apidocs",
+]
 
 
 def create_app(config: str | type | dict | None = None) -> Flask:

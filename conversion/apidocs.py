@@ -1,4 +1,5 @@
 """/api/v1/docs: the OpenAPI document rendered by a small static script (no CDN, no inline JS)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, render_template, url_for

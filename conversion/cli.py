@@ -1,4 +1,5 @@
 """Command line: flask --app wsgi seed-demo | users create | strains import."""
+
 from __future__ import annotations
 
 import sys
@@ -9,7 +10,6 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from .extensions import db
-
 
 
 def not_in_production(command: str):
@@ -23,7 +23,8 @@ def not_in_production(command: str):
                 raise click.ClickException(
                     f"{command} refuses to run under APP_CONFIG=production: it would load data with "
                     "published passwords or take real invoice numbers. Use it on a development or "
-                    "test database only.")
+                    "test database only."
+                )
             return fn(*args, **kwargs)
 
         return with_appcontext(wrapper)
@@ -61,8 +62,7 @@ def import_strains_cmd(file):
 
     data = file.read()
     try:
-        with click.progressbar(length=max(data.count(b"\n"), 1), label="Importing",
-                               file=sys.stderr) as bar:
+        with click.progressbar(length=max(data.count(b"\n"), 1), label="Importing", file=sys.stderr) as bar:
             count = import_csv(data, progress=bar.update)
     except ImportFailed as exc:
         for err in exc.errors:

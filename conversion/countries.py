@@ -3,6 +3,7 @@
 The one place that knows countries: the request form, the API, quotes and the PDFs all read
 their names and codes here (LU is "Luxembourg" everywhere). Greece's VAT numbers carry the EU
 prefix EL, not its ISO code GR."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -12,7 +13,35 @@ from stdnum import get_cc_module
 from stdnum.exceptions import ValidationError
 
 EU_MEMBER_STATES = frozenset(
-    ["AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"]
+    [
+        "AT",
+        "BE",
+        "BG",
+        "CY",
+        "CZ",
+        "DE",
+        "DK",
+        "EE",
+        "ES",
+        "FI",
+        "FR",
+        "GR",
+        "HR",
+        "HU",
+        "IE",
+        "IT",
+        "LT",
+        "LU",
+        "LV",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SE",
+        "SI",
+        "SK",
+    ]
 )
 VAT_PREFIX = {"GR": "EL"}  # the EU's VAT prefix where it differs from the ISO code
 NAME_OVERRIDES = {"TW": "Taiwan"}  # pycountry's official wording is not what people pick from
@@ -23,7 +52,8 @@ def _names() -> dict[str, str]:
     out = {}
     for country in pycountry.countries:
         out[country.alpha_2] = NAME_OVERRIDES.get(
-            country.alpha_2, getattr(country, "common_name", None) or country.name)
+            country.alpha_2, getattr(country, "common_name", None) or country.name
+        )
     return out
 
 
@@ -45,8 +75,10 @@ def parse_country(value) -> str:
     if isinstance(value, str) and value.strip():
         named = next((c for c, n in _names().items() if n.lower() == value.strip().lower()), None)
         hint = f" ({value.strip()} is {named})" if named else ""
-        raise ValueError(f"Country {value.strip()[:60]!r} is not an ISO 3166-1 two-letter country code"
-                         f"{hint}: use a code such as DE or GB.")
+        raise ValueError(
+            f"Country {value.strip()[:60]!r} is not an ISO 3166-1 two-letter country code"
+            f"{hint}: use a code such as DE or GB."
+        )
     raise ValueError("Country is required: use a two-letter ISO 3166-1 code such as DE or GB.")
 
 
@@ -69,12 +101,14 @@ def normalise_vat(country: str, number: str) -> str:
     compact = "".join(ch for ch in number.upper() if ch.isalnum())
     prefix = vat_prefix(country)
     if compact.startswith(prefix):
-        compact = compact[len(prefix):]
+        compact = compact[len(prefix) :]
     elif compact[:2] in _PREFIX_COUNTRY and compact[:2].isalpha() and compact[:2] != country:
         other = _PREFIX_COUNTRY[compact[:2]]
-        raise ValueError(f"VAT number {number!r} is a VAT number of {country_name(other)}, but the "
-                         f"country is {country_name(country)} ({country}): choose the country of the "
-                         "VAT number")
+        raise ValueError(
+            f"VAT number {number!r} is a VAT number of {country_name(other)}, but the "
+            f"country is {country_name(country)} ({country}): choose the country of the "
+            "VAT number"
+        )
     module = None
     if country == "GB" or is_eu(country):
         module = get_cc_module("gb" if country == "GB" else country.lower(), "vat")

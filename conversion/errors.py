@@ -1,4 +1,5 @@
 """Error responses: JSON under /api/, friendly HTML pages elsewhere."""
+
 from __future__ import annotations
 
 import logging
@@ -46,8 +47,11 @@ class Conflict(ApiError):
 # The lifecycle's refusals over HTTP (the one place that decides it): an unknown trigger or bad
 # data for it 422, a role that may not 403, a wrong state or an unmet guard 409.
 LIFECYCLE_ERRORS: dict[type[wf.LifecycleError], type[ApiError]] = {
-    wf.UnknownTrigger: Invalid, wf.InvalidData: Invalid, wf.Forbidden: Forbidden,
-    wf.NotAllowed: Conflict, wf.GuardFailed: Conflict,
+    wf.UnknownTrigger: Invalid,
+    wf.InvalidData: Invalid,
+    wf.Forbidden: Forbidden,
+    wf.NotAllowed: Conflict,
+    wf.GuardFailed: Conflict,
 }
 
 
@@ -93,8 +97,9 @@ def register_error_handlers(app: Flask) -> None:
         if wants_json():
             data = getattr(exc, "data", None) or {}
             messages = data.get("messages") or data.get("errors")
-            message = "; ".join(_flatten(messages)) if messages else (
-                data.get("message") or exc.description or exc.name)
+            message = (
+                "; ".join(_flatten(messages)) if messages else (data.get("message") or exc.description or exc.name)
+            )
             if exc.code == 422 and not messages:
                 message = data.get("message") or exc.description
             response = json_error(exc.code or 500, message)

@@ -4,6 +4,7 @@ A spreadsheet runs a cell starting with = + - @ (or a tab or CR before one) as a
 file may be opened with `,` as the separator or, in many European locales, with `;` (and
 some importers split on tabs): so every piece of a cell that would start a cell under any of
 those separators is neutralised with a leading apostrophe, and every cell is quoted."""
+
 from __future__ import annotations
 
 import csv

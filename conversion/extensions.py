@@ -1,7 +1,8 @@
 """Flask extensions, created unbound and initialised in create_app()."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -39,19 +40,19 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given where UTC is required")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def utctoday() -> date:
@@ -74,6 +75,8 @@ def sqlite_write_lock(model, row_id: int) -> None:
     if db.session.get_bind().dialect.name == "sqlite":
         table = model.__table__
         db.session.execute(table.update().where(table.c.id == row_id).values(id=table.c.id))
+
+
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -9,6 +9,7 @@
 
 Each raises `BadInput` (an `Invalid`, 422) with a message naming the field; the JSON loader
 raises `MalformedJson` (400)."""
+
 from __future__ import annotations
 
 import json
@@ -72,8 +73,9 @@ def check_text(value, where: str = "the JSON body"):
         item = stack.pop()
         if isinstance(item, str):
             if SURROGATE_RE.search(item):
-                raise MalformedJson(f"A string in {where} holds a lone surrogate (\\ud800-\\udfff): "
-                                    "send valid Unicode.")
+                raise MalformedJson(
+                    f"A string in {where} holds a lone surrogate (\\ud800-\\udfff): send valid Unicode."
+                )
             if "\x00" in item:
                 raise MalformedJson(f"NUL characters are not allowed in {where}.")
         elif isinstance(item, dict):
@@ -182,8 +184,14 @@ def parse_decimal(value, field: str) -> Decimal:
 def safe_next(target: str | None, default: str) -> str:
     """A same-site relative path to go to after an action, else `default`: no scheme or host,
     no `//` or backslash, and no control characters (a CR/LF would split the Location header)."""
-    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
-            and not CONTROL_RE.search(target) and not SURROGATE_RE.search(target)
-            and not urlsplit(target).netloc):
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not CONTROL_RE.search(target)
+        and not SURROGATE_RE.search(target)
+        and not urlsplit(target).netloc
+    ):
         return target
     return default

@@ -1,4 +1,5 @@
 """Operations: /healthz, JSON-lines logs on stderr, a request id on every request."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,12 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request id, extra `fields`."""
 
     def format(self, record: logging.LogRecord) -> str:
-        out = {"ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
-               "level": record.levelname, "logger": record.name, "msg": record.getMessage()}
+        out = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
         if has_request_context() and "request_id" in g:
             out["request_id"] = g.request_id
         out.update(getattr(record, "fields", None) or {})
@@ -83,8 +88,11 @@ def healthz():
     try:
         with db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-            current = frozenset(conn.scalars(text("SELECT version_num FROM alembic_version"))
-                                if inspect(conn).has_table("alembic_version") else ())
+            current = frozenset(
+                conn.scalars(text("SELECT version_num FROM alembic_version"))
+                if inspect(conn).has_table("alembic_version")
+                else ()
+            )
     except SQLAlchemyError as exc:
         current_app.logger.error("health check: database unreachable (%s)", type(exc).__name__)
         response = jsonify(status="down", database=f"unreachable ({type(exc).__name__})")
@@ -99,18 +107,26 @@ def healthz():
         db.session.rollback()
         queued = None
     response = jsonify(
-        status="degraded" if pending else "ok", database="ok",
+        status="degraded" if pending else "ok",
+        database="ok",
         migrations={"current": sorted(current), "heads": sorted(heads), "pending": pending},
-        outbox={"pending": queued})
+        outbox={"pending": queued},
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def log_access(method: str, path: str, status: int, started: float, remote: str | None,
-               request_id: str | None = None) -> None:
+def log_access(
+    method: str, path: str, status: int, started: float, remote: str | None, request_id: str | None = None
+) -> None:
     """One access line (also for answers the read cache serves, outside Flask's request)."""
-    fields = {"method": method, "path": path, "status": status,
-              "duration_ms": round((time.perf_counter() - started) * 1000, 1), "remote": remote}
+    fields = {
+        "method": method,
+        "path": path,
+        "status": status,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+        "remote": remote,
+    }
     if request_id:
         fields["request_id"] = request_id
     access_log.info("%s %s %s", method, path, status, extra={"fields": fields})
@@ -133,6 +149,5 @@ def init_app(app) -> None:
         if rid:
             response.headers["X-Request-ID"] = rid
         if app.config.get("LOG_REQUESTS", True) and "request_started" in g:
-            log_access(request.method, request.path, response.status_code, g.request_started,
-                       request.remote_addr)
+            log_access(request.method, request.path, response.status_code, g.request_started, request.remote_addr)
         return response

@@ -3,9 +3,10 @@ across packages): navigation links, home-page cards and demo-data seeders.
 
 They live in `app.extensions`, so two apps (tests build many) never share or double them, and a
 lower layer never imports the page that shows its links."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from flask import Flask
 
@@ -14,9 +15,10 @@ Link = tuple[str, str]  # (title, endpoint)
 
 
 def _store(app: Flask) -> dict:
-    return app.extensions.setdefault("conversion.registry", {
-        "nav": {role: [] for role in ROLES}, "home": {role: [] for role in ROLES}, "seeders": [],
-        "plan_extras": []})
+    return app.extensions.setdefault(
+        "conversion.registry",
+        {"nav": {role: [] for role in ROLES}, "home": {role: [] for role in ROLES}, "seeders": [], "plan_extras": []},
+    )
 
 
 def add_links(app: Flask, role: str, *, nav: Link | None = None, home: Link | None = None) -> None:

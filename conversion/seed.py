@@ -1,4 +1,5 @@
 """`seed-demo`: the demo data set, built by the steps each domain registers (conversion.registry)."""
+
 from __future__ import annotations
 
 from flask import current_app

@@ -1,4 +1,5 @@
 """URL converters."""
+
 from __future__ import annotations
 
 from werkzeug.routing import IntegerConverter

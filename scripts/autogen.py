@@ -2,13 +2,13 @@
 
 Usage: python scripts/autogen.py  (uses a throw-away SQLite file). Handy while the app
 itself cannot be imported; `flask db migrate` does the same through the app."""
+
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from alembic import command  # noqa: E402
 from alembic.autogenerate import produce_migrations, render_python_code  # noqa: E402
 from alembic.config import Config  # noqa: E402
 from alembic.migration import MigrationContext  # noqa: E402
@@ -39,10 +39,12 @@ with engine.begin() as conn:
     mc = MigrationContext.configure(conn, opts={"render_as_batch": True})
     migration = produce_migrations(mc, db.metadata)
 
+
 def render_item(type_, obj, autogen_context):
     if type_ == "type" and type(obj).__name__ == "UTCDateTime":
         return "sa.DateTime(timezone=True)"
     return False
+
 
 print(render_python_code(migration.upgrade_ops, render_item=render_item, render_as_batch=True))
 print("# ---- downgrade")

@@ -1,4 +1,5 @@
 """Fixtures: the app on SQLite and on PostgreSQL, clean tables per test, signed-in clients."""
+
 from __future__ import annotations
 
 import os
@@ -79,7 +80,8 @@ def _truncate(app) -> None:
                 for name in tables:
                     conn.execute(text(f"DELETE FROM {name}"))
                 conn.execute(text("DELETE FROM sqlite_sequence")) if conn.execute(
-                    text("SELECT name FROM sqlite_master WHERE name='sqlite_sequence'")).first() else None
+                    text("SELECT name FROM sqlite_master WHERE name='sqlite_sequence'")
+                ).first() else None
 
 
 @pytest.fixture
@@ -156,6 +158,7 @@ def api_token(client, who: str) -> str:
 @pytest.fixture
 def auth():
     """auth(client, 'staff_ics') -> headers with a bearer token for that demo user."""
+
     def _auth(client, who: str) -> dict:
         return {"Authorization": f"Bearer {api_token(client, who)}"}
 

@@ -1,18 +1,29 @@
 """Shared bits of the invoice tests: billing addresses, PDF text, a request at `accepted`."""
+
 from __future__ import annotations
 
 import subprocess
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flows import BILLING_DE, fresh_strain, walk
 
-YEAR = datetime.now(timezone.utc).year
+YEAR = datetime.now(UTC).year
 
-BILLING_FR = {"organisation": "Institut Pasteur", "address": "25-28 rue du Docteur Roux, 75015 Paris",
-              "country": "FR", "vat_number": None, "sector": "academic"}
-BILLING_GB = {"organisation": "University of Cambridge", "address": "Tennis Court Road, Cambridge CB2 1QJ",
-              "country": "GB", "vat_number": None, "sector": "academic"}
+BILLING_FR = {
+    "organisation": "Institut Pasteur",
+    "address": "25-28 rue du Docteur Roux, 75015 Paris",
+    "country": "FR",
+    "vat_number": None,
+    "sector": "academic",
+}
+BILLING_GB = {
+    "organisation": "University of Cambridge",
+    "address": "Tennis Court Road, Cambridge CB2 1QJ",
+    "country": "GB",
+    "vat_number": None,
+    "sector": "academic",
+}
 BILLING_DE_NO_VAT = {**BILLING_DE, "vat_number": None}
 
 # ICS 2026 academic prices (seed): rederivation 1800, conversion step 2200, cryo 1500, frozen shipping 350
@@ -24,15 +35,19 @@ def pdf_text(data: bytes) -> str:
     with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
         f.write(data)
         f.flush()
-        return subprocess.run(["pdftotext", "-layout", f.name, "-"], check=True,
-                              capture_output=True, text=True).stdout
+        return subprocess.run(["pdftotext", "-layout", f.name, "-"], check=True, capture_output=True, text=True).stdout
 
 
 def accepted(api, billing=None, node="ICS", strain="EM:05402", target="c", who="requester", **extra) -> int:
     """An accepted request for `strain` (for a strain like it when an open request is already making
     that product: EMMA does not run the same conversion twice)."""
-    body = {"strain": strain, "target": target, "deliverable": "frozen_sperm", "billing": billing or BILLING_DE,
-            **extra}
+    body = {
+        "strain": strain,
+        "target": target,
+        "deliverable": "frozen_sperm",
+        "billing": billing or BILLING_DE,
+        **extra,
+    }
     res = api.post(who, "/requests", body)
     if res.status_code == 409:
         res = api.post(who, "/requests", {**body, "strain": fresh_strain(strain)})

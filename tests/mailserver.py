@@ -1,4 +1,5 @@
 """A real SMTP server on loopback (aiosmtpd) that keeps what it receives."""
+
 from __future__ import annotations
 
 import socket
@@ -40,7 +41,7 @@ class MailServer:
         self.inbox = Inbox(delay)
         self.controller = None
 
-    def start(self) -> "MailServer":
+    def start(self) -> MailServer:
         self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
         self.controller.start()
         return self

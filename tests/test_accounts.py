@@ -1,10 +1,10 @@
 """Sign-in, role home pages, CSRF, users create, API tokens."""
+
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
-
 from conftest import DEMO, csrf_token, sign_in
+from sqlalchemy import select
 
 
 def test_each_demo_user_can_sign_in_and_sees_their_role_home(seeded, client):
@@ -26,10 +26,12 @@ def test_each_demo_user_can_sign_in_and_sees_their_role_home(seeded, client):
 
 def test_wrong_password_and_unknown_user_get_the_same_answer(seeded, client):
     token = csrf_token(client, "/login")
-    wrong = client.post("/login", data={"email": "coordinator@emma.example", "password": "nope-nope-nope",
-                                        "csrf_token": token})
-    unknown = client.post("/login", data={"email": "nobody@emma.example", "password": "nope-nope-nope",
-                                          "csrf_token": token})
+    wrong = client.post(
+        "/login", data={"email": "coordinator@emma.example", "password": "nope-nope-nope", "csrf_token": token}
+    )
+    unknown = client.post(
+        "/login", data={"email": "nobody@emma.example", "password": "nope-nope-nope", "csrf_token": token}
+    )
     assert wrong.status_code == unknown.status_code == 401
     assert "Unknown email or wrong password" in wrong.get_data(as_text=True)
     assert "Unknown email or wrong password" in unknown.get_data(as_text=True)
@@ -45,8 +47,7 @@ def test_login_form_without_csrf_token_is_refused(seeded, client):
 def test_login_does_not_follow_offsite_next(seeded, client):
     email, password = DEMO["requester"]
     token = csrf_token(client, "/login")
-    res = client.post("/login?next=//evil.example/x",
-                      data={"email": email, "password": password, "csrf_token": token})
+    res = client.post("/login?next=//evil.example/x", data={"email": email, "password": password, "csrf_token": token})
     assert res.status_code == 302
     assert res.headers["Location"] == "/"
 
@@ -64,22 +65,37 @@ def test_cli_users_create(seeded):
     from conversion.accounts.operations import find_user
 
     runner = seeded.test_cli_runner()
-    res = runner.invoke(args=["users", "create", "--email", "New.Staff@Ics.example", "--password",
-                              "a-long-password", "--role", "staff", "--node", "ics"])
+    res = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "New.Staff@Ics.example",
+            "--password",
+            "a-long-password",
+            "--role",
+            "staff",
+            "--node",
+            "ics",
+        ]
+    )
     assert res.exit_code == 0, res.output
     assert "Created staff new.staff@ics.example at ICS" in res.output
     user = find_user("new.staff@ics.example")
     assert user.node.code == "ICS" and user.check_password("a-long-password")
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--role", "staff"], "Staff must belong to a node"),
-    (["--role", "staff", "--node", "XYZ"], "Unknown node"),
-    (["--role", "requester", "--node", "ICS"], "Only staff belong to a node"),
-    (["--role", "coordinator", "--password", "short"], "Password too short"),
-    (["--role", "requester", "--email", "not-an-email"], "Invalid email address"),
-    (["--role", "requester", "--email", "requester@example.org"], "already exists"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--role", "staff"], "Staff must belong to a node"),
+        (["--role", "staff", "--node", "XYZ"], "Unknown node"),
+        (["--role", "requester", "--node", "ICS"], "Only staff belong to a node"),
+        (["--role", "coordinator", "--password", "short"], "Password too short"),
+        (["--role", "requester", "--email", "not-an-email"], "Invalid email address"),
+        (["--role", "requester", "--email", "requester@example.org"], "already exists"),
+    ],
+)
 def test_cli_users_create_refuses_bad_input(seeded, args, message):
     base = {"--email": "x@example.org", "--password": "a-long-password"}
     for flag in ("--email", "--password"):
@@ -104,11 +120,14 @@ def test_api_token_flow(seeded, client):
     assert confidential.status_code == 200 and confidential.get_json()["items"] == []
 
 
-@pytest.mark.parametrize("body, status, fragment", [
-    ({"email": "staff.ics@emma.example", "password": "wrong-password"}, 401, "wrong password"),
-    ({"email": "staff.ics@emma.example"}, 422, "password"),
-    ({"email": 5, "password": []}, 422, "email"),
-])
+@pytest.mark.parametrize(
+    "body, status, fragment",
+    [
+        ({"email": "staff.ics@emma.example", "password": "wrong-password"}, 401, "wrong password"),
+        ({"email": "staff.ics@emma.example"}, 422, "password"),
+        ({"email": 5, "password": []}, 422, "email"),
+    ],
+)
 def test_api_token_errors_are_json(seeded, client, body, status, fragment):
     res = client.post("/api/v1/tokens", json=body)
     assert res.status_code == status
@@ -130,8 +149,7 @@ def test_me_needs_a_valid_token(seeded, client, auth):
     assert client.get("/api/v1/me", headers={"Authorization": "Bearer bogus"}).status_code == 401
     headers = auth(client, "staff_ics")
     me = client.get("/api/v1/me", headers=headers).get_json()
-    assert me == {"email": "staff.ics@emma.example", "name": "Sam Staff (ICS)", "role": "staff",
-                  "node": "ICS"}
+    assert me == {"email": "staff.ics@emma.example", "name": "Sam Staff (ICS)", "role": "staff", "node": "ICS"}
     row = db.session.scalars(select(ApiToken)).one()
     row.expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()

@@ -2,6 +2,7 @@
 /register (a one-time emailed link confirms the address, then a coordinator approves) and
 /reset-password (a one-time, expiring, single-use link; stored hashed; the same answer for
 known and unknown addresses; every session and token ends). Rate-limited like sign-in."""
+
 from __future__ import annotations
 
 import hashlib
@@ -9,10 +10,9 @@ import re
 import time
 
 import pytest
-from sqlalchemy import select, text, update
-
 from conftest import DEMO, csrf_token, sign_in
 from mailserver import MailServer
+from sqlalchemy import select, text, update
 
 from conversion.extensions import db, utcnow
 
@@ -52,11 +52,16 @@ def link_in(mail, path: str) -> str:
 def stored_anywhere(value: str) -> bool:
     """Whether `value` is in any text column of the outbox, the tokens or the account requests."""
     db.session.rollback()
-    for table, columns in (("outbox_messages", ("body_text", "body_html")), ("one_time_tokens", ("token_hash",)),
-                           ("account_requests", ("password_hash",)), ("security_events", ("detail",))):
+    for table, columns in (
+        ("outbox_messages", ("body_text", "body_html")),
+        ("one_time_tokens", ("token_hash",)),
+        ("account_requests", ("password_hash",)),
+        ("security_events", ("detail",)),
+    ):
         for column in columns:
-            if db.session.execute(text(f"SELECT count(*) FROM {table} WHERE {column} LIKE :v"),
-                                  {"v": f"%{value}%"}).scalar():
+            if db.session.execute(
+                text(f"SELECT count(*) FROM {table} WHERE {column} LIKE :v"), {"v": f"%{value}%"}
+            ).scalar():
                 return True
     return False
 
@@ -66,8 +71,16 @@ def post_form(client, path: str, **fields):
 
 
 def register(client, email=NEWBIE, password=PASSWORD, repeat=None, **extra):
-    return post_form(client, "/register", email=email, name="Ada Newbie", organisation="Lab of Mice",
-                     password=password, repeat=repeat or password, **extra)
+    return post_form(
+        client,
+        "/register",
+        email=email,
+        name="Ada Newbie",
+        organisation="Lab of Mice",
+        password=password,
+        repeat=repeat or password,
+        **extra,
+    )
 
 
 def test_register_verify_approve_then_sign_in(seeded, smtp):
@@ -112,8 +125,10 @@ def test_register_verify_approve_then_sign_in(seeded, smtp):
     user = db.session.scalar(select(User).where(User.email == NEWBIE))
     assert user.role.value == "requester" and user.name == "Ada Newbie" and user.organisation == "Lab of Mice"
     assert "No account request is waiting" in coordinator.get("/admin/accounts").get_data(as_text=True)
-    assert db.session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == NEWBIE)).one().subject \
+    assert (
+        db.session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == NEWBIE)).one().subject
         == "[EMMA] Your account request was approved"
+    )
     res = client.post("/api/v1/tokens", json={"email": NEWBIE, "password": PASSWORD})
     assert res.status_code == 201
 
@@ -165,16 +180,22 @@ def test_reset_password_end_to_end(seeded, smtp, auth):
     first, second = (link_in(m, "/reset-password") for m in mails)
     token = second.rsplit("/", 1)[1]
     assert not stored_anywhere(token)
-    assert db.session.scalar(select(OneTimeToken.token_hash).where(
-        OneTimeToken.token_hash == hashlib.sha256(token.encode()).hexdigest())) is not None
+    assert (
+        db.session.scalar(
+            select(OneTimeToken.token_hash).where(OneTimeToken.token_hash == hashlib.sha256(token.encode()).hexdigest())
+        )
+        is not None
+    )
 
     page = client.get(second)
     assert page.status_code == 200 and "Choose a new password" in page.get_data(as_text=True)
-    res = client.post(second, data={"csrf_token": csrf_token(client, second), "new": "New-pass-2026x",
-                                    "repeat": "New-pass-2026y"})
+    res = client.post(
+        second, data={"csrf_token": csrf_token(client, second), "new": "New-pass-2026x", "repeat": "New-pass-2026y"}
+    )
     assert res.status_code == 422 and "differ" in res.get_data(as_text=True)
-    res = client.post(second, data={"csrf_token": csrf_token(client, second), "new": "New-pass-2026x",
-                                    "repeat": "New-pass-2026x"})
+    res = client.post(
+        second, data={"csrf_token": csrf_token(client, second), "new": "New-pass-2026x", "repeat": "New-pass-2026x"}
+    )
     assert res.status_code == 302 and res.headers["Location"].endswith("/login")
 
     assert client.get(second).status_code == 404 and client.get(first).status_code == 404  # single use, all end
@@ -195,8 +216,10 @@ def test_an_expired_reset_link_does_not_work(seeded, smtp):
     db.session.commit()
     client = seeded.test_client()
     assert client.get(path).status_code == 404
-    res = client.post(path, data={"csrf_token": csrf_token(client, "/reset-password"), "new": "New-pass-2026x",
-                                  "repeat": "New-pass-2026x"})
+    res = client.post(
+        path,
+        data={"csrf_token": csrf_token(client, "/reset-password"), "new": "New-pass-2026x", "repeat": "New-pass-2026x"},
+    )
     assert res.status_code == 404
     assert client.post("/api/v1/tokens", json={"email": email, "password": DEMO["requester"][1]}).status_code == 201
 

@@ -1,11 +1,19 @@
 """Allele engine: real examples from each IKMC pipeline, and structural properties."""
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conversion.alleles import (
-    CASSETTES, SymbolError, all_products, apply, classify, parse_symbol, plan_conversion,
-    product_strain_name, structure_of,
+    CASSETTES,
+    SymbolError,
+    all_products,
+    apply,
+    classify,
+    parse_symbol,
+    plan_conversion,
+    product_strain_name,
+    structure_of,
 )
 
 # symbol, target, feasible, steps, product symbol or a fragment of the reason
@@ -58,8 +66,12 @@ def test_real_examples(symbol, target, feasible, steps, expected):
 def test_feasibility_dict_has_the_contract_shape():
     d = plan_conversion("Cdk5rap2<tm1a(EUCOMM)Wtsi>", "d").to_dict()
     assert {k: d[k] for k in ("feasible", "source_class", "product_symbol", "steps", "reason")} == {
-        "feasible": True, "source_class": "tm1a", "product_symbol": "Cdk5rap2<tm1d(EUCOMM)Wtsi>",
-        "steps": ["Flp", "Cre"], "reason": None}
+        "feasible": True,
+        "source_class": "tm1a",
+        "product_symbol": "Cdk5rap2<tm1d(EUCOMM)Wtsi>",
+        "steps": ["Flp", "Cre"],
+        "reason": None,
+    }
     first, second = d["step_details"]
     assert (first["from_symbol"], first["to_symbol"]) == ("Cdk5rap2<tm1a(EUCOMM)Wtsi>", "Cdk5rap2<tm1c(EUCOMM)Wtsi>")
     assert (second["from_class"], second["to_class"]) == ("tm1c", "tm1d")
@@ -77,18 +89,28 @@ def test_promoterless_tm1b_keeps_neo():
     assert plan.feasible and plan.assumed_cassette is None
 
 
-@pytest.mark.parametrize("symbol, message", [
-    ("", "empty"), ("Cdk5rap2", "missing '<...>'"), ("<tm1a(EUCOMM)Wtsi>", "empty gene"),
-    ("Cdk5rap2<xx1a(EUCOMM)Wtsi>", "unknown allele type"), ("Cdk5rap2<tm1a(EUCOMM)Wtsi", "end with '>'"),
-])
+@pytest.mark.parametrize(
+    "symbol, message",
+    [
+        ("", "empty"),
+        ("Cdk5rap2", "missing '<...>'"),
+        ("<tm1a(EUCOMM)Wtsi>", "empty gene"),
+        ("Cdk5rap2<xx1a(EUCOMM)Wtsi>", "unknown allele type"),
+        ("Cdk5rap2<tm1a(EUCOMM)Wtsi", "end with '>'"),
+    ],
+)
 def test_unparseable_symbols_say_what_is_wrong(symbol, message):
     with pytest.raises(SymbolError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
         parse_symbol(symbol)
 
 
 def test_symbols_with_odd_gene_names():
-    for symbol, gene in [("H2-Ab1<tm1a(EUCOMM)Wtsi>", "H2-Ab1"), ("Gt(ROSA)26Sor<tm1a(EUCOMM)Wtsi>", "Gt(ROSA)26Sor"),
-                         ("Ptpn11<tm1e.1(EUCOMM)Wtsi>", "Ptpn11"), ("Tyr<em1(IMPC)H>", "Tyr")]:
+    for symbol, gene in [
+        ("H2-Ab1<tm1a(EUCOMM)Wtsi>", "H2-Ab1"),
+        ("Gt(ROSA)26Sor<tm1a(EUCOMM)Wtsi>", "Gt(ROSA)26Sor"),
+        ("Ptpn11<tm1e.1(EUCOMM)Wtsi>", "Ptpn11"),
+        ("Tyr<em1(IMPC)H>", "Tyr"),
+    ]:
         parsed = parse_symbol(symbol)
         assert parsed.gene == gene and str(parsed) == symbol
     assert parse_symbol("Ptpn11<tm1e.1(EUCOMM)Wtsi>").allele_class == "tm1e.1"
@@ -100,8 +122,10 @@ def test_all_products_of_a_tm1a():
 
 
 def test_product_strain_name_appends_the_node_lab_code():
-    assert product_strain_name("C57BL/6N-Cdk5rap2<tm1a(EUCOMM)Wtsi>/H", "Cdk5rap2<tm1b(EUCOMM)Wtsi>",
-                               "Wtsi") == "C57BL/6N-Cdk5rap2<tm1b(EUCOMM)Wtsi>/HWtsi"
+    assert (
+        product_strain_name("C57BL/6N-Cdk5rap2<tm1a(EUCOMM)Wtsi>/H", "Cdk5rap2<tm1b(EUCOMM)Wtsi>", "Wtsi")
+        == "C57BL/6N-Cdk5rap2<tm1b(EUCOMM)Wtsi>/HWtsi"
+    )
 
 
 # ---- properties ------------------------------------------------------------------
@@ -118,8 +142,18 @@ def test_excision_is_idempotent(structure, recombinase):
 
 
 GENES = st.from_regex(r"[A-Z][a-z]{1,5}[0-9]{0,2}", fullmatch=True)
-SOURCES = st.sampled_from(["tm1a(EUCOMM)Wtsi", "tm1a(KOMP)Wtsi", "tm1c(EUCOMM)Hmgu", "tm1e(EUCOMM)Wtsi",
-                           "tm1(KOMP)Vlcg", "tm1(KOMP)Wtsi", "tm1b(EUCOMMTools)Hmgu", "em1(IMPC)H"])
+SOURCES = st.sampled_from(
+    [
+        "tm1a(EUCOMM)Wtsi",
+        "tm1a(KOMP)Wtsi",
+        "tm1c(EUCOMM)Hmgu",
+        "tm1e(EUCOMM)Wtsi",
+        "tm1(KOMP)Vlcg",
+        "tm1(KOMP)Wtsi",
+        "tm1b(EUCOMMTools)Hmgu",
+        "em1(IMPC)H",
+    ]
+)
 
 
 @settings(max_examples=150)
@@ -146,6 +180,12 @@ def test_plans_reproduce_their_product_and_never_lose_a_needed_site(gene, allele
 
 
 def test_cassettes_are_data():
-    assert set(CASSETTES) >= {"knockout_first_promoter_driven", "knockout_first_promoterless",
-                              "tm1e_promoter_driven", "komp_csd_deletion", "velocigene", "crispr_em"}
+    assert set(CASSETTES) >= {
+        "knockout_first_promoter_driven",
+        "knockout_first_promoterless",
+        "tm1e_promoter_driven",
+        "komp_csd_deletion",
+        "velocigene",
+        "crispr_em",
+    }
     assert all(isinstance(c["elements"], tuple) for c in CASSETTES.values())

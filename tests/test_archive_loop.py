@@ -1,6 +1,7 @@
 """The archive loop (contract: "The archive loop"): a finished conversion becomes a catalogue strain,
 duplicate work is refused (422 archived, 409 in progress, with a way to be told), imports store
 canonical symbols, the MGI report, superscript alleles. Each refusal on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import csv
@@ -29,8 +30,9 @@ def _outbox(recipient):
     from conversion.extensions import db
     from conversion.notifications.models import OutboxMessage
 
-    return list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == recipient)
-                                   .order_by(OutboxMessage.id)))
+    return list(
+        db.session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == recipient).order_by(OutboxMessage.id))
+    )
 
 
 # ---- derivatives become strains ----------------------------------------------------------
@@ -51,8 +53,11 @@ def test_complete_cryopreservation_archives_the_product(api, client):
     parent = client.get("/strains/EM:05402").get_data(as_text=True)
     assert "Derivatives archived" in parent and 'href="/strains/EM:90001"' in parent
     # the next scientist wanting it is sent to the frozen material
-    res = api.post("requester", "/requests", {"strain": "EM:05402", "target": "b", "deliverable": "frozen_sperm",
-                                              "billing": _billing()})
+    res = api.post(
+        "requester",
+        "/requests",
+        {"strain": "EM:05402", "target": "b", "deliverable": "frozen_sperm", "billing": _billing()},
+    )
     assert res.status_code == 422 and "EM:90001" in res.get_json()["error"]
     # a second derivative gets the next id of the block
     rid2 = api.submit("EM:05519", "c")["id"]
@@ -63,8 +68,10 @@ def test_derived_ids_never_collide_with_imported_ones(seeded, tmp_path):
     from conversion.catalogue.operations import next_derived_emma_id
 
     path = tmp_path / "s.csv"
-    path.write_text("emma_id,strain_name,allele_symbol,holder_node,material,access\n"
-                    "EM:90001,C57BL/6N-Ano5<tm1a(EUCOMM)Wtsi>/Wtsi,Ano5<tm1a(EUCOMM)Wtsi>,SANG,frozen_sperm,public\n")
+    path.write_text(
+        "emma_id,strain_name,allele_symbol,holder_node,material,access\n"
+        "EM:90001,C57BL/6N-Ano5<tm1a(EUCOMM)Wtsi>/Wtsi,Ano5<tm1a(EUCOMM)Wtsi>,SANG,frozen_sperm,public\n"
+    )
     res = seeded.test_cli_runner().invoke(args=["strains", "import", str(path)])
     assert res.exit_code != 0 and "line 2" in res.output and "EM:90001 is in the block" in res.output
     assert _strain("EM:90001") is None and next_derived_emma_id() == "EM:90001"
@@ -76,28 +83,59 @@ def test_archived_spelled_with_sup_is_found(api):
     from conversion.extensions import db
 
     node = db.session.scalar(select(Node).where(Node.code == "ICS"))
-    db.session.add(Strain(emma_id="EM:21000", strain_name="C57BL/6N-Ptpn11<sup>tm1c(EUCOMM)Wtsi</sup>/Ics",
-                          allele_symbol="Ptpn11<sup>tm1c(EUCOMM)Wtsi</sup>", gene="Ptpn11", holder_node=node,
-                          material=Material.frozen_sperm, access=Access.public))
+    db.session.add(
+        Strain(
+            emma_id="EM:21000",
+            strain_name="C57BL/6N-Ptpn11<sup>tm1c(EUCOMM)Wtsi</sup>/Ics",
+            allele_symbol="Ptpn11<sup>tm1c(EUCOMM)Wtsi</sup>",
+            gene="Ptpn11",
+            holder_node=node,
+            material=Material.frozen_sperm,
+            access=Access.public,
+        )
+    )
     db.session.commit()
-    res = api.post("requester", "/requests", {"strain": "EM:05608", "target": "c", "deliverable": "frozen_sperm",
-                                              "billing": _billing()})
+    res = api.post(
+        "requester",
+        "/requests",
+        {"strain": "EM:05608", "target": "c", "deliverable": "frozen_sperm", "billing": _billing()},
+    )
     assert res.status_code == 422 and "already archived at EMMA as EM:21000" in res.get_json()["error"]
 
 
 # ---- no duplicate work -------------------------------------------------------------------------
 def test_a_product_in_progress_is_refused_naming_the_request(api):
     first = api.submit("EM:05402", "c")
-    res = api.post("industry", "/requests", {"strain": "EM:05402", "target": "tm1c", "deliverable": "live_animals",
-                                             "billing": {**_billing(), "sector": "industry"}})
+    res = api.post(
+        "industry",
+        "/requests",
+        {
+            "strain": "EM:05402",
+            "target": "tm1c",
+            "deliverable": "live_animals",
+            "billing": {**_billing(), "sector": "industry"},
+        },
+    )
     assert res.status_code == 409 and first["reference"] in res.get_json()["error"]
     # another target of the same strain is another product
-    assert api.post("industry", "/requests", {"strain": "EM:05402", "target": "b", "deliverable": "live_animals",
-                                              "billing": _billing()}).status_code == 201
+    assert (
+        api.post(
+            "industry",
+            "/requests",
+            {"strain": "EM:05402", "target": "b", "deliverable": "live_animals", "billing": _billing()},
+        ).status_code
+        == 201
+    )
     # once the first request is cancelled, the product can be requested again
     api.go("coordinator", first["id"], "cancel", reason="other")
-    assert api.post("industry", "/requests", {"strain": "EM:05402", "target": "c", "deliverable": "live_animals",
-                                              "billing": _billing()}).status_code == 201
+    assert (
+        api.post(
+            "industry",
+            "/requests",
+            {"strain": "EM:05402", "target": "c", "deliverable": "live_animals", "billing": _billing()},
+        ).status_code
+        == 201
+    )
 
 
 def test_ask_to_be_told_and_get_the_email_when_archived(api):
@@ -129,17 +167,26 @@ def test_the_request_page_offers_to_be_told(api, client):
     first = api.submit("EM:05402", "d")
     sign_in(client, "industry")
     token = csrf_token(client, "/strains/EM:05402/request")
-    form = {"csrf_token": token, "target": "d", "deliverable": "frozen_sperm", "organisation": "Biotech Example GmbH",
-            "address": "Somewhere 1, Berlin", "country": "DE", "sector": "industry", "vat_number": "",
-            "comment": ""}
+    form = {
+        "csrf_token": token,
+        "target": "d",
+        "deliverable": "frozen_sperm",
+        "organisation": "Biotech Example GmbH",
+        "address": "Somewhere 1, Berlin",
+        "country": "DE",
+        "sector": "industry",
+        "vat_number": "",
+        "comment": "",
+    }
     page = client.post("/strains/EM:05402/request", data={**form, "action": "review"})
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and first["reference"] in html and "Email me when it is archived" in html
     assert 'value="confirm"' not in html  # no submit button for duplicate work
     refused = client.post("/strains/EM:05402/request", data={**form, "action": "confirm"})
     assert refused.status_code == 409 and "Email me when it is archived" in refused.get_data(as_text=True)
-    res = client.post("/archive-watches", data={"csrf_token": token, "strain": "EM:05402", "target": "d"},
-                      follow_redirects=True)
+    res = client.post(
+        "/archive-watches", data={"csrf_token": token, "strain": "EM:05402", "target": "d"}, follow_redirects=True
+    )
     assert res.status_code == 200 and "We will email you" in res.get_data(as_text=True)
     no_csrf = client.post("/archive-watches", data={"strain": "EM:05402", "target": "d"})
     assert no_csrf.status_code == 400
@@ -156,10 +203,13 @@ def _import(app, tmp_path, rows: str):
 
 
 def test_import_stores_canonical_symbols_design_and_mgi_id(seeded, tmp_path, client):
-    res = _import(seeded, tmp_path,
-                  "EM:20001,C57BL/6N-Ano5<sup>tm1a(EUCOMM)Wtsi</sup>/Wtsi,Ano5<sup>tm1a(EUCOMM)Wtsi</sup>,SANG,"
-                  "frozen_sperm,public,,MGI:3576659\n"
-                  "EM:20002,C57BL/6NTac-Tyr‹em2(IMPC)H›/H,Tyr ‹em2(IMPC)H›,MRC,live,public,conditional,\n")
+    res = _import(
+        seeded,
+        tmp_path,
+        "EM:20001,C57BL/6N-Ano5<sup>tm1a(EUCOMM)Wtsi</sup>/Wtsi,Ano5<sup>tm1a(EUCOMM)Wtsi</sup>,SANG,"
+        "frozen_sperm,public,,MGI:3576659\n"
+        "EM:20002,C57BL/6NTac-Tyr‹em2(IMPC)H›/H,Tyr ‹em2(IMPC)H›,MRC,live,public,conditional,\n",
+    )
     assert res.exit_code == 0, res.output
     ano5, tyr = _strain("EM:20001"), _strain("EM:20002")
     assert (ano5.allele_symbol, ano5.strain_name) == ("Ano5<tm1a(EUCOMM)Wtsi>", "C57BL/6N-Ano5<tm1a(EUCOMM)Wtsi>/Wtsi")
@@ -172,20 +222,35 @@ def test_import_stores_canonical_symbols_design_and_mgi_id(seeded, tmp_path, cli
     assert "Tyr<sup>em2.1(IMPC)H</sup>" in em  # a declared conditional em allele converts with Cre
 
 
-@pytest.mark.parametrize("row, message", [
-    ("EM:20003,C57BL/6N-Nxn<tm1a(KOMP)Wtsi>/H,Ano5<tm1a(EUCOMM)Wtsi>,SANG,frozen_sperm,public,,\n",
-     "does not carry its allele Ano5<tm1a(EUCOMM)Wtsi>"),
-    ("EM:20003,C57BL/6N-Ano5<tm1b(EUCOMM)Wtsi>/H,Ano5<tm1a(EUCOMM)Wtsi>,SANG,frozen_sperm,public,,\n",
-     "does not carry its allele"),
-    ("EM:20003,C57BL/6N-Ano5<tm1a(EUCOMM)wtsi>/H,Ano5<tm1a(EUCOMM)wtsi>,SANG,frozen_sperm,public,,\n",
-     "must start with a capital letter"),
-    ("EM:20003,C57BL/6N-Ano5<tm1a(EUCOMM)Wtsi>/H,Ano5<tm1a(<b>EUCOMM</b>)Wtsi>,SANG,frozen_sperm,public,,\n",
-     "markup inside the symbol"),
-    ("EM:20003,C57BL/6N-Ano5<tm1a(EUCOMM)Wtsi>/H,Ano5<tm1a(EUCOMM)Wtsi>,SANG,frozen_sperm,public,conditional,\n",
-     "design 'conditional' is for CRISPR em alleles"),
-    ("EM:20003,C57BL/6N-Ano5<tm1a(EUCOMM)Wtsi>/H,Ano5<tm1a(EUCOMM)Wtsi>,SANG,frozen_sperm,public,,12345\n",
-     "mgi_id '12345' must look like MGI:1234567"),
-])
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        (
+            "EM:20003,C57BL/6N-Nxn<tm1a(KOMP)Wtsi>/H,Ano5<tm1a(EUCOMM)Wtsi>,SANG,frozen_sperm,public,,\n",
+            "does not carry its allele Ano5<tm1a(EUCOMM)Wtsi>",
+        ),
+        (
+            "EM:20003,C57BL/6N-Ano5<tm1b(EUCOMM)Wtsi>/H,Ano5<tm1a(EUCOMM)Wtsi>,SANG,frozen_sperm,public,,\n",
+            "does not carry its allele",
+        ),
+        (
+            "EM:20003,C57BL/6N-Ano5<tm1a(EUCOMM)wtsi>/H,Ano5<tm1a(EUCOMM)wtsi>,SANG,frozen_sperm,public,,\n",
+            "must start with a capital letter",
+        ),
+        (
+            "EM:20003,C57BL/6N-Ano5<tm1a(EUCOMM)Wtsi>/H,Ano5<tm1a(<b>EUCOMM</b>)Wtsi>,SANG,frozen_sperm,public,,\n",
+            "markup inside the symbol",
+        ),
+        (
+            "EM:20003,C57BL/6N-Ano5<tm1a(EUCOMM)Wtsi>/H,Ano5<tm1a(EUCOMM)Wtsi>,SANG,frozen_sperm,public,conditional,\n",
+            "design 'conditional' is for CRISPR em alleles",
+        ),
+        (
+            "EM:20003,C57BL/6N-Ano5<tm1a(EUCOMM)Wtsi>/H,Ano5<tm1a(EUCOMM)Wtsi>,SANG,frozen_sperm,public,,12345\n",
+            "mgi_id '12345' must look like MGI:1234567",
+        ),
+    ],
+)
 def test_import_refuses_bad_rows_by_line(seeded, tmp_path, row, message):
     ok = "EM:20004,C57BL/6N-Ano6<tm1a(EUCOMM)Wtsi>/H,Ano6<tm1a(EUCOMM)Wtsi>,SANG,frozen_sperm,public,,\n"
     res = _import(seeded, tmp_path, ok + row)
@@ -199,9 +264,17 @@ def test_sup_strain_names_give_correct_product_strain_names(api):
     from conversion.extensions import db
 
     node = db.session.scalar(select(Node).where(Node.code == "SANG"))
-    db.session.add(Strain(emma_id="EM:21001", strain_name="C57BL/6N-Ano5<sup>tm1a(EUCOMM)Wtsi</sup>/Wtsi",
-                          allele_symbol="Ano5<sup>tm1a(EUCOMM)Wtsi</sup>", gene="Ano5", holder_node=node,
-                          material=Material.frozen_sperm, access=Access.public))
+    db.session.add(
+        Strain(
+            emma_id="EM:21001",
+            strain_name="C57BL/6N-Ano5<sup>tm1a(EUCOMM)Wtsi</sup>/Wtsi",
+            allele_symbol="Ano5<sup>tm1a(EUCOMM)Wtsi</sup>",
+            gene="Ano5",
+            holder_node=node,
+            material=Material.frozen_sperm,
+            access=Access.public,
+        )
+    )
     db.session.commit()
     rid = api.submit("EM:21001", "b")["id"]
     req = walk(api, rid, "assigned", node="HMGU")
@@ -234,11 +307,22 @@ def test_derived_alleles_report(api, client):
     res = api.get("coordinator", "/reports/derived-alleles")
     assert res.status_code == 200 and res.mimetype == "text/tab-separated-values"
     rows = list(csv.reader(io.StringIO(res.get_data(as_text=True)), delimiter="\t"))
-    assert rows[0] == ["parent_allele", "derived_allele", "excision", "deleter", "tat_cre", "colony",
-                       "background", "node", "completed_on"]
+    assert rows[0] == [
+        "parent_allele",
+        "derived_allele",
+        "excision",
+        "deleter",
+        "tat_cre",
+        "colony",
+        "background",
+        "node",
+        "completed_on",
+    ]
     assert len(rows) == 2
     row = dict(zip(rows[0], rows[1]))
-    assert row["parent_allele"] == "Cdk5rap2<tm1a(EUCOMM)Wtsi>" and row["derived_allele"] == "Cdk5rap2<tm1d(EUCOMM)Wtsi>"
+    assert (
+        row["parent_allele"] == "Cdk5rap2<tm1a(EUCOMM)Wtsi>" and row["derived_allele"] == "Cdk5rap2<tm1d(EUCOMM)Wtsi>"
+    )
     assert row["excision"] == "Flp then Cre" and row["tat_cre"] == "no"
     assert row["deleter"] == "Tg(CAG-Flpo)1Afst; C57BL/6N-Hprt<tm1(CMV-cre)Wtsi>/WtsiOulu (EM:05414)"
     assert (row["background"], row["node"]) == ("C57BL/6N", "UNIOULU") and row["colony"].startswith("AC-")
@@ -250,26 +334,53 @@ def test_derived_alleles_report(api, client):
 
 
 # ---- feasibility -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("body, status, check", [
-    ({"allele": "Tyr<em1(IMPC)J>", "target": ".1", "design": "conditional"}, 200,
-     lambda j: j["feasible"] and j["product_symbol"] == "Tyr<em1.1(IMPC)J>" and j["steps"] == ["Cre"]),
-    ({"allele": "Tyr<em1(IMPC)J>", "target": ".1"}, 200,
-     lambda j: not j["feasible"] and "declared conditional" in j["reason"]),
-    ({"allele": "Ptprd<tm1e(EUCOMM)Wtsi>", "target": "e.1"}, 200,
-     lambda j: j["feasible"] and any("assumed to be promoter-driven" in w for w in j["warnings"])),
-    ({"allele": "Atp8a1<tm1(KOMP)Wtsi>", "target": ".1"}, 200,
-     lambda j: any("KOMP-CSD deletion" in w for w in j["warnings"])),
-    ({"allele": "Zfp462<tm1a(EUCOMMTools)Hmgu>", "target": "tm2b"}, 422,
-     lambda j: "keeps the allele's type and serial number" in j["error"]),
-    ({"allele": "Zfp462<tm2a(EUCOMMTools)Hmgu>", "target": "tm2b"}, 200,
-     lambda j: j["step_details"][0]["qc_assays"][:2] == ["Cre PCR", "tm2b PCR"]),
-    ({"allele": "Cdk5rap2<tm1a(EUCOMM)wtsi>", "target": "b"}, 422, lambda j: "capital letter" in j["error"]),
-    ({"allele": "Cdk5rap2<tm1a(EU<i>COMM</i>)Wtsi>", "target": "b"}, 422, lambda j: "markup" in j["error"]),
-    ({"allele": "Cdk5rap2<tm1a(EUCOMM)Wtsi>", "target": "b", "design": "conditional"}, 422,
-     lambda j: "CRISPR em alleles" in j["error"]),
-    ({"allele": "Cdk5rap2<sup>tm1a(EUCOMM)Wtsi</sup>", "target": "b"}, 200,
-     lambda j: j["product_symbol"] == "Cdk5rap2<tm1b(EUCOMM)Wtsi>"),
-])
+@pytest.mark.parametrize(
+    "body, status, check",
+    [
+        (
+            {"allele": "Tyr<em1(IMPC)J>", "target": ".1", "design": "conditional"},
+            200,
+            lambda j: j["feasible"] and j["product_symbol"] == "Tyr<em1.1(IMPC)J>" and j["steps"] == ["Cre"],
+        ),
+        (
+            {"allele": "Tyr<em1(IMPC)J>", "target": ".1"},
+            200,
+            lambda j: not j["feasible"] and "declared conditional" in j["reason"],
+        ),
+        (
+            {"allele": "Ptprd<tm1e(EUCOMM)Wtsi>", "target": "e.1"},
+            200,
+            lambda j: j["feasible"] and any("assumed to be promoter-driven" in w for w in j["warnings"]),
+        ),
+        (
+            {"allele": "Atp8a1<tm1(KOMP)Wtsi>", "target": ".1"},
+            200,
+            lambda j: any("KOMP-CSD deletion" in w for w in j["warnings"]),
+        ),
+        (
+            {"allele": "Zfp462<tm1a(EUCOMMTools)Hmgu>", "target": "tm2b"},
+            422,
+            lambda j: "keeps the allele's type and serial number" in j["error"],
+        ),
+        (
+            {"allele": "Zfp462<tm2a(EUCOMMTools)Hmgu>", "target": "tm2b"},
+            200,
+            lambda j: j["step_details"][0]["qc_assays"][:2] == ["Cre PCR", "tm2b PCR"],
+        ),
+        ({"allele": "Cdk5rap2<tm1a(EUCOMM)wtsi>", "target": "b"}, 422, lambda j: "capital letter" in j["error"]),
+        ({"allele": "Cdk5rap2<tm1a(EU<i>COMM</i>)Wtsi>", "target": "b"}, 422, lambda j: "markup" in j["error"]),
+        (
+            {"allele": "Cdk5rap2<tm1a(EUCOMM)Wtsi>", "target": "b", "design": "conditional"},
+            422,
+            lambda j: "CRISPR em alleles" in j["error"],
+        ),
+        (
+            {"allele": "Cdk5rap2<sup>tm1a(EUCOMM)Wtsi</sup>", "target": "b"},
+            200,
+            lambda j: j["product_symbol"] == "Cdk5rap2<tm1b(EUCOMM)Wtsi>",
+        ),
+    ],
+)
 def test_feasibility_design_warnings_and_refusals(client, app, body, status, check):
     res = client.post("/api/v1/feasibility", json=body)
     assert res.status_code == status and check(res.get_json()), res.get_json()
@@ -289,8 +400,11 @@ def test_requests_of_a_conditional_em_strain_convert_to_em1_1(api, seeded, tmp_p
     assert [a["allele"] for a in done["records"]["animals"]] == ["em3", "em3.1"]
     strain = api.get("requester", "/strains/EM:90001").get_json()
     assert (strain["allele_symbol"], strain["design"]) == ("Tyr<em3.1(IMPC)H>", None)  # floxed no more
-    res = api.post("requester", "/requests", {"strain": "EM:13101", "target": ".1", "deliverable": "frozen_sperm",
-                                              "billing": _billing()})
+    res = api.post(
+        "requester",
+        "/requests",
+        {"strain": "EM:13101", "target": ".1", "deliverable": "frozen_sperm", "billing": _billing()},
+    )
     assert res.status_code == 422 and "declared conditional" in res.get_json()["error"]
 
 
@@ -306,8 +420,17 @@ def test_a_legacy_strain_name_without_its_allele_no_longer_breaks_assign(api, cl
     from conversion.extensions import db
 
     node = db.session.scalar(select(Node).where(Node.code == "SANG"))
-    db.session.add(Strain(emma_id="EM:21002", strain_name="C57BL/6N/Wtsi", allele_symbol="Ano7<tm1a(EUCOMM)Wtsi>",
-                          gene="Ano7", holder_node=node, material=Material.frozen_sperm, access=Access.public))
+    db.session.add(
+        Strain(
+            emma_id="EM:21002",
+            strain_name="C57BL/6N/Wtsi",
+            allele_symbol="Ano7<tm1a(EUCOMM)Wtsi>",
+            gene="Ano7",
+            holder_node=node,
+            material=Material.frozen_sperm,
+            access=Access.public,
+        )
+    )
     db.session.commit()
     rid = api.submit("EM:21002", "b")["id"]
     req = walk(api, rid, "assigned", node="ICS")

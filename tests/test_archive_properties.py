@@ -1,6 +1,7 @@
 """Property: every product the planner can make, once archived under any spelling scientists use
 (`<...>`, `<sup>...</sup>`, `‹...›`, spaces), is found again by the canonical comparison, and a
 different product never is (SQLite and PostgreSQL)."""
+
 from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
@@ -9,19 +10,35 @@ from sqlalchemy import delete, select
 
 from conversion.alleles import TARGETS, all_products, canonical_symbol, parse_symbol
 
-GENES = st.sampled_from(["Ano5", "H2-Ab2", "Gt(ROSA)27Sor", "Kif21a", "Zfp463", "Slc2a10", "Nxnl1"])  # not in the demo data
-SOURCES = st.sampled_from([
-    "{g}<tm{n}a(EUCOMM)Wtsi>", "{g}<tm{n}a(KOMP)Wtsi>", "{g}<tm{n}a(EUCOMMTools)Hmgu>", "{g}<tm{n}c(EUCOMM)Hmgu>",
-    "{g}<tm{n}e(EUCOMM)Wtsi>", "{g}<tm{n}(KOMP)Wtsi>", "{g}<tm{n}(KOMP)Vlcg>", "{g}<tm{n}a(NorCOMM)Mbp>",
-])
+GENES = st.sampled_from(
+    ["Ano5", "H2-Ab2", "Gt(ROSA)27Sor", "Kif21a", "Zfp463", "Slc2a10", "Nxnl1"]
+)  # not in the demo data
+SOURCES = st.sampled_from(
+    [
+        "{g}<tm{n}a(EUCOMM)Wtsi>",
+        "{g}<tm{n}a(KOMP)Wtsi>",
+        "{g}<tm{n}a(EUCOMMTools)Hmgu>",
+        "{g}<tm{n}c(EUCOMM)Hmgu>",
+        "{g}<tm{n}e(EUCOMM)Wtsi>",
+        "{g}<tm{n}(KOMP)Wtsi>",
+        "{g}<tm{n}(KOMP)Vlcg>",
+        "{g}<tm{n}a(NorCOMM)Mbp>",
+    ]
+)
 
 
 def spellings(symbol: str) -> st.SearchStrategy[str]:
     gene, allele = symbol[:-1].split("<", 1)
-    return st.sampled_from([
-        symbol, f"{gene}<sup>{allele}</sup>", f"{gene}‹{allele}›", f"{gene} < {allele} >",
-        f"{gene}<SUP> {allele} </SUP>", f" {gene}<{allele}> ",
-    ])
+    return st.sampled_from(
+        [
+            symbol,
+            f"{gene}<sup>{allele}</sup>",
+            f"{gene}‹{allele}›",
+            f"{gene} < {allele} >",
+            f"{gene}<SUP> {allele} </SUP>",
+            f" {gene}<{allele}> ",
+        ]
+    )
 
 
 @st.composite
@@ -43,9 +60,17 @@ def test_every_planned_product_once_archived_is_found_again(seeded, case):
     source, product, spelled, others = case
     assert canonical_symbol(spelled) == product
     node = db.session.scalar(select(Node).where(Node.code == "ICS"))
-    db.session.add(Strain(emma_id="EM:29999", strain_name=f"C57BL/6N-{spelled}/Ics", allele_symbol=spelled,
-                          gene=parse_symbol(spelled).gene, holder_node=node, material=Material.frozen_sperm,
-                          access=Access.public))
+    db.session.add(
+        Strain(
+            emma_id="EM:29999",
+            strain_name=f"C57BL/6N-{spelled}/Ics",
+            allele_symbol=spelled,
+            gene=parse_symbol(spelled).gene,
+            holder_node=node,
+            material=Material.frozen_sperm,
+            access=Access.public,
+        )
+    )
     db.session.commit()
     try:
         assert archived_derivative(product).emma_id == "EM:29999"

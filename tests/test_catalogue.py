@@ -1,8 +1,8 @@
 """Strain catalogue: CSV import (all or nothing), search, access rules, demo seed."""
-import pytest
-from sqlalchemy import func, select
 
+import pytest
 from conftest import sign_in
+from sqlalchemy import func, select
 
 HEADER = "emma_id,strain_name,allele_symbol,holder_node,material,access,industry_licence\n"
 GOOD = (
@@ -42,23 +42,31 @@ def test_import_good_file(seeded, tmp_path):
 
 def test_import_reports_every_bad_row_and_imports_nothing(seeded, tmp_path):
     before = count_strains()
-    bad = HEADER + GOOD + (
-        "EM:123,C57BL/6N-X<tm1a(EUCOMM)Wtsi>/Wtsi,X<tm1a(EUCOMM)Wtsi>,SANG,frozen_sperm,public,\n"
-        "EM:20001,dup,Ano5<tm1a(EUCOMM)Wtsi>,SANG,frozen_sperm,public,\n"
-        "EM:20003,name,,SANG,frozen_sperm,public,\n"
-        "EM:20004,name,Y<tm1a(EUCOMM)Wtsi>,NOPE,frozen_sperm,public,\n"
-        "EM:20005,name,Y<tm1a(EUCOMM)Wtsi>,ICS,straws,public,\n"
-        "EM:20006,name,Y<tm1a(EUCOMM)Wtsi>,ICS,live,secret,\n"
-        "EM:05402,name,Y<tm1a(EUCOMM)Wtsi>,ICS,live,public,\n"
-        "EM:20007,name,Y<tm1a(EUCOMM)Wtsi>,ICS,live,public,other\n"
+    bad = (
+        HEADER
+        + GOOD
+        + (
+            "EM:123,C57BL/6N-X<tm1a(EUCOMM)Wtsi>/Wtsi,X<tm1a(EUCOMM)Wtsi>,SANG,frozen_sperm,public,\n"
+            "EM:20001,dup,Ano5<tm1a(EUCOMM)Wtsi>,SANG,frozen_sperm,public,\n"
+            "EM:20003,name,,SANG,frozen_sperm,public,\n"
+            "EM:20004,name,Y<tm1a(EUCOMM)Wtsi>,NOPE,frozen_sperm,public,\n"
+            "EM:20005,name,Y<tm1a(EUCOMM)Wtsi>,ICS,straws,public,\n"
+            "EM:20006,name,Y<tm1a(EUCOMM)Wtsi>,ICS,live,secret,\n"
+            "EM:05402,name,Y<tm1a(EUCOMM)Wtsi>,ICS,live,public,\n"
+            "EM:20007,name,Y<tm1a(EUCOMM)Wtsi>,ICS,live,public,other\n"
+        )
     )
     res = run_import(seeded, tmp_path, bad)
     assert res.exit_code != 0
     out = res.output
     for line, reason in [
-        (4, "bad EMMA ID 'EM:123'"), (5, "duplicate EMMA ID EM:20001 (also on line 2)"),
-        (6, "empty allele symbol"), (7, "unknown node 'NOPE'"), (8, "material 'straws'"),
-        (9, "access 'secret'"), (10, "EMMA ID EM:05402 is already in the catalogue"),
+        (4, "bad EMMA ID 'EM:123'"),
+        (5, "duplicate EMMA ID EM:20001 (also on line 2)"),
+        (6, "empty allele symbol"),
+        (7, "unknown node 'NOPE'"),
+        (8, "material 'straws'"),
+        (9, "access 'secret'"),
+        (10, "EMMA ID EM:05402 is already in the catalogue"),
         (11, "industry_licence 'other'"),
     ]:
         assert f"line {line}: {reason}" in out, (line, out)
@@ -66,13 +74,16 @@ def test_import_reports_every_bad_row_and_imports_nothing(seeded, tmp_path):
     assert count_strains() == before
 
 
-@pytest.mark.parametrize("content, message", [
-    ("emma_id,strain_name\nEM:00001,x\n", "missing column(s) allele_symbol"),
-    (HEADER, "no data rows"),
-    (b"\xff\xfe\x00bad", "not UTF-8"),
-    (HEADER.replace("\n", ",colour\n") + GOOD, "unknown column(s) colour"),
-    (HEADER + "EM:20009,n,Bad symbol,SANG,live,public,\n", "cannot be parsed"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("emma_id,strain_name\nEM:00001,x\n", "missing column(s) allele_symbol"),
+        (HEADER, "no data rows"),
+        (b"\xff\xfe\x00bad", "not UTF-8"),
+        (HEADER.replace("\n", ",colour\n") + GOOD, "unknown column(s) colour"),
+        (HEADER + "EM:20009,n,Bad symbol,SANG,live,public,\n", "cannot be parsed"),
+    ],
+)
 def test_import_refuses_broken_files(seeded, tmp_path, content, message):
     before = count_strains()
     res = run_import(seeded, tmp_path, content)
@@ -83,8 +94,8 @@ def test_import_refuses_broken_files(seeded, tmp_path, content, message):
 
 def test_seed_demo_is_idempotent_and_complete(seeded):
     from conversion.catalogue.models import DeleterStrain, Node, Recombinase
-    from conversion.seed import seed_demo
     from conversion.extensions import db
+    from conversion.seed import seed_demo
 
     first = count_strains()
     seed_demo()
@@ -112,8 +123,9 @@ def test_every_node_vat_number_is_valid():
             assert vat.is_valid(number), code
 
 
-@pytest.mark.parametrize("who, sees_hidden", [(None, False), ("requester", False), ("staff_ics", False),
-                                              ("coordinator", True)])
+@pytest.mark.parametrize(
+    "who, sees_hidden", [(None, False), ("requester", False), ("staff_ics", False), ("coordinator", True)]
+)
 def test_confidential_and_retracted_strains_only_for_coordinators(seeded, client, auth, who, sees_hidden):
     headers = auth(client, who) if who else {}
     if who:
@@ -124,8 +136,7 @@ def test_confidential_and_retracted_strains_only_for_coordinators(seeded, client
         page = client.get(f"/strains?q={q}").get_data(as_text=True)
         assert (emma_id in page) is sees_hidden
         assert client.get(f"/strains/{emma_id}").status_code == (200 if sees_hidden else 404)
-        assert client.get(f"/api/v1/strains/{emma_id}", headers=headers).status_code == (
-            200 if sees_hidden else 404)
+        assert client.get(f"/api/v1/strains/{emma_id}", headers=headers).status_code == (200 if sees_hidden else 404)
 
 
 def test_search_matches_gene_allele_and_id(seeded, client):

@@ -3,10 +3,10 @@
 Transitions add each finished visit to the time-in-state histogram and move `state_since` in
 their own transaction; `rebuild-dashboard` recomputes the histogram from the whole history. Both
 must give the same figures, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import pytest
-
 from flows import Api, fresh_strain, walk
 
 
@@ -21,8 +21,11 @@ def _visits_per_state() -> dict[str, int]:
     from conversion.dashboards.models import StateDuration
     from conversion.extensions import db
 
-    return dict(db.session.execute(select(StateDuration.state, func.sum(StateDuration.visits))
-                                   .group_by(StateDuration.state)).all())
+    return dict(
+        db.session.execute(
+            select(StateDuration.state, func.sum(StateDuration.visits)).group_by(StateDuration.state)
+        ).all()
+    )
 
 
 def test_transitions_keep_the_time_in_state_figures_that_a_rebuild_from_history_gives(seeded, api):

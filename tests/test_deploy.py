@@ -1,6 +1,7 @@
 """docs/deploy.md, executed: `db upgrade` + `seed-demo` on a fresh PostgreSQL database,
 gunicorn with 2 workers in production mode, /healthz, sign-in through both workers,
 pg_dump, restore into a new database, data checked. PostgreSQL only (make test)."""
+
 from __future__ import annotations
 
 import http.client
@@ -16,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
 from conftest import DEMO, ROOT
 from mailserver import free_port
 
@@ -27,8 +27,12 @@ VENV_BIN = Path(sys.executable).parent
 
 def pg(tool: str, *args: str) -> str:
     port = os.environ["TEST_PG_PORT"]
-    proc = subprocess.run([f"{PG_BIN}/{tool}", "-h", "127.0.0.1", "-p", port, "-U", "postgres", *args],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [f"{PG_BIN}/{tool}", "-h", "127.0.0.1", "-p", port, "-U", "postgres", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, f"{tool} {args}: {proc.stderr}"
     return proc.stdout
 
@@ -38,8 +42,14 @@ def sql(database: str, query: str) -> str:
 
 
 def flask(env: dict, *args: str) -> str:
-    proc = subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [str(VENV_BIN / "flask"), "--app", "wsgi", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, f"flask {args}: {proc.stdout}\n{proc.stderr}"
     return proc.stdout
 
@@ -81,24 +91,49 @@ def databases():
     pg("createdb", names[0])
     yield names
     for name in names:
-        subprocess.run([f"{PG_BIN}/dropdb", "-h", "127.0.0.1", "-p", os.environ["TEST_PG_PORT"],
-                        "-U", "postgres", "--if-exists", "--force", name], capture_output=True, timeout=60)
+        subprocess.run(
+            [
+                f"{PG_BIN}/dropdb",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                os.environ["TEST_PG_PORT"],
+                "-U",
+                "postgres",
+                "--if-exists",
+                "--force",
+                name,
+            ],
+            capture_output=True,
+            timeout=60,
+        )
 
 
 def test_the_deployment_guide_works(databases, tmp_path):
     db_name, restored = databases
     port = os.environ["TEST_PG_PORT"]
-    env = {**os.environ, "APP_CONFIG": "production", "SECRET_KEY": secrets.token_hex(32),
-           "DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{port}/{db_name}",
-           "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(free_port()),
-           "BASE_URL": "https://conversions.emma.example"}
+    env = {
+        **os.environ,
+        "APP_CONFIG": "production",
+        "SECRET_KEY": secrets.token_hex(32),
+        "DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{port}/{db_name}",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(free_port()),
+        "BASE_URL": "https://conversions.emma.example",
+    }
     env.pop("FLASK_APP", None)
 
     # 2. upgrade and seed
     flask(env, "db", "upgrade")
     for command in ("seed-demo", "seed-bench"):  # refused in production: published passwords, real numbers
-        proc = subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", command], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [str(VENV_BIN / "flask"), "--app", "wsgi", command],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert proc.returncode != 0 and "refuses to run under APP_CONFIG=production" in proc.stderr, proc
         assert sql(db_name, "SELECT count(*) FROM nodes") == "0"
     flask({**env, "APP_CONFIG": "development"}, "seed-demo")  # a staging copy, as the guide says
@@ -108,9 +143,23 @@ def test_the_deployment_guide_works(databases, tmp_path):
     web_port = free_port()
     log = open(tmp_path / "gunicorn.log", "w+")
     server = subprocess.Popen(
-        [str(VENV_BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{web_port}",
-         "--access-logfile", "-", "--access-logformat", "pid=%(p)s %(m)s %(U)s %(s)s", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            str(VENV_BIN / "gunicorn"),
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{web_port}",
+            "--access-logfile",
+            "-",
+            "--access-logformat",
+            "pid=%(p)s %(m)s %(U)s %(s)s",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     web = Http(web_port)
     try:
         deadline = time.time() + 60
@@ -130,8 +179,9 @@ def test_the_deployment_guide_works(databases, tmp_path):
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
         assert "Secure" in headers.get("Set-Cookie")  # production cookies are HTTPS-only
         form = urllib.parse.urlencode({"email": email, "password": password, "csrf_token": token})
-        status, headers, _ = web.call("POST", "/login", form, {
-            "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie(headers)})
+        status, headers, _ = web.call(
+            "POST", "/login", form, {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie(headers)}
+        )
         assert status == 302, status
         session = cookie(headers)
         for _ in range(6):
@@ -150,12 +200,25 @@ def test_the_deployment_guide_works(databases, tmp_path):
             assert status == 200 and me["role"] == "coordinator"
 
         # some work: a request (and its email in the outbox)
-        status, body = web.json("POST", "/api/v1/tokens", {"email": DEMO["requester"][0],
-                                                           "password": DEMO["requester"][1]})
-        status, req = web.json("POST", "/api/v1/requests", {
-            "strain": "EM:05402", "target": "c", "deliverable": "frozen_sperm",
-            "billing": {"organisation": "Universität Heidelberg", "address": "Im Neuenheimer Feld 234",
-                        "country": "DE", "sector": "academic"}}, token=body["token"])
+        status, body = web.json(
+            "POST", "/api/v1/tokens", {"email": DEMO["requester"][0], "password": DEMO["requester"][1]}
+        )
+        status, req = web.json(
+            "POST",
+            "/api/v1/requests",
+            {
+                "strain": "EM:05402",
+                "target": "c",
+                "deliverable": "frozen_sperm",
+                "billing": {
+                    "organisation": "Universität Heidelberg",
+                    "address": "Im Neuenheimer Feld 234",
+                    "country": "DE",
+                    "sector": "academic",
+                },
+            },
+            token=body["token"],
+        )
         assert status == 201, req
         status, health = web.json("GET", "/healthz")
         assert health["outbox"] == {"pending": 1}
@@ -174,10 +237,13 @@ def test_the_deployment_guide_works(databases, tmp_path):
     pg("pg_dump", "--format=custom", "--no-owner", f"--file={dump}", db_name)
     pg("createdb", restored)
     pg("pg_restore", "--no-owner", f"--dbname={restored}", str(dump))
-    for query in ("SELECT count(*) FROM nodes", "SELECT count(*) FROM users",
-                  "SELECT reference || ' ' || status FROM conversion_requests",
-                  "SELECT recipient FROM outbox_messages WHERE sent_at IS NULL",
-                  "SELECT version_num FROM alembic_version"):
+    for query in (
+        "SELECT count(*) FROM nodes",
+        "SELECT count(*) FROM users",
+        "SELECT reference || ' ' || status FROM conversion_requests",
+        "SELECT recipient FROM outbox_messages WHERE sent_at IS NULL",
+        "SELECT version_num FROM alembic_version",
+    ):
         assert sql(restored, query) == sql(db_name, query) != "", query
     assert sql(restored, "SELECT status FROM conversion_requests") == "submitted"
     restored_env = {**env, "DATABASE_URL": env["DATABASE_URL"].rsplit("/", 1)[0] + f"/{restored}"}

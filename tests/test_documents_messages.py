@@ -1,5 +1,6 @@
 """Request documents (uploads judged by content, 10 MB, SHA-256, files outside the database),
 messages with internal notes and their emails, and cancellation reasons worded for requesters."""
+
 from __future__ import annotations
 
 import hashlib
@@ -22,9 +23,12 @@ def api(seeded, client):
 
 
 def upload(api, who, rid, data, name="signed-mta.pdf", kind="mta"):
-    return api.client.post(f"/api/v1/requests/{rid}/documents", headers=api.headers(who),
-                           data={"kind": kind, "file": (io.BytesIO(data), name)},
-                           content_type="multipart/form-data")
+    return api.client.post(
+        f"/api/v1/requests/{rid}/documents",
+        headers=api.headers(who),
+        data={"kind": kind, "file": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
 
 
 def test_upload_list_and_download_unchanged(app, api):
@@ -38,7 +42,10 @@ def test_upload_list_and_download_unchanged(app, api):
         assert upload(api, "requester", rid, data, name="scan.bin", kind=kind).status_code == 201
     items = api.get("coordinator", f"/requests/{rid}/documents").get_json()["items"]
     assert [(i["kind"], i["content_type"]) for i in items] == [
-        ("mta", "application/pdf"), ("import_permit", "image/png"), ("health_report", "image/jpeg")]
+        ("mta", "application/pdf"),
+        ("import_permit", "image/png"),
+        ("health_report", "image/jpeg"),
+    ]
     got = api.get("coordinator", doc["url"].removeprefix("/api/v1"))
     assert got.status_code == 200 and got.data == PDF and got.mimetype == "application/pdf"
     # the bytes live in the configured directory, under their SHA-256; the row only describes them
@@ -49,13 +56,16 @@ def test_upload_list_and_download_unchanged(app, api):
     assert "data" not in RequestDocument.__table__.c and "content" not in RequestDocument.__table__.c
 
 
-@pytest.mark.parametrize("data, name, kind, status, fragment", [
-    (b"just text, named like a PDF", "fake.pdf", "mta", 422, "judged by their content"),
-    (b"GIF89a" + b"\x00" * 20, "x.gif", "other", 422, "PDF, PNG and JPEG"),
-    (b"", "empty.pdf", "mta", 422, "empty"),
-    (PDF, "mta.pdf", "invoice", 422, "kind"),
-    (PDF[:5] + b"\x00" * (10 * 1024 * 1024), "big.pdf", "mta", 413, "10 MB"),
-])
+@pytest.mark.parametrize(
+    "data, name, kind, status, fragment",
+    [
+        (b"just text, named like a PDF", "fake.pdf", "mta", 422, "judged by their content"),
+        (b"GIF89a" + b"\x00" * 20, "x.gif", "other", 422, "PDF, PNG and JPEG"),
+        (b"", "empty.pdf", "mta", 422, "empty"),
+        (PDF, "mta.pdf", "invoice", 422, "kind"),
+        (PDF[:5] + b"\x00" * (10 * 1024 * 1024), "big.pdf", "mta", 413, "10 MB"),
+    ],
+)
 def test_upload_refusals_keep_nothing(app, api, data, name, kind, status, fragment):
     from conversion.documents.models import RequestDocument
     from conversion.extensions import db
@@ -92,17 +102,28 @@ def test_upload_from_the_page_and_mark_the_mta_signed(app, api, login):
     browser = app.test_client()
     login(browser, "requester")
     token = csrf_token(browser, f"/requests/{rid}")
-    res = browser.post(f"/requests/{rid}/documents", data={"csrf_token": token, "kind": "mta",
-                                                           "file": (io.BytesIO(PDF), "mta.pdf")},
-                       content_type="multipart/form-data", follow_redirects=True)
+    res = browser.post(
+        f"/requests/{rid}/documents",
+        data={"csrf_token": token, "kind": "mta", "file": (io.BytesIO(PDF), "mta.pdf")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
     page = res.get_data(as_text=True)
-    assert "Signed Material Transfer Agreement uploaded: mta.pdf" in page and hashlib.sha256(PDF).hexdigest()[:12] in page
-    refused = browser.post(f"/requests/{rid}/documents", data={"csrf_token": token, "kind": "mta",
-                                                               "file": (io.BytesIO(b"hello"), "x.pdf")},
-                           content_type="multipart/form-data", follow_redirects=True)
+    assert (
+        "Signed Material Transfer Agreement uploaded: mta.pdf" in page and hashlib.sha256(PDF).hexdigest()[:12] in page
+    )
+    refused = browser.post(
+        f"/requests/{rid}/documents",
+        data={"csrf_token": token, "kind": "mta", "file": (io.BytesIO(b"hello"), "x.pdf")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
     assert "judged by their content" in refused.get_data(as_text=True)
-    no_csrf = browser.post(f"/requests/{rid}/documents", data={"kind": "mta", "file": (io.BytesIO(PDF), "a.pdf")},
-                           content_type="multipart/form-data")
+    no_csrf = browser.post(
+        f"/requests/{rid}/documents",
+        data={"kind": "mta", "file": (io.BytesIO(PDF), "a.pdf")},
+        content_type="multipart/form-data",
+    )
     assert no_csrf.status_code == 400
     staff = app.test_client()
     login(staff, "staff_ics")
@@ -120,8 +141,11 @@ def _outbox(app):
     from conversion.notifications.models import OutboxMessage
 
     db.session.rollback()
-    return db.session.query(OutboxMessage).filter(OutboxMessage.subject.contains("message")
-                                                  | OutboxMessage.subject.contains("note")).all()
+    return (
+        db.session.query(OutboxMessage)
+        .filter(OutboxMessage.subject.contains("message") | OutboxMessage.subject.contains("note"))
+        .all()
+    )
 
 
 def test_messages_thread_with_internal_notes_and_emails(app, api):
@@ -133,8 +157,7 @@ def test_messages_thread_with_internal_notes_and_emails(app, api):
     walk(api, rid, "accepted", node="ICS")
     api.ok("requester", f"/requests/{rid}/messages", {"body": "PO follows next week."})
     assert "staff.ics@emma.example" in {m.recipient for m in _outbox(app)}
-    note = api.post("staff_ics", f"/requests/{rid}/messages", {"body": "Customer paid late before.",
-                                                               "internal": True})
+    note = api.post("staff_ics", f"/requests/{rid}/messages", {"body": "Customer paid late before.", "internal": True})
     assert note.status_code == 201
     notes = [m for m in _outbox(app) if "internal note" in m.subject]
     assert {m.recipient for m in notes} == {"coordinator@emma.example"}  # never the requester
@@ -142,19 +165,25 @@ def test_messages_thread_with_internal_notes_and_emails(app, api):
     to_requester = [m for m in _outbox(app) if m.recipient == "requester@example.org"]
     assert len(to_requester) == 1 and "shipping in July" in to_requester[0].body_text
     seen = api.get("requester", f"/requests/{rid}/messages").get_json()["items"]
-    assert [m["body"] for m in seen] == ["Can you ship before August?", "PO follows next week.",
-                                         "Yes, shipping in July."]
+    assert [m["body"] for m in seen] == [
+        "Can you ship before August?",
+        "PO follows next week.",
+        "Yes, shipping in July.",
+    ]
     staff_seen = api.get("staff_ics", f"/requests/{rid}/messages").get_json()["items"]
     assert [m["internal"] for m in staff_seen] == [False, False, True, False]
 
 
-@pytest.mark.parametrize("who, body, status, fragment", [
-    ("requester", {"body": "Secret?", "internal": True}, 403, "EMMA staff only"),
-    ("requester", {"body": "   "}, 422, "body is required"),
-    ("requester", {"body": "x" * 4001}, 422, "4000"),
-    ("staff_mrc", {"body": "Hello"}, 404, "not yours"),
-    ("industry", {"body": "Hello"}, 404, "not yours"),
-])
+@pytest.mark.parametrize(
+    "who, body, status, fragment",
+    [
+        ("requester", {"body": "Secret?", "internal": True}, 403, "EMMA staff only"),
+        ("requester", {"body": "   "}, 422, "body is required"),
+        ("requester", {"body": "x" * 4001}, 422, "4000"),
+        ("staff_mrc", {"body": "Hello"}, 404, "not yours"),
+        ("industry", {"body": "Hello"}, 404, "not yours"),
+    ],
+)
 def test_message_refusals_store_nothing(app, api, who, body, status, fragment):
     from conversion.extensions import db
     from conversion.requests.models import RequestMessage
@@ -171,10 +200,10 @@ def test_messages_in_the_page_timeline_and_notes_hidden_from_requesters(app, api
     staff = app.test_client()
     login(staff, "staff_ics")
     token = csrf_token(staff, f"/requests/{rid}")
-    staff.post(f"/requests/{rid}/messages", data={"csrf_token": token, "body": "Internal: slow payer",
-                                                  "internal": "y"})
-    res = staff.post(f"/requests/{rid}/messages", data={"csrf_token": token, "body": "Thaw booked for Monday"},
-                     follow_redirects=True)
+    staff.post(f"/requests/{rid}/messages", data={"csrf_token": token, "body": "Internal: slow payer", "internal": "y"})
+    res = staff.post(
+        f"/requests/{rid}/messages", data={"csrf_token": token, "body": "Thaw booked for Monday"}, follow_redirects=True
+    )
     page = res.get_data(as_text=True)
     assert "Message sent." in page and "Internal: slow payer" in page and "EMMA staff only" in page
     requester = app.test_client()
@@ -182,10 +211,9 @@ def test_messages_in_the_page_timeline_and_notes_hidden_from_requesters(app, api
     page = requester.get(f"/requests/{rid}").get_data(as_text=True)
     assert "Thaw booked for Monday" in page and "slow payer" not in page and 'name="internal"' not in page
     token = csrf_token(requester, f"/requests/{rid}")
-    refused = requester.post(f"/requests/{rid}/messages", data={"csrf_token": token, "body": "psst",
-                                                                "internal": "y"})
+    refused = requester.post(f"/requests/{rid}/messages", data={"csrf_token": token, "body": "psst", "internal": "y"})
     assert refused.status_code == 403 and "psst" in refused.get_data(as_text=True)
-    timeline = page[page.index('id="tl-h"'):]
+    timeline = page[page.index('id="tl-h"') :]
     assert timeline.index("Accepted by the node") < timeline.index("Thaw booked for Monday")
 
 
@@ -194,8 +222,12 @@ def test_a_message_with_a_lone_surrogate_is_400_and_stores_nothing(app, api):
     from conversion.requests.models import RequestMessage
 
     rid = api.submit("EM:05402", "c")["id"]
-    res = api.client.post(f"/api/v1/requests/{rid}/messages", data=b'{"body": "hi \\ud800"}',
-                          content_type="application/json", headers=api.headers("requester"))
+    res = api.client.post(
+        f"/api/v1/requests/{rid}/messages",
+        data=b'{"body": "hi \\ud800"}',
+        content_type="application/json",
+        headers=api.headers("requester"),
+    )
     assert res.status_code == 400 and "surrogate" in res.get_json()["error"]
     assert db.session.query(RequestMessage).count() == 0
 
@@ -209,8 +241,15 @@ def test_requesters_cancel_in_their_words_and_emma_keeps_its_slugs(app, api, log
     assert "I no longer need the strain" in page and "No response from client" not in page
     assert "QC failed" not in page
     token = csrf_token(browser, f"/requests/{rid}")
-    browser.post(f"/requests/{rid}/events", data={"a-cancel-csrf_token": token, "a-cancel-trigger": "cancel",
-                                                  "trigger": "cancel", "a-cancel-reason": "no_longer_required"})
+    browser.post(
+        f"/requests/{rid}/events",
+        data={
+            "a-cancel-csrf_token": token,
+            "a-cancel-trigger": "cancel",
+            "trigger": "cancel",
+            "a-cancel-reason": "no_longer_required",
+        },
+    )
     req = api.get("coordinator", f"/requests/{rid}").get_json()
     assert req["status"] == "cancelled" and req["history"][-1]["data"]["reason"] == "no_longer_required"
     assert "Reason: I no longer need the strain" in browser.get(f"/requests/{rid}").get_data(as_text=True)

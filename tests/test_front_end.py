@@ -1,5 +1,6 @@
 """What people see on the pages: role home pages, the plan panel, messages in people's words,
 the catalogue's filters, one date format, empty charts that say so (SQLite and PostgreSQL)."""
+
 from __future__ import annotations
 
 import csv
@@ -30,9 +31,18 @@ def test_plan_panel_shows_every_stage_and_marks_the_current_one(seeded, api):
     rid = api.submit("EM:05402", "d")["id"]  # two steps: Flp then Cre
     stages = _stages(rita.text(f"/requests/{rid}"))
     assert [t for t, _ in stages] == [
-        "Review by EMMA", "Assignment to a node", "Paperwork", "Rederivation",
-        "Step 1: Flp deleter cross", "Step 1: quality control", "Step 2: Cre deleter cross",
-        "Step 2: quality control", "Cryopreservation", "Shipping", "Delivery"]
+        "Review by EMMA",
+        "Assignment to a node",
+        "Paperwork",
+        "Rederivation",
+        "Step 1: Flp deleter cross",
+        "Step 1: quality control",
+        "Step 2: Cre deleter cross",
+        "Step 2: quality control",
+        "Cryopreservation",
+        "Shipping",
+        "Delivery",
+    ]
     assert stages[0] == ("Review by EMMA", "current") and all(m == "todo" for _, m in stages[1:])
     walk(api, rid, "rederivation", node="MRC")
     stages = dict(_stages(rita.text(f"/requests/{rid}")))
@@ -63,10 +73,12 @@ def test_home_pages_start_with_what_waits_for_each_role(seeded, api):
     walk(api, assigned, "assigned", node="MRC")
 
     cora = Web(seeded, "coordinator").text("/")
-    tiles = {label: int(n) for n, label in re.findall(
-        r'<span class="tile-n">(\d+)</span><span class="tile-l">([^<]+)</span>', cora)}
+    tiles = {
+        label: int(n)
+        for n, label in re.findall(r'<span class="tile-n">(\d+)</span><span class="tile-l">([^<]+)</span>', cora)
+    }
     assert tiles["to review"] == 1 and tiles["to assign to a node"] == 1 and tiles["overdue"] == 0
-    main = cora[cora.index("<main"):]
+    main = cora[cora.index("<main") :]
     assert main.index("to review") < main.index("Users and roles")  # what waits before administration
 
     sue = Web(seeded, "staff_mrc").text("/")
@@ -74,10 +86,12 @@ def test_home_pages_start_with_what_waits_for_each_role(seeded, api):
     assert "Nothing is overdue." in sue
 
     rita = Web(seeded, "requester").text("/")
-    for rid, waits in ((waiting, "Waiting for EMMA&#39;s review"),
-                       (assigned, "Waiting for the node to accept the request")):
+    for rid, waits in (
+        (waiting, "Waiting for EMMA&#39;s review"),
+        (assigned, "Waiting for the node to accept the request"),
+    ):
         ref = api.get("requester", f"/requests/{rid}").get_json()["reference"]
-        block = rita[rita.index(ref):]
+        block = rita[rita.index(ref) :]
         assert waits in block[:600], (ref, waits)
 
 
@@ -110,7 +124,7 @@ def test_refusals_speak_with_the_field_label_next_to_the_field(seeded, api):
     html = res.get_data(as_text=True)
     assert res.status_code in (400, 422)
     assert flashes(html) == ["A comment is required to “Reject” a request: say why."]
-    form = html[html.index('id="action-reject"'):]
+    form = html[html.index('id="action-reject"') :]
     assert form.index('class="field-error"') < form.index("</form>")  # next to the comment box
 
 
@@ -123,7 +137,9 @@ def test_catalogue_counts_filters_and_says_what_next(seeded):
     assert "Held by</label>" in held and 0 < held.count('data-label="EMMA ID"') < total
     assert all(code == "HMGU" for code in re.findall(r'data-label="Held by">(\w+)<', held))
     b = client.get("/strains?class=b").get_data(as_text=True)
-    alleles = re.findall(r'<span class="allele"><span class="allele-symbol">[^<]*(?:<a [^>]*>[^<]*</a>)?<sup>([^<]+)</sup>', b)
+    alleles = re.findall(
+        r'<span class="allele"><span class="allele-symbol">[^<]*(?:<a [^>]*>[^<]*</a>)?<sup>([^<]+)</sup>', b
+    )
     assert alleles and all("tm1b(" in a for a in alleles)
     embryos = client.get("/strains?material=frozen_embryos").get_data(as_text=True)
     assert set(re.findall(r'data-label="Material">([^<]+)<', embryos)) == {"frozen embryos"}
@@ -151,7 +167,7 @@ def test_empty_dashboard_charts_say_not_enough_data(seeded):
 
 def test_top_bar_groups_the_coordinators_links(seeded):
     page = Web(seeded, "coordinator").text("/")
-    nav = page[page.index('<nav aria-label="Main">'):page.index("</nav>")]
+    nav = page[page.index('<nav aria-label="Main">') : page.index("</nav>")]
     menus = re.findall(r"<summary[^>]*>([^<]+)</summary>", nav)
     assert menus[:2] == ["Admin", "Billing"] and menus[-1] == "Cora Coordinator"
     assert nav.count('<details class="menu') == 3

@@ -1,13 +1,13 @@
 """Invoice pages: lists and CSV export, drafting and issuing from a page, price lists."""
+
 from __future__ import annotations
 
 import csv
-from datetime import timedelta
 import io
 import re
+from datetime import timedelta
 
 import pytest
-
 from conftest import csrf_token
 from flows import Api
 from invoice_helpers import BILLING_FR, YEAR, accepted, invoice
@@ -34,7 +34,12 @@ def test_coordinator_lists_invoices_per_node_and_exports_csv(app, api, login):
     assert [r["number"] for r in rows] == [f"ICS-{YEAR}-0002", ics["number"]]
     assert all(r["customer"] == "'" + evil["organisation"] for r in rows)
     note = rows[0]
-    assert (note["kind"], note["credits"], note["total"], note["vat"]) == ("credit_note", ics["number"], "-7020.00", "-1170.00")
+    assert (note["kind"], note["credits"], note["total"], note["vat"]) == (
+        "credit_note",
+        ics["number"],
+        "-7020.00",
+        "-1170.00",
+    )
     everything = list(csv.DictReader(io.StringIO(browser.get("/invoices.csv").get_data(as_text=True))))
     assert {r["customer"] for r in everything} == {"'" + evil["organisation"], "'@SUM(A1)"}
 
@@ -79,26 +84,41 @@ def test_staff_drafts_edits_and_issues_from_the_pages(app, api, login):
     form = browser.get(invoice_url).get_data(as_text=True)
     assert "Issue invoice" in form and "Rederivation of EM:05402" in form
     token = csrf_token(browser, invoice_url)
-    res = browser.post(f"/invoices/{invoice_id}/lines", data={
-        "csrf_token": token, "description_1": "Conversion, flat fee", "quantity_1": "1", "unit_price_1": "5000.00"})
+    res = browser.post(
+        f"/invoices/{invoice_id}/lines",
+        data={
+            "csrf_token": token,
+            "description_1": "Conversion, flat fee",
+            "quantity_1": "1",
+            "unit_price_1": "5000.00",
+        },
+    )
     assert res.status_code == 302
-    saved = {"csrf_token": token, "description_1": "Conversion, flat fee", "quantity_1": "1.00",
-             "unit_price_1": "5000.00"}
-    unsaved = browser.post(f"/invoices/{invoice_id}/confirm", data={**saved, "description_2": "Extra genotyping",
-                                                                     "unit_price_2": "300"})
+    saved = {
+        "csrf_token": token,
+        "description_1": "Conversion, flat fee",
+        "quantity_1": "1.00",
+        "unit_price_1": "5000.00",
+    }
+    unsaved = browser.post(
+        f"/invoices/{invoice_id}/confirm", data={**saved, "description_2": "Extra genotyping", "unit_price_2": "300"}
+    )
     text = unsaved.get_data(as_text=True)
     assert unsaved.status_code == 409 and "unsaved changes" in text and 'value="Extra genotyping"' in text
     confirm = browser.post(f"/invoices/{invoice_id}/confirm", data=saved)
     text = confirm.get_data(as_text=True)
     assert confirm.status_code == 200 and "Confirm: issue invoice" in text and "EUR 6000.00" in text
     fingerprint = re.search(r'name="confirmed" value="([0-9a-f]+)"', confirm.get_data(as_text=True)).group(1)
-    res = browser.post(f"/invoices/{invoice_id}/issue", data={"csrf_token": token, "confirmed": fingerprint},
-                       follow_redirects=True)
+    res = browser.post(
+        f"/invoices/{invoice_id}/issue", data={"csrf_token": token, "confirmed": fingerprint}, follow_redirects=True
+    )
     body = res.get_data(as_text=True)
     assert f"Invoice ICS-{YEAR}-0001 issued." in body and "6000.00" in body
-    res = browser.post(f"/invoices/{invoice_id}/credit-note", data={"csrf_token": token, "reason": "Discount",
-                                                                  "amount": "500", "confirm": "y"},
-                       follow_redirects=True)
+    res = browser.post(
+        f"/invoices/{invoice_id}/credit-note",
+        data={"csrf_token": token, "reason": "Discount", "amount": "500", "confirm": "y"},
+        follow_redirects=True,
+    )
     assert f"Credit note ICS-{YEAR}-0002 issued." in res.get_data(as_text=True)
     other = app.test_client()
     login(other, "staff_mrc")
@@ -107,31 +127,46 @@ def test_staff_drafts_edits_and_issues_from_the_pages(app, api, login):
 
 
 def test_coordinator_adds_a_price_list_from_a_date(app, api, login):
-    from conversion.invoices import operations as ops
     from conversion.catalogue.operations import get_node
+    from conversion.invoices import operations as ops
 
     browser = app.test_client()
     login(browser, "coordinator")
     page = browser.get("/prices?node=HMGU").get_data(as_text=True)
     assert "2026-01-01" in page and "2,100.00" not in page and "2100.00" in page
     token = csrf_token(browser, "/prices?node=HMGU")
-    form = {"csrf_token": token, "node": "HMGU", "valid_from": ops.today().isoformat(), "payment_days": "45",
-            "bank_details": "IBAN DE00 TEST"}
-    for service in ("rederivation", "conversion_step", "tat_cre", "cryopreservation", "shipping_live",
-                    "shipping_frozen"):
+    form = {
+        "csrf_token": token,
+        "node": "HMGU",
+        "valid_from": ops.today().isoformat(),
+        "payment_days": "45",
+        "bank_details": "IBAN DE00 TEST",
+    }
+    for service in (
+        "rederivation",
+        "conversion_step",
+        "tat_cre",
+        "cryopreservation",
+        "shipping_live",
+        "shipping_frozen",
+    ):
         form[f"{service}_academic"], form[f"{service}_industry"] = "1000.00", "2000.00"
     res = browser.post("/prices", data=form, follow_redirects=True)  # today: already in force
     assert "starts tomorrow at the earliest" in res.get_data(as_text=True)
     tomorrow = ops.today() + timedelta(days=1)
     for days in ("４５", "٤٥", "4\u00b2", "45.0", "1e2"):  # unicode digits and the like: refused, not a 500
-        res = browser.post("/prices", data={**form, "valid_from": tomorrow.isoformat(), "payment_days": days},
-                           follow_redirects=True)
+        res = browser.post(
+            "/prices", data={**form, "valid_from": tomorrow.isoformat(), "payment_days": days}, follow_redirects=True
+        )
         assert res.status_code == 200 and "payment_days must be a whole number" in res.get_data(as_text=True)
     for day in (tomorrow.strftime("%Y%m%d"), f"{tomorrow.year}-W01-1", tomorrow.isoformat() + "T00:00"):
         res = browser.post("/prices", data={**form, "valid_from": day}, follow_redirects=True)
         assert "YYYY-MM-DD" in res.get_data(as_text=True), day
-    res = browser.post("/prices", data={**form, "valid_from": tomorrow.isoformat(),
-                                        "rederivation_academic": "1E+999999999"}, follow_redirects=True)
+    res = browser.post(
+        "/prices",
+        data={**form, "valid_from": tomorrow.isoformat(), "rederivation_academic": "1E+999999999"},
+        follow_redirects=True,
+    )
     assert res.status_code == 200 and "must be a number such as 1500.00" in res.get_data(as_text=True)
     res = browser.post("/prices", data={**form, "valid_from": tomorrow.isoformat()}, follow_redirects=True)
     assert "saved" in res.get_data(as_text=True)

@@ -1,4 +1,5 @@
 """Invoice PDFs: only local resources, embedded fonts, page numbers; parallel numbering (PostgreSQL)."""
+
 from __future__ import annotations
 
 import re
@@ -8,7 +9,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from conftest import api_token
 from flows import Api
 from invoice_helpers import BILLING_FR, YEAR, accepted, invoice, pdf_of, pdf_text
@@ -28,9 +28,16 @@ def test_url_fetcher_refuses_anything_but_the_apps_own_files(tmp_path):
     assert fetcher.fetch((TEMPLATE_DIR / "document.css").as_uri()).read().startswith(b"/*")
     secret = tmp_path / "secret.txt"
     secret.write_text("no")
-    for url in ("http://example.org/logo.png", "https://example.org/x.css", "ftp://example.org/f",
-                secret.as_uri(), "file:///etc/passwd", (FONT_DIRS[0] / ".." / ".." / "..").as_uri(),
-                (TEMPLATE_DIR / ".." / ".." / ".." / "config.py").as_uri(), "data:text/plain,hello"):
+    for url in (
+        "http://example.org/logo.png",
+        "https://example.org/x.css",
+        "ftp://example.org/f",
+        secret.as_uri(),
+        "file:///etc/passwd",
+        (FONT_DIRS[0] / ".." / ".." / "..").as_uri(),
+        (TEMPLATE_DIR / ".." / ".." / ".." / "config.py").as_uri(),
+        "data:text/plain,hello",
+    ):
         with pytest.raises(ValueError, match="refused"):
             fetcher.fetch(url)
 
@@ -46,8 +53,9 @@ def test_external_resources_in_html_are_not_loaded(app, monkeypatch):
         return original(self, url, headers)
 
     monkeypatch.setattr(pdf.LocalOnlyFetcher, "fetch", spy)
-    data = pdf.render_pdf('<p>x</p><img src="http://127.0.0.1:9/tracker.png">'
-                          '<link rel="stylesheet" href="file:///etc/passwd">')
+    data = pdf.render_pdf(
+        '<p>x</p><img src="http://127.0.0.1:9/tracker.png"><link rel="stylesheet" href="file:///etc/passwd">'
+    )
     assert data.startswith(b"%PDF-")
     assert "http://127.0.0.1:9/tracker.png" in asked  # asked, and refused by the fetcher
 
@@ -71,8 +79,10 @@ def test_fonts_are_embedded_and_stylesheet_is_reused(app, api):
 
 def test_long_invoice_numbers_its_pages(api):
     rid = accepted(api, BILLING_FR)
-    lines = [{"description": f"Genotyping of pup G3-{i} (tm1c PCR, Flp PCR)", "quantity": 1, "unit_price": "25.00"}
-             for i in range(1, 46)]
+    lines = [
+        {"description": f"Genotyping of pup G3-{i} (tm1c PCR, Flp PCR)", "quantity": 1, "unit_price": "25.00"}
+        for i in range(1, 46)
+    ]
     inv = invoice(api, rid, body={"lines": lines})
     assert inv["net"] == "1125.00" and inv["total"] == "1350.00"
     text = pdf_text(pdf_of(api, inv))
@@ -99,9 +109,11 @@ def test_parallel_issuing_gives_gapless_unique_numbers(app, api):
     def work(i):
         try:
             barrier.wait(timeout=30)
-            res = clients[i].post(f"/api/v1/requests/{requests[i % 2]}/invoices",
-                                  headers={"Authorization": f"Bearer {tokens[i]}"},
-                                  json={"lines": [{"description": f"Worker {i}", "quantity": 1, "unit_price": "100.00"}]})
+            res = clients[i].post(
+                f"/api/v1/requests/{requests[i % 2]}/invoices",
+                headers={"Authorization": f"Bearer {tokens[i]}"},
+                json={"lines": [{"description": f"Worker {i}", "quantity": 1, "unit_price": "100.00"}]},
+            )
             results.append((res.status_code, res.get_json()))
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(repr(exc))

@@ -1,5 +1,6 @@
 """Invoicing that cannot double-bill: one invoice per request unless an additional one is asked
 for, Idempotency-Key retries (also in parallel), and the balance after credit notes."""
+
 from __future__ import annotations
 
 import csv
@@ -34,21 +35,27 @@ def test_a_second_invoice_is_refused_naming_the_first(app, api):
     draft = api.post("staff_ics", f"/requests/{rid}/invoices", {"draft": True})
     assert draft.status_code == 409 and first["number"] in draft.get_json()["error"]
     assert _count(app) == 1
-    extra = invoice(api, rid, body={"additional": True, "lines": [{"description": "Extra genotyping",
-                                                                     "unit_price": "300.00"}]})
+    extra = invoice(
+        api, rid, body={"additional": True, "lines": [{"description": "Extra genotyping", "unit_price": "300.00"}]}
+    )
     assert extra["number"] == f"ICS-{YEAR}-0002" and extra["additional"] is True
 
 
 def test_after_a_full_credit_note_a_new_invoice_is_allowed(api):
     rid = accepted(api, BILLING_FR)
     first = invoice(api, rid)
-    partial = api.ok("staff_ics", f"/invoices/{first['id']}/credit-note",
-                     {"reason": "Discount", "lines": [{"description": "Discount", "unit_price": "500"}]})
+    partial = api.ok(
+        "staff_ics",
+        f"/invoices/{first['id']}/credit-note",
+        {"reason": "Discount", "lines": [{"description": "Discount", "unit_price": "500"}]},
+    )
     assert partial["total"] == "-600.00"
     assert api.post("staff_ics", f"/requests/{rid}/invoices").status_code == 409  # still 6420.00 owed
-    api.ok("staff_ics", f"/invoices/{first['id']}/credit-note", {"reason": "Wrong customer",
-                                                                "lines": [{"description": "Rest",
-                                                                           "unit_price": "5350.00"}]})
+    api.ok(
+        "staff_ics",
+        f"/invoices/{first['id']}/credit-note",
+        {"reason": "Wrong customer", "lines": [{"description": "Rest", "unit_price": "5350.00"}]},
+    )
     again = invoice(api, rid)
     assert again["number"] == f"ICS-{YEAR}-0004" and again["balance"] == again["total"]
 
@@ -75,8 +82,14 @@ def test_idempotency_key_makes_a_retry_answer_the_first_result(app, api):
     misuse = api.client.post(f"/api/v1/requests/{other}/invoices", json={}, headers=headers)
     assert misuse.status_code == 422 and "another call" in misuse.get_json()["error"]
     # another user's same key is their own
-    assert api.client.post(f"/api/v1/requests/{rid}/invoices", json={},
-                           headers={**api.headers("staff_mrc"), "Idempotency-Key": "po-4711-try"}).status_code == 404
+    assert (
+        api.client.post(
+            f"/api/v1/requests/{rid}/invoices",
+            json={},
+            headers={**api.headers("staff_mrc"), "Idempotency-Key": "po-4711-try"},
+        ).status_code
+        == 404
+    )
 
 
 def _parallel(seeded, n, call):
@@ -99,8 +112,11 @@ def test_parallel_calls_with_one_key_make_one_invoice(seeded, api):
     tokens = [api_token(seeded.test_client(), "staff_ics") for _ in range(4)]
 
     def call(i):
-        res = seeded.test_client().post(f"/api/v1/requests/{rid}/invoices", json={},
-                                        headers={"Authorization": f"Bearer {tokens[i]}", "Idempotency-Key": "k-1"})
+        res = seeded.test_client().post(
+            f"/api/v1/requests/{rid}/invoices",
+            json={},
+            headers={"Authorization": f"Bearer {tokens[i]}", "Idempotency-Key": "k-1"},
+        )
         return res.status_code, (res.get_json() or {}).get("id")
 
     results = _parallel(seeded, 4, call)
@@ -114,8 +130,9 @@ def test_parallel_calls_without_a_key_issue_one_invoice(seeded, api):
     tokens = [api_token(seeded.test_client(), "staff_ics") for _ in range(4)]
 
     def call(i):
-        res = seeded.test_client().post(f"/api/v1/requests/{rid}/invoices", json={},
-                                        headers={"Authorization": f"Bearer {tokens[i]}"})
+        res = seeded.test_client().post(
+            f"/api/v1/requests/{rid}/invoices", json={}, headers={"Authorization": f"Bearer {tokens[i]}"}
+        )
         return res.status_code
 
     assert sorted(_parallel(seeded, 4, call)) == [201, 409, 409, 409]
@@ -127,8 +144,11 @@ def test_balance_in_the_api_pages_and_csv(app, api, login):
     rid = accepted(api, BILLING_FR)
     inv = invoice(api, rid)
     assert inv["balance"] == "7020.00"
-    api.ok("staff_ics", f"/invoices/{inv['id']}/credit-note",
-           {"reason": "Discount", "lines": [{"description": "Discount", "unit_price": "500"}]})
+    api.ok(
+        "staff_ics",
+        f"/invoices/{inv['id']}/credit-note",
+        {"reason": "Discount", "lines": [{"description": "Discount", "unit_price": "500"}]},
+    )
     assert api.get("staff_ics", f"/invoices/{inv['id']}").get_json()["balance"] == "6420.00"
     listed = api.get("requester", f"/requests/{rid}/invoices").get_json()["items"]
     assert [(i["kind"], i["balance"]) for i in listed] == [("invoice", "6420.00"), ("credit_note", None)]
@@ -150,7 +170,8 @@ def test_credit_note_form_needs_its_confirmation(app, api, login):
     page = browser.get(f"/invoices/{inv['id']}").get_data(as_text=True)
     assert '<details class="panel credit-note" id="credit">' in page
     token = csrf_token(browser, f"/invoices/{inv['id']}")
-    res = browser.post(f"/invoices/{inv['id']}/credit-note", data={"csrf_token": token, "reason": "Oops"},
-                       follow_redirects=True)
+    res = browser.post(
+        f"/invoices/{inv['id']}/credit-note", data={"csrf_token": token, "reason": "Oops"}, follow_redirects=True
+    )
     assert "Tick the confirmation" in res.get_data(as_text=True)
     assert api.get("staff_ics", f"/invoices/{inv['id']}").get_json()["credited"] == "0.00"

@@ -1,16 +1,24 @@
 """Invoices over the JSON API: VAT cases, numbering, credit notes, frozen PDFs, refusals."""
+
 from __future__ import annotations
 
 import hashlib
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
-
 from flows import BILLING_DE, Api, walk
 from invoice_helpers import (
-    BILLING_DE_NO_VAT, BILLING_FR, BILLING_GB, ICS_ACADEMIC_TM1C, YEAR, accepted, invoice, pdf_of, pdf_text,
+    BILLING_DE_NO_VAT,
+    BILLING_FR,
+    BILLING_GB,
+    ICS_ACADEMIC_TM1C,
+    YEAR,
+    accepted,
+    invoice,
+    pdf_of,
+    pdf_text,
 )
+from sqlalchemy import select
 
 
 @pytest.fixture
@@ -26,7 +34,11 @@ def test_domestic_customer_pays_the_node_countrys_vat(api):
     assert (inv["net"], inv["vat"], inv["total"], inv["currency"]) == (ICS_ACADEMIC_TM1C, "1170.00", "7020.00", "EUR")
     assert inv["vat_rate"] == "20.00" and inv["vat_treatment"] == "domestic" and inv["credits"] is None
     assert [line["service"] for line in inv["lines"]] == [
-        "rederivation", "conversion_step", "cryopreservation", "shipping_frozen"]
+        "rederivation",
+        "conversion_step",
+        "cryopreservation",
+        "shipping_frozen",
+    ]
     text = pdf_text(pdf_of(api, inv))
     assert f"ICS-{YEAR}-0001" in text and "Institut Clinique de la Souris" in text
     assert "FR27775688732" in text and "Institut Pasteur" in text
@@ -76,11 +88,21 @@ def test_uk_node_billing_a_uk_customer_charges_uk_vat(api):
 
 
 def test_finnish_rate_and_half_up_rounding_per_line(api):
-    rid = accepted(api, {**BILLING_GB, "country": "FI", "organisation": "Oulun yliopisto",
-                         "address": "Pentti Kaiteran katu 1, 90570 Oulu"}, node="UNIOULU")
-    lines = [{"description": "Genotyping, extra samples", "quantity": "3", "unit_price": "10.01"},
-             {"description": "Consumables", "quantity": "0.5", "unit_price": "0.05"},
-             {"description": "Handling", "quantity": 1, "unit_price": "0.10"}]
+    rid = accepted(
+        api,
+        {
+            **BILLING_GB,
+            "country": "FI",
+            "organisation": "Oulun yliopisto",
+            "address": "Pentti Kaiteran katu 1, 90570 Oulu",
+        },
+        node="UNIOULU",
+    )
+    lines = [
+        {"description": "Genotyping, extra samples", "quantity": "3", "unit_price": "10.01"},
+        {"description": "Consumables", "quantity": "0.5", "unit_price": "0.05"},
+        {"description": "Handling", "quantity": 1, "unit_price": "0.10"},
+    ]
     inv = invoice(api, rid, who="staff_oulu", body={"lines": lines})
     # 30.03 * 25.5 % = 7.65765 -> 7.66; 0.025 -> 0.03 (net), 0.03 * 25.5 % = 0.00765 -> 0.01; 0.10 -> 0.03
     assert [(l["net"], l["vat"]) for l in inv["lines"]] == [("30.03", "7.66"), ("0.03", "0.01"), ("0.10", "0.03")]
@@ -89,13 +111,21 @@ def test_finnish_rate_and_half_up_rounding_per_line(api):
 
 
 def test_industry_prices_and_tat_cre_line(api):
-    billing = {"organisation": "Biotech Example GmbH", "address": "Industriestraße 5, 68163 Mannheim",
-               "country": "DE", "vat_number": "DE123456788", "sector": "industry"}
+    billing = {
+        "organisation": "Biotech Example GmbH",
+        "address": "Industriestraße 5, 68163 Mannheim",
+        "country": "DE",
+        "vat_number": "DE123456788",
+        "sector": "industry",
+    }
     rid = accepted(api, billing, target="b", who="industry", use_tat_cre=True)
     inv = invoice(api, rid)
     services = {line["service"]: line for line in inv["lines"]}
     assert set(services) == {"rederivation", "conversion_step", "tat_cre", "cryopreservation", "shipping_frozen"}
-    assert services["conversion_step"]["unit_price"] == "3900.00" and "TAT-Cre" in services["conversion_step"]["description"]
+    assert (
+        services["conversion_step"]["unit_price"] == "3900.00"
+        and "TAT-Cre" in services["conversion_step"]["description"]
+    )
     assert services["tat_cre"]["unit_price"] == "1100.00"
     assert inv["net"] == "11150.00"  # 3100 + 3900 + 1100 + 2600 + 450 (industry)
 
@@ -124,7 +154,8 @@ def test_numbers_are_gapless_per_node_and_year(app, api):
     issued = api.ok("staff_ics", f"/invoices/{draft['id']}/issue", status=200)
     note = api.ok("staff_ics", f"/invoices/{first['id']}/credit-note", {"reason": "Wrong PO"}, status=201)
     assert [first["number"], second["number"], issued["number"], note["number"]] == [
-        f"ICS-{YEAR}-{n:04d}" for n in (1, 2, 3, 4)]
+        f"ICS-{YEAR}-{n:04d}" for n in (1, 2, 3, 4)
+    ]
     assert other["number"] == f"MRC-{YEAR}-0001"
 
 
@@ -151,15 +182,25 @@ def test_credit_note_reverses_the_invoice_and_refers_to_it(api):
 
 def test_partial_credit_notes_up_to_the_total(api):
     inv = invoice(api, accepted(api, BILLING_DE))  # 5850.00, reverse charge
-    part = api.ok("staff_ics", f"/invoices/{inv['id']}/credit-note",
-                  {"reason": "Shipping not used", "lines": [{"description": "Shipping", "quantity": 1,
-                                                             "unit_price": "350.00"}]}, status=201)
+    part = api.ok(
+        "staff_ics",
+        f"/invoices/{inv['id']}/credit-note",
+        {"reason": "Shipping not used", "lines": [{"description": "Shipping", "quantity": 1, "unit_price": "350.00"}]},
+        status=201,
+    )
     assert (part["total"], part["credits"]) == ("-350.00", inv["number"])
-    too_much = api.post("coordinator", f"/invoices/{inv['id']}/credit-note",
-                        {"reason": "Goodwill", "lines": [{"description": "Goodwill", "unit_price": "5500.01"}]})
+    too_much = api.post(
+        "coordinator",
+        f"/invoices/{inv['id']}/credit-note",
+        {"reason": "Goodwill", "lines": [{"description": "Goodwill", "unit_price": "5500.01"}]},
+    )
     assert too_much.status_code == 409 and "5500.00 left to credit" in too_much.get_json()["error"]
-    rest = api.ok("coordinator", f"/invoices/{inv['id']}/credit-note",
-                  {"reason": "Goodwill", "lines": [{"description": "Goodwill", "unit_price": "5500.00"}]}, status=201)
+    rest = api.ok(
+        "coordinator",
+        f"/invoices/{inv['id']}/credit-note",
+        {"reason": "Goodwill", "lines": [{"description": "Goodwill", "unit_price": "5500.00"}]},
+        status=201,
+    )
     assert rest["total"] == "-5500.00" and rest["number"] == f"ICS-{YEAR}-0003"
     assert api.post("staff_ics", f"/invoices/{inv['id']}/credit-note", {"reason": "x"}).status_code == 409
     assert api.post("staff_ics", f"/invoices/{inv['id']}/credit-note", {}).status_code == 422
@@ -180,10 +221,24 @@ def test_issued_pdf_never_changes_and_matches_its_sha256(app, api):
     req = db.session.get(ConversionRequest, rid)
     req.billing_organisation = "Renamed Institute"
     db.session.commit()
-    ops.save_price_list(None, "ICS", valid_from=ops.today(), prices={
-        (s, t): "9999.00" for s in ("rederivation", "conversion_step", "tat_cre", "cryopreservation",
-                                    "shipping_live", "shipping_frozen") for t in ("academic", "industry")},
-        allow_past=True)
+    ops.save_price_list(
+        None,
+        "ICS",
+        valid_from=ops.today(),
+        prices={
+            (s, t): "9999.00"
+            for s in (
+                "rederivation",
+                "conversion_step",
+                "tat_cre",
+                "cryopreservation",
+                "shipping_live",
+                "shipping_frozen",
+            )
+            for t in ("academic", "industry")
+        },
+        allow_past=True,
+    )
     api.ok("staff_ics", f"/invoices/{inv['id']}/credit-note", {"reason": "Renamed"}, status=201)
     later = api.get("requester", f"/invoices/{inv['id']}.pdf")
     assert later.status_code == 200 and later.data == first
@@ -212,14 +267,20 @@ def test_draft_lines_are_editable_until_issued(api):
     preview = pdf_text(pdf_of(api, draft))
     assert "DRAFT" in preview
     assert api.get("requester", f"/invoices/{draft['id']}").status_code == 404  # drafts are internal
-    res = api.client.patch(f"/api/v1/invoices/{draft['id']}", headers=api.headers("staff_ics"),
-                           json={"lines": [{"description": "Conversion, flat fee", "quantity": 1, "unit_price": "4000"}]})
+    res = api.client.patch(
+        f"/api/v1/invoices/{draft['id']}",
+        headers=api.headers("staff_ics"),
+        json={"lines": [{"description": "Conversion, flat fee", "quantity": 1, "unit_price": "4000"}]},
+    )
     assert res.status_code == 200 and res.get_json()["net"] == "4000.00"
     issued = api.ok("staff_ics", f"/invoices/{draft['id']}/issue", status=200)
     assert (issued["status"], issued["total"]) == ("issued", "4800.00")
     assert api.post("staff_ics", f"/invoices/{draft['id']}/issue").status_code == 409
-    res = api.client.patch(f"/api/v1/invoices/{draft['id']}", headers=api.headers("staff_ics"),
-                           json={"lines": [{"description": "x", "unit_price": "1"}]})
+    res = api.client.patch(
+        f"/api/v1/invoices/{draft['id']}",
+        headers=api.headers("staff_ics"),
+        json={"lines": [{"description": "x", "unit_price": "1"}]},
+    )
     assert res.status_code == 409
     assert api.client.delete(f"/api/v1/invoices/{draft['id']}", headers=api.headers("staff_ics")).status_code == 409
 
@@ -301,13 +362,15 @@ def test_price_lists_by_date_and_odd_bodies(app, api):
     # no body at all: drafted and issued
     res = api.client.post(f"/api/v1/requests/{rid}/invoices", headers=api.headers("staff_ics"))
     assert res.status_code == 201 and res.get_json()["total"] == "7020.00"
-    for lines, status in (([{"description": "x", "quantity": 10000, "unit_price": "999999.99"}], 422),
-                          ([{"description": "x", "unit_price": 1500.5}], 201),
-                          ([{"description": "x", "unit_price": True}], 422),
-                          ([{"description": "x", "unit_price": "NaN"}], 422),
-                          ([{"description": "x", "unit_price": "1", "net": "5"}], 422),
-                          ([{"description": " ", "unit_price": "1"}], 422),
-                          ([{"description": "x", "quantity": 0, "unit_price": "1"}], 422)):
+    for lines, status in (
+        ([{"description": "x", "quantity": 10000, "unit_price": "999999.99"}], 422),
+        ([{"description": "x", "unit_price": 1500.5}], 201),
+        ([{"description": "x", "unit_price": True}], 422),
+        ([{"description": "x", "unit_price": "NaN"}], 422),
+        ([{"description": "x", "unit_price": "1", "net": "5"}], 422),
+        ([{"description": " ", "unit_price": "1"}], 422),
+        ([{"description": "x", "quantity": 0, "unit_price": "1"}], 422),
+    ):
         res = api.post("staff_ics", f"/requests/{rid}/invoices", {"lines": lines, "draft": True, "additional": True})
         assert res.status_code == status, (lines, res.get_json())
     assert api.get("staff_ics", f"/requests/{rid}/invoices").get_json()["items"][-1]["net"] == "1500.50"

@@ -1,11 +1,11 @@
 """Migration 0012 (lab records): lab records written before it survive it (duplicate labels
 renamed, not dropped; test thaws and litters moved to their own tables; matings numbered), on
 SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
-from sqlalchemy import text
-
 from flows import Api
+from sqlalchemy import text
 
 
 def _before_lab_records() -> str:
@@ -31,20 +31,36 @@ def test_records_written_before_0012_survive_it(seeded):
     with db.engine.begin() as conn:
         now = "2026-03-01 10:00:00"
         for label in ("F0-1", "F0-1", "P1"):
-            conn.execute(text("INSERT INTO animals (request_id, step, stage, label, sex, allele, recorded_by_id, "
-                              "recorded_at) VALUES (:r, 1, 'breeding', :l, 'male', 'tm1a', :u, :t)"),
-                         {"r": rid, "l": label, "u": staff, "t": now})
+            conn.execute(
+                text(
+                    "INSERT INTO animals (request_id, step, stage, label, sex, allele, recorded_by_id, "
+                    "recorded_at) VALUES (:r, 1, 'breeding', :l, 'male', 'tm1a', :u, :t)"
+                ),
+                {"r": rid, "l": label, "u": staff, "t": now},
+            )
         for n in (1, 2):
-            conn.execute(text("INSERT INTO matings (request_id, step, generation, method, set_up_on, dam, sire, "
-                              "litter_born_on, pups_born, pups_weaned, recorded_by_id, recorded_at) VALUES "
-                              "(:r, 1, :n, 'deleter', '2026-02-01', 'P1', 'Stud 7', :born, 6, 5, :u, :t)"),
-                         {"r": rid, "n": n, "born": "2026-02-22" if n == 1 else None, "u": staff, "t": now})
-        conn.execute(text("INSERT INTO qc_results (request_id, step, assay, result, animal_label, recorded_by_id, "
-                          "recorded_at) VALUES (:r, 1, 'tm1c PCR', 'pass', 'P1', :u, :t)"),
-                     {"r": rid, "u": staff, "t": now})
-        conn.execute(text("INSERT INTO cryopreservations (request_id, material, count, location, test_thaw, "
-                          "recorded_by_id, recorded_at) VALUES (:r, 'sperm', 20, 'T3', 'pass', :u, :t)"),
-                     {"r": rid, "u": staff, "t": now})
+            conn.execute(
+                text(
+                    "INSERT INTO matings (request_id, step, generation, method, set_up_on, dam, sire, "
+                    "litter_born_on, pups_born, pups_weaned, recorded_by_id, recorded_at) VALUES "
+                    "(:r, 1, :n, 'deleter', '2026-02-01', 'P1', 'Stud 7', :born, 6, 5, :u, :t)"
+                ),
+                {"r": rid, "n": n, "born": "2026-02-22" if n == 1 else None, "u": staff, "t": now},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO qc_results (request_id, step, assay, result, animal_label, recorded_by_id, "
+                "recorded_at) VALUES (:r, 1, 'tm1c PCR', 'pass', 'P1', :u, :t)"
+            ),
+            {"r": rid, "u": staff, "t": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO cryopreservations (request_id, material, count, location, test_thaw, "
+                "recorded_by_id, recorded_at) VALUES (:r, 'sperm', 20, 'T3', 'pass', :u, :t)"
+            ),
+            {"r": rid, "u": staff, "t": now},
+        )
     upgrade(revision="heads")
     with db.engine.connect() as conn:
         labels = conn.execute(text("SELECT label FROM animals ORDER BY id")).scalars().all()

@@ -1,8 +1,8 @@
 """Lab records that can be trusted (contract, "Lab records"): every refusal on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import pytest
-
 from flows import BILLING_DE, Api, walk
 
 
@@ -17,36 +17,63 @@ def patch(api, who, path, body):
 
 def _at(api, state, target="c", node="MRC"):
     # EM:05402 first; a strain like it once its product is being made or archived (no duplicate work)
-    first = api.post("requester", "/requests", {"strain": "EM:05402", "target": target,
-                                                "deliverable": "frozen_sperm", "billing": BILLING_DE})
+    first = api.post(
+        "requester",
+        "/requests",
+        {"strain": "EM:05402", "target": target, "deliverable": "frozen_sperm", "billing": BILLING_DE},
+    )
     rid = first.get_json()["id"] if first.status_code == 201 else api.submit(None, target)["id"]
     return rid, walk(api, rid, state, node=node)
 
 
 def test_animal_labels_are_unique_per_request(api):
     rid, _ = _at(api, "breeding")  # walk recorded founder F0-1
-    res = api.post("staff_mrc", f"/requests/{rid}/animals", {"label": "F0-1", "sex": "female", "allele": "wt",
-                                                             "deleter_transgene": "negative"})
+    res = api.post(
+        "staff_mrc",
+        f"/requests/{rid}/animals",
+        {"label": "F0-1", "sex": "female", "allele": "wt", "deleter_transgene": "negative"},
+    )
     assert res.status_code == 409 and "F0-1" in res.get_json()["error"]
-    res = api.post("staff_mrc", f"/requests/{rid}/animals/batch", {"animals": [
-        {"label": "P1", "sex": "male", "allele": "tm1c", "deleter_transgene": "negative"},
-        {"label": "P1", "sex": "female", "allele": "wt", "deleter_transgene": "negative"}]})
+    res = api.post(
+        "staff_mrc",
+        f"/requests/{rid}/animals/batch",
+        {
+            "animals": [
+                {"label": "P1", "sex": "male", "allele": "tm1c", "deleter_transgene": "negative"},
+                {"label": "P1", "sex": "female", "allele": "wt", "deleter_transgene": "negative"},
+            ]
+        },
+    )
     assert res.status_code == 409 and "P1" in res.get_json()["error"]
     animals = api.get("staff_mrc", f"/requests/{rid}").get_json()["records"]["animals"]
     assert [a["label"] for a in animals] == ["F0-1"]  # nothing of the refused batch
-    created = api.ok("staff_mrc", f"/requests/{rid}/animals", {"label": "P1", "sex": "male", "allele": "tm1c",
-                                                               "deleter_transgene": "negative"}, status=201)
+    created = api.ok(
+        "staff_mrc",
+        f"/requests/{rid}/animals",
+        {"label": "P1", "sex": "male", "allele": "tm1c", "deleter_transgene": "negative"},
+        status=201,
+    )
     assert created["id"] and created["label"] == "P1" and created["corrections"] == []
     # the same label on another request is fine
     other, _ = _at(api, "breeding")
-    assert api.post("staff_mrc", f"/requests/{other}/animals", {
-        "label": "P1", "sex": "male", "allele": "tm1c", "deleter_transgene": "negative"}).status_code == 201
+    assert (
+        api.post(
+            "staff_mrc",
+            f"/requests/{other}/animals",
+            {"label": "P1", "sex": "male", "allele": "tm1c", "deleter_transgene": "negative"},
+        ).status_code
+        == 201
+    )
 
 
 def test_a_correction_keeps_the_old_value_who_when_and_why(api):
     rid, _ = _at(api, "breeding")
-    animal = api.ok("staff_mrc", f"/requests/{rid}/animals", {"label": "P1", "sex": "male", "allele": "tm1c",
-                                                              "deleter_transgene": "negative"}, status=201)
+    animal = api.ok(
+        "staff_mrc",
+        f"/requests/{rid}/animals",
+        {"label": "P1", "sex": "male", "allele": "tm1c", "deleter_transgene": "negative"},
+        status=201,
+    )
     path = f"/requests/{rid}/animals/{animal['id']}"
     res = patch(api, "staff_mrc", path, {"sex": "female"})
     assert res.status_code == 422 and "reason" in res.get_json()["error"]
@@ -69,14 +96,21 @@ def test_a_correction_keeps_the_old_value_who_when_and_why(api):
     # who may: other node's staff 404, requester 403, unknown kind or record 404
     assert patch(api, "staff_ics", path, {"sex": "male", "reason": "x"}).status_code == 404
     assert patch(api, "requester", path, {"sex": "male", "reason": "x"}).status_code == 403
-    assert patch(api, "staff_mrc", f"/requests/{rid}/mice/{animal['id']}", {"sex": "male", "reason": "x"}).status_code == 404
+    assert (
+        patch(api, "staff_mrc", f"/requests/{rid}/mice/{animal['id']}", {"sex": "male", "reason": "x"}).status_code
+        == 404
+    )
     assert patch(api, "staff_mrc", f"/requests/{rid}/animals/999999", {"sex": "male", "reason": "x"}).status_code == 404
 
 
 def test_the_second_of_two_concurrent_corrections_gets_409(api):
     rid, _ = _at(api, "breeding")
-    animal = api.ok("staff_mrc", f"/requests/{rid}/animals", {"label": "P1", "sex": "male", "allele": "tm1c",
-                                                              "deleter_transgene": "negative"}, status=201)
+    animal = api.ok(
+        "staff_mrc",
+        f"/requests/{rid}/animals",
+        {"label": "P1", "sex": "male", "allele": "tm1c", "deleter_transgene": "negative"},
+        status=201,
+    )
     path = f"/requests/{rid}/animals/{animal['id']}"
     read_by_both = animal["version"]
     first = patch(api, "staff_mrc", path, {"allele": "wt", "reason": "PCR re-run", "version": read_by_both})
@@ -89,8 +123,9 @@ def test_the_second_of_two_concurrent_corrections_gets_409(api):
 
 def test_a_voided_record_stays_and_counts_nowhere(api):
     rid, _ = _at(api, "rederivation")
-    founder = api.ok("staff_mrc", f"/requests/{rid}/animals", {"label": "F0-1", "sex": "male", "allele": "tm1a"},
-                     status=201)
+    founder = api.ok(
+        "staff_mrc", f"/requests/{rid}/animals", {"label": "F0-1", "sex": "male", "allele": "tm1a"}, status=201
+    )
     path = f"/requests/{rid}/animals/{founder['id']}/void"
     assert api.post("staff_mrc", path, {}).status_code == 422  # a reason is required
     res = api.post("staff_mrc", path, {"reason": "Mislabelled cage card"})
@@ -101,8 +136,12 @@ def test_a_voided_record_stays_and_counts_nowhere(api):
     assert refused.status_code == 409 and "founder" in refused.get_json()["error"]
     animals = api.get("staff_mrc", f"/requests/{rid}").get_json()["records"]["animals"]
     assert animals[0]["label"] == "F0-1" and animals[0]["voided"]  # still there
-    assert patch(api, "staff_mrc", f"/requests/{rid}/animals/{founder['id']}",
-                 {"sex": "female", "reason": "x"}).status_code == 409  # a voided record is not corrected
+    assert (
+        patch(
+            api, "staff_mrc", f"/requests/{rid}/animals/{founder['id']}", {"sex": "female", "reason": "x"}
+        ).status_code
+        == 409
+    )  # a voided record is not corrected
 
 
 def test_qc_names_a_recorded_animal(api):
@@ -113,10 +152,13 @@ def test_qc_names_a_recorded_animal(api):
     api.ok("staff_mrc", f"/requests/{rid}/animals/{pup['id']}/void", {"reason": "wrong ear tag"}, status=200)
     res = api.post("staff_mrc", f"/requests/{rid}/qc", {"assay": "tm1c PCR", "result": "pass", "animal": pup["label"]})
     assert res.status_code == 422 and pup["label"] in res.get_json()["error"] and "voided" in res.get_json()["error"]
-    api.ok("staff_mrc", f"/requests/{rid}/animals", {"label": "P2", "sex": "female", "allele": "tm1c",
-                                                     "deleter_transgene": "negative"}, status=201)
-    qc = api.ok("staff_mrc", f"/requests/{rid}/qc", {"assay": "tm1c PCR", "result": "pass", "animal": "P2"},
-                status=201)
+    api.ok(
+        "staff_mrc",
+        f"/requests/{rid}/animals",
+        {"label": "P2", "sex": "female", "allele": "tm1c", "deleter_transgene": "negative"},
+        status=201,
+    )
+    qc = api.ok("staff_mrc", f"/requests/{rid}/qc", {"assay": "tm1c PCR", "result": "pass", "animal": "P2"}, status=201)
     assert qc["id"] and qc["animal"] == "P2"
     # a voided QC result does not count for pass_qc
     api.ok("staff_mrc", f"/requests/{rid}/qc/{qc['id']}/void", {"reason": "sample swap"}, status=200)
@@ -126,15 +168,23 @@ def test_qc_names_a_recorded_animal(api):
 
 def test_test_thaws_are_recorded_against_the_session(api):
     rid, _ = _at(api, "cryopreservation")
-    session = api.ok("staff_mrc", f"/requests/{rid}/cryo", {"material": "sperm", "count": 20,
-                                                            "location": "Tank 3 / canister 2 / position 14"}, status=201)
+    session = api.ok(
+        "staff_mrc",
+        f"/requests/{rid}/cryo",
+        {"material": "sperm", "count": 20, "location": "Tank 3 / canister 2 / position 14"},
+        status=201,
+    )
     assert session["id"] and session["test_thaw"] is None
     refused = api.fire("staff_mrc", rid, "complete_cryopreservation")
     assert refused.status_code == 409 and "test thaw" in refused.get_json()["error"]
     thaws = f"/requests/{rid}/cryo/{session['id']}/thaws"
     assert api.post("staff_mrc", thaws, {"thawed_on": "2026-05-02", "result": "maybe"}).status_code == 422
-    assert api.post("staff_mrc", f"/requests/{rid}/cryo/999999/thaws",
-                    {"thawed_on": "2026-05-02", "result": "pass"}).status_code == 404
+    assert (
+        api.post(
+            "staff_mrc", f"/requests/{rid}/cryo/999999/thaws", {"thawed_on": "2026-05-02", "result": "pass"}
+        ).status_code
+        == 404
+    )
     assert api.post("staff_mrc", thaws, {"thawed_on": "2026-05-02", "result": "fail"}).status_code == 201
     assert api.fire("staff_mrc", rid, "complete_cryopreservation").status_code == 409
     thaw = api.ok("staff_mrc", thaws, {"thawed_on": "2026-05-03", "result": "pass", "note": "motile"}, status=201)
@@ -157,13 +207,27 @@ def test_shipments_take_from_the_stock_and_ship_needs_one(api):
     assert shipped["id"] and shipped["tracking"] == "WC123"
     stock = api.get("staff_mrc", f"/requests/{rid}").get_json()["records"]["stock"]
     assert stock["sperm"] == {"stored": 20, "thawed": 1, "shipped": 4, "left": 16}
-    assert patch(api, "staff_mrc", f"/requests/{rid}/shipments/{shipped['id']}",
-                 {"quantity": 21, "reason": "counted again"}).status_code == 422  # more than stored
+    assert (
+        patch(
+            api, "staff_mrc", f"/requests/{rid}/shipments/{shipped['id']}", {"quantity": 21, "reason": "counted again"}
+        ).status_code
+        == 422
+    )  # more than stored
     api.go("staff_mrc", rid, "ship")
     # the requester sees courier and tracking, never the storage position
     mine = api.get("requester", f"/requests/{rid}").get_json()
-    assert mine["records"] == {"shipments": [{"id": shipped["id"], "courier": "World Courier", "tracking": "WC123",
-                                              "shipped_on": "2026-06-01", "material": "sperm", "quantity": 4}]}
+    assert mine["records"] == {
+        "shipments": [
+            {
+                "id": shipped["id"],
+                "courier": "World Courier",
+                "tracking": "WC123",
+                "shipped_on": "2026-06-01",
+                "material": "sperm",
+                "quantity": 4,
+            }
+        ]
+    }
     assert "Tank 3" not in str(mine)
     assert api.get("staff_ics", f"/requests/{rid}").status_code == 404
 
@@ -176,52 +240,93 @@ def test_records_of_a_finished_request_are_frozen(api):
     assert res.status_code == 409 and "frozen" in res.get_json()["error"]
     res = api.post("staff_mrc", f"/requests/{rid}/animals/{animal['id']}/void", {"reason": "late"})
     assert res.status_code == 409
-    res = api.post("staff_mrc", f"/requests/{rid}/shipments", {"courier": "DHL", "tracking": "1",
-                                                               "shipped_on": "2026-06-01", "material": "sperm",
-                                                               "quantity": 1})
+    res = api.post(
+        "staff_mrc",
+        f"/requests/{rid}/shipments",
+        {"courier": "DHL", "tracking": "1", "shipped_on": "2026-06-01", "material": "sperm", "quantity": 1},
+    )
     assert res.status_code == 409
     cancelled = api.submit(None, "c")["id"]
     walk(api, cancelled, "breeding")
     api.go("coordinator", cancelled, "cancel", reason="no_response")
     founder = api.get("staff_mrc", f"/requests/{cancelled}").get_json()["records"]["animals"][0]
-    assert patch(api, "staff_mrc", f"/requests/{cancelled}/animals/{founder['id']}",
-                 {"sex": "female", "reason": "x"}).status_code == 409
+    assert (
+        patch(
+            api, "staff_mrc", f"/requests/{cancelled}/animals/{founder['id']}", {"sex": "female", "reason": "x"}
+        ).status_code
+        == 409
+    )
 
 
 def test_matings_are_numbered_per_request_with_parents_and_litters(api):
     rid, _ = _at(api, "breeding")  # walk: founder F0-1 (male)
-    first = api.ok("staff_mrc", f"/requests/{rid}/matings", {"deleter": "B6.Cg-Tg(ACTFLPe)9205Dym/H",
-                                                             "set_up_on": "2026-03-01", "generation": 1,
-                                                             "sire": "F0-1"}, status=201)
+    first = api.ok(
+        "staff_mrc",
+        f"/requests/{rid}/matings",
+        {"deleter": "B6.Cg-Tg(ACTFLPe)9205Dym/H", "set_up_on": "2026-03-01", "generation": 1, "sire": "F0-1"},
+        status=201,
+    )
     assert first["number"] == "M1" and first["sire"] == "F0-1" and first["dam"] is None
-    res = api.post("staff_mrc", f"/requests/{rid}/matings", {"deleter": "B6.Cg-Tg(ACTFLPe)9205Dym/H",
-                                                             "set_up_on": "2026-03-01", "generation": 1,
-                                                             "dam": "F0-1"})
+    res = api.post(
+        "staff_mrc",
+        f"/requests/{rid}/matings",
+        {"deleter": "B6.Cg-Tg(ACTFLPe)9205Dym/H", "set_up_on": "2026-03-01", "generation": 1, "dam": "F0-1"},
+    )
     assert res.status_code == 422 and "male" in res.get_json()["error"]  # a male as dam
-    res = api.post("staff_mrc", f"/requests/{rid}/matings", {"deleter": "B6.Cg-Tg(ACTFLPe)9205Dym/H",
-                                                             "set_up_on": "2026-03-01", "generation": 1,
-                                                             "sire": "X9"})
+    res = api.post(
+        "staff_mrc",
+        f"/requests/{rid}/matings",
+        {"deleter": "B6.Cg-Tg(ACTFLPe)9205Dym/H", "set_up_on": "2026-03-01", "generation": 1, "sire": "X9"},
+    )
     assert res.status_code == 422 and "X9" in res.get_json()["error"]
-    litter = api.ok("staff_mrc", f"/requests/{rid}/litters", {"mating": "M1", "born_on": "2026-03-22", "pups": [
-        {"label": "P1", "sex": "female", "allele": "tm1c", "deleter_transgene": "negative"},
-        {"label": "P2", "sex": "male", "allele": "wt", "deleter_transgene": "positive"}]}, status=201)
-    assert litter["mating"] == "M1" and litter["pups_born"] == 2 and [p["label"] for p in litter["pups"]] == ["P1", "P2"]
-    res = api.post("staff_mrc", f"/requests/{rid}/litters", {"mating": "M7", "pups": [
-        {"label": "P3", "sex": "female", "allele": "tm1c", "deleter_transgene": "negative"}]})
+    litter = api.ok(
+        "staff_mrc",
+        f"/requests/{rid}/litters",
+        {
+            "mating": "M1",
+            "born_on": "2026-03-22",
+            "pups": [
+                {"label": "P1", "sex": "female", "allele": "tm1c", "deleter_transgene": "negative"},
+                {"label": "P2", "sex": "male", "allele": "wt", "deleter_transgene": "positive"},
+            ],
+        },
+        status=201,
+    )
+    assert (
+        litter["mating"] == "M1" and litter["pups_born"] == 2 and [p["label"] for p in litter["pups"]] == ["P1", "P2"]
+    )
+    res = api.post(
+        "staff_mrc",
+        f"/requests/{rid}/litters",
+        {"mating": "M7", "pups": [{"label": "P3", "sex": "female", "allele": "tm1c", "deleter_transgene": "negative"}]},
+    )
     assert res.status_code == 422 and "M7" in res.get_json()["error"]
-    second = api.ok("staff_mrc", f"/requests/{rid}/matings", {"deleter": "B6.Cg-Tg(ACTFLPe)9205Dym/H",
-                                                              "set_up_on": "2026-04-01", "generation": 2,
-                                                              "dam": "P1"}, status=201)
+    second = api.ok(
+        "staff_mrc",
+        f"/requests/{rid}/matings",
+        {"deleter": "B6.Cg-Tg(ACTFLPe)9205Dym/H", "set_up_on": "2026-04-01", "generation": 2, "dam": "P1"},
+        status=201,
+    )
     assert second["number"] == "M2"
-    fixed = patch(api, "staff_mrc", f"/requests/{rid}/matings/{first['id']}",
-                  {"successful": True, "reason": "litter genotyped: product carriers"})
+    fixed = patch(
+        api,
+        "staff_mrc",
+        f"/requests/{rid}/matings/{first['id']}",
+        {"successful": True, "reason": "litter genotyped: product carriers"},
+    )
     assert fixed.status_code == 200 and fixed.get_json()["successful"] is True
     pups = api.get("staff_mrc", f"/requests/{rid}").get_json()["records"]["animals"]
     assert [a["mating"] for a in pups if a["label"] in ("P1", "P2")] == ["M1", "M1"]
     other, _ = _at(api, "breeding")
-    assert api.ok("staff_mrc", f"/requests/{other}/matings", {"deleter": "B6.Cg-Tg(ACTFLPe)9205Dym/H",
-                                                              "set_up_on": "2026-03-01",
-                                                              "generation": 1}, status=201)["number"] == "M1"
+    assert (
+        api.ok(
+            "staff_mrc",
+            f"/requests/{other}/matings",
+            {"deleter": "B6.Cg-Tg(ACTFLPe)9205Dym/H", "set_up_on": "2026-03-01", "generation": 1},
+            status=201,
+        )["number"]
+        == "M1"
+    )
 
 
 def test_genotype_import_reports_every_bad_line_and_saves_nothing(api):
@@ -244,8 +349,9 @@ def test_documents_use_the_records_in_force_once(app, api):
 
     rid = api.submit("EM:05402", "c", billing=BILLING_DE)["id"]
     req = walk(api, rid, "cryopreservation", node="MRC")
-    ghost = api.ok("staff_mrc", f"/requests/{rid}/cryo", {"material": "sperm", "count": 99, "location": "T9"},
-                   status=201)
+    ghost = api.ok(
+        "staff_mrc", f"/requests/{rid}/cryo", {"material": "sperm", "count": 99, "location": "T9"}, status=201
+    )
     api.ok("staff_mrc", f"/requests/{rid}/cryo/{ghost['id']}/void", {"reason": "entered twice"}, status=200)
     walk(api, rid, "completed", node="MRC")
     draft = api.ok("staff_mrc", f"/requests/{rid}/invoices", {"draft": True}, status=201)
@@ -283,8 +389,17 @@ def test_workspace_pages_refuse_stale_or_unexplained_corrections(seeded):
     assert cryo["count"] == 25 and [c["changes"] for c in cryo["corrections"]] == [{"count": [20, 25]}]
     page = sue.text(f"/requests/{rid}")
     assert "recount" in page and "Tank 3" in page
-    api.ok("staff_mrc", f"/requests/{rid}/shipments", {"courier": "World Courier", "tracking": "WC77",
-                                                      "shipped_on": "2026-06-01", "material": "sperm",
-                                                      "quantity": 3}, status=201)
+    api.ok(
+        "staff_mrc",
+        f"/requests/{rid}/shipments",
+        {
+            "courier": "World Courier",
+            "tracking": "WC77",
+            "shipped_on": "2026-06-01",
+            "material": "sperm",
+            "quantity": 3,
+        },
+        status=201,
+    )
     mine = rita.text(f"/requests/{rid}")
     assert "WC77" in mine and "World Courier" in mine and "Tank 3" not in mine and "Correct" not in mine

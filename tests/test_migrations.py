@@ -1,5 +1,6 @@
 """The Alembic migrations build exactly the models' schema (autogenerate finds nothing to add,
 drop or alter), on SQLite and on PostgreSQL: a model change without its migration fails here."""
+
 from __future__ import annotations
 
 
@@ -11,6 +12,9 @@ def test_migrations_match_the_models(app):
 
     with db.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": False})
-        diff = [d for d in compare_metadata(context, db.metadata)
-                if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "alembic_version")]
+        diff = [
+            d
+            for d in compare_metadata(context, db.metadata)
+            if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "alembic_version")
+        ]
     assert diff == [], "models and migrations differ:\n" + "\n".join(map(str, diff))

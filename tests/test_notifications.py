@@ -1,5 +1,6 @@
 """Email notifications: outbox rows in the transition's transaction, delivery to a real SMTP
 server on loopback, retries with backoff, no double sending, preferences."""
+
 from __future__ import annotations
 
 import subprocess
@@ -9,11 +10,10 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
-
 from conftest import ROOT, csrf_token
-from flows import Api, fresh_strain, walk
+from flows import Api, walk
 from mailserver import MailServer, free_port
+from sqlalchemy import func, select, update
 
 from conversion.extensions import db, utcnow
 from conversion.notifications.models import NotificationPreference, OutboxMessage
@@ -268,5 +268,6 @@ def test_outbox_status_and_progress(app, api, smtp):
     assert "1 message(s) queued." in runner.invoke(args=["outbox", "status"]).output
     result = runner.invoke(args=["outbox", "send"])
     assert "Sending" in result.output  # the progress bar (on stderr, mixed in by the runner)
-    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)
-                             .where(OutboxMessage.sent_at.is_(None))) == 0
+    assert (
+        db.session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None))) == 0
+    )

@@ -1,4 +1,5 @@
 """/healthz, request ids, JSON-lines logs, the OpenAPI document and its docs page."""
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,9 @@ def test_healthz_tells_of_pending_migrations(app, client):
         db.session.commit()
 
 
-@pytest.mark.parametrize("url", ["postgresql+psycopg://nobody@127.0.0.1:1/none",
-                                 "sqlite:////nonexistent-dir/for/sure/db.sqlite3"])
+@pytest.mark.parametrize(
+    "url", ["postgresql+psycopg://nobody@127.0.0.1:1/none", "sqlite:////nonexistent-dir/for/sure/db.sqlite3"]
+)
 def test_healthz_is_503_when_the_database_is_down(url):
     from conversion import create_app
 
@@ -72,7 +74,10 @@ def test_openapi_document_describes_every_operation(app, client):
     spec = client.get("/api/v1/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")
     assert spec["components"]["securitySchemes"]["bearerAuth"] == {
-        "type": "http", "scheme": "bearer", "description": "A token from POST /api/v1/tokens"}
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A token from POST /api/v1/tokens",
+    }
     error = spec["components"]["schemas"]["Error"]
     assert error["properties"]["error"]["type"] == "string" and error["required"] == ["error"]
     ops = [(m, p, o) for p, item in spec["paths"].items() for m, o in item.items() if m != "parameters"]
@@ -84,12 +89,19 @@ def test_openapi_document_describes_every_operation(app, client):
         assert successes, (method, path)
         for code, response in op["responses"].items():
             if code.startswith(("4", "5")):
-                assert response["content"]["application/json"]["schema"] == {
-                    "$ref": "#/components/schemas/Error"}, (method, path, code)
+                assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}, (
+                    method,
+                    path,
+                    code,
+                )
         if method in ("post", "put", "patch") and not path.endswith(("/issue",)):
             assert "requestBody" in op, (method, path)
-        if (method, path) not in {("post", "/api/v1/tokens"), ("post", "/api/v1/feasibility"),
-                                  ("get", "/api/v1/strains"), ("get", "/api/v1/strains/{emma_id}")}:
+        if (method, path) not in {
+            ("post", "/api/v1/tokens"),
+            ("post", "/api/v1/feasibility"),
+            ("get", "/api/v1/strains"),
+            ("get", "/api/v1/strains/{emma_id}"),
+        }:
             assert op["security"] == [{"bearerAuth": []}] and "401" in op["responses"], (method, path)
     submit = spec["paths"]["/api/v1/requests"]["post"]
     assert submit["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Submit"}
@@ -99,8 +111,9 @@ def test_openapi_document_describes_every_operation(app, client):
 def test_request_bodies_are_validated_against_the_schema(seeded, client, auth):
     res = client.post("/api/v1/requests", json={"strain": 12, "target": "c"}, headers=auth(client, "requester"))
     assert res.status_code == 422 and "deliverable" in res.get_json()["error"]
-    res = client.post("/api/v1/requests", data="{not json", content_type="application/json",
-                      headers=auth(client, "requester"))
+    res = client.post(
+        "/api/v1/requests", data="{not json", content_type="application/json", headers=auth(client, "requester")
+    )
     assert res.status_code in (400, 422) and "error" in res.get_json()
 
 

@@ -1,4 +1,5 @@
 """Coordinator pages: review queue, assignment with suggestions, all requests, CSV, dashboard."""
+
 from __future__ import annotations
 
 import csv
@@ -6,7 +7,6 @@ import io
 from datetime import timedelta
 
 import pytest
-
 from flows import Api, fresh_strain, walk
 from webflows import Web, flashes
 
@@ -77,7 +77,7 @@ def test_all_requests_filter_by_node_and_paginate(seeded, api, cora):
     page2 = cora.text("/requests?page=2")
     assert "Showing 26–27 of 27 requests" in page2 and "← Previous" in page2
     ics = cora.text("/requests?node=ICS")
-    assert "Showing 1–1 of 1 request" in ics and f"/requests/{ids[0]}\"" in ics
+    assert "Showing 1–1 of 1 request" in ics and f'/requests/{ids[0]}"' in ics
     assert cora.text("/requests?page=99").count("Showing 26–27") == 1  # clamped to the last page
 
 
@@ -90,8 +90,17 @@ def test_csv_exports_exactly_what_is_shown(seeded, api, cora):
     assert res.status_code == 200 and res.mimetype == "text/csv"
     assert "attachment" in res.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(res.get_data(as_text=True))))
-    assert rows[0] == ["Reference", "Status", "Strain", "Gene", "Product", "Node", "Requester", "Submitted",
-                       "Last change"]
+    assert rows[0] == [
+        "Reference",
+        "Status",
+        "Strain",
+        "Gene",
+        "Product",
+        "Node",
+        "Requester",
+        "Submitted",
+        "Last change",
+    ]
     assert len(rows) == 2 and rows[1][1] == "Approved" and rows[1][4] == "Cdk5rap2<tm1b(EUCOMM)Wtsi>"
     page2 = list(csv.reader(io.StringIO(cora.get("/requests.csv?page=2&sort=oldest").get_data(as_text=True))))
     shown = cora.text("/requests?page=2&sort=oldest")
@@ -111,8 +120,9 @@ def test_csv_export_of_every_page_streams_all_matching_requests(seeded, api, cor
     assert 'filename="requests-all.csv"' in res.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(res.get_data(as_text=True))))
     assert rows[0][0] == "Reference" and len(rows) == 1 + 31
-    assert [r[0] for r in rows[1:26]] == [r[0] for r in csv.reader(io.StringIO(
-        cora.get("/requests.csv?sort=oldest").get_data(as_text=True)))][1:]  # page 1 first, same order
+    assert [r[0] for r in rows[1:26]] == [
+        r[0] for r in csv.reader(io.StringIO(cora.get("/requests.csv?sort=oldest").get_data(as_text=True)))
+    ][1:]  # page 1 first, same order
     approved = list(csv.reader(io.StringIO(cora.get("/requests.csv?all=1&status=approved").get_data(as_text=True))))
     assert len(approved) == 2 and approved[1][1] == "Approved"
     bad = cora.get("/requests.csv?all=1&status=nonsense")
@@ -121,6 +131,7 @@ def test_csv_export_of_every_page_streams_all_matching_requests(seeded, api, cor
 
 def test_csv_cells_cannot_start_a_formula(seeded, cora):
     from conftest import DEMO
+
     from conversion.accounts.operations import create_user
     from conversion.exports import csv_cell as csv_safe
 
@@ -144,8 +155,9 @@ def _backdate(rid: int, weeks_in_current: float, weeks_per_earlier: float = 1.0)
     from conversion.extensions import db, utcnow
     from conversion.requests.models import RequestEvent
 
-    events = list(db.session.scalars(select(RequestEvent.id).where(RequestEvent.request_id == rid)
-                                     .order_by(RequestEvent.id)))
+    events = list(
+        db.session.scalars(select(RequestEvent.id).where(RequestEvent.request_id == rid).order_by(RequestEvent.id))
+    )
     from conversion.dashboards.metrics import rebuild_state_durations
     from conversion.requests.models import ConversionRequest
 
@@ -153,8 +165,11 @@ def _backdate(rid: int, weeks_in_current: float, weeks_per_earlier: float = 1.0)
     for back, eid in enumerate(reversed(events)):
         at = now - timedelta(weeks=weeks_in_current + back * weeks_per_earlier)
         db.session.execute(update(RequestEvent).where(RequestEvent.id == eid).values(at=at))
-    db.session.execute(update(ConversionRequest).where(ConversionRequest.id == rid)
-                       .values(state_since=now - timedelta(weeks=weeks_in_current)))
+    db.session.execute(
+        update(ConversionRequest)
+        .where(ConversionRequest.id == rid)
+        .values(state_since=now - timedelta(weeks=weeks_in_current))
+    )
     rebuild_state_durations()  # history rewritten outside the app: recompute the dashboard's histogram
     db.session.commit()
 
@@ -176,10 +191,10 @@ def test_dashboard_counts_times_overdue_and_charts(seeded, api, cora):
     assert 'href="/requests?status=assigned&amp;node=ICS">1</a>' in page
     assert '<span class="tile-n">4</span><span class="tile-l">open requests' in page
     assert '<th scope="row">HMGU</th>' in page  # every converting node has a row, busy or not
-    overdue = page[page.index("Overdue"):page.index("charts")]
+    overdue = page[page.index("Overdue") : page.index("charts")]
     refs = {r: _status(r).reference for r in (a, b, c, d)}
     assert refs[a] in overdue and "20.0 weeks" in overdue and refs[b] not in overdue
-    times = page[page.index("Time in each state"):]
+    times = page[page.index("Time in each state") :]
     assert "2.0 weeks" in times  # submitted, approved, assigned, accepted of request a: 2 weeks each
     svg = cora.get("/dashboard/throughput.svg")
     assert svg.mimetype == "image/svg+xml" and b"Submitted" in svg.data and b"<script" not in svg.data
@@ -196,8 +211,8 @@ def test_eta_uses_finished_requests_with_the_same_plan(seeded, api):
     _backdate(done, weeks_in_current=1, weeks_per_earlier=4)  # ten states of 4 weeks: ~40 weeks
     rid = api.submit("EM:05894", "c")["id"]
     walk(api, rid, "accepted", node="MRC")
-    from conversion.requests.estimates import estimate
     from conversion.extensions import utcnow
+    from conversion.requests.estimates import estimate
 
     est = estimate(_status(rid))
     assert est.based_on == 1 and "based on 1 completed request with the same plan (Flp) at MRC" in est.basis

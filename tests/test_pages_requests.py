@@ -1,8 +1,8 @@
 """Requester pages: the request form with its confirm step, My requests, the request page, cancel."""
+
 from __future__ import annotations
 
 import pytest
-
 from webflows import BILLING, Web, flashes, token, walk_pages
 
 
@@ -40,14 +40,24 @@ def test_only_requesters_reach_the_form(seeded):
 
 
 def test_validation_messages_are_shown_by_the_fields(seeded, rita):
-    res = rita.client.post("/strains/EM:05402/request", data={
-        "csrf_token": token(rita.client, "/strains/EM:05402/request"), "action": "review",
-        "country": "Germany", "vat_number": "DE123"})
+    res = rita.client.post(
+        "/strains/EM:05402/request",
+        data={
+            "csrf_token": token(rita.client, "/strains/EM:05402/request"),
+            "action": "review",
+            "country": "Germany",
+            "vat_number": "DE123",
+        },
+    )
     assert res.status_code == 422
     html = res.get_data(as_text=True)
-    for message in ("Choose the allele you need.", "Give the organisation that pays.",
-                    "Give the billing address.", "(Germany is DE)",
-                    "Say whether the requester is academic or industry."):
+    for message in (
+        "Choose the allele you need.",
+        "Give the organisation that pays.",
+        "Give the billing address.",
+        "(Germany is DE)",
+        "Say whether the requester is academic or industry.",
+    ):
         assert message in html, message
     assert 'aria-invalid="true"' in html
     res = rita.submit(target="c", action="review", vat_number="DE123")
@@ -137,8 +147,16 @@ def test_timeline_says_who_when_and_why(seeded, rita):
     coord.go(rid, "approve")
     coord.go(rid, "hold", comment="Waiting for the MTA template")
     page = rita.text(f"/requests/{rid}")
-    for text in ("Request submitted", "Approved by EMMA", "Put on hold", "Cora Coordinator", "Rita Requester",
-                 "Waiting for the MTA template", "UTC", "Submitted → Approved"):
+    for text in (
+        "Request submitted",
+        "Approved by EMMA",
+        "Put on hold",
+        "Cora Coordinator",
+        "Rita Requester",
+        "Waiting for the MTA template",
+        "UTC",
+        "Submitted → Approved",
+    ):
         assert text in page, text
     assert page.index("Request submitted") < page.index("Approved by EMMA") < page.index("Put on hold")
 
@@ -165,16 +183,21 @@ def test_every_form_needs_its_csrf_token(seeded, rita):
     rid = rita.new_request()
     walk_pages(seeded, rid, "MRC", until="accepted")
     staff = Web(seeded, "staff_mrc")
-    posts = [(rita, "/strains/EM:05402/request", {"target": "c", "deliverable": "frozen_sperm", **BILLING,
-                                                   "action": "confirm"}),
-             (rita, f"/requests/{rid}/events", {"trigger": "cancel", "a-cancel-reason": "other"}),
-             (staff, f"/requests/{rid}/events", {"trigger": "decline", "a-decline-comment": "No room"}),
-             (staff, "/requests/bulk", {"ids": [str(rid)], "trigger": "hold", "comment": "x"}),
-             (staff, f"/requests/{rid}/paperwork", {"paper-po_reference": "PO-9"}),
-             (staff, f"/requests/{rid}/matings", {"mating-set_up_on": "2026-03-01", "mating-generation": "1"}),
-             (staff, f"/requests/{rid}/animals", {"animals-lines": "P1, m, tm1c, -"}),
-             (staff, f"/requests/{rid}/qc", {"qc-assay": "tm1c PCR", "qc-result": "pass"}),
-             (staff, f"/requests/{rid}/cryo", {"cryo-material": "sperm", "cryo-count": "3", "cryo-location": "T1"})]
+    posts = [
+        (
+            rita,
+            "/strains/EM:05402/request",
+            {"target": "c", "deliverable": "frozen_sperm", **BILLING, "action": "confirm"},
+        ),
+        (rita, f"/requests/{rid}/events", {"trigger": "cancel", "a-cancel-reason": "other"}),
+        (staff, f"/requests/{rid}/events", {"trigger": "decline", "a-decline-comment": "No room"}),
+        (staff, "/requests/bulk", {"ids": [str(rid)], "trigger": "hold", "comment": "x"}),
+        (staff, f"/requests/{rid}/paperwork", {"paper-po_reference": "PO-9"}),
+        (staff, f"/requests/{rid}/matings", {"mating-set_up_on": "2026-03-01", "mating-generation": "1"}),
+        (staff, f"/requests/{rid}/animals", {"animals-lines": "P1, m, tm1c, -"}),
+        (staff, f"/requests/{rid}/qc", {"qc-assay": "tm1c PCR", "qc-result": "pass"}),
+        (staff, f"/requests/{rid}/cryo", {"cryo-material": "sperm", "cryo-count": "3", "cryo-location": "T1"}),
+    ]
     for web, path, data in posts:
         res = web.client.post(path, data=data)
         assert res.status_code == 400, (path, res.status_code)

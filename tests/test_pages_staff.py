@@ -1,8 +1,8 @@
 """Node staff pages: the work queue, action buttons, lab forms, bulk actions."""
+
 from __future__ import annotations
 
 import pytest
-
 from webflows import Web, flashes, walk_pages
 
 
@@ -84,17 +84,39 @@ def test_lab_forms_walk_a_two_step_request_to_ready(seeded, rita, sue):
     assert "TAT-Cre protein on IVF embryos" not in page
     res = sue.record(rid, "matings", deleter="B6.Cg-Tg(ACTFLPe)9205Dym/H", generation="1")
     assert res.status_code == 422 and "Give the date the mating was set up." in res.get_data(as_text=True)
-    sue.ok(rid, "matings", deleter="B6.Cg-Tg(ACTFLPe)9205Dym/H", set_up_on="2026-03-01", generation="1",
-           sire="F0-1")
-    res = sue.record(rid, "animals", mating="M1", **{"0-label": "P1", "0-sex": "female", "0-allele": "tm1c",
-                                                     "0-transgene": "negative", "1-label": "P2", "1-sex": "male",
-                                                     "1-allele": "tm9z", "1-transgene": "positive"})
+    sue.ok(rid, "matings", deleter="B6.Cg-Tg(ACTFLPe)9205Dym/H", set_up_on="2026-03-01", generation="1", sire="F0-1")
+    res = sue.record(
+        rid,
+        "animals",
+        mating="M1",
+        **{
+            "0-label": "P1",
+            "0-sex": "female",
+            "0-allele": "tm1c",
+            "0-transgene": "negative",
+            "1-label": "P2",
+            "1-sex": "male",
+            "1-allele": "tm9z",
+            "1-transgene": "positive",
+        },
+    )
     html = res.get_data(as_text=True)
     assert res.status_code == 422 and "pup 2: allele must be one of" in html
     assert 'value="P2"' in html  # the table keeps what was typed
-    rows = {"0-label": "P1", "0-sex": "female", "0-allele": "tm1c", "0-transgene": "negative",
-            "1-label": "P2", "1-sex": "male", "1-allele": "tm1c", "1-transgene": "positive",
-            "2-label": "P3", "2-sex": "female", "2-allele": "wt", "2-transgene": "negative"}
+    rows = {
+        "0-label": "P1",
+        "0-sex": "female",
+        "0-allele": "tm1c",
+        "0-transgene": "negative",
+        "1-label": "P2",
+        "1-sex": "male",
+        "1-allele": "tm1c",
+        "1-transgene": "positive",
+        "2-label": "P3",
+        "2-sex": "female",
+        "2-allele": "wt",
+        "2-transgene": "negative",
+    }
     sue.ok(rid, "animals", born_on="2026-04-20", mating="M1", **rows)
     page = sue.text(f"/requests/{rid}")
     assert "M1" in page and "F0-1 · tm1a" in page  # numbered per request; parents from the animals
@@ -129,7 +151,8 @@ def test_lab_forms_are_refused_to_others(seeded, rita, sue):
     assert Web(seeded, "staff_ics").record(rid, "qc", assay="tm1c PCR", result="pass").status_code == 404
     res = sue.record(rid, "cryo", material="sperm", count="3", location="T1")
     assert res.status_code == 409 and "cannot be recorded while the request is breeding" in " ".join(
-        flashes(res.get_data(as_text=True)))
+        flashes(res.get_data(as_text=True))
+    )
 
 
 def test_bulk_action_is_all_or_nothing(seeded, rita, sue):
@@ -157,4 +180,6 @@ def test_bulk_action_is_all_or_nothing(seeded, rita, sue):
     walk_pages(seeded, theirs, "ICS", until="assigned")
     html = Web(seeded, "staff_ics").bulk([theirs] + ids, "hold", comment="x").get_data(as_text=True)
     assert f"#{ids[0]}: not found" in " ".join(flashes(html)) and _status(theirs) == "assigned"
-    assert "Select at least one request." in " ".join(flashes(sue.bulk([], "resume", comment="x").get_data(as_text=True)))
+    assert "Select at least one request." in " ".join(
+        flashes(sue.bulk([], "resume", comment="x").get_data(as_text=True))
+    )

@@ -1,5 +1,6 @@
 """Production safety: the seeding commands refuse under APP_CONFIG=production (demo users have
 published passwords; benchmark invoices would take legal invoice numbers)."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,8 +14,14 @@ def test_seed_commands_refuse_under_production(tmp_path, command):
     from conversion.catalogue.models import Node
     from conversion.extensions import db
 
-    app = create_app({"APP_CONFIG": "production", "SECRET_KEY": "k" * 64, "ALLOW_SQLITE": True,
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'prod.sqlite3'}"})
+    app = create_app(
+        {
+            "APP_CONFIG": "production",
+            "SECRET_KEY": "k" * 64,
+            "ALLOW_SQLITE": True,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'prod.sqlite3'}",
+        }
+    )
     register_bench_cli(app)
     runner = app.test_cli_runner()
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
@@ -31,8 +38,7 @@ def test_seed_demo_runs_outside_production(tmp_path):
     from conversion.catalogue.models import Node
     from conversion.extensions import db
 
-    app = create_app({"APP_CONFIG": "development",
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'dev.sqlite3'}"})
+    app = create_app({"APP_CONFIG": "development", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'dev.sqlite3'}"})
     runner = app.test_cli_runner()
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
     result = runner.invoke(args=["seed-demo"])

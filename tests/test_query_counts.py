@@ -3,10 +3,10 @@
 Each URL is counted (SQLAlchemy before_cursor_execute) once with a handful of requests and again
 after many more requests, history rows, actors and lab records were added. docs/benchmarks.md
 has the figures at 1,000 and 50,000 requests."""
+
 from __future__ import annotations
 
 import pytest
-
 from conftest import sign_in
 from flows import Api, walk
 
@@ -42,7 +42,6 @@ def grow(api: Api, rid: int) -> None:
     """45 more requests over all states (with history, lab records and invoices), and a longer
     history for the measured request, by more actors, with more lab records."""
     from bench.seed import seed_bench
-
     from conversion.accounts.operations import create_user
 
     seed_bench(45, seed=11)
@@ -50,20 +49,33 @@ def grow(api: Api, rid: int) -> None:
         api.go(who, rid, "hold", comment="Paused for the benchmark")
         api.go(who, rid, "resume", comment="Back to work")
     create_user("second.ics@emma.example", "second-ics-password", "staff", "ICS")  # a new actor
-    res = api.client.post("/api/v1/tokens", json={"email": "second.ics@emma.example",
-                                                   "password": "second-ics-password"})
+    res = api.client.post(
+        "/api/v1/tokens", json={"email": "second.ics@emma.example", "password": "second-ics-password"}
+    )
     second = {"Authorization": f"Bearer {res.get_json()['token']}"}
     for trigger in ("hold", "resume"):
-        res = api.client.post(f"/api/v1/requests/{rid}/events", json={"trigger": trigger, "comment": "Second"},
-                              headers=second)
+        res = api.client.post(
+            f"/api/v1/requests/{rid}/events", json={"trigger": trigger, "comment": "Second"}, headers=second
+        )
         assert res.status_code == 200, res.get_json()
     for n in (1, 2):
-        api.ok("staff_ics", f"/requests/{rid}/matings", {"deleter": "Gt(Rosa)26Sor(CAG-Flpo,-EYFP)Ics",
-                                                          "set_up_on": "2026-03-01", "generation": n})
+        api.ok(
+            "staff_ics",
+            f"/requests/{rid}/matings",
+            {"deleter": "Gt(Rosa)26Sor(CAG-Flpo,-EYFP)Ics", "set_up_on": "2026-03-01", "generation": n},
+        )
     for k in range(4):
-        api.ok("staff_ics", f"/requests/{rid}/animals", {"label": f"P-{k}", "born_on": "2026-04-01",
-                                                         "sex": "female", "allele": "wt",
-                                                         "deleter_transgene": "positive"})
+        api.ok(
+            "staff_ics",
+            f"/requests/{rid}/animals",
+            {
+                "label": f"P-{k}",
+                "born_on": "2026-04-01",
+                "sex": "female",
+                "allele": "wt",
+                "deleter_transgene": "positive",
+            },
+        )
 
 
 def measure(seeded, w) -> dict:
@@ -103,7 +115,9 @@ def test_a_request_before_lab_work_reads_no_lab_records(seeded, world):
     api = world["api"]
     rid = api.submit()["id"]
     assert statements(seeded, api.client, f"/api/v1/requests/{rid}", api.headers("coordinator")) == 4
-    assert statements(seeded, api.client, f"/api/v1/requests/{world['rid']}", api.headers("coordinator")) == 10  # + corrections, shipments
+    assert (
+        statements(seeded, api.client, f"/api/v1/requests/{world['rid']}", api.headers("coordinator")) == 10
+    )  # + corrections, shipments
 
 
 def test_review_page_reads_nodes_once_not_per_request(seeded, world):

@@ -1,4 +1,5 @@
 """Quotes (POST /quotes), countries by ISO code and name, and dated VAT rates."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -28,8 +29,12 @@ def test_quote_from_the_best_ranked_node_with_lines_vat_and_validity(api):
     q = quote(api)  # EM:05402 is held by MRC, which has the Flp deleter tm1c needs
     assert q["node"] == "MRC" and q["number"] == f"Q-{YEAR}-00001" and q["currency"] == "EUR"
     assert q["valid_until"] == (date.fromisoformat(q["issued_on"]) + timedelta(days=90)).isoformat()
-    assert [ln["service"] for ln in q["lines"]] == ["rederivation", "conversion_step", "cryopreservation",
-                                                   "shipping_frozen"]
+    assert [ln["service"] for ln in q["lines"]] == [
+        "rederivation",
+        "conversion_step",
+        "cryopreservation",
+        "shipping_frozen",
+    ]
     # MRC 2026 academic: 1650 + 1900 + 1400 + 380; from the UK to Germany: no VAT
     assert (q["net"], q["vat"], q["total"], q["vat_treatment"]) == ("5330.00", "0.00", "5330.00", "export")
     assert sum(Decimal(ln["net"]) for ln in q["lines"]) == Decimal(q["net"])
@@ -50,27 +55,31 @@ def test_quote_from_a_chosen_node_reverse_charged_and_its_pdf(api):
     assert again.data == res.data  # stored, not re-rendered
 
 
-@pytest.mark.parametrize("body, fragment", [
-    ({"country": "XX"}, "'XX' is not an ISO 3166-1"),
-    ({"country": "Germany"}, "Germany is DE"),
-    ({"country": ""}, "Country is required"),
-    ({"sector": "public"}, "sector"),
-    ({"strain": "EM:99999"}, "No strain"),
-    ({"strain": "EM:13377"}, "No strain"),          # confidential: hidden from requesters
-    ({"target": "z"}, "target"),
-    ({"strain": "EM:07243", "target": "c"}, "critical exon"),
-    ({"node": "SANG"}, "does not offer"),
-    ({"node": "NOPE"}, "Unknown node"),
-    ({"country": "GE", "vat_number": "DE123456788"}, "VAT number of Germany"),
-    ({"vat_number": "DE123"}, "not a valid DE VAT"),
-    ({"deliverable": "by_post"}, "deliverable"),
-])
+@pytest.mark.parametrize(
+    "body, fragment",
+    [
+        ({"country": "XX"}, "'XX' is not an ISO 3166-1"),
+        ({"country": "Germany"}, "Germany is DE"),
+        ({"country": ""}, "Country is required"),
+        ({"sector": "public"}, "sector"),
+        ({"strain": "EM:99999"}, "No strain"),
+        ({"strain": "EM:13377"}, "No strain"),  # confidential: hidden from requesters
+        ({"target": "z"}, "target"),
+        ({"strain": "EM:07243", "target": "c"}, "critical exon"),
+        ({"node": "SANG"}, "does not offer"),
+        ({"node": "NOPE"}, "Unknown node"),
+        ({"country": "GE", "vat_number": "DE123456788"}, "VAT number of Germany"),
+        ({"vat_number": "DE123"}, "not a valid DE VAT"),
+        ({"deliverable": "by_post"}, "deliverable"),
+    ],
+)
 def test_quote_refusals_are_422_and_store_nothing(api, body, fragment):
     from conversion.extensions import db
     from conversion.invoices.models import Quote
 
-    res = api.post("requester", "/quotes", {"strain": "EM:05402", "target": "c", "sector": "academic",
-                                            "country": "DE", **body})
+    res = api.post(
+        "requester", "/quotes", {"strain": "EM:05402", "target": "c", "sector": "academic", "country": "DE", **body}
+    )
     assert res.status_code == 422, res.get_json()
     assert fragment.lower() in res.get_json()["error"].lower()
     assert db.session.query(Quote).count() == 0
@@ -128,12 +137,24 @@ def test_quote_page_from_the_strain_page(api, login):
     form = browser.get("/quotes/new?strain=EM:05402").get_data(as_text=True)
     assert '<option value="LU">Luxembourg</option>' in form
     token = csrf_token(browser, "/quotes/new?strain=EM:05402")
-    refused = browser.post("/quotes/new", data={"csrf_token": token, "strain": "EM:05402", "target": "c",
-                                                "sector": "academic", "country": "XX"})
+    refused = browser.post(
+        "/quotes/new",
+        data={"csrf_token": token, "strain": "EM:05402", "target": "c", "sector": "academic", "country": "XX"},
+    )
     assert refused.status_code == 422 and "not an ISO 3166-1" in refused.get_data(as_text=True)
-    res = browser.post("/quotes/new", data={"csrf_token": token, "strain": "EM:05402", "target": "c",
-                                            "sector": "academic", "country": "LU", "node": "ICS",
-                                            "deliverable": "frozen_sperm"}, follow_redirects=True)
+    res = browser.post(
+        "/quotes/new",
+        data={
+            "csrf_token": token,
+            "strain": "EM:05402",
+            "target": "c",
+            "sector": "academic",
+            "country": "LU",
+            "node": "ICS",
+            "deliverable": "frozen_sperm",
+        },
+        follow_redirects=True,
+    )
     page = res.get_data(as_text=True)
     assert res.status_code == 200 and "Valid until" in page and "Luxembourg" in page
     assert "EUR 7020.00" in page  # ICS to Luxembourg without a VAT number: French VAT
@@ -156,14 +177,18 @@ def test_countries_come_from_pycountry_with_eu_vat_prefixes():
 
 
 def test_greek_customer_with_an_el_vat_number_and_luxembourg_printed_by_name(api):
-    greek = {"organisation": "BSRC Fleming", "address": "34 Fleming St, 16672 Vari", "country": "gr",
-             "vat_number": "EL094259216", "sector": "academic"}
+    greek = {
+        "organisation": "BSRC Fleming",
+        "address": "34 Fleming St, 16672 Vari",
+        "country": "gr",
+        "vat_number": "EL094259216",
+        "sector": "academic",
+    }
     rid = accepted(api, greek)
     req = api.get("requester", f"/requests/{rid}").get_json()
     assert req["billing"]["country"] == "GR" and req["billing"]["vat_number"] == "EL094259216"
     assert invoice(api, rid)["vat_treatment"] == "reverse_charge"
-    lux = {**BILLING_FR, "organisation": "LIH", "address": "1A-B rue Thomas Edison, 1445 Strassen",
-           "country": "LU"}
+    lux = {**BILLING_FR, "organisation": "LIH", "address": "1A-B rue Thomas Edison, 1445 Strassen", "country": "LU"}
     text = pdf_text(pdf_of(api, invoice(api, accepted(api, lux))))
     assert "Luxembourg (LU)" in text
 
@@ -174,8 +199,16 @@ def test_request_form_offers_countries_by_name_and_refuses_unknown_codes(api, lo
     page = browser.get("/strains/EM:05402/request").get_data(as_text=True)
     assert '<option value="DE">Germany</option>' in page and '<option value="GE">Georgia</option>' in page
     token = csrf_token(browser, "/strains/EM:05402/request")
-    form = {"csrf_token": token, "target": "c", "deliverable": "frozen_sperm", "organisation": "Uni",
-            "address": "Somewhere 1", "country": "XX", "sector": "academic", "action": "review"}
+    form = {
+        "csrf_token": token,
+        "target": "c",
+        "deliverable": "frozen_sperm",
+        "organisation": "Uni",
+        "address": "Somewhere 1",
+        "country": "XX",
+        "sector": "academic",
+        "action": "review",
+    }
     res = browser.post("/strains/EM:05402/request", data=form)
     assert res.status_code == 422 and "not an ISO 3166-1" in res.get_data(as_text=True)
     res = browser.post("/strains/EM:05402/request", data={**form, "country": "GE", "vat_number": "DE123456788"})
@@ -202,8 +235,7 @@ def test_a_new_vat_rate_applies_from_its_date_without_a_deploy(app, api):
     first = invoice(api, accepted(api, BILLING_FR))
     assert first["vat_rate"] == "20.00"
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["vat", "set-rate", "--country", "FR", "--rate", "21.5",
-                                 "--from", TODAY.isoformat()])
+    result = runner.invoke(args=["vat", "set-rate", "--country", "FR", "--rate", "21.5", "--from", TODAY.isoformat()])
     assert result.exit_code == 0, result.output
     assert "France" in runner.invoke(args=["vat", "rates", "--country", "FR"]).output
     second = invoice(api, accepted(api, BILLING_FR))

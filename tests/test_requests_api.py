@@ -1,9 +1,9 @@
 """The request lifecycle over the JSON API: walks, refusals, visibility, history, concurrency."""
+
 import threading
 from datetime import datetime
 
 import pytest
-
 from flows import BILLING_DE, Api, walk
 
 
@@ -16,16 +16,25 @@ def test_one_step_request_walks_to_completed_with_full_history(api):
     req = api.submit("EM:05402", "c")
     assert req["status"] == "submitted" and req["reference"].startswith(f"AC-{datetime.now().year}-")
     assert req["product_symbol"] == "Cdk5rap2<tm1c(EUCOMM)Wtsi>"
-    assert req["step"] == {"number": 1, "of": 1, "recombinase": "Flp", "from": "tm1a", "to": "tm1c",
-                           "tat_cre": False}
+    assert req["step"] == {"number": 1, "of": 1, "recombinase": "Flp", "from": "tm1a", "to": "tm1c", "tat_cre": False}
     done = walk(api, req["id"], "completed", node="MRC")
     assert done["status"] == "completed"
     # converted by the node that already holds it: the lab code is not repeated
     assert done["product_strain_name"] == "C57BL/6N-Cdk5rap2<tm1c(EUCOMM)Wtsi>/H"
     history = done["history"]
     assert [h["trigger"] for h in history] == [
-        "submit", "approve", "assign", "accept", "start_rederivation", "start_breeding", "start_qc",
-        "pass_qc", "complete_cryopreservation", "ship", "confirm_delivery"]
+        "submit",
+        "approve",
+        "assign",
+        "accept",
+        "start_rederivation",
+        "start_breeding",
+        "start_qc",
+        "pass_qc",
+        "complete_cryopreservation",
+        "ship",
+        "confirm_delivery",
+    ]
     assert history[0]["from"] is None and history[0]["to"] == "submitted"
     assert history[0]["by"] == "requester@example.org"
     assert history[1]["by"] == "coordinator@emma.example" and history[3]["by"] == "staff.mrc@emma.example"
@@ -44,13 +53,18 @@ def test_two_step_plan_returns_to_breeding_for_step_two(api):
     api.ok("staff_ics", f"/requests/{rid}/qc", {"assay": "tm1c PCR", "result": "pass"})
     back = api.go("staff_ics", rid, "pass_qc")
     assert back["status"] == "breeding"
-    assert back["step"] == {"number": 2, "of": 2, "recombinase": "Cre", "from": "tm1c", "to": "tm1d",
-                            "tat_cre": False}
+    assert back["step"] == {"number": 2, "of": 2, "recombinase": "Cre", "from": "tm1c", "to": "tm1d", "tat_cre": False}
     # passing assays of step 1 do not count for step 2
-    api.ok("staff_ics", f"/requests/{rid}/matings", {"deleter": "Gt(ROSA)26Sor<tm1(ACTB-cre,-EGFP)Ics>",
-                                                     "set_up_on": "2026-05-01", "generation": 1})
-    api.ok("staff_ics", f"/requests/{rid}/animals", {"label": "G2-9", "sex": "male", "allele": "tm1d",
-                                                     "deleter_transgene": "negative"})
+    api.ok(
+        "staff_ics",
+        f"/requests/{rid}/matings",
+        {"deleter": "Gt(ROSA)26Sor<tm1(ACTB-cre,-EGFP)Ics>", "set_up_on": "2026-05-01", "generation": 1},
+    )
+    api.ok(
+        "staff_ics",
+        f"/requests/{rid}/animals",
+        {"label": "G2-9", "sex": "male", "allele": "tm1d", "deleter_transgene": "negative"},
+    )
     api.go("staff_ics", rid, "start_qc")
     refused = api.fire("staff_ics", rid, "pass_qc")
     assert refused.status_code == 409 and "step 2" in refused.get_json()["error"]
@@ -60,19 +74,28 @@ def test_two_step_plan_returns_to_breeding_for_step_two(api):
     assert done["product_strain_name"] == "C57BL/6N-Cdk5rap2<tm1d(EUCOMM)Wtsi>/HIcs"
 
 
-@pytest.mark.parametrize("strain, target, who, billing, fragment", [
-    ("EM:07243", "c", "requester", None, "critical exon"),                 # tm1b -> conditional
-    ("EM:13101", "b", "requester", None, "CRISPR"),                         # em1
-    ("EM:05519", "b", "requester", None, "EM:07243"),                       # tm1b already archived
-    ("EM:12177", "c", "industry", {**BILLING_DE, "sector": "industry", "vat_number": None}, "genOway"),
-    ("EM:99999", "c", "requester", None, "No strain"),
-    ("EM:13377", "c", "requester", None, "No strain"),                      # confidential: hidden
-    ("EM:05402", "z", "requester", None, "target"),
-    ("EM:05402", "c", "requester", {**BILLING_DE, "vat_number": "DE123"}, "not a valid DE VAT"),
-    ("EM:05402", "c", "requester", {**BILLING_DE, "country": "Germany"}, "Germany is DE"),
-    ("EM:05402", "c", "requester", {**BILLING_DE, "country": "XX", "vat_number": None}, "'XX' is not an ISO 3166-1"),
-    ("EM:05402", "c", "requester", {**BILLING_DE, "country": "GE"}, "VAT number of Germany"),
-])
+@pytest.mark.parametrize(
+    "strain, target, who, billing, fragment",
+    [
+        ("EM:07243", "c", "requester", None, "critical exon"),  # tm1b -> conditional
+        ("EM:13101", "b", "requester", None, "CRISPR"),  # em1
+        ("EM:05519", "b", "requester", None, "EM:07243"),  # tm1b already archived
+        ("EM:12177", "c", "industry", {**BILLING_DE, "sector": "industry", "vat_number": None}, "genOway"),
+        ("EM:99999", "c", "requester", None, "No strain"),
+        ("EM:13377", "c", "requester", None, "No strain"),  # confidential: hidden
+        ("EM:05402", "z", "requester", None, "target"),
+        ("EM:05402", "c", "requester", {**BILLING_DE, "vat_number": "DE123"}, "not a valid DE VAT"),
+        ("EM:05402", "c", "requester", {**BILLING_DE, "country": "Germany"}, "Germany is DE"),
+        (
+            "EM:05402",
+            "c",
+            "requester",
+            {**BILLING_DE, "country": "XX", "vat_number": None},
+            "'XX' is not an ISO 3166-1",
+        ),
+        ("EM:05402", "c", "requester", {**BILLING_DE, "country": "GE"}, "VAT number of Germany"),
+    ],
+)
 def test_submission_refusals_are_422_with_reason(api, strain, target, who, billing, fragment):
     body = {"strain": strain, "target": target, "deliverable": "frozen_sperm", "billing": billing or BILLING_DE}
     res = api.post(who, "/requests", body)
@@ -121,20 +144,33 @@ def test_refusals_of_triggers(api):
 def test_lab_records_validation(api):
     rid = api.submit("EM:05402", "c")["id"]
     walk(api, rid, "breeding", node="MRC")
-    res = api.post("staff_mrc", f"/requests/{rid}/matings",
-                   {"deleter": "C57BL/6NTac-Tg(ACTB-cre)3Mrt/H", "set_up_on": "2026-03-01", "generation": 1})
+    res = api.post(
+        "staff_mrc",
+        f"/requests/{rid}/matings",
+        {"deleter": "C57BL/6NTac-Tg(ACTB-cre)3Mrt/H", "set_up_on": "2026-03-01", "generation": 1},
+    )
     assert res.status_code == 422 and "needs a Flp deleter" in res.get_json()["error"]
-    res = api.post("staff_mrc", f"/requests/{rid}/matings",
-                   {"deleter": "EM:05414", "set_up_on": "2026-03-01", "generation": 1})
+    res = api.post(
+        "staff_mrc", f"/requests/{rid}/matings", {"deleter": "EM:05414", "set_up_on": "2026-03-01", "generation": 1}
+    )
     assert res.status_code == 422 and "has no deleter strain" in res.get_json()["error"]
-    res = api.post("staff_mrc", f"/requests/{rid}/matings",
-                   {"deleter": "B6.Cg-Tg(ACTFLPe)9205Dym/H", "set_up_on": "2026-03-01", "generation": 0})
+    res = api.post(
+        "staff_mrc",
+        f"/requests/{rid}/matings",
+        {"deleter": "B6.Cg-Tg(ACTFLPe)9205Dym/H", "set_up_on": "2026-03-01", "generation": 0},
+    )
     assert res.status_code == 422 and "generation" in res.get_json()["error"]
-    res = api.post("staff_mrc", f"/requests/{rid}/matings",
-                   {"deleter": "B6.Cg-Tg(ACTFLPe)9205Dym/H", "set_up_on": "2026-13-01", "generation": 1})
+    res = api.post(
+        "staff_mrc",
+        f"/requests/{rid}/matings",
+        {"deleter": "B6.Cg-Tg(ACTFLPe)9205Dym/H", "set_up_on": "2026-13-01", "generation": 1},
+    )
     assert res.status_code == 422 and "YYYY-MM-DD" in res.get_json()["error"]
-    res = api.post("staff_mrc", f"/requests/{rid}/animals", {"label": "P1", "sex": "male", "allele": "tm9z",
-                                                             "deleter_transgene": "negative"})
+    res = api.post(
+        "staff_mrc",
+        f"/requests/{rid}/animals",
+        {"label": "P1", "sex": "male", "allele": "tm9z", "deleter_transgene": "negative"},
+    )
     assert res.status_code == 422 and "allele" in res.get_json()["error"]
     res = api.post("staff_mrc", f"/requests/{rid}/cryo", {"material": "sperm", "count": 3, "location": "T1"})
     assert res.status_code == 409 and "breeding" in res.get_json()["error"]
@@ -142,8 +178,11 @@ def test_lab_records_validation(api):
     assert res.status_code == 422
     assert api.post("staff_ics", f"/requests/{rid}/qc", {"assay": "tm1c PCR", "result": "pass"}).status_code == 404
     assert api.post("requester", f"/requests/{rid}/qc", {"assay": "tm1c PCR", "result": "pass"}).status_code == 403
-    res = api.post("staff_mrc", f"/requests/{rid}/animals", {"label": "P1", "sex": "male", "allele": "tm1c",
-                                                             "deleter_transgene": "positive"})
+    res = api.post(
+        "staff_mrc",
+        f"/requests/{rid}/animals",
+        {"label": "P1", "sex": "male", "allele": "tm1c", "deleter_transgene": "positive"},
+    )
     assert res.status_code == 201
     res = api.fire("staff_mrc", rid, "start_qc")
     assert res.status_code == 409 and "tm1c" in res.get_json()["error"]
@@ -246,12 +285,20 @@ def test_tat_cre_route(api):
     assert req["step"]["tat_cre"] is True
     rid = req["id"]
     walk(api, rid, "breeding", node="MRC")
-    api.ok("staff_mrc", f"/requests/{rid}/matings", {"method": "tat_cre", "set_up_on": "2026-03-02",
-                                                     "generation": 1})
+    api.ok("staff_mrc", f"/requests/{rid}/matings", {"method": "tat_cre", "set_up_on": "2026-03-02", "generation": 1})
     records = api.get("staff_mrc", f"/requests/{rid}").get_json()["records"]
     assert records["matings"][0]["method"] == "tat_cre" and records["matings"][0]["deleter"] is None
-    flp = api.post("requester", "/requests", {"strain": "EM:05402", "target": "c", "use_tat_cre": True,
-                                              "deliverable": "frozen_sperm", "billing": BILLING_DE})
+    flp = api.post(
+        "requester",
+        "/requests",
+        {
+            "strain": "EM:05402",
+            "target": "c",
+            "use_tat_cre": True,
+            "deliverable": "frozen_sperm",
+            "billing": BILLING_DE,
+        },
+    )
     assert flp.status_code == 422 and "TAT-Cre" in flp.get_json()["error"]  # a Flp-only plan
 
 
@@ -265,8 +312,11 @@ def _fire_concurrently(app, rid, trigger, who, n, **body):
     def worker(token):
         client = app.test_client()
         barrier.wait()
-        res = client.post(f"/api/v1/requests/{rid}/events", json={"trigger": trigger, **body},
-                          headers={"Authorization": f"Bearer {token}"})
+        res = client.post(
+            f"/api/v1/requests/{rid}/events",
+            json={"trigger": trigger, **body},
+            headers={"Authorization": f"Bearer {token}"},
+        )
         codes.append(res.status_code)
 
     threads = [threading.Thread(target=worker, args=(t,)) for t in tokens]
@@ -295,12 +345,15 @@ def test_conflicting_triggers_at_once_exactly_one_wins(api, seeded):
 
     def worker(name, body):
         barrier.wait()
-        res = seeded.test_client().post(f"/api/v1/requests/{rid}/events", json=body,
-                                        headers={"Authorization": f"Bearer {token}"})
+        res = seeded.test_client().post(
+            f"/api/v1/requests/{rid}/events", json=body, headers={"Authorization": f"Bearer {token}"}
+        )
         codes[name] = res.status_code
 
-    threads = [threading.Thread(target=worker, args=("approve", {"trigger": "approve"})),
-               threading.Thread(target=worker, args=("reject", {"trigger": "reject", "comment": "Out of scope"}))]
+    threads = [
+        threading.Thread(target=worker, args=("approve", {"trigger": "approve"})),
+        threading.Thread(target=worker, args=("reject", {"trigger": "reject", "comment": "Out of scope"})),
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -1,6 +1,7 @@
 """Concurrency and faults: racing HTTP clients against a real gunicorn (several worker processes
 sharing PostgreSQL), lockout counters shared by the workers, an invoice issue racing a credit note,
 and a database restart in the middle of a run."""
+
 from __future__ import annotations
 
 import json
@@ -15,7 +16,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from conftest import DEMO, api_token
 from flows import Api
 
@@ -49,12 +49,29 @@ def server(_app, tmp_path_factory):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "APP_CONFIG": "testing", "DATABASE_URL": _app.config["SQLALCHEMY_DATABASE_URI"],
-           "SECRET_KEY": _app.config["SECRET_KEY"]}
+    env = {
+        **os.environ,
+        "APP_CONFIG": "testing",
+        "DATABASE_URL": _app.config["SQLALCHEMY_DATABASE_URI"],
+        "SECRET_KEY": _app.config["SECRET_KEY"],
+    }
     log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "--workers", "4", "--bind", f"127.0.0.1:{port}",
-                                 "--chdir", str(ROOT), "wsgi:app"], env=env, stdout=out, stderr=out)
+        proc = subprocess.Popen(
+            [
+                str(ROOT / ".venv/bin/gunicorn"),
+                "--workers",
+                "4",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--chdir",
+                str(ROOT),
+                "wsgi:app",
+            ],
+            env=env,
+            stdout=out,
+            stderr=out,
+        )
     base = f"http://127.0.0.1:{port}"
     for _ in range(150):
         try:
@@ -91,8 +108,9 @@ def test_eight_http_clients_fire_the_same_trigger_once(seeded, server):
     api = Api(seeded.test_client())
     rid = api.submit("EM:05402", "c")["id"]
     tokens = [api_token(seeded.test_client(), "coordinator") for _ in range(8)]
-    results = _barrier_run(8, lambda i: _http("POST", f"{server}/api/v1/requests/{rid}/events",
-                                              {"trigger": "approve"}, tokens[i]))
+    results = _barrier_run(
+        8, lambda i: _http("POST", f"{server}/api/v1/requests/{rid}/events", {"trigger": "approve"}, tokens[i])
+    )
     codes = sorted(code for code, _ in results)
     assert codes == [200] + [409] * 7, results
     history = api.get("coordinator", f"/requests/{rid}").get_json()["history"]
@@ -101,8 +119,9 @@ def test_eight_http_clients_fire_the_same_trigger_once(seeded, server):
 
 def test_lockout_counters_are_shared_by_the_workers(seeded, server):
     email, password = DEMO["staff_hmgu"]
-    results = _barrier_run(5, lambda i: _http("POST", f"{server}/api/v1/tokens",
-                                              {"email": email, "password": f"wrong-{i}-password"}))
+    results = _barrier_run(
+        5, lambda i: _http("POST", f"{server}/api/v1/tokens", {"email": email, "password": f"wrong-{i}-password"})
+    )
     assert [code for code, _ in results] == [401] * 5
     for _ in range(4):  # whichever worker answers
         code, body = _http("POST", f"{server}/api/v1/tokens", {"email": email, "password": password})
@@ -113,8 +132,9 @@ def test_a_burst_of_parallel_guesses_gets_no_more_than_five_passwords_checked(se
     """Every attempt is counted before its password is checked: of 12 guesses sent at once over 4
     workers, at most 5 are checked (401), the others are refused unchecked (429)."""
     email, password = DEMO["staff_oulu"]
-    results = _barrier_run(12, lambda i: _http("POST", f"{server}/api/v1/tokens",
-                                               {"email": email, "password": f"guess-{i}-password"}))
+    results = _barrier_run(
+        12, lambda i: _http("POST", f"{server}/api/v1/tokens", {"email": email, "password": f"guess-{i}-password"})
+    )
     codes = sorted(code for code, _ in results)
     assert codes.count(401) <= 5 and set(codes) <= {401, 429}, codes
     code, body = _http("POST", f"{server}/api/v1/tokens", {"email": email, "password": password})
@@ -153,8 +173,10 @@ def test_database_outage_and_restart_without_restarting_the_app(seeded, server, 
         code, body = _http("GET", f"{server}/api/v1/requests", token=reader)
         assert code == 503 and "error" in body  # no kept answer without the database's word
     finally:
-        options = (f"-p {os.environ['TEST_PG_PORT']} -k {os.environ['TEST_PG_SOCKET']} "
-                   "-c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200")
+        options = (
+            f"-p {os.environ['TEST_PG_PORT']} -k {os.environ['TEST_PG_SOCKET']} "
+            "-c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        )
         _pg_ctl("-l", _pg_log(), "-o", options, "start")
     for _ in range(12):  # the stale pooled connections are replaced (pool_pre_ping)
         code, body = _http("GET", f"{server}/api/v1/strains?q=Cdk5rap2")
@@ -180,13 +202,14 @@ def test_invoice_issue_racing_a_credit_note_keeps_numbers_gapless(seeded):
     first = invoice(api, accepted(api, BILLING_FR))
     draft = invoice(api, accepted(api, BILLING_FR), body={"draft": True})
     tokens = [api_token(seeded.test_client(), "staff_ics") for _ in range(2)]
-    calls = [("/invoices/{}/issue".format(draft["id"]), {}),
-             ("/invoices/{}/credit-note".format(first["id"]), {"reason": "Wrong department"})]
+    calls = [
+        ("/invoices/{}/issue".format(draft["id"]), {}),
+        ("/invoices/{}/credit-note".format(first["id"]), {"reason": "Wrong department"}),
+    ]
 
     def call(i):
         path, body = calls[i]
-        res = seeded.test_client().post(f"/api/v1{path}", json=body,
-                                        headers={"Authorization": f"Bearer {tokens[i]}"})
+        res = seeded.test_client().post(f"/api/v1{path}", json=body, headers={"Authorization": f"Bearer {tokens[i]}"})
         return res.status_code, res.get_json()
 
     (issued_code, issued), (note_code, note) = _barrier_run(2, call)
@@ -203,8 +226,11 @@ def test_two_full_credit_notes_at_once_credit_the_invoice_once(seeded):
     tokens = [api_token(seeded.test_client(), who) for who in ("staff_ics", "coordinator", "staff_ics")]
 
     def call(i):
-        res = seeded.test_client().post(f"/api/v1/invoices/{inv['id']}/credit-note", json={"reason": f"Refund {i}"},
-                                        headers={"Authorization": f"Bearer {tokens[i]}"})
+        res = seeded.test_client().post(
+            f"/api/v1/invoices/{inv['id']}/credit-note",
+            json={"reason": f"Refund {i}"},
+            headers={"Authorization": f"Bearer {tokens[i]}"},
+        )
         return res.status_code
 
     assert sorted(_barrier_run(3, call)) == [201, 409, 409]
@@ -221,8 +247,9 @@ def test_the_same_draft_issued_twice_at_once_gets_one_number(seeded):
     tokens = [api_token(seeded.test_client(), "staff_ics") for _ in range(4)]
 
     def call(i):
-        res = seeded.test_client().post(f"/api/v1/invoices/{draft['id']}/issue",
-                                        headers={"Authorization": f"Bearer {tokens[i]}"})
+        res = seeded.test_client().post(
+            f"/api/v1/invoices/{draft['id']}/issue", headers={"Authorization": f"Bearer {tokens[i]}"}
+        )
         return res.status_code, (res.get_json() or {}).get("number")
 
     results = _barrier_run(4, call)
@@ -235,8 +262,12 @@ def test_the_same_draft_issued_twice_at_once_gets_one_number(seeded):
 def test_six_clients_submitting_one_product_at_once_start_one_conversion(seeded, server):
     """No duplicate work, also under a race: one request, the others 409 naming it."""
     tokens = [api_token(seeded.test_client(), who) for who in ("requester", "industry") * 3]
-    body = {"strain": "EM:05519", "target": "c", "deliverable": "frozen_sperm",
-            "billing": {"organisation": "X", "address": "Y", "country": "DE", "sector": "academic"}}
+    body = {
+        "strain": "EM:05519",
+        "target": "c",
+        "deliverable": "frozen_sperm",
+        "billing": {"organisation": "X", "address": "Y", "country": "DE", "sector": "academic"},
+    }
     results = _barrier_run(6, lambda i: _http("POST", f"{server}/api/v1/requests", body, tokens[i]))
     codes = sorted(code for code, _ in results)
     assert codes == [201] + [409] * 5, results

@@ -4,6 +4,7 @@ the database is down; a committed decline answers 200; spreadsheet-safe CSV for 
 locales; sign-out that ends the session on the server; import column sizes; NFKC emails and
 look-alikes; strict dates; price lists from tomorrow; retracted strains flagged; idempotent
 parallel submits."""
+
 from __future__ import annotations
 
 import csv
@@ -17,7 +18,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-
 from conftest import DEMO, csrf_token, sign_in
 from flows import BILLING_DE, Api, walk
 from test_security_input import row_counts
@@ -42,26 +42,62 @@ CASES = [  # (who, path, JSON text, expected status, words of the message)
     (None, "/tokens", '{"email": "\\ud800@example.org", "password": "x"}', 400, "lone surrogate"),
     (None, "/feasibility", '{"allele": "Cdk5rap2<tm1a(EUCOMM)Wtsi>", "target": "c", "x": -%s}' % BIG, 400, "too long"),
     ("requester", "/requests", '{"strain": "\\udc00", "target": "c"}', 400, "lone surrogate"),
-    ("requester", "/requests", '{"strain": "EM:05402", "target": "c", "deliverable": "live_animals", '
-                               '"comment": "ok \\ud83d", "billing": {"organisation": "a", "address": "b", '
-                               '"country": "DE", "sector": "academic"}}', 400, "lone surrogate"),
+    (
+        "requester",
+        "/requests",
+        '{"strain": "EM:05402", "target": "c", "deliverable": "live_animals", '
+        '"comment": "ok \\ud83d", "billing": {"organisation": "a", "address": "b", '
+        '"country": "DE", "sector": "academic"}}',
+        400,
+        "lone surrogate",
+    ),
     ("staff_mrc", "/requests/{rid}/events", '{"trigger": %s}' % BIG, 400, "too long"),
     ("staff_mrc", "/requests/{rid}/events", '{"trigger": "hold", "comment": "\\udfff"}', 400, "lone surrogate"),
     ("staff_mrc", "/requests/{rid}/paperwork", '{"po_reference": "\\ud800"}', 400, "lone surrogate"),
     ("staff_mrc", "/requests/{rid}/paperwork", '{"mta_signed_on": "20260101"}', 422, "YYYY-MM-DD"),
     ("staff_mrc", "/requests/{rid}/paperwork", '{"mta_signed_on": "2026-W01-1"}', 422, "YYYY-MM-DD"),
-    ("staff_mrc", "/requests/{rid}/matings", '{"set_up_on": "2026-01-01", "generation": 4294967296}', 422,
-     "out of range"),
-    ("staff_mrc", "/requests/{rid}/invoices", '{"lines": [{"description": "x", "unit_price": "1E+999999999"}]}',
-     422, "must be a number"),
-    ("staff_mrc", "/requests/{rid}/invoices", '{"lines": [{"description": "x", "unit_price": 1E+999999999}]}',
-     422, "out of range"),
-    ("staff_mrc", "/requests/{rid}/invoices", '{"lines": [{"description": "x", "unit_price": "1e-999999999"}]}',
-     422, "must be a number"),
-    ("staff_mrc", "/requests/{rid}/invoices", '{"lines": [{"description": "x", "unit_price": 1, "quantity": %s}]}'
-     % ("1" * 4000), 400, "too long"),
-    ("staff_mrc", "/requests/{rid}/invoices", '{"lines": [{"description": "x", "unit_price": NaN}]}', 400,
-     "not a JSON number"),
+    (
+        "staff_mrc",
+        "/requests/{rid}/matings",
+        '{"set_up_on": "2026-01-01", "generation": 4294967296}',
+        422,
+        "out of range",
+    ),
+    (
+        "staff_mrc",
+        "/requests/{rid}/invoices",
+        '{"lines": [{"description": "x", "unit_price": "1E+999999999"}]}',
+        422,
+        "must be a number",
+    ),
+    (
+        "staff_mrc",
+        "/requests/{rid}/invoices",
+        '{"lines": [{"description": "x", "unit_price": 1E+999999999}]}',
+        422,
+        "out of range",
+    ),
+    (
+        "staff_mrc",
+        "/requests/{rid}/invoices",
+        '{"lines": [{"description": "x", "unit_price": "1e-999999999"}]}',
+        422,
+        "must be a number",
+    ),
+    (
+        "staff_mrc",
+        "/requests/{rid}/invoices",
+        '{"lines": [{"description": "x", "unit_price": 1, "quantity": %s}]}' % ("1" * 4000),
+        400,
+        "too long",
+    ),
+    (
+        "staff_mrc",
+        "/requests/{rid}/invoices",
+        '{"lines": [{"description": "x", "unit_price": NaN}]}',
+        400,
+        "not a JSON number",
+    ),
 ]
 
 
@@ -87,8 +123,11 @@ def test_ids_past_32_bits_are_404_or_ignored(seeded, api, login):
     for path in (f"/invoices?before={2**40}", f"/admin/security-events?before={2**63}", "/invoices?before=١٢"):
         assert browser.get(path).status_code == 200, path
     token = csrf_token(browser, "/requests")
-    res = browser.post("/requests/bulk", data={"csrf_token": token, "trigger": "approve",
-                                               "ids": [str(rid), str(2**40)]}, follow_redirects=True)
+    res = browser.post(
+        "/requests/bulk",
+        data={"csrf_token": token, "trigger": "approve", "ids": [str(rid), str(2**40)]},
+        follow_redirects=True,
+    )
     assert res.status_code == 200 and "Nothing was changed" in res.get_data(as_text=True)
     assert api.get("coordinator", f"/requests/{rid}").get_json()["status"] == "submitted"
 
@@ -98,17 +137,25 @@ def test_crlf_in_next_is_not_followed_after_a_committed_action(seeded, api, logi
     browser = seeded.test_client()
     login(browser, "coordinator")
     token = csrf_token(browser, f"/requests/{rid}")
-    res = browser.post(f"/requests/{rid}/events", data={"a-approve-csrf_token": token, "csrf_token": token,
-                                                         "trigger": "approve",
-                                                         "next": "/requests\r\nX-Injected: yes"})
+    res = browser.post(
+        f"/requests/{rid}/events",
+        data={
+            "a-approve-csrf_token": token,
+            "csrf_token": token,
+            "trigger": "approve",
+            "next": "/requests\r\nX-Injected: yes",
+        },
+    )
     assert res.status_code == 302 and "X-Injected" not in res.headers
     assert res.headers["Location"].endswith(f"/requests/{rid}")
     assert api.get("coordinator", f"/requests/{rid}").get_json()["status"] == "approved"
     # and after sign-in
     client = seeded.test_client()
     email, password = DEMO["requester"]
-    res = client.post("/login?next=/requests%0d%0aSet-Cookie:%20x=1", data={
-        "email": email, "password": password, "csrf_token": csrf_token(client, "/login")})
+    res = client.post(
+        "/login?next=/requests%0d%0aSet-Cookie:%20x=1",
+        data={"email": email, "password": password, "csrf_token": csrf_token(client, "/login")},
+    )
     assert res.status_code == 302 and res.headers["Location"] == "/" and "x=1" not in res.headers.get("Set-Cookie", "")
 
 
@@ -124,9 +171,16 @@ def test_staff_decline_answers_200_although_the_request_leaves_their_view(seeded
     browser = seeded.test_client()
     login(browser, "staff_mrc")
     token = csrf_token(browser, f"/requests/{rid}")
-    res = browser.post(f"/requests/{rid}/events", data={"csrf_token": token, "a-decline-csrf_token": token,
-                                                         "trigger": "decline", "a-decline-comment": "Still no room"},
-                       follow_redirects=True)
+    res = browser.post(
+        f"/requests/{rid}/events",
+        data={
+            "csrf_token": token,
+            "a-decline-csrf_token": token,
+            "trigger": "decline",
+            "a-decline-comment": "Still no room",
+        },
+        follow_redirects=True,
+    )
     assert res.status_code == 200 and "It has left your queue" in res.get_data(as_text=True)
 
 
@@ -204,10 +258,12 @@ def test_import_of_a_150_character_gene_reports_the_line(seeded, tmp_path):
 
     gene = "G" + "x" * 149
     path = tmp_path / "strains.csv"
-    path.write_text("emma_id,strain_name,allele_symbol,holder_node,material,access\n"
-                    "EM:20001,C57BL/6N-Abcd1<tm1a(EUCOMM)Wtsi>/H,Abcd1<tm1a(EUCOMM)Wtsi>,MRC,frozen_sperm,public\n"
-                    f"EM:20002,C57BL/6N-{gene}<tm1a(EUCOMM)Wtsi>/H,{gene}<tm1a(EUCOMM)Wtsi>,MRC,frozen_sperm,public\n"
-                    f"EM:20003,C57BL/6N-Abcd2<tm1a(EUCOMM)Wtsi>/H,Abcd2<tm1a(EUCOMM)Wtsi{'x' * 180}>,MRC,live,public\n")
+    path.write_text(
+        "emma_id,strain_name,allele_symbol,holder_node,material,access\n"
+        "EM:20001,C57BL/6N-Abcd1<tm1a(EUCOMM)Wtsi>/H,Abcd1<tm1a(EUCOMM)Wtsi>,MRC,frozen_sperm,public\n"
+        f"EM:20002,C57BL/6N-{gene}<tm1a(EUCOMM)Wtsi>/H,{gene}<tm1a(EUCOMM)Wtsi>,MRC,frozen_sperm,public\n"
+        f"EM:20003,C57BL/6N-Abcd2<tm1a(EUCOMM)Wtsi>/H,Abcd2<tm1a(EUCOMM)Wtsi{'x' * 180}>,MRC,live,public\n"
+    )
     before = db.session.query(Strain).count()
     res = seeded.test_cli_runner().invoke(args=["strains", "import", str(path)])
     assert res.exit_code != 0 and "Traceback" not in res.output
@@ -223,9 +279,14 @@ def test_emails_are_nfkc_normalised_and_look_alikes_refused(seeded, client):
     assert user.email == "new.person@example.org"
     res = client.post("/api/v1/tokens", json={"email": "ｎｅｗ.person@example.org", "password": "a-Good-password-1"})
     assert res.status_code == 201
-    for look_alike in ("requester@examp1e.org", "r\u0435quester@example.org", "requester+x@example.org",
-                       "Requ.ester@example.org", "requester@exampIe.org".replace("I", "l").replace("l", "1"),
-                       "new.person@xn--exmple-cua.org"):
+    for look_alike in (
+        "requester@examp1e.org",
+        "r\u0435quester@example.org",
+        "requester+x@example.org",
+        "Requ.ester@example.org",
+        "requester@exampIe.org".replace("I", "l").replace("l", "1"),
+        "new.person@xn--exmple-cua.org",
+    ):
         with pytest.raises(AccountError, match="looks too much like"):
             create_user(look_alike, "a-Good-password-1", "requester")
     with pytest.raises(AccountError, match="already exists"):
@@ -243,10 +304,16 @@ def test_a_new_price_list_starts_tomorrow_at_the_earliest(seeded):
         ops.save_price_list(coordinator, "ICS", valid_from=ops.today(), prices=prices)
     for bad_days in ("٤٥", "４５", "45 ", True, 2**40):
         with pytest.raises(Invalid, match="payment_days"):
-            ops.save_price_list(coordinator, "ICS", valid_from=ops.today() + timedelta(days=1), prices=prices,
-                                payment_days=bad_days if bad_days != "45 " else "4 5")
-    plist = ops.save_price_list(coordinator, "ICS", valid_from=ops.today() + timedelta(days=1), prices=prices,
-                                payment_days="45")
+            ops.save_price_list(
+                coordinator,
+                "ICS",
+                valid_from=ops.today() + timedelta(days=1),
+                prices=prices,
+                payment_days=bad_days if bad_days != "45 " else "4 5",
+            )
+    plist = ops.save_price_list(
+        coordinator, "ICS", valid_from=ops.today() + timedelta(days=1), prices=prices, payment_days="45"
+    )
     assert plist.payment_days == 45
 
 
@@ -257,8 +324,11 @@ def test_strict_dates_on_the_lab_forms(seeded, api, login):
     login(browser, "staff_mrc")
     token = csrf_token(browser, f"/requests/{rid}")
     for day in ("2026-1-5", "20260105", "2026-01-05T10:00"):
-        res = browser.post(f"/requests/{rid}/paperwork", data={"paper-csrf_token": token, "paper-mta_signed_on": day,
-                                                               "paper-po_reference": "PO-1"}, follow_redirects=True)
+        res = browser.post(
+            f"/requests/{rid}/paperwork",
+            data={"paper-csrf_token": token, "paper-mta_signed_on": day, "paper-po_reference": "PO-1"},
+            follow_redirects=True,
+        )
         assert "YYYY-MM-DD" in res.get_data(as_text=True), day
     paperwork = api.get("staff_mrc", f"/requests/{rid}").get_json()["records"].get("paperwork")
     assert not paperwork or not paperwork.get("mta_signed_on")
@@ -279,7 +349,9 @@ def test_requests_on_a_strain_retracted_after_submission_are_flagged_to_coordina
     login(browser, "coordinator")
     page = browser.get("/review").get_data(as_text=True)
     assert "Strain retracted after submission" in page and reference in page
-    assert "was retracted from the catalogue after this request" in browser.get(f"/requests/{rid}").get_data(as_text=True)
+    assert "was retracted from the catalogue after this request" in browser.get(f"/requests/{rid}").get_data(
+        as_text=True
+    )
 
 
 # ---- Idempotency-Key ----------------------------------------------------------------------------------
@@ -303,8 +375,12 @@ def test_a_retry_with_the_same_idempotency_key_answers_the_first_request(seeded,
     # without the key, the same submission is duplicate work (409 naming the first); another product is not
     again = api.client.post("/api/v1/requests", json=SUBMIT, headers=api.headers("requester"))
     assert again.status_code == 409 and first.get_json()["reference"] in again.get_json()["error"]
-    assert api.client.post("/api/v1/requests", json={**SUBMIT, "target": "b"},
-                           headers=api.headers("requester")).status_code == 201
+    assert (
+        api.client.post(
+            "/api/v1/requests", json={**SUBMIT, "target": "b"}, headers=api.headers("requester")
+        ).status_code
+        == 201
+    )
     assert db.session.query(ConversionRequest).count() == 2
 
 
@@ -318,10 +394,16 @@ def test_eight_parallel_submits_with_one_idempotency_key_make_one_request(seeded
     barrier, results = threading.Barrier(8), [None] * 8
 
     def submit(i):
-        req = urllib.request.Request(f"{live_server}/api/v1/requests", data=json.dumps(SUBMIT).encode(),
-                                     method="POST", headers={"Content-Type": "application/json",
-                                                             "Authorization": f"Bearer {token}",
-                                                             "Idempotency-Key": "parallel-1"})
+        req = urllib.request.Request(
+            f"{live_server}/api/v1/requests",
+            data=json.dumps(SUBMIT).encode(),
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {token}",
+                "Idempotency-Key": "parallel-1",
+            },
+        )
         barrier.wait()
         try:
             with urllib.request.urlopen(req, timeout=30) as res:
@@ -344,8 +426,14 @@ def test_eight_parallel_submits_with_one_idempotency_key_make_one_request(seeded
 def test_database_outage_answers_503_json_for_the_api_and_a_page_elsewhere():
     from conversion import create_app
 
-    app = create_app({"APP_CONFIG": "testing", "LOG_REQUESTS": False, "READ_CACHE_SECONDS": 0,
-                      "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:9/none?connect_timeout=2"})
+    app = create_app(
+        {
+            "APP_CONFIG": "testing",
+            "LOG_REQUESTS": False,
+            "READ_CACHE_SECONDS": 0,
+            "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:9/none?connect_timeout=2",
+        }
+    )
     client = app.test_client()
     res = client.get("/api/v1/strains?q=Cdk")
     assert res.status_code == 503 and "not available" in res.get_json()["error"] and res.headers["Retry-After"]

@@ -1,11 +1,11 @@
 """Response headers, cookies, CSRF on every form and on cookie-authenticated JSON, no inline script."""
+
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
 import pytest
-
 from conftest import sign_in
 from webflows import session_token
 
@@ -17,8 +17,19 @@ def _csp(res) -> dict[str, str]:
     return {part.split()[0]: part.strip() for part in policy.split(";") if part.strip()}
 
 
-@pytest.mark.parametrize("path", ["/", "/login", "/strains", "/workflow", "/api/v1/strains",
-                                  "/api/v1/openapi.json", "/no-such-page", "/api/v1/no-such-thing"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/login",
+        "/strains",
+        "/workflow",
+        "/api/v1/strains",
+        "/api/v1/openapi.json",
+        "/no-such-page",
+        "/api/v1/no-such-thing",
+    ],
+)
 def test_every_answer_carries_the_security_headers(seeded, client, path):
     res = client.get(path)
     csp = _csp(res)
@@ -51,16 +62,26 @@ def test_production_cookies_are_secure_and_hsts_is_sent(seeded):
     from conversion import create_app
     from conversion.extensions import db
 
-    prod = create_app({"APP_CONFIG": "production", "SECRET_KEY": "x" * 32, "ALLOW_SQLITE": True,
-                       "SQLALCHEMY_DATABASE_URI": seeded.config["SQLALCHEMY_DATABASE_URI"],
-                       "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
+    prod = create_app(
+        {
+            "APP_CONFIG": "production",
+            "SECRET_KEY": "x" * 32,
+            "ALLOW_SQLITE": True,
+            "SQLALCHEMY_DATABASE_URI": seeded.config["SQLALCHEMY_DATABASE_URI"],
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        }
+    )
     with prod.app_context():
         client = prod.test_client()
         page = client.get("/login", base_url="https://emma.example")
         assert page.headers["Strict-Transport-Security"].startswith("max-age=31536000")
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.get_data(as_text=True))[1]
-        res = client.post("/login", base_url="https://emma.example", headers={"Referer": "https://emma.example/login"},
-                          data={"email": "requester@example.org", "password": "requester-demo", "csrf_token": token})
+        res = client.post(
+            "/login",
+            base_url="https://emma.example",
+            headers={"Referer": "https://emma.example/login"},
+            data={"email": "requester@example.org", "password": "requester-demo", "csrf_token": token},
+        )
         assert res.status_code == 302, res.get_data(as_text=True)
         cookie = next(c for c in res.headers.getlist("Set-Cookie") if c.startswith("session="))
         assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
@@ -79,8 +100,12 @@ def test_cookie_signed_in_json_needs_the_csrf_header(seeded, client):
     ok = client.post("/api/v1/feasibility", json=body, headers={"X-CSRFToken": session_token(client)})
     assert ok.status_code == 200 and ok.get_json()["feasible"] is True
     # a write that changes data, through the session cookie
-    submit = {"strain": "EM:05402", "target": "c", "deliverable": "frozen_sperm",
-              "billing": {"organisation": "Uni", "address": "Street 1", "country": "FR", "sector": "academic"}}
+    submit = {
+        "strain": "EM:05402",
+        "target": "c",
+        "deliverable": "frozen_sperm",
+        "billing": {"organisation": "Uni", "address": "Street 1", "country": "FR", "sector": "academic"},
+    }
     assert client.post("/api/v1/requests", json=submit).status_code == 400
     assert client.get("/api/v1/requests").get_json()["items"] == []
     made = client.post("/api/v1/requests", json=submit, headers={"X-CSRFToken": session_token(client)})
@@ -91,8 +116,9 @@ def test_cookie_signed_in_json_needs_the_csrf_header(seeded, client):
 def test_bearer_clients_need_no_csrf_token(seeded, client, auth):
     headers = auth(client, "requester")
     sign_in(client, "requester")  # even with a session cookie alongside
-    res = client.post("/api/v1/feasibility", json={"allele": "Cdk5rap2<tm1a(EUCOMM)Wtsi>", "target": "c"},
-                      headers=headers)
+    res = client.post(
+        "/api/v1/feasibility", json={"allele": "Cdk5rap2<tm1a(EUCOMM)Wtsi>", "target": "c"}, headers=headers
+    )
     assert res.status_code == 200
 
 
@@ -104,8 +130,9 @@ def test_anonymous_public_api_needs_no_csrf_token(seeded, client):
 
 def test_every_page_form_refuses_a_post_without_csrf_token(seeded, app, client):
     sign_in(client, "coordinator")
-    posts = sorted(rule.rule for rule in app.url_map.iter_rules()
-                   if "POST" in rule.methods and not rule.rule.startswith("/api/"))
+    posts = sorted(
+        rule.rule for rule in app.url_map.iter_rules() if "POST" in rule.methods and not rule.rule.startswith("/api/")
+    )
     assert "/login" in posts and "/account" in posts
     for rule in posts:
         path = re.sub(r"<(?:int:)?(\w+)>", lambda m: "EM:05402" if m[1] == "emma_id" else "1", rule)

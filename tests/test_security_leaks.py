@@ -1,10 +1,10 @@
 """Confidential and retracted strains never leak to anyone but coordinators: not in searches, strain
 pages, the feasibility panel, request creation (nor as an "already archived" derivative), CSV
 exports or emails; and a hidden strain answers exactly like one that does not exist."""
+
 from __future__ import annotations
 
 import pytest
-
 from conftest import sign_in
 from flows import BILLING_DE, Api
 
@@ -18,10 +18,12 @@ def catalogue(seeded):
     """Seed data plus a public tm1a whose tm1b derivative is confidential and tm1c retracted."""
     from conversion.catalogue.importer import import_csv
 
-    rows = ["emma_id,strain_name,allele_symbol,holder_node,material,access",
-            "EM:20001,C57BL/6N-Zfp999<tm1a(EUCOMM)Wtsi>/H,Zfp999<tm1a(EUCOMM)Wtsi>,MRC,frozen_sperm,public",
-            "EM:20002,C57BL/6N-Zfp999<tm1b(EUCOMM)Wtsi>/H,Zfp999<tm1b(EUCOMM)Wtsi>,MRC,frozen_sperm,confidential",
-            "EM:20003,C57BL/6N-Zfp999<tm1c(EUCOMM)Wtsi>/H,Zfp999<tm1c(EUCOMM)Wtsi>,MRC,frozen_sperm,retracted"]
+    rows = [
+        "emma_id,strain_name,allele_symbol,holder_node,material,access",
+        "EM:20001,C57BL/6N-Zfp999<tm1a(EUCOMM)Wtsi>/H,Zfp999<tm1a(EUCOMM)Wtsi>,MRC,frozen_sperm,public",
+        "EM:20002,C57BL/6N-Zfp999<tm1b(EUCOMM)Wtsi>/H,Zfp999<tm1b(EUCOMM)Wtsi>,MRC,frozen_sperm,confidential",
+        "EM:20003,C57BL/6N-Zfp999<tm1c(EUCOMM)Wtsi>/H,Zfp999<tm1c(EUCOMM)Wtsi>,MRC,frozen_sperm,retracted",
+    ]
     assert import_csv(("\n".join(rows) + "\n").encode()) == 3
     return seeded
 
@@ -65,8 +67,11 @@ def test_a_hidden_strain_answers_like_a_missing_one(catalogue, who):
 
     def answers(emma):
         out = []
-        for path, hdrs in ((f"/strains/{emma}", {}), (f"/api/v1/strains/{emma}", headers),
-                           (f"/strains/{emma}/request", {})):
+        for path, hdrs in (
+            (f"/strains/{emma}", {}),
+            (f"/api/v1/strains/{emma}", headers),
+            (f"/strains/{emma}/request", {}),
+        ):
             res = client.get(path, headers=hdrs)
             out.append((res.status_code, res.get_data(as_text=True).replace(emma, "ID")))
         return out
@@ -106,13 +111,23 @@ def test_hidden_derivatives_are_not_named_and_do_not_block_a_request(catalogue):
         assert page.status_code == 200 and not _leaks(page.get_data(as_text=True)), path
     from webflows import BILLING, token
 
-    confirm = rita.post("/strains/EM:20001/request", data={
-        "target": "b", "deliverable": "frozen_sperm", **BILLING, "action": "review",
-        "csrf_token": token(rita, "/strains/EM:20001/request")})
+    confirm = rita.post(
+        "/strains/EM:20001/request",
+        data={
+            "target": "b",
+            "deliverable": "frozen_sperm",
+            **BILLING,
+            "action": "review",
+            "csrf_token": token(rita, "/strains/EM:20001/request"),
+        },
+    )
     assert confirm.status_code == 200 and not _leaks(confirm.get_data(as_text=True))
     # a public derivative, by contrast, is named (the seed's EM:07243 is tm1b of EM:05519)
-    public = api.post("requester", "/requests", {"strain": "EM:05519", "target": "b",
-                                                  "deliverable": "frozen_sperm", "billing": BILLING_DE})
+    public = api.post(
+        "requester",
+        "/requests",
+        {"strain": "EM:05519", "target": "b", "deliverable": "frozen_sperm", "billing": BILLING_DE},
+    )
     assert public.status_code == 422 and "EM:07243" in public.get_json()["error"]
     # the emails written for these requests
     bodies = [m.subject + m.body_text + m.body_html for m in db.session.query(OutboxMessage)]

@@ -8,19 +8,24 @@ The objects: request R of `requester`, assigned to MRC and accepted, with an iss
 Writes send bodies that pass validation of the shape but are refused by the operation (or harmless),
 so an answer of 409/422 means "authorized, and then refused on the merits".
 """
+
 from __future__ import annotations
 
 import io
 
 import pytest
-
 from conftest import api_token, sign_in
 from flows import Api, walk
 from webflows import session_token
 
 ROLES = ("anonymous", "requester", "other_requester", "node_staff", "other_staff", "coordinator")
-DEMO_USER = {"requester": "requester", "other_requester": "industry", "node_staff": "staff_mrc",
-             "other_staff": "staff_ics", "coordinator": "coordinator"}
+DEMO_USER = {
+    "requester": "requester",
+    "other_requester": "industry",
+    "node_staff": "staff_mrc",
+    "other_staff": "staff_ics",
+    "coordinator": "coordinator",
+}
 LOGIN = "login"  # a redirect to the sign-in page
 A, R, OR, NS, OS, C = ROLES  # noqa: E741  (column order of the table)
 
@@ -174,24 +179,37 @@ BODIES = {
     ("POST", "/api/v1/requests/<int:request_id>/messages"): {"body": "   "},
     ("POST", "/api/v1/tokens"): {"email": "requester@example.org", "password": "requester-demo"},
     ("POST", "/api/v1/feasibility"): {"allele": "Cdk5rap2<tm1a(EUCOMM)Wtsi>", "target": "c"},
-    ("POST", "/api/v1/requests"): {"strain": "EM:99999", "target": "c", "deliverable": "frozen_sperm",
-                                   "billing": {"organisation": "X", "address": "Y", "country": "DE",
-                                               "sector": "academic"}},
+    ("POST", "/api/v1/requests"): {
+        "strain": "EM:99999",
+        "target": "c",
+        "deliverable": "frozen_sperm",
+        "billing": {"organisation": "X", "address": "Y", "country": "DE", "sector": "academic"},
+    },
     ("POST", "/api/v1/requests/<int:request_id>/events"): {"trigger": "start_rederivation"},  # no paperwork
     ("POST", "/api/v1/requests/<int:request_id>/paperwork"): {"mta_signed_on": "2999-01-01"},
     ("POST", "/api/v1/requests/<int:request_id>/matings"): {"set_up_on": "2026-01-01", "generation": 1},
     ("POST", "/api/v1/requests/<int:request_id>/animals"): {"label": "A1", "sex": "alien", "allele": "tm1a"},
     ("POST", "/api/v1/requests/<int:request_id>/animals/batch"): {
-        "animals": [{"label": "A1", "sex": "alien", "allele": "tm1a"}]},
+        "animals": [{"label": "A1", "sex": "alien", "allele": "tm1a"}]
+    },
     ("POST", "/api/v1/requests/<int:request_id>/qc"): {"assay": "Cre PCR", "result": "pass"},
     ("POST", "/api/v1/requests/<int:request_id>/cryo"): {"material": "sperm", "count": 1, "location": "T1"},
     ("POST", "/api/v1/requests/<int:request_id>/animals/import"): {"text": "A1,alien,tm1a"},
     ("POST", "/api/v1/requests/<int:request_id>/litters"): {
-        "mating": "M1", "pups": [{"label": "A1", "sex": "alien", "allele": "tm1a"}]},
-    ("POST", "/api/v1/requests/<int:request_id>/cryo/<int:cryo_id>/thaws"): {"thawed_on": "2026-01-01",
-                                                                             "result": "pass"},
-    ("POST", "/api/v1/requests/<int:request_id>/shipments"): {"courier": "DHL", "tracking": "1", "material": "sperm",
-                                                              "shipped_on": "2026-01-01", "quantity": 1},
+        "mating": "M1",
+        "pups": [{"label": "A1", "sex": "alien", "allele": "tm1a"}],
+    },
+    ("POST", "/api/v1/requests/<int:request_id>/cryo/<int:cryo_id>/thaws"): {
+        "thawed_on": "2026-01-01",
+        "result": "pass",
+    },
+    ("POST", "/api/v1/requests/<int:request_id>/shipments"): {
+        "courier": "DHL",
+        "tracking": "1",
+        "material": "sperm",
+        "shipped_on": "2026-01-01",
+        "quantity": 1,
+    },
     ("PATCH", "/api/v1/requests/<int:request_id>/<kind>/<int:record_id>"): {"sex": "alien", "reason": "Matrix"},
     ("POST", "/api/v1/requests/<int:request_id>/<kind>/<int:record_id>/void"): {"reason": "Matrix"},
     ("POST", "/api/v1/requests/<int:request_id>/invoices"): {"lines": [LINE]},
@@ -201,13 +219,11 @@ BODIES = {
 }
 
 # Rows that sign the caller out or revoke its token: run with fresh credentials.
-FRESH = {("POST", "/logout"), ("POST", "/account/sign-out-everywhere"),
-         ("DELETE", "/api/v1/tokens/current")}
+FRESH = {("POST", "/logout"), ("POST", "/account/sign-out-everywhere"), ("DELETE", "/api/v1/tokens/current")}
 
 
 def app_endpoints(app) -> set[tuple[str, str]]:
-    return {(method, rule.rule) for rule in app.url_map.iter_rules()
-            for method in rule.methods - {"HEAD", "OPTIONS"}}
+    return {(method, rule.rule) for rule in app.url_map.iter_rules() for method in rule.methods - {"HEAD", "OPTIONS"}}
 
 
 @pytest.fixture
@@ -223,13 +239,25 @@ def world(seeded):
     from conversion.invoices.models import Quote
 
     quote = db.session.query(Quote).filter_by(request_id=rid).one()  # attached at submission (MRC's)
-    doc = api.client.post(f"/api/v1/requests/{rid}/documents", headers=api.headers("requester"),
-                          data={"kind": "mta", "file": (io.BytesIO(b"%PDF-1.4 matrix"), "m.pdf")},
-                          content_type="multipart/form-data").get_json()
-    return {"request_id": rid, "invoice_id": invoice["id"], "emma_id": "EM:05402",
-            "user_id": find_user("industry@biotech.example").id, "filename": "app.css",
-            "token": "not-a-valid-token", "kind": "animals", "record_id": 999999, "cryo_id": 999999,
-            "quote_id": quote.id, "document_id": doc["id"]}
+    doc = api.client.post(
+        f"/api/v1/requests/{rid}/documents",
+        headers=api.headers("requester"),
+        data={"kind": "mta", "file": (io.BytesIO(b"%PDF-1.4 matrix"), "m.pdf")},
+        content_type="multipart/form-data",
+    ).get_json()
+    return {
+        "request_id": rid,
+        "invoice_id": invoice["id"],
+        "emma_id": "EM:05402",
+        "user_id": find_user("industry@biotech.example").id,
+        "filename": "app.css",
+        "token": "not-a-valid-token",
+        "kind": "animals",
+        "record_id": 999999,
+        "cryo_id": 999999,
+        "quote_id": quote.id,
+        "document_id": doc["id"],
+    }
 
 
 class Caller:
@@ -275,8 +303,7 @@ def _body(key, world):
     body = BODIES.get(key)
     if body is None:
         return None
-    return {k: (v.format(rid=world["request_id"]) if isinstance(v, str) and "{" in v else v)
-            for k, v in body.items()}
+    return {k: (v.format(rid=world["request_id"]) if isinstance(v, str) and "{" in v else v) for k, v in body.items()}
 
 
 def _observe(app, world, keys) -> dict:
@@ -301,12 +328,17 @@ def test_every_endpoint_is_in_the_matrix(app):
     stale = sorted(set(MATRIX) - have, key=lambda k: (k[1], k[0]))
     message = []
     if missing:
-        message.append("Endpoints missing from MATRIX in tests/test_security_matrix.py (add a row "
-                       "with the answer for " + ", ".join(ROLES) + "):\n" +
-                       "\n".join(f"    ({m!r}, {r!r}): (...)," for m, r in missing))
+        message.append(
+            "Endpoints missing from MATRIX in tests/test_security_matrix.py (add a row "
+            "with the answer for "
+            + ", ".join(ROLES)
+            + "):\n"
+            + "\n".join(f"    ({m!r}, {r!r}): (...)," for m, r in missing)
+        )
     if stale:
-        message.append("Rows of MATRIX for endpoints that no longer exist:\n" +
-                       "\n".join(f"    ({m!r}, {r!r})" for m, r in stale))
+        message.append(
+            "Rows of MATRIX for endpoints that no longer exist:\n" + "\n".join(f"    ({m!r}, {r!r})" for m, r in stale)
+        )
     assert not message, "\n\n".join(message)
 
 
@@ -314,8 +346,11 @@ def test_authorization_matrix(world, app):
     """Every role gets the expected answer from every listed page and endpoint."""
     keys = set(MATRIX) & app_endpoints(app)
     seen = _observe(app, world, keys)
-    wrong = [f"    {key!r}: expected {MATRIX[key]}, got {seen[key]}" for key in sorted(keys, key=str)
-             if seen[key] != MATRIX[key]]
+    wrong = [
+        f"    {key!r}: expected {MATRIX[key]}, got {seen[key]}"
+        for key in sorted(keys, key=str)
+        if seen[key] != MATRIX[key]
+    ]
     assert not wrong, f"columns: {ROLES}\n" + "\n".join(wrong)
     # the bodies are refused on the merits: R and its invoice are as they were
     from conversion.extensions import db

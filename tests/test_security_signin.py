@@ -1,25 +1,29 @@
 """Sign-in: lockouts (per account, per address, kept in the database), the same answer for unknown
 accounts, session fixation, sign-out everywhere, password change, role changes, the audit trail."""
+
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
-
 from conftest import DEMO, csrf_token, sign_in
+from sqlalchemy import select, update
 from webflows import session_token
 
 
 def _login(client, email, password, address="127.0.0.1"):
     token = csrf_token(client, "/login")
-    return client.post("/login", data={"email": email, "password": password, "csrf_token": token},
-                       environ_base={"REMOTE_ADDR": address})
+    return client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": token},
+        environ_base={"REMOTE_ADDR": address},
+    )
 
 
 def _token(client, email, password, address="127.0.0.1"):
-    return client.post("/api/v1/tokens", json={"email": email, "password": password},
-                       environ_base={"REMOTE_ADDR": address})
+    return client.post(
+        "/api/v1/tokens", json={"email": email, "password": password}, environ_base={"REMOTE_ADDR": address}
+    )
 
 
 def _events(kind=None):
@@ -39,8 +43,9 @@ def _age_events(minutes: int) -> None:
     from conversion.extensions import db, utcnow
 
     for event in _events():
-        db.session.execute(update(SecurityEvent).where(SecurityEvent.id == event.id)
-                           .values(at=event.at - timedelta(minutes=minutes)))
+        db.session.execute(
+            update(SecurityEvent).where(SecurityEvent.id == event.id).values(at=event.at - timedelta(minutes=minutes))
+        )
     db.session.commit()
     assert all(e.at < utcnow() for e in _events())
 
@@ -92,8 +97,10 @@ def test_unknown_accounts_lock_and_answer_exactly_like_real_ones(seeded):
     def run(email):
         client = seeded.test_client()
         pages = [_login(client, email, "wrong-password-1") for _ in range(6)]
-        return [(r.status_code, r.get_data(as_text=True).split("<main", 1)[1].split("</main>")[0]
-                 .replace(email, "EMAIL")) for r in pages]
+        return [
+            (r.status_code, r.get_data(as_text=True).split("<main", 1)[1].split("</main>")[0].replace(email, "EMAIL"))
+            for r in pages
+        ]
 
     real, unknown = run("coordinator@emma.example"), run("nobody@emma.example")
     import re
@@ -123,15 +130,26 @@ def test_forwarded_for_is_ignored_unless_a_proxy_is_trusted(seeded):
     client = seeded.test_client()
     for n in range(3):
         _token(client, f"x{n}@example.org", "wrong-password-1")
-    spoofed = client.post("/api/v1/tokens", json={"email": "y@example.org", "password": "wrong-password-1"},
-                          headers={"X-Forwarded-For": "192.0.2.1"})
+    spoofed = client.post(
+        "/api/v1/tokens",
+        json={"email": "y@example.org", "password": "wrong-password-1"},
+        headers={"X-Forwarded-For": "192.0.2.1"},
+    )
     assert spoofed.status_code == 401
     assert {e.address for e in _events("sign_in_failed")} == {"127.0.0.1"}
-    proxied = create_app({"APP_CONFIG": "testing", "TRUSTED_PROXIES": 1,
-                          "SQLALCHEMY_DATABASE_URI": seeded.config["SQLALCHEMY_DATABASE_URI"]})
+    proxied = create_app(
+        {
+            "APP_CONFIG": "testing",
+            "TRUSTED_PROXIES": 1,
+            "SQLALCHEMY_DATABASE_URI": seeded.config["SQLALCHEMY_DATABASE_URI"],
+        }
+    )
     with proxied.app_context():
-        res = proxied.test_client().post("/api/v1/tokens", json={"email": "z@example.org", "password": "nope-nope-1"},
-                                         headers={"X-Forwarded-For": "192.0.2.1"})
+        res = proxied.test_client().post(
+            "/api/v1/tokens",
+            json={"email": "z@example.org", "password": "nope-nope-1"},
+            headers={"X-Forwarded-For": "192.0.2.1"},
+        )
         assert res.status_code == 401
         from conversion.extensions import db
 
@@ -228,22 +246,27 @@ def test_stale_sessions_must_sign_in_again_for_account_and_role_pages(seeded, cl
     page = client.get("/login")
     assert page.status_code == 200  # the sign-in form is shown again to confirm it is you
     email, password = DEMO["coordinator"]
-    res = client.post("/login?next=/admin/users", data={"email": email, "password": password,
-                                                        "csrf_token": csrf_token(client, "/login")})
+    res = client.post(
+        "/login?next=/admin/users",
+        data={"email": email, "password": password, "csrf_token": csrf_token(client, "/login")},
+    )
     assert res.headers["Location"] == "/admin/users"
     assert client.get("/admin/users").status_code == 200
 
 
 # ---- passwords --------------------------------------------------------------------------
-@pytest.mark.parametrize("password, fragment", [
-    ("Short-1", "too short"),
-    ("alllowercaseletters", "two kinds"),
-    ("12345678901234", "two kinds"),
-    ("requester@example.org", "email"),
-    ("Requester@example.org", "email"),
-    ("password123", "too common"),
-    ("Password123", "too common"),
-])
+@pytest.mark.parametrize(
+    "password, fragment",
+    [
+        ("Short-1", "too short"),
+        ("alllowercaseletters", "two kinds"),
+        ("12345678901234", "two kinds"),
+        ("requester@example.org", "email"),
+        ("Requester@example.org", "email"),
+        ("password123", "too common"),
+        ("Password123", "too common"),
+    ],
+)
 def test_weak_passwords_are_refused(password, fragment):
     from conversion.accounts.operations import password_problem
 
@@ -258,14 +281,17 @@ def test_reasonable_passwords_pass():
 
 
 def test_cli_refuses_a_weak_password(seeded):
-    res = seeded.test_cli_runner().invoke(args=["users", "create", "--email", "w@example.org",
-                                                "--password", "aaaaaaaaaaaa", "--role", "requester"])
+    res = seeded.test_cli_runner().invoke(
+        args=["users", "create", "--email", "w@example.org", "--password", "aaaaaaaaaaaa", "--role", "requester"]
+    )
     assert res.exit_code != 0 and "two kinds" in res.output
 
 
 def _change(client, current, new, repeat=None):
-    return client.post("/account", data={"current": current, "new": new, "repeat": repeat or new,
-                                         "csrf_token": csrf_token(client, "/account")})
+    return client.post(
+        "/account",
+        data={"current": current, "new": new, "repeat": repeat or new, "csrf_token": csrf_token(client, "/account")},
+    )
 
 
 def test_change_password(seeded, auth):
@@ -290,8 +316,7 @@ def test_change_password(seeded, auth):
     fresh = seeded.test_client()
     assert _login(fresh, "requester@example.org", "requester-demo").status_code == 401
     assert _login(fresh, "requester@example.org", "Ein neues Passwort").status_code == 302
-    assert [e.kind for e in _events()][-4:] == ["sign_in_failed", "password_changed", "sign_in_failed",
-                                                "sign_in"]
+    assert [e.kind for e in _events()][-4:] == ["sign_in_failed", "password_changed", "sign_in_failed", "sign_in"]
 
 
 def test_guessing_the_current_password_locks_the_account(seeded, client):
@@ -304,8 +329,9 @@ def test_guessing_the_current_password_locks_the_account(seeded, client):
 
 # ---- roles -----------------------------------------------------------------------------
 def _set_role(client, user_id, role, node=""):
-    return client.post(f"/admin/users/{user_id}", data={"role": role, "node": node,
-                                                        "csrf_token": session_token(client)})
+    return client.post(
+        f"/admin/users/{user_id}", data={"role": role, "node": node, "csrf_token": session_token(client)}
+    )
 
 
 def test_coordinator_changes_a_role_and_it_is_audited(seeded, client):
@@ -368,10 +394,14 @@ def test_security_events_page_and_log(seeded, client, auth, caplog):
     assert requester.get("/admin/security-events").status_code == 403
 
 
-@pytest.mark.parametrize("target", ["//evil.example/x", "/\\evil.example", "https://evil.example/",
-                                    "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target", ["//evil.example/x", "/\\evil.example", "https://evil.example/", "javascript:alert(1)"]
+)
 def test_sign_in_follows_only_same_site_next(seeded, client, target):
     email, password = DEMO["requester"]
-    res = client.post("/login", query_string={"next": target},
-                      data={"email": email, "password": password, "csrf_token": csrf_token(client, "/login")})
+    res = client.post(
+        "/login",
+        query_string={"next": target},
+        data={"email": email, "password": password, "csrf_token": csrf_token(client, "/login")},
+    )
     assert res.status_code == 302 and res.headers["Location"] == "/"

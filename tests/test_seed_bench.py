@@ -1,13 +1,14 @@
 """seed-bench: the synthetic data set is valid for the app (history replays through the lifecycle,
 lab records satisfy the guards, gapless invoice numbers, the app keeps working on top of it)."""
+
 from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import select
-
 from conftest import DEMO
 from flows import Api
+from sqlalchemy import select
+
 from workflows import lifecycle
 
 N = 300
@@ -45,8 +46,11 @@ def test_history_replays_through_the_lifecycle(app):
             transitions = lifecycle.machine.events[e.trigger].transitions[state]
             assert e.to_status in {t.dest for t in transitions}, (req.reference, e.trigger)
             actor = users[e.actor_id]
-            who = lifecycle.Actor(role=actor.role.value, is_owner=actor.id == req.requester_id,
-                                  is_node_staff=actor.node_id is not None and actor.node_id == node)
+            who = lifecycle.Actor(
+                role=actor.role.value,
+                is_owner=actor.id == req.requester_id,
+                is_node_staff=actor.node_id is not None and actor.node_id == node,
+            )
             probe = type("P", (), {"status": state, "held_status": held})()
             assert lifecycle.WHO_MAY[e.trigger].allows(who, probe), (req.reference, e.trigger, actor.email)
             if e.trigger == "hold":
@@ -100,8 +104,9 @@ def test_the_app_works_on_the_seeded_data(app):
     client = app.test_client()
     api = Api(client)
     by_email = {email: who for who, (email, _) in DEMO.items()}
-    staff_of = {u.node_id: by_email[u.email] for u in db.session.scalars(select(User)) if u.email in by_email
-                and u.node_id}
+    staff_of = {
+        u.node_id: by_email[u.email] for u in db.session.scalars(select(User)) if u.email in by_email and u.node_id
+    }
     first = {}
     for req in db.session.scalars(select(ConversionRequest).order_by(ConversionRequest.id.desc())):
         first.setdefault(req.status, req)
@@ -109,10 +114,14 @@ def test_the_app_works_on_the_seeded_data(app):
         res = api.get("coordinator", f"/requests/{req.id}")
         assert res.status_code == 200 and res.get_json()["status"] == status
         assert res.get_json()["history"][-1]["to"] == status
-    moves = {"submitted": ("coordinator", "approve", {}), "assigned": (None, "accept", {}),
-             "ready": (None, "ship", {}), "shipped": (None, "confirm_delivery", {}),
-             "on_hold": (None, "resume", {"comment": "Back to work."}),
-             "breeding": (None, "hold", {"comment": "Facility closed for a week."})}
+    moves = {
+        "submitted": ("coordinator", "approve", {}),
+        "assigned": (None, "accept", {}),
+        "ready": (None, "ship", {}),
+        "shipped": (None, "confirm_delivery", {}),
+        "on_hold": (None, "resume", {"comment": "Back to work."}),
+        "breeding": (None, "hold", {"comment": "Facility closed for a week."}),
+    }
     for status, (who, trigger, body) in moves.items():
         req = first.get(status)
         if req is None:
@@ -121,8 +130,11 @@ def test_the_app_works_on_the_seeded_data(app):
         if trigger == "ship":  # `ship` needs a shipment, taken from the seeded stock
             stock = api.get(who, f"/requests/{req.id}").get_json()["records"]["stock"]
             material = next(m for m, s in stock.items() if s["left"] > 0)
-            api.ok(who, f"/requests/{req.id}/shipments", {"courier": "DHL", "tracking": "JD1", "material": material,
-                                                          "shipped_on": "2026-06-01", "quantity": 1})
+            api.ok(
+                who,
+                f"/requests/{req.id}/shipments",
+                {"courier": "DHL", "tracking": "JD1", "material": material, "shipped_on": "2026-06-01", "quantity": 1},
+            )
         api.go(who, req.id, trigger, **body)
     # new rows after the bulk load get fresh ids (PostgreSQL sequences moved past the seeded ids)
     created = api.submit(strain=None, target="c")  # a product no seeded request is making

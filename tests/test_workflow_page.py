@@ -1,4 +1,5 @@
 """The /workflow page draws the lifecycle from the machine itself."""
+
 from workflows import lifecycle
 
 

@@ -1,4 +1,5 @@
 """Drive the HTML pages with a Flask test client (CSRF tokens read from the pages, as a browser)."""
+
 from __future__ import annotations
 
 import re
@@ -8,11 +9,24 @@ from conftest import sign_in
 TOKEN_RE = re.compile(r'name="([^"]*csrf_token)"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="([^"]*csrf_token)"')
 
 # Form prefixes of the lab forms on the request page.
-PREFIX = {"paperwork": "paper", "matings": "mating", "animals": "animals", "qc": "qc", "cryo": "cryo",
-          "shipments": "ship", "thaws": "thaw", "animals/import": "import"}
+PREFIX = {
+    "paperwork": "paper",
+    "matings": "mating",
+    "animals": "animals",
+    "qc": "qc",
+    "cryo": "cryo",
+    "shipments": "ship",
+    "thaws": "thaw",
+    "animals/import": "import",
+}
 
-BILLING = {"organisation": "Universität Heidelberg", "address": "Im Neuenheimer Feld 234\n69120 Heidelberg",
-           "country": "DE", "vat_number": "DE123456788", "sector": "academic"}
+BILLING = {
+    "organisation": "Universität Heidelberg",
+    "address": "Im Neuenheimer Feld 234\n69120 Heidelberg",
+    "country": "DE",
+    "vat_number": "DE123456788",
+    "sector": "academic",
+}
 
 
 def token(client, path: str, *fallbacks: str) -> str:
@@ -61,8 +75,14 @@ class Web:
         return res.get_data(as_text=True)
 
     def submit(self, strain="EM:05402", target="c", action="confirm", **fields):
-        data = {"target": target, "deliverable": "frozen_sperm", **BILLING, "action": action,
-                "csrf_token": token(self.client, f"/strains/{strain}/request"), **fields}
+        data = {
+            "target": target,
+            "deliverable": "frozen_sperm",
+            **BILLING,
+            "action": action,
+            "csrf_token": token(self.client, f"/strains/{strain}/request"),
+            **fields,
+        }
         return self.client.post(f"/strains/{strain}/request", data=data)
 
     def new_request(self, strain="EM:05402", target="c", **fields) -> int:
@@ -72,8 +92,12 @@ class Web:
 
     def fire(self, rid: int, trigger: str, comment: str = "", next: str | None = None, **fields):
         p = f"a-{trigger}-"
-        data = {"trigger": trigger, p + "csrf_token": token(self.client, f"/requests/{rid}", *ANY_FORM),
-                p + "comment": comment, **{p + k: v for k, v in fields.items()}}
+        data = {
+            "trigger": trigger,
+            p + "csrf_token": token(self.client, f"/requests/{rid}", *ANY_FORM),
+            p + "comment": comment,
+            **{p + k: v for k, v in fields.items()},
+        }
         if next:
             data["next"] = next
         return self.client.post(f"/requests/{rid}/events", data=data)
@@ -85,8 +109,10 @@ class Web:
 
     def record(self, rid: int, kind: str, **fields):
         p = PREFIX[kind] + "-"
-        data = {p + "csrf_token": token(self.client, f"/requests/{rid}", *ANY_FORM),
-                **{p + k: v for k, v in fields.items()}}
+        data = {
+            p + "csrf_token": token(self.client, f"/requests/{rid}", *ANY_FORM),
+            **{p + k: v for k, v in fields.items()},
+        }
         return self.client.post(f"/requests/{rid}/{kind}", data=data)
 
     def ok(self, rid: int, kind: str, **fields):
@@ -95,8 +121,12 @@ class Web:
         return res
 
     def bulk(self, ids: list[int], trigger: str, **fields):
-        data = {"csrf_token": token(self.client, "/requests", *ANY_FORM), "ids": [str(i) for i in ids],
-                "trigger": trigger, **fields}
+        data = {
+            "csrf_token": token(self.client, "/requests", *ANY_FORM),
+            "ids": [str(i) for i in ids],
+            "trigger": trigger,
+            **fields,
+        }
         return self.client.post("/requests/bulk", data=data, follow_redirects=True)
 
 
@@ -110,8 +140,12 @@ def flashes(html: str) -> list[str]:
 
 
 STAFF = {"ICS": "staff_ics", "MRC": "staff_mrc", "HMGU": "staff_hmgu", "UNIOULU": "staff_oulu"}
-DELETER = {("MRC", "Cre"): "C57BL/6NTac-Tg(ACTB-cre)3Mrt/H", ("MRC", "Flp"): "B6.Cg-Tg(ACTFLPe)9205Dym/H",
-           ("ICS", "Cre"): "Gt(ROSA)26Sor<tm1(ACTB-cre,-EGFP)Ics>", ("ICS", "Flp"): "Gt(Rosa)26Sor(CAG-Flpo,-EYFP)Ics"}
+DELETER = {
+    ("MRC", "Cre"): "C57BL/6NTac-Tg(ACTB-cre)3Mrt/H",
+    ("MRC", "Flp"): "B6.Cg-Tg(ACTFLPe)9205Dym/H",
+    ("ICS", "Cre"): "Gt(ROSA)26Sor<tm1(ACTB-cre,-EGFP)Ics>",
+    ("ICS", "Flp"): "Gt(Rosa)26Sor(CAG-Flpo,-EYFP)Ics",
+}
 ASSAY = {"tm1b": "tm1b PCR", "tm1c": "tm1c PCR", "tm1d": "tm1d PCR"}
 
 
@@ -126,9 +160,19 @@ def walk_pages(app, rid: int, node: str = "MRC", until: str = "completed", reque
 
     coord = Web(app, "coordinator")
     staff = Web(app, STAFF[node])
-    steps = ["approved", "assigned", "accepted", "rederivation", "breeding", "qc", "cryopreservation",
-             "ready", "shipped", "completed"]
-    for state in steps[steps.index(req().status) + 1 if req().status in steps else 0:]:
+    steps = [
+        "approved",
+        "assigned",
+        "accepted",
+        "rederivation",
+        "breeding",
+        "qc",
+        "cryopreservation",
+        "ready",
+        "shipped",
+        "completed",
+    ]
+    for state in steps[steps.index(req().status) + 1 if req().status in steps else 0 :]:
         if state == "approved":
             coord.go(rid, "approve")
         elif state == "assigned":
@@ -146,8 +190,13 @@ def walk_pages(app, rid: int, node: str = "MRC", until: str = "completed", reque
         elif state == "cryopreservation":
             while True:
                 r = req()
-                staff.ok(rid, "qc", assay=ASSAY.get(r.step_product_label, "LoA qPCR"), result="pass",
-                         animal=f"G2-{r.current_step}")
+                staff.ok(
+                    rid,
+                    "qc",
+                    assay=ASSAY.get(r.step_product_label, "LoA qPCR"),
+                    result="pass",
+                    animal=f"G2-{r.current_step}",
+                )
                 staff.go(rid, "pass_qc")
                 if req().status == "cryopreservation":
                     break
@@ -156,8 +205,15 @@ def walk_pages(app, rid: int, node: str = "MRC", until: str = "completed", reque
             staff.ok(rid, "cryo", material="sperm", count="20", location="Tank 3 / canister 2", test_thaw="pass")
             staff.go(rid, "complete_cryopreservation")
         elif state == "shipped":
-            staff.ok(rid, "shipments", courier="World Courier", tracking="WC-1", shipped_on="2026-06-01",
-                     material="sperm", quantity="4")
+            staff.ok(
+                rid,
+                "shipments",
+                courier="World Courier",
+                tracking="WC-1",
+                shipped_on="2026-06-01",
+                material="sperm",
+                quantity="4",
+            )
             staff.go(rid, "ship")
         elif state == "completed":
             (requester or Web(app, "requester")).go(rid, "confirm_delivery")
@@ -167,6 +223,15 @@ def walk_pages(app, rid: int, node: str = "MRC", until: str = "completed", reque
 
 def _breed(staff: Web, rid: int, node: str, r) -> None:
     staff.ok(rid, "matings", deleter=DELETER[(node, r.step_recombinase)], set_up_on="2026-03-01", generation="1")
-    staff.ok(rid, "animals", born_on="2026-04-20", **{"0-label": f"G2-{r.current_step}", "0-sex": "female",
-                                                       "0-allele": r.step_product_label, "0-transgene": "negative"})
+    staff.ok(
+        rid,
+        "animals",
+        born_on="2026-04-20",
+        **{
+            "0-label": f"G2-{r.current_step}",
+            "0-sex": "female",
+            "0-allele": r.step_product_label,
+            "0-transgene": "negative",
+        },
+    )
     staff.go(rid, "start_qc")

@@ -2,6 +2,7 @@
 
 Pure domain errors: what they mean over HTTP is decided in one place, conversion/errors.py
 (`from_lifecycle`)."""
+
 from __future__ import annotations
 
 

@@ -10,69 +10,140 @@ unknown trigger (UnknownTrigger) -> wrong state (NotAllowed) -> who (Forbidden)
 No object is ever registered with the machine: `Event.trigger(obj, ...)` evaluates a trigger
 for the object passed, reading and writing `obj.status`.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Callable, Mapping, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from transitions import Machine, MachineError
 
 from .errors import Forbidden, GuardFailed, InvalidData, LifecycleError, NotAllowed, UnknownTrigger
 
 __all__ = [
-    "STATES", "OPEN_STATES", "FINAL_STATES", "TRIGGERS", "CANCEL_REASONS", "WHO_MAY",
-    "STATE_LABELS", "STATE_SHORT_LABELS", "TRIGGER_LABELS", "RequestLike", "Actor", "Rule", "Fired", "machine",
-    "fire", "available_triggers", "guard_problems", "parse_cancel_reason",
+    "STATES",
+    "OPEN_STATES",
+    "FINAL_STATES",
+    "TRIGGERS",
+    "CANCEL_REASONS",
+    "WHO_MAY",
+    "STATE_LABELS",
+    "STATE_SHORT_LABELS",
+    "TRIGGER_LABELS",
+    "RequestLike",
+    "Actor",
+    "Rule",
+    "Fired",
+    "machine",
+    "fire",
+    "available_triggers",
+    "guard_problems",
+    "parse_cancel_reason",
 ]
 
 OPEN_STATES: tuple[str, ...] = (
-    "submitted", "approved", "assigned", "accepted", "rederivation", "breeding", "qc",
-    "cryopreservation", "ready", "shipped", "on_hold",
+    "submitted",
+    "approved",
+    "assigned",
+    "accepted",
+    "rederivation",
+    "breeding",
+    "qc",
+    "cryopreservation",
+    "ready",
+    "shipped",
+    "on_hold",
 )
 FINAL_STATES: tuple[str, ...] = ("rejected", "cancelled", "completed")
 STATES: tuple[str, ...] = OPEN_STATES + FINAL_STATES
 HOLDABLE: tuple[str, ...] = tuple(s for s in OPEN_STATES if s != "on_hold")
 
 TRIGGERS: tuple[str, ...] = (
-    "approve", "reject", "assign", "decline", "accept", "start_rederivation",
-    "rederivation_failed", "start_breeding", "start_qc", "pass_qc", "fail_qc",
-    "complete_cryopreservation", "ship", "confirm_delivery", "hold", "resume", "cancel",
+    "approve",
+    "reject",
+    "assign",
+    "decline",
+    "accept",
+    "start_rederivation",
+    "rederivation_failed",
+    "start_breeding",
+    "start_qc",
+    "pass_qc",
+    "fail_qc",
+    "complete_cryopreservation",
+    "ship",
+    "confirm_delivery",
+    "hold",
+    "resume",
+    "cancel",
 )
 
-CANCEL_REASONS: Mapping[str, str] = MappingProxyType({
-    "no_response": "No response from client",
-    "sourced_elsewhere": "Stock sourced elsewhere",
-    "delivery_too_long": "Delivery time too long",
-    "charges_too_high": "Charges too high",
-    "no_longer_required": "Strain no longer required",
-    "qc_failed": "QC failed",
-    "delayed_shipment": "Customer requested delayed shipment",
-    "other": "Other",
-})
+CANCEL_REASONS: Mapping[str, str] = MappingProxyType(
+    {
+        "no_response": "No response from client",
+        "sourced_elsewhere": "Stock sourced elsewhere",
+        "delivery_too_long": "Delivery time too long",
+        "charges_too_high": "Charges too high",
+        "no_longer_required": "Strain no longer required",
+        "qc_failed": "QC failed",
+        "delayed_shipment": "Customer requested delayed shipment",
+        "other": "Other",
+    }
+)
 
 #: The one place that names states and actions for people (pages, emails, CSV, the diagram).
-STATE_LABELS: Mapping[str, str] = MappingProxyType({
-    "submitted": "Submitted", "approved": "Approved", "assigned": "Assigned to a node",
-    "accepted": "Accepted by the node", "rederivation": "Rederivation", "breeding": "Breeding",
-    "qc": "Quality control", "cryopreservation": "Cryopreservation", "ready": "Ready to ship",
-    "shipped": "Shipped", "on_hold": "On hold", "rejected": "Rejected", "cancelled": "Cancelled",
-    "completed": "Completed",
-})
+STATE_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "submitted": "Submitted",
+        "approved": "Approved",
+        "assigned": "Assigned to a node",
+        "accepted": "Accepted by the node",
+        "rederivation": "Rederivation",
+        "breeding": "Breeding",
+        "qc": "Quality control",
+        "cryopreservation": "Cryopreservation",
+        "ready": "Ready to ship",
+        "shipped": "Shipped",
+        "on_hold": "On hold",
+        "rejected": "Rejected",
+        "cancelled": "Cancelled",
+        "completed": "Completed",
+    }
+)
 #: Where space is short (dashboard columns, chart axes); other states use STATE_LABELS.
-STATE_SHORT_LABELS: Mapping[str, str] = MappingProxyType({
-    "assigned": "Assigned", "accepted": "Accepted", "qc": "QC", "cryopreservation": "Cryo", "ready": "Ready",
-})
-TRIGGER_LABELS: Mapping[str, str] = MappingProxyType({
-    "approve": "Approve", "reject": "Reject", "assign": "Assign to a node", "decline": "Decline",
-    "accept": "Accept", "start_rederivation": "Start rederivation",
-    "rederivation_failed": "Rederivation failed", "start_breeding": "Start breeding",
-    "start_qc": "Start QC", "pass_qc": "QC passed", "fail_qc": "QC failed",
-    "complete_cryopreservation": "Cryopreservation complete", "ship": "Mark as shipped",
-    "confirm_delivery": "Confirm delivery", "hold": "Put on hold", "resume": "Resume",
-    "cancel": "Cancel request",
-})
+STATE_SHORT_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "assigned": "Assigned",
+        "accepted": "Accepted",
+        "qc": "QC",
+        "cryopreservation": "Cryo",
+        "ready": "Ready",
+    }
+)
+TRIGGER_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "approve": "Approve",
+        "reject": "Reject",
+        "assign": "Assign to a node",
+        "decline": "Decline",
+        "accept": "Accept",
+        "start_rederivation": "Start rederivation",
+        "rederivation_failed": "Rederivation failed",
+        "start_breeding": "Start breeding",
+        "start_qc": "Start QC",
+        "pass_qc": "QC passed",
+        "fail_qc": "QC failed",
+        "complete_cryopreservation": "Cryopreservation complete",
+        "ship": "Mark as shipped",
+        "confirm_delivery": "Confirm delivery",
+        "hold": "Put on hold",
+        "resume": "Resume",
+        "cancel": "Cancel request",
+    }
+)
 
 COMMENT_REQUIRED = frozenset({"reject", "decline", "rederivation_failed", "fail_qc", "hold", "resume"})
 OWNER_MAY_CANCEL_IN = frozenset({"submitted", "approved", "assigned"})
@@ -147,22 +218,36 @@ def _early_state(obj: Any) -> str | None:
 
 COORDINATOR = Rule("the EMMA coordinator", lambda a, o: a.role == "coordinator")
 NODE_STAFF = Rule("staff of the assigned node", lambda a, o: _node_staff(a))
-OWNER_OR_NODE_STAFF = Rule("the requester or staff of the assigned node",
-                           lambda a, o: a.is_owner or _node_staff(a))
-NODE_STAFF_OR_COORDINATOR = Rule("staff of the assigned node or the EMMA coordinator",
-                                 lambda a, o: _node_staff(a) or a.role == "coordinator")
-CANCELLER = Rule("the EMMA coordinator, or the requester before the node accepts,",
-                 lambda a, o: a.role == "coordinator"
-                 or (a.is_owner and _early_state(o) in OWNER_MAY_CANCEL_IN))
+OWNER_OR_NODE_STAFF = Rule("the requester or staff of the assigned node", lambda a, o: a.is_owner or _node_staff(a))
+NODE_STAFF_OR_COORDINATOR = Rule(
+    "staff of the assigned node or the EMMA coordinator", lambda a, o: _node_staff(a) or a.role == "coordinator"
+)
+CANCELLER = Rule(
+    "the EMMA coordinator, or the requester before the node accepts,",
+    lambda a, o: a.role == "coordinator" or (a.is_owner and _early_state(o) in OWNER_MAY_CANCEL_IN),
+)
 
-WHO_MAY: Mapping[str, Rule] = MappingProxyType({
-    "approve": COORDINATOR, "reject": COORDINATOR, "assign": COORDINATOR,
-    "decline": NODE_STAFF, "accept": NODE_STAFF, "start_rederivation": NODE_STAFF,
-    "rederivation_failed": NODE_STAFF, "start_breeding": NODE_STAFF, "start_qc": NODE_STAFF,
-    "pass_qc": NODE_STAFF, "fail_qc": NODE_STAFF, "complete_cryopreservation": NODE_STAFF,
-    "ship": NODE_STAFF, "confirm_delivery": OWNER_OR_NODE_STAFF,
-    "hold": NODE_STAFF_OR_COORDINATOR, "resume": NODE_STAFF_OR_COORDINATOR, "cancel": CANCELLER,
-})
+WHO_MAY: Mapping[str, Rule] = MappingProxyType(
+    {
+        "approve": COORDINATOR,
+        "reject": COORDINATOR,
+        "assign": COORDINATOR,
+        "decline": NODE_STAFF,
+        "accept": NODE_STAFF,
+        "start_rederivation": NODE_STAFF,
+        "rederivation_failed": NODE_STAFF,
+        "start_breeding": NODE_STAFF,
+        "start_qc": NODE_STAFF,
+        "pass_qc": NODE_STAFF,
+        "fail_qc": NODE_STAFF,
+        "complete_cryopreservation": NODE_STAFF,
+        "ship": NODE_STAFF,
+        "confirm_delivery": OWNER_OR_NODE_STAFF,
+        "hold": NODE_STAFF_OR_COORDINATOR,
+        "resume": NODE_STAFF_OR_COORDINATOR,
+        "cancel": CANCELLER,
+    }
+)
 
 
 def _check_permission(obj: Any, trigger: str, actor: Actor) -> None:
@@ -170,8 +255,9 @@ def _check_permission(obj: Any, trigger: str, actor: Actor) -> None:
     if rule.allows(actor, obj):
         return
     if trigger == "cancel" and actor.is_owner:
-        raise Forbidden("Requesters may cancel a request only until the node accepts it; "
-                        "ask the EMMA coordinator to cancel it now.")
+        raise Forbidden(
+            "Requesters may cancel a request only until the node accepts it; ask the EMMA coordinator to cancel it now."
+        )
     raise Forbidden(f"Only {rule.who} may '{trigger}' this request.")
 
 
@@ -187,8 +273,11 @@ def parse_cancel_reason(text: Any) -> str:
     for key, label in CANCEL_REASONS.items():
         if label.lower() == words:
             return key
-    raise InvalidData(f"Unknown cancellation reason {text!r}: use one of " + ", ".join(CANCEL_REASONS)
-                      + " (or its label, e.g. 'QC failed').")
+    raise InvalidData(
+        f"Unknown cancellation reason {text!r}: use one of "
+        + ", ".join(CANCEL_REASONS)
+        + " (or its label, e.g. 'QC failed')."
+    )
 
 
 def _clean_data(trigger: str, comment: Any, data: dict) -> tuple[str | None, dict]:
@@ -201,7 +290,7 @@ def _clean_data(trigger: str, comment: Any, data: dict) -> tuple[str | None, dic
     if trigger == "assign":
         node = data.get("node")
         if not isinstance(node, str) or not node.strip():
-            raise InvalidData("Say which node to assign the request to, e.g. \"node\": \"ICS\".")
+            raise InvalidData('Say which node to assign the request to, e.g. "node": "ICS".')
         clean["node"] = node.strip()
     elif trigger == "cancel":
         clean["reason"] = parse_cancel_reason(data.get("reason"))
@@ -244,8 +333,10 @@ def guard_start_breeding(obj: Any, data: dict) -> None:
 def guard_start_qc(obj: Any, data: dict) -> None:
     """An animal carrying the step's product allele, deleter-transgene negative, is recorded."""
     if not obj.has_step_product_animal():
-        raise GuardFailed(f"No deleter-negative animal carrying {_product_label(obj)} has been "
-                          "recorded yet: record one before starting QC")
+        raise GuardFailed(
+            f"No deleter-negative animal carrying {_product_label(obj)} has been "
+            "recorded yet: record one before starting QC"
+        )
 
 
 def guard_pass_qc(obj: Any, data: dict) -> None:
@@ -278,7 +369,8 @@ def guard_resume(obj: Any, data: dict) -> None:
 
 
 GUARDS: Mapping[str, Callable[[Any, dict], None]] = MappingProxyType(
-    {t: globals()[f"guard_{t}"] for t in TRIGGERS if f"guard_{t}" in globals()})
+    {t: globals()[f"guard_{t}"] for t in TRIGGERS if f"guard_{t}" in globals()}
+)
 
 
 # ---- the machine -----------------------------------------------------------------
@@ -315,6 +407,7 @@ def _forget_held(ev) -> None:
 def _held_was(state: str) -> Callable:
     def condition(ev) -> bool:
         return ev.model.held_status == state
+
     condition.__name__ = f"held_was_{state}"
     vars(condition)["when"] = "to the state held"
     return condition
@@ -323,9 +416,17 @@ def _held_was(state: str) -> Callable:
 def _build() -> Machine:
     states = [{"name": s, "final": s in FINAL_STATES} for s in STATES]
     states[STATES.index("on_hold")]["on_exit"] = [_forget_held]
-    m = Machine(model=None, states=states, initial="submitted", auto_transitions=False,
-                model_attribute="status", send_event=True, ignore_invalid_triggers=False,
-                prepare_event=[_prepare], name="request lifecycle")
+    m = Machine(
+        model=None,
+        states=states,
+        initial="submitted",
+        auto_transitions=False,
+        model_attribute="status",
+        send_event=True,
+        ignore_invalid_triggers=False,
+        prepare_event=[_prepare],
+        name="request lifecycle",
+    )
     add = m.add_transition
     add("approve", "submitted", "approved")
     add("reject", "submitted", "rejected")

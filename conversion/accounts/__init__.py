@@ -6,6 +6,9 @@ def init_app(app):
     auth.init_app(app)
     app.register_blueprint(views.bp)
     add_seeder(app, seed_users)
-    for link in (("Users and roles", "accounts.users"), ("Account requests", "accounts.accounts"),
-                 ("Security events", "accounts.security_events")):
+    for link in (
+        ("Users and roles", "accounts.users"),
+        ("Account requests", "accounts.accounts"),
+        ("Security events", "accounts.security_events"),
+    ):
         add_links(app, "coordinator", nav=link, home=link)

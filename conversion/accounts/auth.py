@@ -1,4 +1,5 @@
 """Sign-in plumbing: session users, bearer tokens, role checks."""
+
 from __future__ import annotations
 
 import secrets
@@ -42,8 +43,11 @@ def load_user(user_id: str) -> User | None:
         return None
     # One statement: the user, if this browser session is still open on the server (sign-out,
     # sign out everywhere and a password reset end it: a copied cookie stops working).
-    user = db.session.scalar(select(User).join(UserSession, UserSession.user_id == User.id).where(
-        User.id == uid, UserSession.token_hash == hash_token(sid), UserSession.ended_at.is_(None)))
+    user = db.session.scalar(
+        select(User)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(User.id == uid, UserSession.token_hash == hash_token(sid), UserSession.ended_at.is_(None))
+    )
     if user is None or user.session_version != version or not user.active:
         return None
     return user
@@ -60,9 +64,11 @@ def issue_token(user: User) -> str:
 
 # One statement per API call, built once per process (building it cost about as much CPU as
 # running it); only the user is loaded as an ORM entity (the token's two dates are plain columns).
-_TOKEN_USER = (select(User, ApiToken.revoked_at, ApiToken.expires_at)
-               .join(ApiToken, ApiToken.user_id == User.id)
-               .where(ApiToken.token_hash == bindparam("token_hash")))
+_TOKEN_USER = (
+    select(User, ApiToken.revoked_at, ApiToken.expires_at)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
 
 
 def user_for_token(token: str) -> User | None:
@@ -81,8 +87,9 @@ def revoke_token(token: str) -> None:
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
-        record_event("token_revoked", user=row.user, actor=row.user, address=request.remote_addr,
-                     detail=f"token #{row.id}")
+        record_event(
+            "token_revoked", user=row.user, actor=row.user, address=request.remote_addr, detail=f"token #{row.id}"
+        )
         db.session.commit()
 
 

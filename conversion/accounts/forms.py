@@ -20,12 +20,14 @@ class ConfirmForm(FlaskForm):
 
 class RoleForm(FlaskForm):
     """Checked by operations.change_role (role one of Role, node a node code for staff)."""
+
     role = StringField("Role", validators=[DataRequired(), Length(max=20)])
     node = StringField("Node (staff only)", validators=[Length(max=20)])
 
 
 class RegisterForm(FlaskForm):
     """Asking for an account (checked by operations.register)."""
+
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     name = StringField("Your name", validators=[DataRequired(), Length(max=200)])
     organisation = StringField("Institute or company", validators=[Length(max=200)])
@@ -44,4 +46,5 @@ class ResetForm(FlaskForm):
 
 class DecisionForm(FlaskForm):
     """A coordinator's decision on an account request: approve or refuse."""
+
     decision = StringField("Decision", validators=[DataRequired(), Length(max=10)])

@@ -3,6 +3,7 @@
 They are handed to the SMTP server straight away, in a background thread, and never written to
 the outbox: the link's token exists only in the email (the database keeps its SHA-256), and the
 answer to the person asking takes the same time whether an email is sent or not."""
+
 from __future__ import annotations
 
 import logging

@@ -1,10 +1,10 @@
 """Users, roles and API tokens."""
+
 from __future__ import annotations
 
 import enum
 import hashlib
 from datetime import datetime
-from typing import Optional
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, Enum, ForeignKey, Index, String
@@ -35,14 +35,14 @@ class User(UserMixin, db.Model):
     name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[Role] = mapped_column(Enum(Role, name="role", native_enum=False, length=20))
-    node_id: Mapped[Optional[int]] = mapped_column(ForeignKey("nodes.id"), index=True)
+    node_id: Mapped[int | None] = mapped_column(ForeignKey("nodes.id"), index=True)
     organisation: Mapped[str] = mapped_column(String(200), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Bumped to sign the user out everywhere: part of the Flask-Login session id.
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    node: Mapped[Optional[Node]] = relationship()
+    node: Mapped[Node | None] = relationship()
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password, method=password_hash_method())
@@ -81,7 +81,7 @@ class ApiToken(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
 
@@ -101,14 +101,14 @@ class SecurityEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     kind: Mapped[str] = mapped_column(String(40))
-    email: Mapped[Optional[str]] = mapped_column(String(254))  # as typed (lower-cased) at sign-in
-    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
-    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
-    address: Mapped[Optional[str]] = mapped_column(String(64))
+    email: Mapped[str | None] = mapped_column(String(254))  # as typed (lower-cased) at sign-in
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    address: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(String(500), default="")
 
-    user: Mapped[Optional[User]] = relationship(foreign_keys=[user_id])
-    actor: Mapped[Optional[User]] = relationship(foreign_keys=[actor_id])
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
 
 
 class UserSession(db.Model):
@@ -121,7 +121,7 @@ class UserSession(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    ended_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AccountRequest(db.Model):
@@ -138,12 +138,12 @@ class AccountRequest(db.Model):
     password_hash: Mapped[str] = mapped_column(String(256))
     status: Mapped[str] = mapped_column(String(20), default="unverified")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    verified_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    decided_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    decided_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
-    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
-    decided_by: Mapped[Optional[User]] = relationship(foreign_keys=[decided_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
 
 class OneTimeToken(db.Model):
@@ -155,11 +155,11 @@ class OneTimeToken(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
-    account_request_id: Mapped[Optional[int]] = mapped_column(ForeignKey("account_requests.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    account_request_id: Mapped[int | None] = mapped_column(ForeignKey("account_requests.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    used_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    user: Mapped[Optional[User]] = relationship()
-    account_request: Mapped[Optional[AccountRequest]] = relationship()
+    user: Mapped[User | None] = relationship()
+    account_request: Mapped[AccountRequest | None] = relationship()

@@ -1,4 +1,5 @@
 """Demo users, one or more of each role (their passwords are published in the README)."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -9,12 +10,9 @@ from .models import Role, User
 from .operations import find_user
 
 DEMO_USERS = [
-    ("requester@example.org", "requester-demo", "requester", None, "Rita Requester",
-     "Universität Heidelberg"),
-    ("industry@biotech.example", "industry-demo", "requester", None, "Ivo Industry",
-     "Biotech Example GmbH"),
-    ("coordinator@emma.example", "coordinator-demo", "coordinator", None, "Cora Coordinator",
-     "EMMA/INFRAFRONTIER"),
+    ("requester@example.org", "requester-demo", "requester", None, "Rita Requester", "Universität Heidelberg"),
+    ("industry@biotech.example", "industry-demo", "requester", None, "Ivo Industry", "Biotech Example GmbH"),
+    ("coordinator@emma.example", "coordinator-demo", "coordinator", None, "Cora Coordinator", "EMMA/INFRAFRONTIER"),
     ("staff.ics@emma.example", "staff-ics-demo", "staff", "ICS", "Sam Staff (ICS)", ""),
     ("staff.mrc@emma.example", "staff-mrc-demo", "staff", "MRC", "Sue Staff (MRC)", ""),
     ("staff.hmgu@emma.example", "staff-hmgu-demo", "staff", "HMGU", "Hans Staff (HMGU)", ""),

@@ -1,4 +1,5 @@
 """Signals of the accounts package (higher layers react without accounts importing them)."""
+
 from blinker import Namespace
 
 _signals = Namespace()

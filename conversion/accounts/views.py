@@ -1,5 +1,6 @@
 """Sign-in and sign-out, the account page (password, sign out everywhere), and the
 coordinators' pages: users and roles, security events."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
@@ -10,8 +11,16 @@ from ..errors import ApiError
 from ..inputs import parse_id, safe_next
 from . import operations as ops
 from .auth import role_required
-from .forms import (ConfirmForm, DecisionForm, LoginForm, PasswordForm, RegisterForm, ResetForm, ResetRequestForm,
-                    RoleForm)
+from .forms import (
+    ConfirmForm,
+    DecisionForm,
+    LoginForm,
+    PasswordForm,
+    RegisterForm,
+    ResetForm,
+    ResetRequestForm,
+    RoleForm,
+)
 from .models import Role
 
 bp = Blueprint("accounts", __name__)
@@ -67,8 +76,9 @@ def account():
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                ops.change_password(current_user, form.current.data, form.new.data, form.repeat.data,
-                                    request.remote_addr)
+                ops.change_password(
+                    current_user, form.current.data, form.new.data, form.repeat.data, request.remote_addr
+                )
             except ApiError as exc:
                 flash(exc.message, "error")
                 status = exc.status
@@ -98,9 +108,14 @@ def sign_out_everywhere():
 @role_required(Role.coordinator)
 def users():
     nodes = [n for n in all_nodes() if n.offers_conversion]
-    return render_template("accounts/users.html", users=ops.list_users(), nodes=nodes,
-                           describe=ops.describe_role, form=RoleForm(formdata=None),
-                           roles=[role.value for role in Role])
+    return render_template(
+        "accounts/users.html",
+        users=ops.list_users(),
+        nodes=nodes,
+        describe=ops.describe_role,
+        form=RoleForm(formdata=None),
+        roles=[role.value for role in Role],
+    )
 
 
 @bp.route("/admin/users/<int:user_id>", methods=["POST"])
@@ -111,8 +126,7 @@ def change_role(user_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        user = ops.change_role(current_user, user_id, form.role.data, form.node.data or None,
-                               request.remote_addr)
+        user = ops.change_role(current_user, user_id, form.role.data, form.node.data or None, request.remote_addr)
     except ApiError as exc:
         if exc.status == 404:
             abort(404)
@@ -129,8 +143,14 @@ def security_events():
     email = request.args.get("email", "")[:254] or None
     before = parse_id(request.args.get("before"))
     events = ops.security_events(kind=kind, email=email, before=before, limit=100)
-    return render_template("accounts/security_events.html", events=events, kind=kind, email=email,
-                           kinds=ops.EVENT_KINDS, more=len(events) == 100)
+    return render_template(
+        "accounts/security_events.html",
+        events=events,
+        kind=kind,
+        email=email,
+        kinds=ops.EVENT_KINDS,
+        more=len(events) == 100,
+    )
 
 
 # ---- accounts a newcomer can get ------------------------------------------------------------------
@@ -146,8 +166,14 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            answer = ops.register(form.email.data, form.password.data, form.repeat.data, name=form.name.data,
-                                  organisation=form.organisation.data, address=request.remote_addr)
+            answer = ops.register(
+                form.email.data,
+                form.password.data,
+                form.repeat.data,
+                name=form.name.data,
+                organisation=form.organisation.data,
+                address=request.remote_addr,
+            )
         except ApiError as exc:
             flash(exc.message, "error")
             return _page("accounts/register.html", exc.status, form=form)
@@ -161,9 +187,12 @@ def verify_email(token: str):
         pending = ops.verify_email(token, request.remote_addr)
     except ApiError as exc:
         return _page("accounts/sent.html", exc.status, title="Link not valid", message=exc.message)
-    return _page("accounts/sent.html", title="Address confirmed",
-                 message=f"Thank you: {pending.email} is confirmed. A coordinator reviews your request; "
-                         "you will get an email when your account is ready.")
+    return _page(
+        "accounts/sent.html",
+        title="Address confirmed",
+        message=f"Thank you: {pending.email} is confirmed. A coordinator reviews your request; "
+        "you will get an email when your account is ready.",
+    )
 
 
 @bp.route("/reset-password", methods=["GET", "POST"])
@@ -184,8 +213,12 @@ def reset_request():
 def reset_password(token: str):
     form = ResetForm()
     if not ops.reset_token_valid(token):
-        return _page("accounts/sent.html", 404, title="Link not valid",
-                     message="This link is not valid: it was used already or has expired. Ask for a new one.")
+        return _page(
+            "accounts/sent.html",
+            404,
+            title="Link not valid",
+            message="This link is not valid: it was used already or has expired. Ask for a new one.",
+        )
     if form.validate_on_submit():
         try:
             user = ops.reset_password(token, form.new.data, form.repeat.data, request.remote_addr)
@@ -195,8 +228,10 @@ def reset_password(token: str):
         if current_user.is_authenticated:
             logout_user()
         session.clear()
-        flash(f"Your password is changed and every session of {user.email} is signed out: sign in with the "
-              "new password.", "success")
+        flash(
+            f"Your password is changed and every session of {user.email} is signed out: sign in with the new password.",
+            "success",
+        )
         return redirect(url_for(".login"))
     return _page("accounts/reset.html", 400 if form.errors else 200, form=form)
 

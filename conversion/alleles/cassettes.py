@@ -5,6 +5,7 @@ An allele is an ordered tuple of element names, 5'->3'. Recombinase sites are "l
 (reverse); only two sites of the same kind AND orientation recombine. "CE" is the critical
 exon(s). Adding a cassette is one new CASSETTES entry; a new allele family adds a RULES entry.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -89,9 +90,11 @@ CASSETTES: dict[str, dict] = {
         "rules": "knockout_first",
         "match": {"kind": "tm", "not_labs": ("Vlcg",)},
         "default": True,
-        "assumption": ("{allele} is assumed to be promoter-driven (the EUCOMM/KOMP-CSD cassette, with a "
-                       "loxP site before neo): a promoterless {allele} has no such site, so Cre could not "
-                       "remove neo from it. Check the line's targeting cassette."),
+        "assumption": (
+            "{allele} is assumed to be promoter-driven (the EUCOMM/KOMP-CSD cassette, with a "
+            "loxP site before neo): a promoterless {allele} has no such site, so Cre could not "
+            "remove neo from it. Check the line's targeting cassette."
+        ),
     },
     "tm1e_promoterless": {
         "label": "targeted non-conditional (promoterless)",
@@ -106,9 +109,11 @@ CASSETTES: dict[str, dict] = {
         "elements": _PD,
         "rules": "deletion",
         "match": {"kind": "tm", "projects": IKMC_PROJECTS, "not_labs": ("Vlcg",)},
-        "assumption": ("{allele} is assumed to be a KOMP-CSD deletion allele (the lacZ-neo cassette "
-                       "replacing the deleted exons, with FRT and loxP sites as in tm1a): the symbol "
-                       "alone cannot show this. Check the allele's MGI record."),
+        "assumption": (
+            "{allele} is assumed to be a KOMP-CSD deletion allele (the lacZ-neo cassette "
+            "replacing the deleted exons, with FRT and loxP sites as in tm1a): the symbol "
+            "alone cannot show this. Check the allele's MGI record."
+        ),
     },
     "velocigene": {  # ZEN-Ub1: tm1(KOMP)Vlcg
         "label": "Velocigene",

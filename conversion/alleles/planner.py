@@ -1,4 +1,5 @@
 """Conversion planning: shortest Cre/Flp plan from a symbol to a target class, or why not."""
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,18 @@ from .recombination import (
 )
 from .symbols import CLASSES, AlleleSymbol, SymbolError, parse_symbol, plain_form
 
-QC_ASSAYS = ["Cre PCR", "Flp PCR", "tm1b PCR", "tm1c PCR", "tm1d PCR", "5' FRT PCR", "3' loxP PCR",
-             "lacZ qPCR", "neo qPCR", "LoA qPCR"]
+QC_ASSAYS = [
+    "Cre PCR",
+    "Flp PCR",
+    "tm1b PCR",
+    "tm1c PCR",
+    "tm1d PCR",
+    "5' FRT PCR",
+    "3' loxP PCR",
+    "lacZ qPCR",
+    "neo qPCR",
+    "LoA qPCR",
+]
 TARGETS = ("b", "c", "d", "e.1", ".1", ".2")
 DESIGNS = ("conditional",)
 # The assay confirming a product is named after it: "tm1b PCR", "tm2c PCR", "em1.1 PCR".
@@ -59,30 +70,40 @@ class Plan:
     def to_dict(self) -> dict:
         """The contract's feasibility body, plus target, product_class, warnings,
         assumed_cassette and step_details."""
-        return {"feasible": self.feasible, "source_class": self.source_class,
-                "product_symbol": self.product_symbol, "steps": [s.recombinase for s in self.steps],
-                "reason": self.reason, "target": self.target, "product_class": self.product_class,
-                "warnings": list(self.warnings), "assumed_cassette": self.assumed_cassette,
-                "step_details": [s.to_dict() for s in self.steps]}
+        return {
+            "feasible": self.feasible,
+            "source_class": self.source_class,
+            "product_symbol": self.product_symbol,
+            "steps": [s.recombinase for s in self.steps],
+            "reason": self.reason,
+            "target": self.target,
+            "product_class": self.product_class,
+            "warnings": list(self.warnings),
+            "assumed_cassette": self.assumed_cassette,
+            "step_details": [s.to_dict() for s in self.steps],
+        }
 
 
 # ---- names -------------------------------------------------------------------------
 def normalize_target(target: str, source: AlleleSymbol | None = None) -> str:
-    """"b", "tm1b", "TM1B" -> "b"; ".1", "tm1.1", "em1.1" -> ".1". ValueError for anything else, and
+    """ "b", "tm1b", "TM1B" -> "b"; ".1", "tm1.1", "em1.1" -> ".1". ValueError for anything else, and
     (given the `source` allele) for a target of another serial or type: tm2b is not made from tm1a."""
     m = re.match(r"^(tm|em)(\d+)", target.strip(), flags=re.I) if isinstance(target, str) else None
-    t = target.strip()[m.end():] if m else (target.strip() if isinstance(target, str) else None)
+    t = target.strip()[m.end() :] if m else (target.strip() if isinstance(target, str) else None)
     t = t.lower() if t and t[0].isalpha() else t
     if t not in TARGETS:
-        raise ValueError(f"Unknown target {target!r}: use one of {', '.join(TARGETS)} "
-                         "(tm1a, tm1e and tm1 come from gene targeting, not from conversion).")
+        raise ValueError(
+            f"Unknown target {target!r}: use one of {', '.join(TARGETS)} "
+            "(tm1a, tm1e and tm1 come from gene targeting, not from conversion)."
+        )
     if m and source is not None and source.kind != "Tg":
         kind, serial = m.group(1).lower(), int(m.group(2))
         if (kind, serial) != (source.kind, source.serial):
             raise ValueError(
                 f"Target {target.strip()!r} does not fit {source}: a conversion keeps the allele's type "
                 f"and serial number ({source.kind}{source.serial}), so use {source.kind}{source.serial}{t} "
-                f"or just {t!r}.")
+                f"or just {t!r}."
+            )
     return t
 
 
@@ -96,8 +117,10 @@ def normalize_assay(name: str) -> str:
     m = _PRODUCT_PCR.fullmatch(wanted)
     if m and int(m.group(2)) > 0:
         return f"{m.group(1)}{int(m.group(2))}{m.group(3) or ''} PCR"
-    raise ValueError(f"Unknown assay {name!r}: use one of {', '.join(QC_ASSAYS)} "
-                     "(a product's PCR follows its serial, e.g. tm2b PCR).")
+    raise ValueError(
+        f"Unknown assay {name!r}: use one of {', '.join(QC_ASSAYS)} "
+        "(a product's PCR follows its serial, e.g. tm2b PCR)."
+    )
 
 
 def is_conditional_target(target: str) -> bool:
@@ -128,7 +151,7 @@ def background_of(strain_name: str, gene: str) -> str:
     (empty when the name does not say)."""
     text = plain_form(strain_name)
     found = _allele_in(text, gene)
-    return text[:found.start()].rstrip("-") if found else ""
+    return text[: found.start()].rstrip("-") if found else ""
 
 
 def product_strain_name(strain_name: str, product_symbol: str, node_lab_code: str) -> str:
@@ -141,7 +164,7 @@ def product_strain_name(strain_name: str, product_symbol: str, node_lab_code: st
     found = _allele_in(name, product.gene)
     if found is None:
         raise ValueError(f"{strain_name!r} does not carry a {product.gene} allele.")
-    renamed = name[:found.start()] + str(product) + name[found.end():]
+    renamed = name[: found.start()] + str(product) + name[found.end() :]
     end = found.start() + len(str(product))
     if "/" not in renamed[end:]:
         return f"{renamed}/{node_lab_code}"
@@ -150,9 +173,12 @@ def product_strain_name(strain_name: str, product_symbol: str, node_lab_code: st
 
 # ---- which cassette a symbol stands for -------------------------------------------
 def _fits(sym: AlleleSymbol, match: dict) -> bool:
-    return (sym.kind == match["kind"] and sym.lab not in match.get("not_labs", ())
-            and ("labs" not in match or sym.lab in match["labs"])
-            and ("projects" not in match or sym.project in match["projects"]))
+    return (
+        sym.kind == match["kind"]
+        and sym.lab not in match.get("not_labs", ())
+        and ("labs" not in match or sym.lab in match["labs"])
+        and ("projects" not in match or sym.project in match["projects"])
+    )
 
 
 def check_design(sym: AlleleSymbol, design: str | None) -> str | None:
@@ -163,19 +189,25 @@ def check_design(sym: AlleleSymbol, design: str | None) -> str | None:
     if design not in DESIGNS:
         raise ValueError(f"Unknown design {design!r}: use 'conditional' (a floxed CRISPR allele) or leave it out.")
     if sym.kind != "em":
-        raise ValueError(f"design 'conditional' is for CRISPR em alleles, whose symbol cannot show loxP "
-                         f"sites; {sym.allele_class} says what it is by its class.")
+        raise ValueError(
+            f"design 'conditional' is for CRISPR em alleles, whose symbol cannot show loxP "
+            f"sites; {sym.allele_class} says what it is by its class."
+        )
     return design
 
 
 def candidates(sym: AlleleSymbol, design: str | None = None) -> list[str]:
     """Cassettes that fit the symbol (and the declared design) and give its class."""
-    return [name for name, c in CASSETTES.items()
-            if _fits(sym, c["match"]) and c.get("design") == design and sym.cls in family_classes(name)]
+    return [
+        name
+        for name, c in CASSETTES.items()
+        if _fits(sym, c["match"]) and c.get("design") == design and sym.cls in family_classes(name)
+    ]
 
 
-def family_for(sym: AlleleSymbol, cassette: str | None = None,
-               design: str | None = None) -> tuple[str | None, str | None]:
+def family_for(
+    sym: AlleleSymbol, cassette: str | None = None, design: str | None = None
+) -> tuple[str | None, str | None]:
     """(cassette, assumed cassette or None). The first is None when no known cassette fits; the
     second names the default picked when the symbol does not tell which of several it is."""
     design = check_design(sym, design)
@@ -184,8 +216,10 @@ def family_for(sym: AlleleSymbol, cassette: str | None = None,
     fitting = candidates(sym, design)
     if cassette is not None:
         if cassette not in fitting:
-            raise ValueError(f"Cassette {cassette!r} does not fit {sym}: use one of "
-                             f"{', '.join(fitting) or 'none (no known cassette fits)'}.")
+            raise ValueError(
+                f"Cassette {cassette!r} does not fit {sym}: use one of "
+                f"{', '.join(fitting) or 'none (no known cassette fits)'}."
+            )
         return cassette, None
     if len(fitting) <= 1:
         return (fitting[0] if fitting else None), None
@@ -200,8 +234,9 @@ def assumption_warnings(sym: AlleleSymbol, family: str, named: bool) -> list[str
 
 
 # ---- QC and warnings --------------------------------------------------------------------
-def qc_assays_for(recombinase: str, before: Structure, after: Structure, cls: str,
-                  label: str | None = None, tat_cre: bool = False) -> list[str]:
+def qc_assays_for(
+    recombinase: str, before: Structure, after: Structure, cls: str, label: str | None = None, tat_cre: bool = False
+) -> list[str]:
     """Assays that confirm one step's product, chosen from what the step changed. The product's
     PCR is named after its label (`tm2b PCR` for tm2b; default tm1<cls>). TAT-Cre leaves no
     transgene to test for: its steps have no Cre PCR."""
@@ -223,10 +258,12 @@ def qc_assays_for(recombinase: str, before: Structure, after: Structure, cls: st
     return sorted(wanted, key=lambda a: order.get(a, order["tm1b PCR"]))
 
 
-def qc_expectations(recombinase: str, before: Structure, after: Structure, cls: str,
-                    label: str | None = None, tat_cre: bool = False) -> dict[str, str]:
+def qc_expectations(
+    recombinase: str, before: Structure, after: Structure, cls: str, label: str | None = None, tat_cre: bool = False
+) -> dict[str, str]:
     """What each of the step's assays should show on a correct product (read from the structures)."""
     label = label or f"tm1{cls}"
+
     def kept(element: str, name: str) -> str:
         if element in after:
             return f"{name} kept" + (" (as before)" if element in before else "")
@@ -246,21 +283,24 @@ def qc_expectations(recombinase: str, before: Structure, after: Structure, cls: 
     return out
 
 
-def _race_warning(sym: AlleleSymbol, family: str, source: Structure, steps: list[Step],
-                  target: str) -> list[str]:
+def _race_warning(sym: AlleleSymbol, family: str, source: Structure, steps: list[Step], target: str) -> list[str]:
     """For plans using both recombinases: run them one after the other (and why, if racing fails)."""
     recs = [s.recombinase for s in steps]
     if len(set(recs)) < 2:
         return []
     order = " then ".join(f"{s.recombinase} ({s.to_class})" for s in steps)
-    text = (f"Do not combine Cre and Flp deleters in one cross: run the steps one after the other "
-            f"({order}), confirming each product by QC before the next.")
+    text = (
+        f"Do not combine Cre and Flp deleters in one cross: run the steps one after the other "
+        f"({order}), confirming each product by QC before the next."
+    )
     other = next(r for r in recs if r != recs[0])
     raced = apply(source, other)
     early = classify(family, raced)
     if early is not None and target not in reachable(family, raced):
-        text += (f" If {other} acts first it gives {sym.with_class(early).allele_class}, which can "
-                 f"no longer be turned into {steps[-1].to_class}.")
+        text += (
+            f" If {other} acts first it gives {sym.with_class(early).allele_class}, which can "
+            f"no longer be turned into {steps[-1].to_class}."
+        )
     return [text]
 
 
@@ -298,15 +338,19 @@ def _unremovable(sym: AlleleSymbol, family: str, source: Structure, element: str
     src = sym.allele_class
     if element == "CE":
         at = source.index("CE")
-        has_5, has_3 = count_sites(source[:at], "loxP") > 0, count_sites(source[at + 1:], "loxP") > 0
+        has_5, has_3 = count_sites(source[:at], "loxP") > 0, count_sites(source[at + 1 :], "loxP") > 0
         side = "3' loxP site is" if has_5 and not has_3 else "5' loxP site is" if has_3 else "loxP sites are"
         src_rule = _rule(family, sym.cls)
         desc = f" ({src_rule.desc})" if src_rule else ""
-        return (f"The {side} missing in {src}{desc}: the critical exon is not flanked by loxP sites, "
-                f"so it can be neither floxed nor deleted and {what} cannot be made.")
-    return (f"{_noun(element, True)} cannot be removed from {src}: no two FRT or loxP sites of the same "
-            f"orientation flank it any more ({src} keeps {_count(source, 'FRT')} and "
-            f"{_count(source, 'loxP')}), so {what} cannot be made.")
+        return (
+            f"The {side} missing in {src}{desc}: the critical exon is not flanked by loxP sites, "
+            f"so it can be neither floxed nor deleted and {what} cannot be made."
+        )
+    return (
+        f"{_noun(element, True)} cannot be removed from {src}: no two FRT or loxP sites of the same "
+        f"orientation flank it any more ({src} keeps {_count(source, 'FRT')} and "
+        f"{_count(source, 'loxP')}), so {what} cannot be made."
+    )
 
 
 def _refusal(sym: AlleleSymbol, family: str, source: Structure, target: str) -> str:
@@ -326,22 +370,31 @@ def _refusal(sym: AlleleSymbol, family: str, source: Structure, target: str) -> 
     for rec in _recombinases_making(target):
         site = SITES[rec]
         if not count_sites(CASSETTES[family]["elements"], site):
-            return (f"{CASSETTES[family]['label']} alleles have no {site} sites: {rec} cannot act on "
-                    f"them, so {what} cannot be made.")
+            return (
+                f"{CASSETTES[family]['label']} alleles have no {site} sites: {rec} cannot act on "
+                f"them, so {what} cannot be made."
+            )
         if rule is not None and not has_pair(source, rec):
             return f"{src} has only {_count(source, site)}: {rec} needs two, so {what} cannot be made."
     order = {c: i for i, c in enumerate(CLASSES)}
-    products = [sym.with_class(c).allele_class
-                for c in sorted(reachable(family, source), key=order.__getitem__) if c != sym.cls]
-    can = (f"from {src} only {', '.join(products[:-1]) + ' and ' if len(products) > 1 else ''}"
-           f"{products[-1]} can be made" if products else f"nothing can be made from {src}")
-    return (f"No sequence of Cre and Flp steps turns {src} into {tgt}: {can}. Recombinases only "
-            "remove DNA, so conversions cannot go backwards or across allele families.")
+    products = [
+        sym.with_class(c).allele_class for c in sorted(reachable(family, source), key=order.__getitem__) if c != sym.cls
+    ]
+    can = (
+        f"from {src} only {', '.join(products[:-1]) + ' and ' if len(products) > 1 else ''}{products[-1]} can be made"
+        if products
+        else f"nothing can be made from {src}"
+    )
+    return (
+        f"No sequence of Cre and Flp steps turns {src} into {tgt}: {can}. Recombinases only "
+        "remove DNA, so conversions cannot go backwards or across allele families."
+    )
 
 
 # ---- planning ---------------------------------------------------------------------------------
-def plan_conversion(symbol: str, target: str, cassette: str | None = None, *, design: str | None = None,
-                    tat_cre: bool = False) -> Plan:
+def plan_conversion(
+    symbol: str, target: str, cassette: str | None = None, *, design: str | None = None, tat_cre: bool = False
+) -> Plan:
     """The shortest Cre/Flp plan turning `symbol` into class `target`, or a refusal with the
     biological reason. `design` "conditional" declares a CRISPR em allele floxed; `tat_cre` drops the
     Cre PCR from Cre steps (no transgene to breed out). Raises SymbolError (unparseable symbol) or
@@ -350,13 +403,24 @@ def plan_conversion(symbol: str, target: str, cassette: str | None = None, *, de
     target = normalize_target(target, sym)
     src = sym.allele_class
     if sym.kind == "Tg":
-        return Plan(False, src, target, reason=f"{sym} is a transgene, not a targeted allele: "
-                    "Cre and Flp conversions apply to IKMC targeted alleles only.")
+        return Plan(
+            False,
+            src,
+            target,
+            reason=f"{sym} is a transgene, not a targeted allele: "
+            "Cre and Flp conversions apply to IKMC targeted alleles only.",
+        )
     family, assumed = family_for(sym, cassette, design)
     if family is None:
-        return Plan(False, src, target, reason=(
-            f"{sym} is not an allele of a known IKMC cassette (knockout-first, tm1e, KOMP-CSD "
-            "deletion, Velocigene, CRISPR): its structure is unknown, so no conversion can be planned."))
+        return Plan(
+            False,
+            src,
+            target,
+            reason=(
+                f"{sym} is not an allele of a known IKMC cassette (knockout-first, tm1e, KOMP-CSD "
+                "deletion, Velocigene, CRISPR): its structure is unknown, so no conversion can be planned."
+            ),
+        )
     source = family_classes(family)[sym.cls]
     warnings = assumption_warnings(sym, family, named=cassette is not None)
 
@@ -365,9 +429,11 @@ def plan_conversion(symbol: str, target: str, cassette: str | None = None, *, de
 
     if not any(site_of(e) for e in source):
         if sym.kind == "em":
-            return refuse(f"EMMA converts a CRISPR em allele only when its strain is declared conditional "
-                          f"(design: conditional, loxP sites flanking the critical exon), and {sym} is not: "
-                          "without recombinase sites (no loxP or FRT sites) Cre and Flp cannot convert it.")
+            return refuse(
+                f"EMMA converts a CRISPR em allele only when its strain is declared conditional "
+                f"(design: conditional, loxP sites flanking the critical exon), and {sym} is not: "
+                "without recombinase sites (no loxP or FRT sites) Cre and Flp cannot convert it."
+            )
         return refuse(f"{src} carries no loxP or FRT sites: Cre and Flp cannot convert it.")
     if sym.cls == target:
         return refuse(f"The allele is already {src}: there is nothing to convert.")
@@ -378,12 +444,31 @@ def plan_conversion(symbol: str, target: str, cassette: str | None = None, *, de
     for number, (rec, after) in enumerate(path, 1):
         cls = classify(family, after) or ""
         nxt = current.with_class(cls)
-        steps.append(Step(number, rec, current.allele_class, nxt.allele_class, str(current), str(nxt),
-                          rec == "Cre", qc_assays_for(rec, before, after, cls, nxt.allele_class, tat_cre=tat_cre),
-                          qc_expectations(rec, before, after, cls, nxt.allele_class, tat_cre=tat_cre)))
+        steps.append(
+            Step(
+                number,
+                rec,
+                current.allele_class,
+                nxt.allele_class,
+                str(current),
+                str(nxt),
+                rec == "Cre",
+                qc_assays_for(rec, before, after, cls, nxt.allele_class, tat_cre=tat_cre),
+                qc_expectations(rec, before, after, cls, nxt.allele_class, tat_cre=tat_cre),
+            )
+        )
         before, current = after, nxt
-    return Plan(True, src, target, str(current), current.allele_class, steps, None,
-                warnings + _race_warning(sym, family, source, steps, target), assumed)
+    return Plan(
+        True,
+        src,
+        target,
+        str(current),
+        current.allele_class,
+        steps,
+        None,
+        warnings + _race_warning(sym, family, source, steps, target),
+        assumed,
+    )
 
 
 def all_products(symbol: str, cassette: str | None = None, *, design: str | None = None) -> list[Plan]:
@@ -409,14 +494,16 @@ def three_prime_loxp_loss(symbol: str, target: str, *, design: str | None = None
     three_prime = [i for i in range(at + 1, len(source)) if (site_of(source[i]) or ("",))[0] == "loxP"]
     if not three_prime:
         return None
-    lost = source[:three_prime[0]] + source[three_prime[0] + 1:]
+    lost = source[: three_prime[0]] + source[three_prime[0] + 1 :]
     if target in reachable(family, lost):
         return None
     wanted = sym.with_class(target).allele_class
     really = classify(family, lost)
-    head = (f"A failed 3' loxP assay shows the line is really {sym.with_class(really).allele_class}, "
-            f"not {sym.allele_class}" if really and really != sym.cls
-            else f"A failed 3' loxP assay shows the 3' loxP site of {sym.allele_class} is missing")
+    head = (
+        f"A failed 3' loxP assay shows the line is really {sym.with_class(really).allele_class}, not {sym.allele_class}"
+        if really and really != sym.cls
+        else f"A failed 3' loxP assay shows the 3' loxP site of {sym.allele_class} is missing"
+    )
     plan = plan_conversion(symbol, target, design=design)
     instead = []
     for rec in dict.fromkeys(s.recombinase for s in plan.steps):
@@ -424,5 +511,7 @@ def three_prime_loxp_loss(symbol: str, target: str, *, design: str | None = None
         if got is not None and got != target and has_pair(lost, rec):
             instead.append(f"{rec} gives {sym.with_class(got).allele_class}")
     tail = f" ({', '.join(instead)} instead)" if instead else ""
-    return (f"{head}: without the 3' loxP site the critical exon is not floxed, so "
-            f"a {_target_desc(target)} allele ({wanted}) cannot be made{tail}.")
+    return (
+        f"{head}: without the 3' loxP site the critical exon is not floxed, so "
+        f"a {_target_desc(target)} allele ({wanted}) cannot be made{tail}."
+    )

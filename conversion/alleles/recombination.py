@@ -1,9 +1,10 @@
 """Cre/Flp excision on element tuples, and classification of the result by its structure."""
+
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache
 
 from .cassettes import CASSETTES, RULES, Rule
 
@@ -49,7 +50,7 @@ def apply(structure: Sequence[str], recombinase: str) -> Structure:
     out = tuple(structure)
     while (pair := _first_pair(out, SITES[recombinase])) is not None:
         i, j = pair
-        out = out[: i + 1] + out[j + 1:]
+        out = out[: i + 1] + out[j + 1 :]
     return out
 
 
@@ -59,12 +60,15 @@ def flanked(structure: Sequence[str], element: str, kind: str) -> bool:
         return False
     at = structure.index(element)
     before = {s for s in map(site_of, structure[:at]) if s and s[0] == kind}
-    return any(site_of(e) in before for e in structure[at + 1:])
+    return any(site_of(e) in before for e in structure[at + 1 :])
 
 
 def matches(rule: Rule, structure: Sequence[str]) -> bool:
-    return (all(e in structure for e in rule.has) and not any(e in structure for e in rule.lacks)
-            and (rule.floxed is None or flanked(structure, "CE", "loxP") == rule.floxed))
+    return (
+        all(e in structure for e in rule.has)
+        and not any(e in structure for e in rule.lacks)
+        and (rule.floxed is None or flanked(structure, "CE", "loxP") == rule.floxed)
+    )
 
 
 def rules_of(family: str) -> tuple[Rule, ...]:
@@ -98,7 +102,7 @@ def reachable(family: str, start: Structure) -> dict[str, list[tuple[str, Struct
     return found
 
 
-@lru_cache(maxsize=None)
+@cache
 def family_classes(family: str) -> dict[str, Structure]:
     """Every class a cassette gives (itself and its Cre/Flp products) -> its structure."""
     start = CASSETTES[family]["elements"]

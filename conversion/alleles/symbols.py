@@ -1,4 +1,5 @@
 """MGI allele symbols: `Gene<tm1a(EUCOMM)Wtsi>`, `Gene<em1(IMPC)J>`, `Tg(CAG-Flpo)1Afst`."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -17,8 +18,10 @@ _PROJECT = re.compile(r"[A-Za-z0-9][A-Za-z0-9 .,+/:_\-]*")
 _SUP_OPEN = re.compile(r"<\s*sup\s*>", re.I)
 _SUP_CLOSE = re.compile(r"<\s*/\s*sup\s*>", re.I)
 _ANGLES = str.maketrans({"‹": "<", "›": ">", "〈": "<", "〉": ">", "＜": "<", "＞": ">"})
-_ALLELE = re.compile(r"(?P<kind>[A-Za-z]*)(?P<serial>\d*)(?P<cls>[a-z]?(?:\.\d+)?)"
-                     r"(?:\((?P<project>[^()]*)\))?(?P<lab>.*)")
+_ALLELE = re.compile(
+    r"(?P<kind>[A-Za-z]*)(?P<serial>\d*)(?P<cls>[a-z]?(?:\.\d+)?)"
+    r"(?:\((?P<project>[^()]*)\))?(?P<lab>.*)"
+)
 _TRANSGENE = re.compile(r"Tg\((?P<construct>.+)\)(?P<serial>\d+)(?P<lab>[A-Z][A-Za-z0-9]*)")
 
 
@@ -79,8 +82,10 @@ def parse_symbol(symbol: str) -> AlleleSymbol:
         raise SymbolError("empty allele symbol")
     text = plain_form(symbol)
     if re.search(r"[&\"']", text) or text.count("<") > 1 or text.count(">") > 1:
-        raise SymbolError("markup inside the symbol (only one <...> or <sup>...</sup> allele part is allowed, "
-                          "e.g. Gene<tm1a(EUCOMM)Wtsi>)")
+        raise SymbolError(
+            "markup inside the symbol (only one <...> or <sup>...</sup> allele part is allowed, "
+            "e.g. Gene<tm1a(EUCOMM)Wtsi>)"
+        )
     if text.startswith("Tg(") and "<" not in text:
         m = _TRANSGENE.fullmatch(text)
         if not m or not _balanced(m.group("construct")):
@@ -107,8 +112,7 @@ def parse_symbol(symbol: str) -> AlleleSymbol:
     if not serial or int(serial) == 0:
         raise SymbolError(f"missing serial number after {kind!r} (e.g. {kind}1)")
     if cls not in CLASSES:
-        raise SymbolError(f"unknown allele class {kind + serial + cls!r} "
-                          "(known: a, b, c, d, e, e.1, .1, .2 or none)")
+        raise SymbolError(f"unknown allele class {kind + serial + cls!r} (known: a, b, c, d, e, e.1, .1, .2 or none)")
     if kind == "em" and cls[:1].isalpha():
         raise SymbolError("CRISPR em alleles have no class letter")
     if project is not None and not project.strip():
@@ -119,8 +123,10 @@ def parse_symbol(symbol: str) -> AlleleSymbol:
         raise SymbolError(f"missing lab code after {allele!r} (e.g. Wtsi)")
     if not _LAB.fullmatch(lab):
         if re.fullmatch(r"[a-z][A-Za-z0-9]*", lab):
-            raise SymbolError(f"lab code {lab!r} must start with a capital letter "
-                              f"(MGI lab codes are written e.g. {lab[0].upper() + lab[1:]!r})")
+            raise SymbolError(
+                f"lab code {lab!r} must start with a capital letter "
+                f"(MGI lab codes are written e.g. {lab[0].upper() + lab[1:]!r})"
+            )
         raise SymbolError(f"lab code {lab!r} must be letters and digits")
     return AlleleSymbol(gene, kind, int(serial), cls, project, lab)
 
@@ -154,5 +160,6 @@ def allele_label(value: AlleleSymbol | str, serial: int = 1) -> str:
         return f"tm{serial}{text}"
     if text == "em":
         return f"em{serial}"
-    raise ValueError(f"Unknown allele class {value!r}: use e.g. tm1a, tm1b, tm1c, tm1d, tm1e.1, "
-                     "tm1.1, em1 or a symbol.")
+    raise ValueError(
+        f"Unknown allele class {value!r}: use e.g. tm1a, tm1b, tm1c, tm1d, tm1e.1, tm1.1, em1 or a symbol."
+    )

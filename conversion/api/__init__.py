@@ -1,17 +1,18 @@
 """The JSON API under /api/v1 (flask-smorest: schemas and OpenAPI from one source)."""
+
 from __future__ import annotations
 
+import flask_smorest
 import marshmallow as ma
 from flask import Flask, request
 from flask_login import current_user
-import flask_smorest
 from flask_smorest import Api
 from webargs import core as webargs_core
 from webargs.flaskparser import FlaskParser, is_json_request
 
 from ..accounts.auth import api_user, bearer_token
-from ..extensions import csrf
 from ..errors import ApiError
+from ..extensions import csrf
 from ..inputs import json_body
 
 
@@ -47,10 +48,12 @@ api = ConversionApi()
 
 def error_responses(blp, *codes: int):
     """Document `{"error": ...}` answers with these statuses on an endpoint."""
+
     def deco(fn):
         for code in codes:
             fn = blp.alt_response(code, schema=ErrorSchema, description='{"error": "..."}')(fn)
         return fn
+
     return deco
 
 
@@ -64,8 +67,7 @@ def require_user(*roles: str):
     return user
 
 
-API_MODULES = ["tokens", "strains", "feasibility", "requests", "lab", "invoices", "documents", "messages",
-               "archive"]
+API_MODULES = ["tokens", "strains", "feasibility", "requests", "lab", "invoices", "documents", "messages", "archive"]
 """Modules of this package with a flask-smorest `blp`, registered under /api/v1."""
 
 
@@ -84,7 +86,11 @@ def init_api(app: Flask) -> None:
     @app.before_request
     def _csrf_for_cookie_json():
         """Bearer calls need no CSRF token; cookie-authenticated (signed-in session) writes do."""
-        if (request.path.startswith("/api/") and request.method not in ("GET", "HEAD", "OPTIONS")
-                and bearer_token() is None and current_user.is_authenticated
-                and request.path != "/api/v1/tokens"):
+        if (
+            request.path.startswith("/api/")
+            and request.method not in ("GET", "HEAD", "OPTIONS")
+            and bearer_token() is None
+            and current_user.is_authenticated
+            and request.path != "/api/v1/tokens"
+        ):
             csrf.protect()

@@ -1,4 +1,5 @@
 """The archive loop: the derived-alleles report for MGI, and asking to be told when a product is archived."""
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -28,17 +29,25 @@ class WatchList(ma.Schema):
 
 
 @blp.route("/reports/derived-alleles", methods=["GET"])
-@blp.response(200, content_type="text/tab-separated-values", description=(
-    "TSV, one row per archived derivative: parent_allele, derived_allele, excision, deleter, tat_cre, "
-    "colony, background, node, completed_on"))
+@blp.response(
+    200,
+    content_type="text/tab-separated-values",
+    description=(
+        "TSV, one row per archived derivative: parent_allele, derived_allele, excision, deleter, tat_cre, "
+        "colony, background, node, completed_on"
+    ),
+)
 @error_responses(blp, 401, 403)
 def derived_alleles():
     """The derived alleles EMMA archived, for reporting to MGI (coordinators)."""
     from ..dashboards.reports import derived_alleles_tsv
 
     require_user("coordinator")
-    return Response(derived_alleles_tsv(), mimetype="text/tab-separated-values",
-                    headers={"Content-Disposition": 'attachment; filename="derived-alleles.tsv"'})
+    return Response(
+        derived_alleles_tsv(),
+        mimetype="text/tab-separated-values",
+        headers={"Content-Disposition": 'attachment; filename="derived-alleles.tsv"'},
+    )
 
 
 @blp.route("/archive-watches", methods=["POST"])

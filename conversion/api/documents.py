@@ -1,5 +1,6 @@
 """Documents of a request (multipart upload, list, download unchanged), quotes and the
 conversion certificate."""
+
 from __future__ import annotations
 
 from urllib.parse import quote as url_quote
@@ -36,19 +37,27 @@ class DocumentList(ma.Schema):
 
 class UploadForm(ma.Schema):
     """Both parts are checked by the operation, after who may see the request (404 first)."""
-    kind = Str(load_default=None, validate=ma.validate.Length(max=30), metadata={
-        "description": "required: " + ", ".join(k.value for k in DocumentKind)})
-    file = ma.fields.Raw(load_default=None, metadata={"type": "string", "format": "binary",
-                                                      "description": "required: PDF, PNG or JPEG, at most 10 MB"})
+
+    kind = Str(
+        load_default=None,
+        validate=ma.validate.Length(max=30),
+        metadata={"description": "required: " + ", ".join(k.value for k in DocumentKind)},
+    )
+    file = ma.fields.Raw(
+        load_default=None,
+        metadata={"type": "string", "format": "binary", "description": "required: PDF, PNG or JPEG, at most 10 MB"},
+    )
 
 
 class QuoteBody(ma.Schema):
     strain = Str(required=True, validate=ma.validate.Length(max=300))
     target = Str(required=True, validate=ma.validate.Length(max=10))
-    sector = Str(required=True, validate=ma.validate.Length(max=20),
-                 metadata={"description": "academic or industry"})
-    country = Str(required=True, validate=ma.validate.Length(max=100),
-                  metadata={"description": "ISO 3166-1 alpha-2 code, e.g. DE"})
+    sector = Str(required=True, validate=ma.validate.Length(max=20), metadata={"description": "academic or industry"})
+    country = Str(
+        required=True,
+        validate=ma.validate.Length(max=100),
+        metadata={"description": "ISO 3166-1 alpha-2 code, e.g. DE"},
+    )
     node = Str(load_default=None, allow_none=True, validate=ma.validate.Length(max=20))
     vat_number = Str(load_default=None, allow_none=True, validate=ma.validate.Length(max=30))
     deliverable = Str(load_default="frozen_sperm", validate=ma.validate.Length(max=20))
@@ -101,16 +110,32 @@ def _money(value) -> str:
 
 
 def quote_dict(quote) -> dict:
-    return {"id": quote.id, "number": quote.number, "node": quote.node.code, "strain": quote.strain.emma_id,
-            "target": quote.target, "product_symbol": quote.product_symbol, "sector": quote.sector,
-            "country": quote.country, "issued_on": quote.issued_on.isoformat(),
-            "valid_until": quote.valid_until.isoformat(), "request": quote.request_id,
-            "lines": [{k: line.get(k) for k in ("description", "service", "quantity", "unit_price", "net", "vat")}
-                      for line in quote.lines],
-            "net": _money(quote.net), "vat": _money(quote.vat), "total": _money(quote.total),
-            "currency": quote.currency, "vat_treatment": quote.vat_treatment,
-            "vat_rate": _money(quote.vat_rate), "vat_mention": quote.vat_mention,
-            "pdf_url": url_for("api_documents.quote_pdf", quote_id=quote.id), "pdf_sha256": quote.pdf_sha256}
+    return {
+        "id": quote.id,
+        "number": quote.number,
+        "node": quote.node.code,
+        "strain": quote.strain.emma_id,
+        "target": quote.target,
+        "product_symbol": quote.product_symbol,
+        "sector": quote.sector,
+        "country": quote.country,
+        "issued_on": quote.issued_on.isoformat(),
+        "valid_until": quote.valid_until.isoformat(),
+        "request": quote.request_id,
+        "lines": [
+            {k: line.get(k) for k in ("description", "service", "quantity", "unit_price", "net", "vat")}
+            for line in quote.lines
+        ],
+        "net": _money(quote.net),
+        "vat": _money(quote.vat),
+        "total": _money(quote.total),
+        "currency": quote.currency,
+        "vat_treatment": quote.vat_treatment,
+        "vat_rate": _money(quote.vat_rate),
+        "vat_mention": quote.vat_mention,
+        "pdf_url": url_for("api_documents.quote_pdf", quote_id=quote.id),
+        "pdf_sha256": quote.pdf_sha256,
+    }
 
 
 def _pdf(data: bytes, filename: str, mimetype: str = "application/pdf") -> Response:
@@ -158,8 +183,13 @@ def upload(form, request_id):
     422); at most 10 MB (else 413). The SHA-256 of the bytes is kept."""
     user = require_user()
     upload = request.files.get("file")
-    doc = ops.upload_document(user, request_id, kind=form["kind"], name=upload.filename if upload else None,
-                              stream=upload.stream if upload else None)
+    doc = ops.upload_document(
+        user,
+        request_id,
+        kind=form["kind"],
+        name=upload.filename if upload else None,
+        stream=upload.stream if upload else None,
+    )
     return _doc(doc)
 
 
@@ -173,9 +203,17 @@ def list_documents(request_id):
 
 @blp.route("/requests/<int:request_id>/documents/<int:document_id>", methods=["GET"])
 @blp.response(200, content_type="application/pdf")
-@blp.doc(responses={"200": {"description": "The uploaded bytes (PDF, PNG or JPEG)", "content": {
-    mime: {"schema": {"type": "string", "format": "binary"}}
-    for mime in ("application/pdf", "image/png", "image/jpeg")}}})
+@blp.doc(
+    responses={
+        "200": {
+            "description": "The uploaded bytes (PDF, PNG or JPEG)",
+            "content": {
+                mime: {"schema": {"type": "string", "format": "binary"}}
+                for mime in ("application/pdf", "image/png", "image/jpeg")
+            },
+        }
+    }
+)
 @_errors(401, 404)
 def download(request_id, document_id):
     """The uploaded bytes, unchanged."""

@@ -9,11 +9,16 @@ blp = Blueprint("api_feasibility", __name__, description="Can this allele be con
 class FeasibilityRequest(ma.Schema):
     allele = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
     target = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=20))
-    cassette = ma.fields.String(load_default=None, allow_none=True,
-                                validate=ma.validate.Length(max=60))
-    design = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.OneOf(["conditional"]),
-                              metadata={"description": "'conditional' declares a CRISPR em allele floxed "
-                                                       "(its symbol cannot show it): em1 -> em1.1 with Cre"})
+    cassette = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=60))
+    design = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.OneOf(["conditional"]),
+        metadata={
+            "description": "'conditional' declares a CRISPR em allele floxed "
+            "(its symbol cannot show it): em1 -> em1.1 with Cre"
+        },
+    )
 
 
 class StepDetail(ma.Schema):
@@ -35,8 +40,10 @@ class FeasibilityResponse(ma.Schema):
     reason = ma.fields.String(allow_none=True)
     target = ma.fields.String()
     product_class = ma.fields.String(allow_none=True)
-    warnings = ma.fields.List(ma.fields.String(), metadata={
-        "description": "Assumptions the engine made about the allele's structure, and how to run the steps"})
+    warnings = ma.fields.List(
+        ma.fields.String(),
+        metadata={"description": "Assumptions the engine made about the allele's structure, and how to run the steps"},
+    )
     assumed_cassette = ma.fields.String(allow_none=True)
     step_details = ma.fields.List(ma.fields.Nested(StepDetail))
 

@@ -1,4 +1,5 @@
 """Invoices and credit notes of a request; their PDFs."""
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -16,21 +17,27 @@ Str = ma.fields.String
 
 class LineSchema(ma.Schema):
     description = Str(required=True, validate=ma.validate.Length(max=500))
-    quantity = ma.fields.Raw(load_default=1, metadata={"description": "number or string, e.g. 1 or \"1.5\""})
-    unit_price = ma.fields.Raw(required=True, metadata={"description": "EUR, e.g. \"1500.00\""})
+    quantity = ma.fields.Raw(load_default=1, metadata={"description": 'number or string, e.g. 1 or "1.5"'})
+    unit_price = ma.fields.Raw(required=True, metadata={"description": 'EUR, e.g. "1500.00"'})
     service = Str(load_default=None, allow_none=True, validate=ma.validate.Length(max=30))
 
 
 class CreateSchema(ma.Schema):
     lines = ma.fields.List(ma.fields.Nested(LineSchema), load_default=None, allow_none=True)
     draft = ma.fields.Boolean(load_default=False)
-    additional = ma.fields.Boolean(load_default=False, metadata={
-        "description": "true: a further invoice while one of the request is in force (not fully credited)"})
+    additional = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "true: a further invoice while one of the request is in force (not fully credited)"},
+    )
 
 
 class IdempotencyHeader(ma.Schema):
-    idempotency_key = Str(data_key="Idempotency-Key", load_default=None, validate=ma.validate.Length(max=200),
-                          metadata={"description": "a retry with the same key answers the first result"})
+    idempotency_key = Str(
+        data_key="Idempotency-Key",
+        load_default=None,
+        validate=ma.validate.Length(max=200),
+        metadata={"description": "a retry with the same key answers the first result"},
+    )
 
 
 class LinesSchema(ma.Schema):
@@ -128,15 +135,27 @@ def create(body, headers, request_id):
     request: 409 naming the invoice in force unless `additional`. A retry with the same
     `Idempotency-Key` header answers the first result."""
     user = require_user()
-    invoice = ops.create_invoice(user, request_id, lines=_lines(body["lines"]), draft=body["draft"],
-                                 additional=body["additional"],
-                                 idempotency_key=headers["idempotency_key"])
+    invoice = ops.create_invoice(
+        user,
+        request_id,
+        lines=_lines(body["lines"]),
+        draft=body["draft"],
+        additional=body["additional"],
+        idempotency_key=headers["idempotency_key"],
+    )
     return invoice_dict(invoice)
 
 
 @blp.route("/invoices", methods=["GET"])
-@blp.arguments(ma.Schema.from_dict({"node": Str(load_default=None, validate=ma.validate.Length(max=20)),
-                                    "before": ma.fields.Integer(load_default=None, validate=ma.validate.Range(1, 2**31 - 1))})(), location="query")
+@blp.arguments(
+    ma.Schema.from_dict(
+        {
+            "node": Str(load_default=None, validate=ma.validate.Length(max=20)),
+            "before": ma.fields.Integer(load_default=None, validate=ma.validate.Range(1, 2**31 - 1)),
+        }
+    )(),
+    location="query",
+)
 @blp.response(200, InvoiceList)
 @_errors(401, 422)
 def list_all(args):

@@ -4,6 +4,7 @@ QC, cryopreservation sessions and their test thaws, shipments; corrections and v
 Every new record answers 201 with its JSON (with `id`); a correction (PATCH, `reason` required)
 or a void answers 200 with the record and its `corrections`. Give `version` (as last read) to
 have a correction refused (409) when a colleague changed the record meanwhile."""
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -49,8 +50,12 @@ class PaperworkSchema(ma.Schema):
 
 
 class MatingSchema(ma.Schema):
-    deleter = Str(load_default=None, allow_none=True, validate=_len(300),
-                  metadata={"description": "EMMA id or name of one of the node's deleter strains"})
+    deleter = Str(
+        load_default=None,
+        allow_none=True,
+        validate=_len(300),
+        metadata={"description": "EMMA id or name of one of the node's deleter strains"},
+    )
     method = Str(load_default="deleter", validate=ma.validate.OneOf(["deleter", "tat_cre"]))
     set_up_on = Str(required=True, validate=_len(20))
     generation = Int(required=True, strict=True)
@@ -78,8 +83,11 @@ class AnimalsSchema(ma.Schema):
 
 
 class ImportSchema(ma.Schema):
-    text = Str(required=True, validate=_len(200_000), metadata={
-        "description": "CSV or pasted lines: label, sex, allele, deleter transgene[, born on[, mating]]"})
+    text = Str(
+        required=True,
+        validate=_len(200_000),
+        metadata={"description": "CSV or pasted lines: label, sex, allele, deleter transgene[, born on[, mating]]"},
+    )
 
 
 class PupSchema(ma.Schema):
@@ -103,8 +111,12 @@ class LitterSchema(ma.Schema):
 class QcSchema(ma.Schema):
     assay = Str(required=True, validate=_len(30))
     result = Str(required=True, validate=_len(10))
-    animal = Str(load_default=None, allow_none=True, validate=_len(60),
-                 metadata={"description": "label of a recorded, not voided animal of the request"})
+    animal = Str(
+        load_default=None,
+        allow_none=True,
+        validate=_len(60),
+        metadata={"description": "label of a recorded, not voided animal of the request"},
+    )
     animal_label = _opt(60)
     note = _opt(2000)
 
@@ -136,10 +148,18 @@ class CorrectionSchema(ma.Schema):
     class Meta:
         unknown = ma.INCLUDE
 
-    reason = Str(load_default=None, allow_none=True, validate=_len(2000),
-                 metadata={"description": "Required: why the record is corrected"})
-    version = Int(load_default=None, allow_none=True, strict=True,
-                  metadata={"description": "The version you read; 409 when the record changed since"})
+    reason = Str(
+        load_default=None,
+        allow_none=True,
+        validate=_len(2000),
+        metadata={"description": "Required: why the record is corrected"},
+    )
+    version = Int(
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        metadata={"description": "The version you read; 409 when the record changed since"},
+    )
 
 
 class VoidSchema(ma.Schema):
@@ -217,8 +237,9 @@ def litters(body, request_id):
     user = require_user()
     pups = body.pop("pups")
     litter, saved = lab.record_litter(user, request_id, pups=pups, **body)
-    return _json({**litter.to_dict(), "mating": litter.mating.label,
-                  "pups": [lab.record_json(a, {}) for a in saved]}, 201)
+    return _json(
+        {**litter.to_dict(), "mating": litter.mating.label, "pups": [lab.record_json(a, {}) for a in saved]}, 201
+    )
 
 
 @blp.route("/requests/<int:request_id>/animals", methods=["POST"])

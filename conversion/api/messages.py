@@ -1,4 +1,5 @@
 """Messages on a request (with internal notes for EMMA staff)."""
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -14,8 +15,9 @@ Str = ma.fields.String
 
 class MessageBody(ma.Schema):
     body = Str(required=True, validate=ma.validate.Length(max=ops.MAX_BODY))
-    internal = ma.fields.Boolean(load_default=False, metadata={
-        "description": "an internal note: EMMA staff only (requesters: 403)"})
+    internal = ma.fields.Boolean(
+        load_default=False, metadata={"description": "an internal note: EMMA staff only (requesters: 403)"}
+    )
 
 
 class MessageSchema(ma.Schema):

@@ -1,5 +1,6 @@
 """Finishing touches on the generated OpenAPI document, applied once all blueprints are in:
 the bearer security scheme, who must sign in, and every error documented as {"error": "..."}."""
+
 from __future__ import annotations
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
@@ -26,9 +27,9 @@ def _error(code: int) -> dict:
 def finish_spec(api) -> None:
     spec = api.spec
     if "bearerAuth" not in spec.components.security_schemes:
-        spec.components.security_scheme("bearerAuth", {
-            "type": "http", "scheme": "bearer",
-            "description": "A token from POST /api/v1/tokens"})
+        spec.components.security_scheme(
+            "bearerAuth", {"type": "http", "scheme": "bearer", "description": "A token from POST /api/v1/tokens"}
+        )
     for path, item in spec._paths.items():  # apispec keeps the paths here until to_dict()
         for method in METHODS:
             op = item.get(method)
@@ -56,8 +57,11 @@ def finish_spec(api) -> None:
             for code in sorted(codes):
                 current = responses.get(str(code), responses.get(code))
                 responses.pop(code, None)
-                fixed = _error(code) if code in ERRORS else {"description": "Error", "content": {
-                    "application/json": {"schema": ERROR_REF}}}
+                fixed = (
+                    _error(code)
+                    if code in ERRORS
+                    else {"description": "Error", "content": {"application/json": {"schema": ERROR_REF}}}
+                )
                 if isinstance(current, dict) and current.get("description") and code not in ERRORS:
                     fixed["description"] = current["description"]
                 responses[str(code)] = fixed

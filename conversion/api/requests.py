@@ -1,4 +1,5 @@
 """Requests: submit, list, read, fire triggers (lab records: api/lab.py)."""
+
 from __future__ import annotations
 
 import marshmallow as ma
@@ -31,8 +32,7 @@ class BillingSchema(ma.Schema):
 class SubmitSchema(ma.Schema):
     strain = Str(required=True, validate=_len(300))
     target = Str(required=True, validate=_len(10))
-    deliverable = Str(required=True, validate=ma.validate.OneOf(
-        ["frozen_sperm", "frozen_embryos", "live_animals"]))
+    deliverable = Str(required=True, validate=ma.validate.OneOf(["frozen_sperm", "frozen_embryos", "live_animals"]))
     billing = ma.fields.Nested(BillingSchema, required=True)
     use_tat_cre = ma.fields.Boolean(load_default=False)
     comment = Str(load_default=None, allow_none=True, validate=_len(2000))
@@ -63,15 +63,18 @@ class RequestSummarySchema(ma.Schema):
 
 
 class RequestSchema(RequestSummarySchema):
-    strain_retracted = ma.fields.Boolean(metadata={
-        "description": "coordinators and staff: the strain was retracted after submission"})
+    strain_retracted = ma.fields.Boolean(
+        metadata={"description": "coordinators and staff: the strain was retracted after submission"}
+    )
     strain_name = Str()
     source_symbol = Str()
     source_class = Str()
     product_class = Str()
     product_strain_name = Str(allow_none=True)
-    archived_strain = Str(allow_none=True, metadata={
-        "description": "EMMA id of the catalogue strain the product became (after cryopreservation)"})
+    archived_strain = Str(
+        allow_none=True,
+        metadata={"description": "EMMA id of the catalogue strain the product became (after cryopreservation)"},
+    )
     held_status = Str(allow_none=True)
     step = ma.fields.Dict(allow_none=True)
     plan = ma.fields.Dict()
@@ -132,11 +135,15 @@ def _json(payload: dict, status: int = 200):
     return resp
 
 
-IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "required": False,
-                   "schema": {"type": "string", "minLength": 1, "maxLength": 100},
-                   "description": "Any unique string per submission: a retry, or the same submit sent "
-                                  "several times at once, answers the first request (201) instead of "
-                                  "making another; the key with a different strain or target is 409."}
+IDEMPOTENCY_KEY = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 100},
+    "description": "Any unique string per submission: a retry, or the same submit sent "
+    "several times at once, answers the first request (201) instead of "
+    "making another; the key with a different strain or target is 409.",
+}
 
 
 @blp.route("/requests", methods=["POST"])
@@ -148,10 +155,16 @@ def submit(body):
     """Submit a conversion request (requesters). An `Idempotency-Key` header (1-100 characters)
     makes a retry, or the same submit sent several times at once, answer the first request."""
     user = require_user()
-    req = ops.submit_request(user, strain=body["strain"], target=body["target"],
-                             deliverable=body["deliverable"], billing=ops.Billing(**body["billing"]),
-                             use_tat_cre=body["use_tat_cre"], comment=body["comment"],
-                             idempotency_key=request.headers.get("Idempotency-Key"))
+    req = ops.submit_request(
+        user,
+        strain=body["strain"],
+        target=body["target"],
+        deliverable=body["deliverable"],
+        billing=ops.Billing(**body["billing"]),
+        use_tat_cre=body["use_tat_cre"],
+        comment=body["comment"],
+        idempotency_key=request.headers.get("Idempotency-Key"),
+    )
     return request_detail(req, user)
 
 
@@ -163,8 +176,8 @@ def list_requests(args):
     """Requests you may see, newest first; `next` is the URL of the next page."""
     user = require_user()
     rows, next_cursor = ops.list_request_summaries(
-        user, status=args["status"], node=args["node"], q=args["q"], cursor=args["cursor"],
-        limit=args["limit"])
+        user, status=args["status"], node=args["node"], q=args["q"], cursor=args["cursor"], limit=args["limit"]
+    )
     nxt = None
     if next_cursor:
         params = {k: v for k, v in args.items() if v is not None and k != "cursor"}
@@ -204,6 +217,16 @@ def suggestions(request_id):
     """Nodes ranked for assignment (coordinators)."""
     user = require_user("coordinator")
     req = ops.get_request(user, request_id)
-    return {"items": [{"node": s.node.code, "name": s.node.name, "ok": s.ok, "problem": s.problem,
-                       "holds_stock": s.holds_stock, "open_requests": s.open_requests}
-                      for s in ops.suggest_nodes(req)]}
+    return {
+        "items": [
+            {
+                "node": s.node.code,
+                "name": s.node.name,
+                "ok": s.ok,
+                "problem": s.problem,
+                "holds_stock": s.holds_stock,
+                "open_requests": s.open_requests,
+            }
+            for s in ops.suggest_nodes(req)
+        ]
+    }

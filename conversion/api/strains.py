@@ -19,8 +19,10 @@ class StrainSchema(ma.Schema):
     industry_licence = ma.fields.String(allow_none=True)
     design = ma.fields.String(allow_none=True, metadata={"description": "'conditional': a floxed CRISPR allele"})
     mgi_id = ma.fields.String(allow_none=True, metadata={"description": "the gene's MGI accession"})
-    derived_from = ma.fields.String(allow_none=True, metadata={
-        "description": "EMMA id of the strain this one was converted from (derived strains only)"})
+    derived_from = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "EMMA id of the strain this one was converted from (derived strains only)"},
+    )
     derived_by = ma.fields.String(allow_none=True, metadata={"description": "reference of the conversion request"})
     archived_at = ma.fields.String(allow_none=True)
 

@@ -43,8 +43,12 @@ class MeSchema(ma.Schema):
 def me():
     """Who the token (or session) belongs to."""
     user = require_user()
-    return {"email": user.email, "name": user.name, "role": user.role.value,
-            "node": user.node.code if user.node else None}
+    return {
+        "email": user.email,
+        "name": user.name,
+        "role": user.role.value,
+        "node": user.node.code if user.node else None,
+    }
 
 
 @blp.route("/tokens/current", methods=["DELETE"])

@@ -1,4 +1,5 @@
 """All-or-nothing CSV import of catalogue strains."""
+
 from __future__ import annotations
 
 import csv
@@ -25,10 +26,17 @@ def _column_limits() -> dict[str, int]:
     """The longest value each CSV column may hold: the database columns, less ROOM where a
     derived symbol or name is stored in the same size of column."""
     cols = Strain.__table__.c
-    return {"emma_id": cols.emma_id.type.length, "strain_name": cols.strain_name.type.length - ROOM,
-            "allele_symbol": cols.allele_symbol.type.length - ROOM, "holder_node": 20, "material": 20,
-            "access": 20, "industry_licence": cols.industry_licence.type.length,
-            "design": cols.design.type.length, "mgi_id": cols.mgi_id.type.length}
+    return {
+        "emma_id": cols.emma_id.type.length,
+        "strain_name": cols.strain_name.type.length - ROOM,
+        "allele_symbol": cols.allele_symbol.type.length - ROOM,
+        "holder_node": 20,
+        "material": 20,
+        "access": 20,
+        "industry_licence": cols.industry_licence.type.length,
+        "design": cols.design.type.length,
+        "mgi_id": cols.mgi_id.type.length,
+    }
 
 
 @dataclass
@@ -100,8 +108,10 @@ def parse_rows(text: str) -> tuple[list[dict], list[str]]:
             elif emma_id in existing:
                 problems.append(f"EMMA ID {emma_id} is already in the catalogue")
             elif is_derived_block(emma_id):
-                problems.append(f"EMMA ID {emma_id} is in the block EMMA gives the strains it derives itself "
-                                f"(EM:{DERIVED_ID_FIRST:05d} and above): imports use the archive's own ids")
+                problems.append(
+                    f"EMMA ID {emma_id} is in the block EMMA gives the strains it derives itself "
+                    f"(EM:{DERIVED_ID_FIRST:05d} and above): imports use the archive's own ids"
+                )
             else:
                 seen[emma_id] = line
             if not row["strain_name"]:
@@ -124,8 +134,10 @@ def parse_rows(text: str) -> tuple[list[dict], list[str]]:
                     except ValueError as exc:
                         problems.append(str(exc))
                     if row["strain_name"] and not strain_carries(row["strain_name"], symbol):
-                        problems.append(f"strain name {row['strain_name'][:80]!r} does not carry its allele "
-                                        f"{symbol} (e.g. C57BL/6N-{symbol}/Wtsi)")
+                        problems.append(
+                            f"strain name {row['strain_name'][:80]!r} does not carry its allele "
+                            f"{symbol} (e.g. C57BL/6N-{symbol}/Wtsi)"
+                        )
             mgi_id = (row.get("mgi_id") or "").upper().replace(" ", "") or None
             if mgi_id is not None and not MGI_ID.fullmatch(mgi_id):
                 problems.append(f"mgi_id {row['mgi_id'][:40]!r} must look like MGI:1234567 (the gene's MGI accession)")
@@ -140,11 +152,20 @@ def parse_rows(text: str) -> tuple[list[dict], list[str]]:
             if problems:
                 errors.extend(f"line {line}: {p}" for p in problems)
                 continue
-            rows.append(dict(
-                emma_id=emma_id, strain_name=plain_form(row["strain_name"]), allele_symbol=symbol,
-                gene=gene, holder_node_id=node.id, material=material, access=access,
-                industry_licence=licence, design=design, mgi_id=mgi_id,
-            ))
+            rows.append(
+                dict(
+                    emma_id=emma_id,
+                    strain_name=plain_form(row["strain_name"]),
+                    allele_symbol=symbol,
+                    gene=gene,
+                    holder_node_id=node.id,
+                    material=material,
+                    access=access,
+                    industry_licence=licence,
+                    design=design,
+                    mgi_id=mgi_id,
+                )
+            )
     except csv.Error as exc:
         errors.append(f"line {reader.line_num}: {exc}")
     if not rows and not errors:

@@ -1,9 +1,8 @@
 """EMMA nodes, their deleter strains, and the strain catalogue."""
+
 from __future__ import annotations
 
 import enum
-from typing import Optional
-
 from datetime import datetime
 
 from sqlalchemy import Boolean, Enum, ForeignKey, String, Text
@@ -42,13 +41,11 @@ class Node(db.Model):
     country: Mapped[str] = mapped_column(String(2))
     lab_code: Mapped[str] = mapped_column(String(20))
     offers_conversion: Mapped[bool] = mapped_column(Boolean, default=False)
-    vat_number: Mapped[Optional[str]] = mapped_column(String(30))
+    vat_number: Mapped[str | None] = mapped_column(String(30))
     address: Mapped[str] = mapped_column(Text, default="")
     email: Mapped[str] = mapped_column(String(200), default="")
 
-    deleters: Mapped[list["DeleterStrain"]] = relationship(
-        back_populates="node", order_by="DeleterStrain.name"
-    )
+    deleters: Mapped[list[DeleterStrain]] = relationship(back_populates="node", order_by="DeleterStrain.name")
 
     def __repr__(self) -> str:
         return f"<Node {self.code}>"
@@ -60,7 +57,7 @@ class DeleterStrain(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     node_id: Mapped[int] = mapped_column(ForeignKey("nodes.id"), index=True)
     name: Mapped[str] = mapped_column(String(300))
-    emma_id: Mapped[Optional[str]] = mapped_column(String(8))
+    emma_id: Mapped[str | None] = mapped_column(String(8))
     recombinase: Mapped[Recombinase] = mapped_column(_enum(Recombinase, "recombinase"))
 
     node: Mapped[Node] = relationship(back_populates="deleters")
@@ -80,21 +77,21 @@ class Strain(db.Model):
     holder_node_id: Mapped[int] = mapped_column(ForeignKey("nodes.id"), index=True)
     material: Mapped[Material] = mapped_column(_enum(Material, "material"))
     access: Mapped[Access] = mapped_column(_enum(Access, "access"), default=Access.public)
-    industry_licence: Mapped[Optional[str]] = mapped_column(String(20))
+    industry_licence: Mapped[str | None] = mapped_column(String(20))
     # "conditional": a CRISPR em allele declared floxed (its symbol cannot show it); else None.
-    design: Mapped[Optional[str]] = mapped_column(String(20))
-    mgi_id: Mapped[Optional[str]] = mapped_column(String(20))  # the gene's MGI accession, MGI:1234567
+    design: Mapped[str | None] = mapped_column(String(20))
+    mgi_id: Mapped[str | None] = mapped_column(String(20))  # the gene's MGI accession, MGI:1234567
     # A strain EMMA derived itself (the archive loop): its parent strain, the conversion request that
     # made it (id and reference; no foreign key: requests already refer to strains), when it was
     # archived and how many straws or embryos were stored then.
-    derived_from_id: Mapped[Optional[int]] = mapped_column(ForeignKey("strains.id"), index=True)
-    derived_by_request_id: Mapped[Optional[int]] = mapped_column(index=True)
-    derived_by_reference: Mapped[Optional[str]] = mapped_column(String(20))
-    archived_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    stock_count: Mapped[Optional[int]]
+    derived_from_id: Mapped[int | None] = mapped_column(ForeignKey("strains.id"), index=True)
+    derived_by_request_id: Mapped[int | None] = mapped_column(index=True)
+    derived_by_reference: Mapped[str | None] = mapped_column(String(20))
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stock_count: Mapped[int | None]
 
     holder_node: Mapped[Node] = relationship()
-    derived_from: Mapped[Optional["Strain"]] = relationship(remote_side=[id])
+    derived_from: Mapped[Strain | None] = relationship(remote_side=[id])
 
     @property
     def is_public(self) -> bool:

@@ -1,4 +1,5 @@
 """Catalogue queries, always scoped to what the viewer may see."""
+
 from __future__ import annotations
 
 from sqlalchemy import Select, func, or_, select, text
@@ -10,8 +11,12 @@ from .models import Access, Material, Node, Strain
 
 def can_see_hidden(user) -> bool:
     """Confidential and retracted strains are shown to coordinators only."""
-    return bool(user is not None and getattr(user, "is_authenticated", False)
-                and getattr(user, "role", None) is not None and user.role.value == "coordinator")
+    return bool(
+        user is not None
+        and getattr(user, "is_authenticated", False)
+        and getattr(user, "role", None) is not None
+        and user.role.value == "coordinator"
+    )
 
 
 def visible_strains(user) -> Select:
@@ -43,12 +48,12 @@ ALLELE_CLASSES: dict[str, tuple[str, tuple[str, ...]]] = {
 
 def _class_condition(key: str):
     patterns = ALLELE_CLASSES[key][1]
-    return or_(*(Strain.allele_symbol.like(f"%{prefix}{p[1:]}%")
-                 for p in patterns for prefix in ("<", "<sup>")))
+    return or_(*(Strain.allele_symbol.like(f"%{prefix}{p[1:]}%") for p in patterns for prefix in ("<", "<sup>")))
 
 
-def _conditions(user, q: str | None, node: str | None = None, allele_class: str | None = None,
-                material: str | None = None) -> list:
+def _conditions(
+    user, q: str | None, node: str | None = None, allele_class: str | None = None, material: str | None = None
+) -> list:
     where = [] if can_see_hidden(user) else [Strain.access == Access.public]
     q = (q or "").strip()
     if any(c in q for c in "<>‹›"):  # `Gene<sup>tm1b...` finds the canonical `Gene<tm1b...`
@@ -57,10 +62,14 @@ def _conditions(user, q: str | None, node: str | None = None, allele_class: str 
         q = plain_form(q)
     if q:
         pattern = f"%{escape_like(q.lower())}%"
-        where.append(or_(*(
-            col.ilike(pattern, escape="\\")
-            for col in (Strain.emma_id, Strain.gene, Strain.allele_symbol, Strain.strain_name)
-        )))
+        where.append(
+            or_(
+                *(
+                    col.ilike(pattern, escape="\\")
+                    for col in (Strain.emma_id, Strain.gene, Strain.allele_symbol, Strain.strain_name)
+                )
+            )
+        )
     if node:
         where.append(Strain.holder_node_id.in_(select(Node.id).where(Node.code == node)))
     if allele_class in ALLELE_CLASSES:
@@ -72,8 +81,14 @@ def _conditions(user, q: str | None, node: str | None = None, allele_class: str 
 
 def search_strains(user, q: str | None, limit: int = 50, offset: int = 0, **filters) -> list[Strain]:
     """Visible strains matching the text and the filters (node, allele_class, material), by gene."""
-    stmt = (select(Strain).options(joinedload(Strain.holder_node)).where(*_conditions(user, q, **filters))
-            .order_by(Strain.gene, Strain.emma_id).limit(limit).offset(offset))
+    stmt = (
+        select(Strain)
+        .options(joinedload(Strain.holder_node))
+        .where(*_conditions(user, q, **filters))
+        .order_by(Strain.gene, Strain.emma_id)
+        .limit(limit)
+        .offset(offset)
+    )
     return list(db.session.scalars(stmt))
 
 
@@ -83,8 +98,7 @@ def count_strains(user, q: str | None, **filters) -> int:
 
 def holder_nodes() -> list[Node]:
     """Nodes that hold at least one catalogue strain (the catalogue's node filter)."""
-    return list(db.session.scalars(select(Node).where(Node.id.in_(select(Strain.holder_node_id)))
-                                   .order_by(Node.code)))
+    return list(db.session.scalars(select(Node).where(Node.id.in_(select(Strain.holder_node_id))).order_by(Node.code)))
 
 
 def get_strain(user, emma_id: str) -> Strain | None:
@@ -120,8 +134,7 @@ def _lock_derived_ids() -> None:
 def next_derived_emma_id() -> str:
     """The next id of the derived block (EM:90001, EM:90002 ...)."""
     _lock_derived_ids()
-    last = db.session.scalar(select(func.max(Strain.emma_id)).where(
-        Strain.emma_id >= f"EM:{DERIVED_ID_FIRST:05d}"))
+    last = db.session.scalar(select(func.max(Strain.emma_id)).where(Strain.emma_id >= f"EM:{DERIVED_ID_FIRST:05d}"))
     number = int(last[3:]) + 1 if last else DERIVED_ID_FIRST
     if number > DERIVED_ID_LAST:
         raise RuntimeError("The block of EMMA ids for derived strains is used up.")
@@ -149,9 +162,17 @@ def find_archived(symbol: str, *, public_only: bool = True) -> Strain | None:
     return None
 
 
-def create_derived_strain(*, parent: Strain, allele_symbol: str, strain_name: str, holder: Node,
-                          material: Material, stock_count: int | None, request_id: int,
-                          reference: str) -> Strain:
+def create_derived_strain(
+    *,
+    parent: Strain,
+    allele_symbol: str,
+    strain_name: str,
+    holder: Node,
+    material: Material,
+    stock_count: int | None,
+    request_id: int,
+    reference: str,
+) -> Strain:
     """The catalogue entry of a finished conversion (no commit: the caller's transition commits).
     It inherits the parent's access, genOway licence and MGI gene id (not a declared design: the
     product is what Cre or Flp made of it)."""
@@ -159,11 +180,21 @@ def create_derived_strain(*, parent: Strain, allele_symbol: str, strain_name: st
 
     symbol = canonical_symbol(allele_symbol)
     strain = Strain(
-        emma_id=next_derived_emma_id(), strain_name=plain_form(strain_name), allele_symbol=symbol,
-        gene=parse_symbol(symbol).gene, holder_node=holder, material=material, access=parent.access,
-        industry_licence=parent.industry_licence, mgi_id=parent.mgi_id,
-        derived_from=parent, derived_by_request_id=request_id, derived_by_reference=reference,
-        archived_at=utcnow(), stock_count=stock_count)
+        emma_id=next_derived_emma_id(),
+        strain_name=plain_form(strain_name),
+        allele_symbol=symbol,
+        gene=parse_symbol(symbol).gene,
+        holder_node=holder,
+        material=material,
+        access=parent.access,
+        industry_licence=parent.industry_licence,
+        mgi_id=parent.mgi_id,
+        derived_from=parent,
+        derived_by_request_id=request_id,
+        derived_by_reference=reference,
+        archived_at=utcnow(),
+        stock_count=stock_count,
+    )
     db.session.add(strain)
     db.session.flush()
     return strain
@@ -171,5 +202,6 @@ def create_derived_strain(*, parent: Strain, allele_symbol: str, strain_name: st
 
 def derivatives_of(user, strain: Strain) -> list[Strain]:
     """Strains derived from `strain` that `user` may see."""
-    return list(db.session.scalars(visible_strains(user).where(Strain.derived_from_id == strain.id)
-                                   .order_by(Strain.emma_id)))
+    return list(
+        db.session.scalars(visible_strains(user).where(Strain.derived_from_id == strain.id).order_by(Strain.emma_id))
+    )

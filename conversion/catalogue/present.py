@@ -1,6 +1,7 @@
 """Alleles as scientists write them: the allele part as superscript (`Gene<sup>tm1b(EUCOMM)Wtsi</sup>`),
 never broken across lines, the gene linked to its MGI page when the catalogue holds its MGI id.
 The `allele` Jinja filter serves pages, HTML emails and PDFs alike."""
+
 from __future__ import annotations
 
 import re
@@ -25,7 +26,7 @@ def allele_html(text, gene: str | None = None, mgi_id: str | None = None, inline
     plain = plain_form(str(text))
     out, pos = [], 0
     for m in _ALLELE_PART.finditer(plain):
-        out.append(escape(plain[pos:m.start()]))
+        out.append(escape(plain[pos : m.start()]))
         token = m.group("gene")
         if gene and mgi_id and token.endswith(gene):
             head = token[: len(token) - len(gene)]
@@ -34,8 +35,9 @@ def allele_html(text, gene: str | None = None, mgi_id: str | None = None, inline
         else:
             name = escape(token)
         style = Markup(' style="{}"').format(NOWRAP) if inline else ""
-        out.append(Markup('<span class="allele-symbol"{}>{}<sup>{}</sup></span>').format(
-            style, name, m.group("allele")))
+        out.append(
+            Markup('<span class="allele-symbol"{}>{}<sup>{}</sup></span>').format(style, name, m.group("allele"))
+        )
         pos = m.end()
     out.append(escape(plain[pos:]))
     return Markup("").join(out)

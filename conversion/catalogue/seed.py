@@ -1,4 +1,5 @@
 """Demo data: EMMA nodes, deleter strains, catalogue strains (idempotent)."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -8,30 +9,106 @@ from .models import Access, DeleterStrain, Material, Node, Recombinase, Strain
 
 # code, name, country, holder lab code, offers conversion, VAT number, address
 NODES = [
-    ("SANG", "Wellcome Sanger Institute", "GB", "Wtsi", False, "GB123456782",
-     "Wellcome Genome Campus, Hinxton, Cambridge CB10 1SA, United Kingdom"),
-    ("CNR", "CNR Institute of Biochemistry and Cell Biology", "IT", "Cnrm", False, "IT02118760582",
-     "Via E. Ramarini 32, 00015 Monterotondo Scalo (RM), Italy"),
-    ("MRC", "MRC Harwell Institute", "GB", "H", True, "GB654321006",
-     "Harwell Campus, Didcot, Oxfordshire OX11 0RD, United Kingdom"),
-    ("ICS", "Institut Clinique de la Souris", "FR", "Ics", True, "FR27775688732",
-     "1 rue Laurent Fries, 67404 Illkirch, France"),
-    ("HMGU", "Helmholtz Zentrum München", "DE", "Ieg", True, "DE123456788",
-     "Ingolstädter Landstraße 1, 85764 Neuherberg, Germany"),
-    ("CNB", "Centro Nacional de Biotecnología (CNB-CSIC)", "ES", "Cnbc", False, "ESA12345674",
-     "Calle Darwin 3, 28049 Madrid, Spain"),
-    ("UNIOULU", "University of Oulu, Biocenter Oulu", "FI", "Oulu", True, "FI12345671",
-     "Aapistie 5, 90220 Oulu, Finland"),
-    ("VETMEDUNI", "University of Veterinary Medicine Vienna", "AT", "Biat", False, "ATU12345675",
-     "Veterinärplatz 1, 1210 Vienna, Austria"),
-    ("CNRS", "CNRS Orléans, TAAM", "FR", "Orl", False, "FR40180089013",
-     "3B rue de la Férollerie, 45071 Orléans, France"),
-    ("CIPHE", "Centre d'Immunophénomique", "FR", "Ciphe", False, "FR19130005481",
-     "163 avenue de Luminy, 13288 Marseille, France"),
-    ("IMG", "Institute of Molecular Genetics, Czech Centre for Phenogenomics", "CZ", "Ph", False,
-     "CZ12345679", "Průmyslová 595, 252 50 Vestec, Czech Republic"),
-    ("BSRC", "BSRC Alexander Fleming", "GR", "Flmg", False, "EL123456783",
-     "34 Fleming Street, 16672 Vari, Greece"),
+    (
+        "SANG",
+        "Wellcome Sanger Institute",
+        "GB",
+        "Wtsi",
+        False,
+        "GB123456782",
+        "Wellcome Genome Campus, Hinxton, Cambridge CB10 1SA, United Kingdom",
+    ),
+    (
+        "CNR",
+        "CNR Institute of Biochemistry and Cell Biology",
+        "IT",
+        "Cnrm",
+        False,
+        "IT02118760582",
+        "Via E. Ramarini 32, 00015 Monterotondo Scalo (RM), Italy",
+    ),
+    (
+        "MRC",
+        "MRC Harwell Institute",
+        "GB",
+        "H",
+        True,
+        "GB654321006",
+        "Harwell Campus, Didcot, Oxfordshire OX11 0RD, United Kingdom",
+    ),
+    (
+        "ICS",
+        "Institut Clinique de la Souris",
+        "FR",
+        "Ics",
+        True,
+        "FR27775688732",
+        "1 rue Laurent Fries, 67404 Illkirch, France",
+    ),
+    (
+        "HMGU",
+        "Helmholtz Zentrum München",
+        "DE",
+        "Ieg",
+        True,
+        "DE123456788",
+        "Ingolstädter Landstraße 1, 85764 Neuherberg, Germany",
+    ),
+    (
+        "CNB",
+        "Centro Nacional de Biotecnología (CNB-CSIC)",
+        "ES",
+        "Cnbc",
+        False,
+        "ESA12345674",
+        "Calle Darwin 3, 28049 Madrid, Spain",
+    ),
+    (
+        "UNIOULU",
+        "University of Oulu, Biocenter Oulu",
+        "FI",
+        "Oulu",
+        True,
+        "FI12345671",
+        "Aapistie 5, 90220 Oulu, Finland",
+    ),
+    (
+        "VETMEDUNI",
+        "University of Veterinary Medicine Vienna",
+        "AT",
+        "Biat",
+        False,
+        "ATU12345675",
+        "Veterinärplatz 1, 1210 Vienna, Austria",
+    ),
+    (
+        "CNRS",
+        "CNRS Orléans, TAAM",
+        "FR",
+        "Orl",
+        False,
+        "FR40180089013",
+        "3B rue de la Férollerie, 45071 Orléans, France",
+    ),
+    (
+        "CIPHE",
+        "Centre d'Immunophénomique",
+        "FR",
+        "Ciphe",
+        False,
+        "FR19130005481",
+        "163 avenue de Luminy, 13288 Marseille, France",
+    ),
+    (
+        "IMG",
+        "Institute of Molecular Genetics, Czech Centre for Phenogenomics",
+        "CZ",
+        "Ph",
+        False,
+        "CZ12345679",
+        "Průmyslová 595, 252 50 Vestec, Czech Republic",
+    ),
+    ("BSRC", "BSRC Alexander Fleming", "GR", "Flmg", False, "EL123456783", "34 Fleming Street, 16672 Vari, Greece"),
 ]
 
 # node code -> [(recombinase, name, EMMA id)]
@@ -91,6 +168,8 @@ STRAINS = [
 ]
 
 DEMO_PASSWORD_NOTE = "Demo accounts are listed in README.md."
+
+
 # email, password, role, node, name, organisation
 def strain_name(background: str, symbol: str, lab_code: str) -> str:
     return f"{background}-{symbol}/{lab_code}"
@@ -110,8 +189,9 @@ def seed_nodes() -> dict[str, Node]:
         have = {d.name for d in nodes[code].deleters}
         for recombinase, name, emma_id in deleters:
             if name not in have:
-                db.session.add(DeleterStrain(node=nodes[code], name=name, emma_id=emma_id,
-                                             recombinase=Recombinase(recombinase)))
+                db.session.add(
+                    DeleterStrain(node=nodes[code], name=name, emma_id=emma_id, recombinase=Recombinase(recombinase))
+                )
     return nodes
 
 
@@ -123,11 +203,18 @@ def seed_strains(nodes: dict[str, Node]) -> None:
         if emma_id in have:
             continue
         node = nodes[node_code]
-        db.session.add(Strain(
-            emma_id=emma_id, allele_symbol=symbol, gene=parse_symbol(symbol).gene,
-            strain_name=strain_name(background, symbol, node.lab_code), holder_node=node,
-            material=Material(material), access=Access(access), industry_licence=licence,
-        ))
+        db.session.add(
+            Strain(
+                emma_id=emma_id,
+                allele_symbol=symbol,
+                gene=parse_symbol(symbol).gene,
+                strain_name=strain_name(background, symbol, node.lab_code),
+                holder_node=node,
+                material=Material(material),
+                access=Access(access),
+                industry_licence=licence,
+            )
+        )
 
 
 def seed_catalogue(context: dict) -> None:

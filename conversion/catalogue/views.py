@@ -1,4 +1,5 @@
 """Catalogue search and strain pages."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
@@ -15,10 +16,12 @@ MATERIAL_LABELS = {"frozen_sperm": "Frozen sperm", "frozen_embryos": "Frozen emb
 
 def catalogue_args(source) -> dict:
     """The catalogue's query string, cleaned: q and the filters node, allele_class, material."""
-    return {"q": (source.get("q") or "").strip()[:200],
-            "node": (source.get("node") or "").strip().upper()[:20],
-            "allele_class": (source.get("class") or "").strip()[:10],
-            "material": (source.get("material") or "").strip()[:20]}
+    return {
+        "q": (source.get("q") or "").strip()[:200],
+        "node": (source.get("node") or "").strip().upper()[:20],
+        "allele_class": (source.get("class") or "").strip()[:10],
+        "material": (source.get("material") or "").strip()[:20],
+    }
 
 
 @bp.route("/strains")
@@ -34,11 +37,20 @@ def search():
     link = {"q": args["q"], "node": args["node"], "class": args["allele_class"], "material": args["material"]}
     link = {k: v for k, v in link.items() if v}
     return render_template(
-        "catalogue/search.html", q=args["q"], args=args, strains=strains, total=total, page=page,
-        pages=max(1, -(-total // PER_PAGE)), first=(page - 1) * PER_PAGE + 1, link=link,
-        nodes=holder_nodes(), classes=ALLELE_CLASSES, materials=[(m.value, MATERIAL_LABELS.get(m.value, m.value))
-                                                                 for m in Material],
-        filtered=any(filters.values()))
+        "catalogue/search.html",
+        q=args["q"],
+        args=args,
+        strains=strains,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PER_PAGE)),
+        first=(page - 1) * PER_PAGE + 1,
+        link=link,
+        nodes=holder_nodes(),
+        classes=ALLELE_CLASSES,
+        materials=[(m.value, MATERIAL_LABELS.get(m.value, m.value)) for m in Material],
+        filtered=any(filters.values()),
+    )
 
 
 @bp.route("/strains/<emma_id>")
@@ -53,5 +65,10 @@ def strain(emma_id: str):
     except (SymbolError, ValueError):
         products = []
     parent = get_strain(current_user, found.derived_from.emma_id) if found.derived_from_id else None
-    return render_template("catalogue/strain.html", strain=found, products=products, parent=parent,
-                           derivatives=derivatives_of(current_user, found))
+    return render_template(
+        "catalogue/strain.html",
+        strain=found,
+        products=products,
+        parent=parent,
+        derivatives=derivatives_of(current_user, found),
+    )

@@ -1,5 +1,6 @@
 """Dashboards for coordinators and node staff: counts, time in state, overdue requests, charts,
 and the estimated completion date shown on request pages."""
+
 import click
 
 
@@ -13,11 +14,17 @@ def init_app(app):
     request_changed.connect(record_visit)  # the time-in-state histogram, in the transition's transaction
     app.cli.add_command(rebuild_dashboard_cmd)
     for role in ("coordinator", "staff"):
-        add_links(app, role, nav=("Dashboard", "dashboards.dashboard"),
-                  home=("Dashboard: counts, overdue, charts", "dashboards.dashboard"))
-    add_links(app, "coordinator", home=("Derived alleles for MGI: the report of archived derivatives (TSV)",
-                                        "api_archive.derived_alleles"))
-
+        add_links(
+            app,
+            role,
+            nav=("Dashboard", "dashboards.dashboard"),
+            home=("Dashboard: counts, overdue, charts", "dashboards.dashboard"),
+        )
+    add_links(
+        app,
+        "coordinator",
+        home=("Derived alleles for MGI: the report of archived derivatives (TSV)", "api_archive.derived_alleles"),
+    )
 
 
 @click.command("rebuild-dashboard")

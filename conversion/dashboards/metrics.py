@@ -6,6 +6,7 @@ a failed rederivation back to accepted). The dashboard page reads it from a hist
 date by each transition (record_visit, models.StateDuration), the overdue list and monthly figures
 from conversion_requests.state_since: its statements read as many rows at 50,000 requests as at
 50 (docs/benchmarks.md)."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -19,10 +20,10 @@ from workflows.lifecycle import FINAL_STATES, OPEN_STATES, STATES
 from ..accounts.models import Role, User
 from ..catalogue.models import Node
 from ..extensions import db, utcnow
-from ..requests.models import ConversionRequest, RequestEvent
-from ..requests.operations import visible_requests
 from ..requests.durations import TYPICAL_WEEKS, typical_days
 from ..requests.estimates import DAY, intervals
+from ..requests.models import ConversionRequest, RequestEvent
+from ..requests.operations import visible_requests
 from .models import StateDuration, bucket_of
 
 
@@ -46,11 +47,17 @@ def _month(column):
 # ---- dashboard figures ---------------------------------------------------------
 def counts_by_node_and_state(user: User) -> tuple[list[str], list[str], dict]:
     """(node codes incl. '' for unassigned, states with any request, {(node, state): n})."""
-    per_node = (select(ConversionRequest.node_id, ConversionRequest.status, func.count().label("n"))
-                .where(*_visible(user)).group_by(ConversionRequest.node_id, ConversionRequest.status).subquery())
+    per_node = (
+        select(ConversionRequest.node_id, ConversionRequest.status, func.count().label("n"))
+        .where(*_visible(user))
+        .group_by(ConversionRequest.node_id, ConversionRequest.status)
+        .subquery()
+    )
     rows = db.session.execute(
         select(Node.code, per_node.c.status, per_node.c.n)
-        .select_from(per_node).outerjoin(Node, per_node.c.node_id == Node.id)).all()
+        .select_from(per_node)
+        .outerjoin(Node, per_node.c.node_id == Node.id)
+    ).all()
     counts = {(code or "", status): n for code, status, n in rows}
     nodes = sorted({code for code, _ in counts}, key=lambda c: (c == "", c))
     states = [s for s in STATES if any(state == s for _, state in counts)]
@@ -70,12 +77,14 @@ def time_in_state(user: User) -> dict[str, list[float]]:
 def median_time_in_state(user: User) -> list[dict]:
     """Median days and number of finished visits per open state, from the precomputed histogram
     (models.StateDuration): one statement reading at most a few hundred rows per state."""
-    stmt = select(StateDuration.state, StateDuration.bucket, func.sum(StateDuration.visits),
-                  func.sum(StateDuration.days))
+    stmt = select(
+        StateDuration.state, StateDuration.bucket, func.sum(StateDuration.visits), func.sum(StateDuration.days)
+    )
     if user.role is Role.staff:
         stmt = stmt.where(StateDuration.node_id == user.node_id)
-    rows = db.session.execute(stmt.group_by(StateDuration.state, StateDuration.bucket)
-                              .order_by(StateDuration.state, StateDuration.bucket)).all()
+    rows = db.session.execute(
+        stmt.group_by(StateDuration.state, StateDuration.bucket).order_by(StateDuration.state, StateDuration.bucket)
+    ).all()
     per_state: dict[str, list[tuple[int, float]]] = defaultdict(list)
     for state, _, visits, days in rows:
         per_state[state].append((int(visits), float(days)))
@@ -101,8 +110,11 @@ def record_visit(req: ConversionRequest, event: RequestEvent) -> None:
         return
     node_id = 0 if state in ("submitted", "approved") else (req.node_id or 0)  # before the flush: the old node
     with db.session.no_autoflush:
-        entered = db.session.scalar(select(func.max(RequestEvent.at)).where(
-            RequestEvent.request_id == req.id, RequestEvent.id != event.id if event.id else True))
+        entered = db.session.scalar(
+            select(func.max(RequestEvent.at)).where(
+                RequestEvent.request_id == req.id, RequestEvent.id != event.id if event.id else True
+            )
+        )
     if entered is None:
         return
     days = ((event.at or utcnow()) - entered).total_seconds() / DAY
@@ -119,12 +131,13 @@ def add_visits(counts: dict[tuple[int, str, int], tuple[int, float]]) -> None:
         from sqlalchemy.dialects.sqlite import insert
     table = StateDuration.__table__
     stmt = insert(table)
-    stmt = stmt.on_conflict_do_update(index_elements=[table.c.node_id, table.c.state, table.c.bucket],
-                                      set_={"visits": table.c.visits + stmt.excluded.visits,
-                                            "days": table.c.days + stmt.excluded.days})
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.node_id, table.c.state, table.c.bucket],
+        set_={"visits": table.c.visits + stmt.excluded.visits, "days": table.c.days + stmt.excluded.days},
+    )
     rows = [{"node_id": n, "state": s, "bucket": b, "visits": v, "days": d} for (n, s, b), (v, d) in counts.items()]
     for start in range(0, len(rows), 1000):
-        db.session.execute(stmt, rows[start:start + 1000])
+        db.session.execute(stmt, rows[start : start + 1000])
 
 
 def rebuild_state_durations() -> int:
@@ -135,9 +148,11 @@ def rebuild_state_durations() -> int:
     nodes = dict(db.session.execute(select(ConversionRequest.id, ConversionRequest.node_id)).all())
     counts: dict[tuple[int, str, int], tuple[int, float]] = {}
     last: tuple | None = None
-    rows = db.session.execute(select(RequestEvent.request_id, RequestEvent.to_status, RequestEvent.at)
-                              .order_by(RequestEvent.request_id, RequestEvent.id)
-                              .execution_options(yield_per=5000))
+    rows = db.session.execute(
+        select(RequestEvent.request_id, RequestEvent.to_status, RequestEvent.at)
+        .order_by(RequestEvent.request_id, RequestEvent.id)
+        .execution_options(yield_per=5000)
+    )
     total = 0
     for rid, state, at in rows:
         if last is not None and last[0] == rid:
@@ -165,14 +180,21 @@ def throughput(user: User, months: int = 12, now: datetime | None = None) -> lis
     keys.reverse()
     start = datetime(int(keys[0][:4]), int(keys[0][5:]), 1, tzinfo=now.tzinfo)
     submitted_month = _month(ConversionRequest.created_at)
-    submitted = dict(db.session.execute(
-        select(submitted_month, func.count()).where(ConversionRequest.created_at >= start, *_visible(user))
-        .group_by(submitted_month)).all())
+    submitted = dict(
+        db.session.execute(
+            select(submitted_month, func.count())
+            .where(ConversionRequest.created_at >= start, *_visible(user))
+            .group_by(submitted_month)
+        ).all()
+    )
     completed_month = _month(ConversionRequest.state_since)
-    completed = dict(db.session.execute(
-        select(completed_month, func.count()).where(ConversionRequest.status == "completed",
-                                                    ConversionRequest.state_since >= start, *_visible(user))
-        .group_by(completed_month)).all())
+    completed = dict(
+        db.session.execute(
+            select(completed_month, func.count())
+            .where(ConversionRequest.status == "completed", ConversionRequest.state_since >= start, *_visible(user))
+            .group_by(completed_month)
+        ).all()
+    )
     return [(k, submitted.get(k, 0), completed.get(k, 0)) for k in keys]
 
 
@@ -200,14 +222,24 @@ def overdue(user: User, now: datetime | None = None, limit: int = OVERDUE_SHOWN)
     and each state's `limit` oldest entries, both from the (status, state_since) index."""
     now = now or utcnow()
     cutoffs = {s: now - timedelta(days=typical_days(s)) for s in TYPICAL_WEEKS if typical_days(s) is not None}
-    late = [(ConversionRequest.status == s) & (ConversionRequest.state_since < cutoff)
-            for s, cutoff in cutoffs.items()]
-    total = db.session.scalar(select(func.count()).select_from(ConversionRequest)
-                              .where(or_(*late), *_visible(user))) or 0
-    parts = [select(ConversionRequest.id, ConversionRequest.reference, ConversionRequest.node_id,
-                    ConversionRequest.status, ConversionRequest.state_since)
-             .where(condition, *_visible(user)).order_by(ConversionRequest.state_since).limit(limit).subquery()
-             for condition in late]
+    late = [(ConversionRequest.status == s) & (ConversionRequest.state_since < cutoff) for s, cutoff in cutoffs.items()]
+    total = (
+        db.session.scalar(select(func.count()).select_from(ConversionRequest).where(or_(*late), *_visible(user))) or 0
+    )
+    parts = [
+        select(
+            ConversionRequest.id,
+            ConversionRequest.reference,
+            ConversionRequest.node_id,
+            ConversionRequest.status,
+            ConversionRequest.state_since,
+        )
+        .where(condition, *_visible(user))
+        .order_by(ConversionRequest.state_since)
+        .limit(limit)
+        .subquery()
+        for condition in late
+    ]
     oldest = union_all(*[select(part) for part in parts]).subquery()
     rows = db.session.execute(select(oldest, Node.code).outerjoin(Node, Node.id == oldest.c.node_id)).all()
     out = []

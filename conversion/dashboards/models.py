@@ -6,6 +6,7 @@ requests.signals.request_changed), so the "Time in each state" medians read a fe
 instead of the whole history. Buckets grow geometrically (BUCKET_RATIO: each 2 % wider than the
 last, from one minute) and keep the total of their lengths: a median read from them is the mean of the
 visits in the middle bucket, exact when they are alike and within 2 % of the exact one otherwise."""
+
 from __future__ import annotations
 
 import math

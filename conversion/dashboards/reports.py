@@ -1,6 +1,7 @@
 """The derived-alleles report for MGI: one row per strain EMMA derived by a conversion (the
 archive loop), with what MGI asks of a new allele: parent and derived allele, excision, deleter or
 TAT-Cre, colony, background, node and date."""
+
 from __future__ import annotations
 
 import csv
@@ -15,8 +16,17 @@ from ..extensions import db
 from ..lab.models import Mating
 from ..requests.models import ConversionRequest
 
-COLUMNS = ("parent_allele", "derived_allele", "excision", "deleter", "tat_cre", "colony", "background",
-           "node", "completed_on")
+COLUMNS = (
+    "parent_allele",
+    "derived_allele",
+    "excision",
+    "deleter",
+    "tat_cre",
+    "colony",
+    "background",
+    "node",
+    "completed_on",
+)
 
 
 def _deleters(req: ConversionRequest, matings: list[Mating]) -> str:
@@ -37,33 +47,43 @@ def derived_allele_rows() -> list[dict]:
     """The report's rows, oldest archived first."""
     from ..alleles import background_of
 
-    strains = list(db.session.scalars(
-        select(Strain).where(Strain.derived_from_id.is_not(None))
-        .options(joinedload(Strain.derived_from), joinedload(Strain.holder_node))
-        .order_by(Strain.archived_at, Strain.id)))
+    strains = list(
+        db.session.scalars(
+            select(Strain)
+            .where(Strain.derived_from_id.is_not(None))
+            .options(joinedload(Strain.derived_from), joinedload(Strain.holder_node))
+            .order_by(Strain.archived_at, Strain.id)
+        )
+    )
     ids = [s.derived_by_request_id for s in strains if s.derived_by_request_id]
-    requests = {r.id: r for r in db.session.scalars(
-        select(ConversionRequest).where(ConversionRequest.id.in_(ids)))} if ids else {}
+    requests = (
+        {r.id: r for r in db.session.scalars(select(ConversionRequest).where(ConversionRequest.id.in_(ids)))}
+        if ids
+        else {}
+    )
     matings: dict[int, list[Mating]] = {}
     if ids:
-        for m in db.session.scalars(select(Mating).where(Mating.request_id.in_(ids))
-                                    .options(joinedload(Mating.deleter))):
+        for m in db.session.scalars(
+            select(Mating).where(Mating.request_id.in_(ids)).options(joinedload(Mating.deleter))
+        ):
             matings.setdefault(m.request_id, []).append(m)
     rows = []
     for strain in strains:
         req = requests.get(strain.derived_by_request_id)
         steps = req.steps if req else []
-        rows.append({
-            "parent_allele": strain.derived_from.allele_symbol,
-            "derived_allele": strain.allele_symbol,
-            "excision": " then ".join(s["recombinase"] for s in steps),
-            "deleter": _deleters(req, matings.get(req.id, [])) if req else "",
-            "tat_cre": "yes" if req is not None and req.use_tat_cre else "no",
-            "colony": strain.derived_by_reference or "",
-            "background": background_of(strain.strain_name, strain.gene),
-            "node": strain.holder_node.code,
-            "completed_on": strain.archived_at.date().isoformat() if strain.archived_at else "",
-        })
+        rows.append(
+            {
+                "parent_allele": strain.derived_from.allele_symbol,
+                "derived_allele": strain.allele_symbol,
+                "excision": " then ".join(s["recombinase"] for s in steps),
+                "deleter": _deleters(req, matings.get(req.id, [])) if req else "",
+                "tat_cre": "yes" if req is not None and req.use_tat_cre else "no",
+                "colony": strain.derived_by_reference or "",
+                "background": background_of(strain.strain_name, strain.gene),
+                "node": strain.holder_node.code,
+                "completed_on": strain.archived_at.date().isoformat() if strain.archived_at else "",
+            }
+        )
     return rows
 
 

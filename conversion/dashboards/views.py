@@ -1,4 +1,5 @@
 """The dashboard page and its SVG charts (coordinators: all nodes; staff: their node)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, render_template
@@ -7,9 +8,8 @@ from flask_login import current_user, login_required
 from workflows.lifecycle import OPEN_STATES, STATES
 
 from ..catalogue.operations import all_nodes
-
-from . import charts, metrics
 from ..requests.durations import TYPICAL_WEEKS
+from . import charts, metrics
 
 bp = Blueprint("dashboards", __name__)
 
@@ -29,8 +29,7 @@ def dashboard():
     nodes, states, counts = metrics.counts_by_node_and_state(user)
     states = [s for s in STATES if s in OPEN_STATES or s in states]
     if user.role.value == "coordinator":  # every node that converts, busy or not
-        nodes = sorted(set(nodes) | {n.code for n in all_nodes() if n.offers_conversion},
-                       key=lambda c: (c == "", c))
+        nodes = sorted(set(nodes) | {n.code for n in all_nodes() if n.offers_conversion}, key=lambda c: (c == "", c))
     elif not nodes:
         nodes = [user.node.code]
     overdue_total, overdue = metrics.overdue(user)
@@ -40,12 +39,23 @@ def dashboard():
     row_totals = {node: sum(n for (code, _), n in counts.items() if code == node) for node in nodes}
     col_totals = {state: sum(n for (_, s), n in counts.items() if s == state) for state in states}
     return render_template(
-        "dashboards/dashboard.html", nodes=nodes, states=states, counts=counts, overdue=overdue,
+        "dashboards/dashboard.html",
+        nodes=nodes,
+        states=states,
+        counts=counts,
+        overdue=overdue,
         overdue_total=overdue_total,
-        times=times, total_open=total_open, row_totals=row_totals, col_totals=col_totals, typical=TYPICAL_WEEKS,
-        completed_12m=sum(c for _, _, c in months), submitted_12m=sum(s for _, s, _ in months),
+        times=times,
+        total_open=total_open,
+        row_totals=row_totals,
+        col_totals=col_totals,
+        typical=TYPICAL_WEEKS,
+        completed_12m=sum(c for _, _, c in months),
+        submitted_12m=sum(s for _, s, _ in months),
         scope=("all nodes" if user.role.value == "coordinator" else user.node.code),
-        has_throughput=any(s or c for _, s, c in months), has_times=any(t["count"] for t in times))
+        has_throughput=any(s or c for _, s, c in months),
+        has_times=any(t["count"] for t in times),
+    )
 
 
 def _svg(data: bytes) -> Response:

@@ -1,5 +1,6 @@
 """Uploaded documents of a request: the row describes the file; the bytes live in the documents
 directory (DOCUMENTS_DIR), stored once under their SHA-256 and never overwritten."""
+
 from __future__ import annotations
 
 import enum
@@ -51,9 +52,17 @@ class RequestDocument(db.Model):
         return KIND_LABELS.get(DocumentKind(self.kind), self.kind)
 
     def to_dict(self, url: str) -> dict:
-        return {"id": self.id, "name": self.name, "kind": self.kind, "size": self.size,
-                "sha256": self.sha256, "content_type": self.content_type, "url": url,
-                "uploaded_by": self.uploaded_by.email, "uploaded_at": iso_utc(self.uploaded_at)}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "kind": self.kind,
+            "size": self.size,
+            "sha256": self.sha256,
+            "content_type": self.content_type,
+            "url": url,
+            "uploaded_by": self.uploaded_by.email,
+            "uploaded_at": iso_utc(self.uploaded_at),
+        }
 
 
 @event.listens_for(RequestDocument, "before_update")

@@ -3,6 +3,7 @@ and what the request page's documents panel shows.
 
 Who may see a request may see and upload its documents; the bytes are stored once under their
 SHA-256 in DOCUMENTS_DIR (set by configuration) and answered unchanged."""
+
 from __future__ import annotations
 
 import hashlib
@@ -71,8 +72,7 @@ def _store_bytes(data: bytes, sha256: str) -> None:
         raise
 
 
-def upload_document(user: User, request_id: int, *, kind: str | None, name: str | None,
-                    stream) -> RequestDocument:
+def upload_document(user: User, request_id: int, *, kind: str | None, name: str | None, stream) -> RequestDocument:
     """Keep an uploaded file of a request. 422: unknown kind or not a PDF/PNG/JPEG; 413: over 10 MB."""
     req = get_request(user, request_id)
     if kind not in {k.value for k in DocumentKind}:
@@ -89,8 +89,15 @@ def upload_document(user: User, request_id: int, *, kind: str | None, name: str 
         raise Invalid("Only PDF, PNG and JPEG files are accepted (judged by their content).")
     sha256 = hashlib.sha256(data).hexdigest()
     _store_bytes(data, sha256)
-    doc = RequestDocument(request_id=req.id, kind=kind, name=_clean_name(name, content_type),
-                          content_type=content_type, size=len(data), sha256=sha256, uploaded_by_id=user.id)
+    doc = RequestDocument(
+        request_id=req.id,
+        kind=kind,
+        name=_clean_name(name, content_type),
+        content_type=content_type,
+        size=len(data),
+        sha256=sha256,
+        uploaded_by_id=user.id,
+    )
     db.session.add(doc)
     db.session.commit()
     return doc
@@ -98,8 +105,14 @@ def upload_document(user: User, request_id: int, *, kind: str | None, name: str 
 
 def documents_of(user: User, req: ConversionRequest) -> list[RequestDocument]:
     """The uploaded documents of a request already loaded for `user`, oldest first."""
-    return list(db.session.scalars(select(RequestDocument).where(RequestDocument.request_id == req.id)
-                                   .options(joinedload(RequestDocument.uploaded_by)).order_by(RequestDocument.id)))
+    return list(
+        db.session.scalars(
+            select(RequestDocument)
+            .where(RequestDocument.request_id == req.id)
+            .options(joinedload(RequestDocument.uploaded_by))
+            .order_by(RequestDocument.id)
+        )
+    )
 
 
 def list_documents(user: User, request_id: int) -> list[RequestDocument]:
@@ -108,15 +121,18 @@ def list_documents(user: User, request_id: int) -> list[RequestDocument]:
 
 def document_bytes(user: User, request_id: int, document_id: int) -> tuple[RequestDocument, bytes]:
     req = get_request(user, request_id)
-    doc = db.session.scalar(select(RequestDocument).where(RequestDocument.request_id == req.id,
-                                                          RequestDocument.id == document_id))
+    doc = db.session.scalar(
+        select(RequestDocument).where(RequestDocument.request_id == req.id, RequestDocument.id == document_id)
+    )
     if doc is None:
         raise NotFound(f"No document {document_id} on request {req.reference}.")
     try:
         data = _path(doc.sha256).read_bytes()
     except FileNotFoundError:
-        raise NotFound(f"The file of document {doc.id} is missing from the documents directory: "
-                       "restore it from the backup (docs/deploy.md).") from None
+        raise NotFound(
+            f"The file of document {doc.id} is missing from the documents directory: "
+            "restore it from the backup (docs/deploy.md)."
+        ) from None
     return doc, data
 
 
@@ -138,14 +154,23 @@ def certificate_pdf(user: User, request_id: int) -> tuple[ConversionRequest, byt
 
     req = get_request(user, request_id)
     if req.status != "completed":
-        raise Conflict(f"Request {req.reference} is {req.status}: the conversion certificate is "
-                       "available once it is completed.")
-    completed = db.session.scalar(select(RequestEvent.at).where(
-        RequestEvent.request_id == req.id, RequestEvent.to_status == "completed"
-    ).order_by(RequestEvent.id.desc()).limit(1))
+        raise Conflict(
+            f"Request {req.reference} is {req.status}: the conversion certificate is available once it is completed."
+        )
+    completed = db.session.scalar(
+        select(RequestEvent.at)
+        .where(RequestEvent.request_id == req.id, RequestEvent.to_status == "completed")
+        .order_by(RequestEvent.id.desc())
+        .limit(1)
+    )
     in_force = records_in_force(req)  # passing QC of recorded animals; nothing voided
-    steps = [{**s, "how": "TAT-Cre" if in_force.tat_cre_used and s["recombinase"] == "Cre"
-              else f"{s['recombinase']} deleter"} for s in req.steps]
+    steps = [
+        {
+            **s,
+            "how": "TAT-Cre" if in_force.tat_cre_used and s["recombinase"] == "Cre" else f"{s['recombinase']} deleter",
+        }
+        for s in req.steps
+    ]
     cert = Certificate(req, completed.date() if completed else None, steps, in_force.qc, in_force.cryo)
     html = render_template("documents/pdf/certificate.html", cert=cert, req=req, **helpers())
     return req, render_pdf(html)
@@ -158,12 +183,12 @@ def request_section(req: ConversionRequest, user: User, replace: dict | None = N
     is_node_staff = user.is_staff_of(req.node_id)
     return {
         "template": "documents/_panel.html",
-        "invoices": invoice_rows, "balances": invoices.balances(invoice_rows),
+        "invoices": invoice_rows,
+        "balances": invoices.balances(invoice_rows),
         "can_draft": invoices.can_draft(user, req),
         "quotes": invoices.quotes_of(user, req),
         "documents": documents_of(user, req),
         "kinds": list(KIND_LABELS.items()),
-        "can_record_paperwork": (is_node_staff or user.role is Role.coordinator)
-                                and req.status in OPEN_FOR_PAPERWORK,
+        "can_record_paperwork": (is_node_staff or user.role is Role.coordinator) and req.status in OPEN_FOR_PAPERWORK,
         "certificate": req.status == "completed",
     }

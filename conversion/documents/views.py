@@ -1,4 +1,5 @@
 """Pages: upload a document to a request (the panel on the request page lists them)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
@@ -16,9 +17,13 @@ def upload(request_id: int):
     back = url_for("requests.show", request_id=request_id) + "#docs-h"
     upload = request.files.get("file")
     try:
-        doc = ops.upload_document(current_user, request_id, kind=request.form.get("kind"),
-                                  name=upload.filename if upload else None,
-                                  stream=upload.stream if upload and upload.filename else None)
+        doc = ops.upload_document(
+            current_user,
+            request_id,
+            kind=request.form.get("kind"),
+            name=upload.filename if upload else None,
+            stream=upload.stream if upload and upload.filename else None,
+        )
     except ApiError as exc:
         if exc.status == 404:
             abort(404)

@@ -1,4 +1,5 @@
 """`flask vat rates` and `flask vat set-rate`: the dated standard VAT rates (no deploy needed)."""
+
 from __future__ import annotations
 
 from datetime import date

@@ -7,6 +7,7 @@ One invoice per request: while an issued invoice of a request is not fully credi
 one is refused (409 naming it) unless asked for as `additional`. The request row is locked
 FOR UPDATE while an invoice is made, so parallel calls are counted one after the other; an
 `Idempotency-Key` makes a retry answer what the first call made."""
+
 from __future__ import annotations
 
 import hashlib
@@ -37,8 +38,7 @@ NOT_YET_BILLABLE = ("submitted", "approved", "assigned", "rejected")
 def visible_invoices(user: User) -> Select:
     stmt = select(Invoice)
     if user.role is Role.requester:
-        stmt = stmt.join(Invoice.request).where(
-            ConversionRequest.requester_id == user.id, Invoice.status == "issued")
+        stmt = stmt.join(Invoice.request).where(ConversionRequest.requester_id == user.id, Invoice.status == "issued")
     elif user.role is Role.staff:
         stmt = stmt.where(Invoice.node_id == user.node_id)
     return stmt
@@ -61,24 +61,30 @@ def request_invoices(user: User, request_id: int) -> list[Invoice]:
 
 def invoices_of(user: User, req: ConversionRequest) -> list[Invoice]:
     """The invoices of `req` (a request already loaded for `user`) that `user` may see."""
-    return list(db.session.scalars(visible_invoices(user).where(Invoice.request_id == req.id)
-                                   .options(selectinload(Invoice.lines)).order_by(Invoice.id)))
+    return list(
+        db.session.scalars(
+            visible_invoices(user)
+            .where(Invoice.request_id == req.id)
+            .options(selectinload(Invoice.lines))
+            .order_by(Invoice.id)
+        )
+    )
 
 
 def credit_notes_of(user: User, invoice: Invoice) -> list[Invoice]:
     """The credit notes of `invoice` that `user` may see, oldest first."""
     if invoice.is_credit_note:
         return []
-    return list(db.session.scalars(visible_invoices(user).where(Invoice.credits_id == invoice.id)
-                                   .order_by(Invoice.id)))
+    return list(db.session.scalars(visible_invoices(user).where(Invoice.credits_id == invoice.id).order_by(Invoice.id)))
 
 
-def list_invoices(user: User, *, node: str | None = None, before: int | None = None,
-                  limit: int | None = 50) -> list[Invoice]:
+def list_invoices(
+    user: User, *, node: str | None = None, before: int | None = None, limit: int | None = 50
+) -> list[Invoice]:
     """Newest first; `before` is an id for keyset pagination; limit None gives all."""
     stmt = visible_invoices(user).options(
-        joinedload(Invoice.node), joinedload(Invoice.request), joinedload(Invoice.credits),
-        selectinload(Invoice.lines))
+        joinedload(Invoice.node), joinedload(Invoice.request), joinedload(Invoice.credits), selectinload(Invoice.lines)
+    )
     if node:
         found = get_node(node)
         if found is None:
@@ -96,8 +102,11 @@ def credited_totals(invoice_ids: list[int]) -> dict[int, Decimal]:
     """{invoice id: what issued credit notes have taken off it (a positive amount)}."""
     out = dict.fromkeys(invoice_ids, ZERO)
     if invoice_ids:
-        for credits_id, total in db.session.execute(select(Invoice.credits_id, Invoice.total).where(
-                Invoice.credits_id.in_(invoice_ids), Invoice.status == "issued")):
+        for credits_id, total in db.session.execute(
+            select(Invoice.credits_id, Invoice.total).where(
+                Invoice.credits_id.in_(invoice_ids), Invoice.status == "issued"
+            )
+        ):
             out[credits_id] -= Decimal(total)
     return out
 
@@ -129,13 +138,13 @@ def billable(req: ConversionRequest) -> bool:
 
 
 def accepted_at(req: ConversionRequest):
-    return db.session.scalar(select(RequestEvent.at).where(
-        RequestEvent.request_id == req.id, RequestEvent.trigger == "accept").limit(1))
+    return db.session.scalar(
+        select(RequestEvent.at).where(RequestEvent.request_id == req.id, RequestEvent.trigger == "accept").limit(1)
+    )
 
 
 def can_draft(user: User, req: ConversionRequest) -> bool:
-    return (user.is_staff_of(req.node_id)
-            and billable(req))
+    return user.is_staff_of(req.node_id) and billable(req)
 
 
 def _node_staff_request(user: User, request_id: int, *, for_update: bool = False) -> ConversionRequest:
@@ -144,16 +153,24 @@ def _node_staff_request(user: User, request_id: int, *, for_update: bool = False
         raise Forbidden("Only staff of the node working on the request issue its invoices.")
     if not billable(req):
         state = f"on hold (from {req.held_status})" if req.status == "on_hold" else req.status
-        raise Conflict(f"Request {req.reference} is {state}: invoices can be made once the node "
-                       "has accepted it.")
+        raise Conflict(f"Request {req.reference} is {state}: invoices can be made once the node has accepted it.")
     return req
 
 
 def invoice_in_force(req: ConversionRequest, *, other_than: int | None = None) -> Invoice | None:
     """An issued invoice of `req` that is not fully credited (the one a second invoice would double)."""
-    issued = list(db.session.scalars(select(Invoice).where(
-        Invoice.request_id == req.id, Invoice.kind == "invoice", Invoice.status == "issued",
-        Invoice.id != (other_than or 0)).order_by(Invoice.id)))
+    issued = list(
+        db.session.scalars(
+            select(Invoice)
+            .where(
+                Invoice.request_id == req.id,
+                Invoice.kind == "invoice",
+                Invoice.status == "issued",
+                Invoice.id != (other_than or 0),
+            )
+            .order_by(Invoice.id)
+        )
+    )
     credited = credited_totals([i.id for i in issued])
     return next((i for i in issued if i.total - credited[i.id] > 0), None)
 
@@ -164,9 +181,11 @@ def _one_invoice_rule(req: ConversionRequest, *, additional: bool, other_than: i
     existing = invoice_in_force(req, other_than=other_than)
     if existing is not None:
         db.session.rollback()
-        raise Conflict(f"Request {req.reference} already has invoice {existing.number} "
-                       f"({existing.currency} {existing.total}, not fully credited): credit it first, "
-                       "or ask for an additional invoice.")
+        raise Conflict(
+            f"Request {req.reference} already has invoice {existing.number} "
+            f"({existing.currency} {existing.total}, not fully credited): credit it first, "
+            "or ask for an additional invoice."
+        )
 
 
 def _provisional_rate(req: ConversionRequest) -> Decimal:
@@ -182,10 +201,17 @@ def _set_lines(invoice: Invoice, lines: list[dict], rate: Decimal) -> None:
     db.session.flush()
     for position, line in enumerate(lines, 1):
         net = cents(line["quantity"] * line["unit_price"])
-        invoice.lines.append(InvoiceLine(
-            position=position, service=line.get("service"), description=line["description"],
-            quantity=line["quantity"], unit_price=line["unit_price"], net=net,
-            vat=cents(net * rate / 100)))
+        invoice.lines.append(
+            InvoiceLine(
+                position=position,
+                service=line.get("service"),
+                description=line["description"],
+                quantity=line["quantity"],
+                unit_price=line["unit_price"],
+                net=net,
+                vat=cents(net * rate / 100),
+            )
+        )
     invoice.net = sum((line.net for line in invoice.lines), ZERO)
     invoice.vat = sum((line.vat for line in invoice.lines), ZERO)
     invoice.total = invoice.net + invoice.vat
@@ -195,9 +221,11 @@ def _remembered(user: User, key: str | None, scope: str) -> Invoice | None:
     """The invoice an earlier call with this Idempotency-Key made (None: first call)."""
     if not key:
         return None
-    row = db.session.scalar(select(IdempotencyKey).where(IdempotencyKey.user_id == user.id,
-                                                         IdempotencyKey.key == key)
-                            .execution_options(populate_existing=True))
+    row = db.session.scalar(
+        select(IdempotencyKey)
+        .where(IdempotencyKey.user_id == user.id, IdempotencyKey.key == key)
+        .execution_options(populate_existing=True)
+    )
     if row is None:
         return None
     if row.scope != scope:
@@ -205,8 +233,15 @@ def _remembered(user: User, key: str | None, scope: str) -> Invoice | None:
     return db.session.get(Invoice, row.invoice_id)
 
 
-def create_invoice(user: User, request_id: int, *, lines=None, draft: bool = False,
-                   additional: bool = False, idempotency_key: str | None = None) -> Invoice:
+def create_invoice(
+    user: User,
+    request_id: int,
+    *,
+    lines=None,
+    draft: bool = False,
+    additional: bool = False,
+    idempotency_key: str | None = None,
+) -> Invoice:
     """Draft an invoice for the request (lines drafted from the work unless given), and issue it
     unless `draft`. A second invoice while one is in force needs `additional`."""
     key = (idempotency_key or "").strip()[:200] or None
@@ -225,8 +260,16 @@ def create_invoice(user: User, request_id: int, *, lines=None, draft: bool = Fal
     else:
         cleaned, currency = clean_lines(lines), "EUR"
     _one_invoice_rule(req, additional=additional)
-    invoice = Invoice(kind="invoice", status="draft", request=req, node=req.node, additional=additional,
-                      currency=currency, tier=req.billing_sector.value, created_by_id=user.id)
+    invoice = Invoice(
+        kind="invoice",
+        status="draft",
+        request=req,
+        node=req.node,
+        additional=additional,
+        currency=currency,
+        tier=req.billing_sector.value,
+        created_by_id=user.id,
+    )
     db.session.add(invoice)
     _set_lines(invoice, cleaned, _provisional_rate(req))
     if key:
@@ -351,18 +394,34 @@ def snapshots(req: ConversionRequest, plist: PriceList | None) -> tuple[dict, di
             vat_number = normalise_vat(req.billing_country, vat_number)
         except ValueError:
             pass  # billing_problems() refuses to issue with it; a draft preview shows it as given
-    seller = {"code": node.code, "name": node.name, "address": node.address, "country": node.country,
-              "vat_number": node.vat_number, "email": node.email,
-              "bank_details": plist.bank_details if plist else "",
-              "payment_days": plist.payment_days if plist else 30}
-    customer = {"organisation": req.billing_organisation, "address": req.billing_address,
-                "country": req.billing_country.upper(), "vat_number": vat_number,
-                "sector": req.billing_sector.value, "contact": req.requester.display_name,
-                "email": req.requester.email}
-    subject = {"reference": req.reference, "strain": req.strain.emma_id,
-               "strain_name": req.strain.strain_name, "source_symbol": req.strain.allele_symbol,
-               "product_symbol": req.product_symbol, "product_strain_name": req.product_strain_name,
-               "po_reference": paper.po_reference if paper else None}
+    seller = {
+        "code": node.code,
+        "name": node.name,
+        "address": node.address,
+        "country": node.country,
+        "vat_number": node.vat_number,
+        "email": node.email,
+        "bank_details": plist.bank_details if plist else "",
+        "payment_days": plist.payment_days if plist else 30,
+    }
+    customer = {
+        "organisation": req.billing_organisation,
+        "address": req.billing_address,
+        "country": req.billing_country.upper(),
+        "vat_number": vat_number,
+        "sector": req.billing_sector.value,
+        "contact": req.requester.display_name,
+        "email": req.requester.email,
+    }
+    subject = {
+        "reference": req.reference,
+        "strain": req.strain.emma_id,
+        "strain_name": req.strain.strain_name,
+        "source_symbol": req.strain.allele_symbol,
+        "product_symbol": req.product_symbol,
+        "product_strain_name": req.product_strain_name,
+        "po_reference": paper.po_reference if paper else None,
+    }
     return seller, customer, subject
 
 
@@ -375,11 +434,15 @@ def _take_number(node: Node, year: int) -> int:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    db.session.execute(insert(InvoiceCounter).values(node_id=node.id, year=year, last_number=0)
-                       .on_conflict_do_nothing())
-    counter = db.session.scalar(select(InvoiceCounter).where(
-        InvoiceCounter.node_id == node.id, InvoiceCounter.year == year
-    ).with_for_update().execution_options(populate_existing=True))
+    db.session.execute(
+        insert(InvoiceCounter).values(node_id=node.id, year=year, last_number=0).on_conflict_do_nothing()
+    )
+    counter = db.session.scalar(
+        select(InvoiceCounter)
+        .where(InvoiceCounter.node_id == node.id, InvoiceCounter.year == year)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     counter.last_number += 1
     db.session.flush()
     return counter.last_number
@@ -416,8 +479,9 @@ def _still_draft(invoice: Invoice) -> None:
     """Re-read after taking the number's lock: a concurrent issue of the same draft loses."""
     if invoice.id is None:
         return
-    status = db.session.scalar(select(Invoice.status).where(Invoice.id == invoice.id)
-                               .execution_options(populate_existing=True))
+    status = db.session.scalar(
+        select(Invoice.status).where(Invoice.id == invoice.id).execution_options(populate_existing=True)
+    )
     if status != "draft":
         db.session.rollback()
         raise Conflict("This invoice was issued at the same moment by someone else.")
@@ -428,18 +492,22 @@ def _issue(user: User, invoice: Invoice) -> Invoice:
     missing = billing_problems(req)
     if missing:
         db.session.rollback()
-        raise Invalid(f"Cannot issue the invoice for {req.reference}: missing billing data: "
-                      f"{'; '.join(missing)}.")
+        raise Invalid(f"Cannot issue the invoice for {req.reference}: missing billing data: {'; '.join(missing)}.")
     if invoice.total <= 0:
         db.session.rollback()
         raise Invalid("An invoice must total more than 0.00: use a credit note to refund.")
     treatment = vat_treatment(req.node.country, req.billing_country, req.billing_vat_number)
     plist = price_list_on(req.node, today())
     invoice.seller, invoice.customer, invoice.subject = snapshots(req, plist)
-    invoice.vat_treatment, invoice.vat_rate, invoice.vat_mention = (
-        treatment.kind, treatment.rate, treatment.mention)
-    _set_lines(invoice, [{"service": ln.service, "description": ln.description, "quantity": ln.quantity,
-                          "unit_price": ln.unit_price} for ln in invoice.lines], treatment.rate)
+    invoice.vat_treatment, invoice.vat_rate, invoice.vat_mention = (treatment.kind, treatment.rate, treatment.mention)
+    _set_lines(
+        invoice,
+        [
+            {"service": ln.service, "description": ln.description, "quantity": ln.quantity, "unit_price": ln.unit_price}
+            for ln in invoice.lines
+        ],
+        treatment.rate,
+    )
     _number(invoice)
     _still_draft(invoice)
     return _finish(user, invoice)
@@ -462,16 +530,34 @@ def credit_note(user: User, invoice_id: int, *, reason: str | None, lines=None) 
     if len(reason) > 2000:
         raise Invalid("reason is longer than 2000 characters.")
     if lines is None:
-        cleaned = [{"service": ln.service, "description": ln.description, "quantity": ln.quantity,
-                    "unit_price": -ln.unit_price} for ln in original.lines]
+        cleaned = [
+            {
+                "service": ln.service,
+                "description": ln.description,
+                "quantity": ln.quantity,
+                "unit_price": -ln.unit_price,
+            }
+            for ln in original.lines
+        ]
     else:
         cleaned = clean_lines(lines, credit=True)
-    note = Invoice(kind="credit_note", status="draft", request=original.request,
-                   node=original.node, credits=original, reason=reason,
-                   currency=original.currency, tier=original.tier, created_by_id=user.id,
-                   seller=original.seller, customer=original.customer, subject=original.subject,
-                   vat_treatment=original.vat_treatment, vat_rate=original.vat_rate,
-                   vat_mention=original.vat_mention)
+    note = Invoice(
+        kind="credit_note",
+        status="draft",
+        request=original.request,
+        node=original.node,
+        credits=original,
+        reason=reason,
+        currency=original.currency,
+        tier=original.tier,
+        created_by_id=user.id,
+        seller=original.seller,
+        customer=original.customer,
+        subject=original.subject,
+        vat_treatment=original.vat_treatment,
+        vat_rate=original.vat_rate,
+        vat_mention=original.vat_mention,
+    )
     db.session.add(note)
     _set_lines(note, cleaned, original.vat_rate or Decimal("0"))
     if note.total >= 0:
@@ -481,8 +567,10 @@ def credit_note(user: User, invoice_id: int, *, reason: str | None, lines=None) 
     left = original.total - credited_total(original)
     if -note.total > left:
         db.session.rollback()
-        raise Conflict(f"{original.number} has {original.currency} {left} left to credit; this credit note "
-                       f"is {original.currency} {-note.total}.")
+        raise Conflict(
+            f"{original.number} has {original.currency} {left} left to credit; this credit note "
+            f"is {original.currency} {-note.total}."
+        )
     return _finish(user, note)
 
 

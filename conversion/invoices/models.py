@@ -2,22 +2,34 @@
 
 Money is Decimal in Numeric(12,2) columns, never float. An issued invoice (or credit note)
 is frozen: its row and its lines refuse every update and delete (see the listeners below)."""
+
 from __future__ import annotations
 
 import enum
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import (
-    JSON, Date, ForeignKey, Index, LargeBinary, Numeric, String, Text, UniqueConstraint, event, false, inspect, select,
+    JSON,
+    Date,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    false,
+    inspect,
+    select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
-from ..catalogue.models import Node
+from ..catalogue.models import Node, Strain
 from ..extensions import UTCDateTime, db, utcnow
-from ..catalogue.models import Strain
 from ..requests.models import ConversionRequest
 
 CENT = Decimal("0.01")
@@ -48,7 +60,6 @@ SERVICE_LABELS = {
 }
 
 
-
 class PriceList(db.Model):
     """A node's prices from `valid_from` on; a newer list replaces it from its own date."""
 
@@ -61,11 +72,12 @@ class PriceList(db.Model):
     payment_days: Mapped[int] = mapped_column(default=30)
     bank_details: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     node: Mapped[Node] = relationship()
-    prices: Mapped[list["Price"]] = relationship(
-        back_populates="price_list", cascade="all, delete-orphan", order_by="Price.id")
+    prices: Mapped[list[Price]] = relationship(
+        back_populates="price_list", cascade="all, delete-orphan", order_by="Price.id"
+    )
 
     __table_args__ = (UniqueConstraint("node_id", "valid_from", name="uq_price_lists_node_valid_from"),)
 
@@ -116,41 +128,42 @@ class Invoice(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), default="invoice")  # invoice | credit_note
     status: Mapped[str] = mapped_column(String(10), default="draft")  # draft | issued
-    number: Mapped[Optional[str]] = mapped_column(String(30), unique=True)
-    year: Mapped[Optional[int]]
-    sequence: Mapped[Optional[int]]
+    number: Mapped[str | None] = mapped_column(String(30), unique=True)
+    year: Mapped[int | None]
+    sequence: Mapped[int | None]
     request_id: Mapped[int] = mapped_column(ForeignKey("conversion_requests.id"), index=True)
     node_id: Mapped[int] = mapped_column(ForeignKey("nodes.id"))
-    credits_id: Mapped[Optional[int]] = mapped_column(ForeignKey("invoices.id"), index=True)
-    reason: Mapped[Optional[str]] = mapped_column(Text)
+    credits_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     tier: Mapped[str] = mapped_column(String(20))
-    vat_treatment: Mapped[Optional[str]] = mapped_column(String(20))
-    vat_rate: Mapped[Optional[Decimal]] = mapped_column(Numeric(5, 2, asdecimal=True))
-    vat_mention: Mapped[Optional[str]] = mapped_column(Text)
+    vat_treatment: Mapped[str | None] = mapped_column(String(20))
+    vat_rate: Mapped[Decimal | None] = mapped_column(Numeric(5, 2, asdecimal=True))
+    vat_mention: Mapped[str | None] = mapped_column(Text)
     net: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     vat: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
-    seller: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)  # snapshots taken at issue
-    customer: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
-    subject: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)  # request, strain, allele, PO
-    issued_on: Mapped[Optional[date]] = mapped_column(Date)
-    due_on: Mapped[Optional[date]] = mapped_column(Date)
-    pdf: Mapped[Optional[bytes]] = mapped_column(LargeBinary, deferred=True)
-    pdf_sha256: Mapped[Optional[str]] = mapped_column(String(64))
+    seller: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # snapshots taken at issue
+    customer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    subject: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # request, strain, allele, PO
+    issued_on: Mapped[date | None] = mapped_column(Date)
+    due_on: Mapped[date | None] = mapped_column(Date)
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    issued_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    issued_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # Asked for explicitly as a further invoice of a request that has one in force already.
     additional: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     request: Mapped[ConversionRequest] = relationship()
     node: Mapped[Node] = relationship()
-    credits: Mapped[Optional["Invoice"]] = relationship(remote_side="Invoice.id")
+    credits: Mapped[Invoice | None] = relationship(remote_side="Invoice.id")
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
-    lines: Mapped[list["InvoiceLine"]] = relationship(
-        back_populates="invoice", cascade="all, delete-orphan", order_by="InvoiceLine.position")
+    lines: Mapped[list[InvoiceLine]] = relationship(
+        back_populates="invoice", cascade="all, delete-orphan", order_by="InvoiceLine.position"
+    )
 
     __table_args__ = (
         UniqueConstraint("node_id", "year", "sequence", name="uq_invoices_node_year_sequence"),
@@ -176,7 +189,7 @@ class InvoiceLine(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
     position: Mapped[int]
-    service: Mapped[Optional[str]] = mapped_column(String(30))
+    service: Mapped[str | None] = mapped_column(String(30))
     description: Mapped[str] = mapped_column(String(500))
     quantity: Mapped[Decimal] = mapped_column(Money)
     unit_price: Mapped[Decimal] = mapped_column(Money)
@@ -245,9 +258,9 @@ class Quote(db.Model):
     __tablename__ = "quotes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[Optional[str]] = mapped_column(String(30), unique=True)
+    number: Mapped[str | None] = mapped_column(String(30), unique=True)
     requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    request_id: Mapped[Optional[int]] = mapped_column(ForeignKey("conversion_requests.id"), index=True)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("conversion_requests.id"), index=True)
     strain_id: Mapped[int] = mapped_column(ForeignKey("strains.id"))
     node_id: Mapped[int] = mapped_column(ForeignKey("nodes.id"))
     target: Mapped[str] = mapped_column(String(10))
@@ -255,19 +268,19 @@ class Quote(db.Model):
     deliverable: Mapped[str] = mapped_column(String(20))
     sector: Mapped[str] = mapped_column(String(20))
     country: Mapped[str] = mapped_column(String(2))
-    vat_number: Mapped[Optional[str]] = mapped_column(String(30))
+    vat_number: Mapped[str | None] = mapped_column(String(30))
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     vat_treatment: Mapped[str] = mapped_column(String(20))
     vat_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2, asdecimal=True))
-    vat_mention: Mapped[Optional[str]] = mapped_column(Text)
+    vat_mention: Mapped[str | None] = mapped_column(Text)
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # amounts as strings
     net: Mapped[Decimal] = mapped_column(Money)
     vat: Mapped[Decimal] = mapped_column(Money)
     total: Mapped[Decimal] = mapped_column(Money)
     issued_on: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date] = mapped_column(Date)
-    pdf: Mapped[Optional[bytes]] = mapped_column(LargeBinary, deferred=True)
-    pdf_sha256: Mapped[Optional[str]] = mapped_column(String(64))
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     requester: Mapped[User] = relationship()

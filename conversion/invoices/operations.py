@@ -4,6 +4,7 @@ The work is split by concern: pricing.py (price lists, priced lines, money parsi
 issuing.py (visibility, drafting, gapless numbering, issuing, credit notes, balances),
 quotes.py (estimates and numbered quotes), vat.py (VAT treatment and dated rates).
 Certificates and the documents of a request are conversion/documents."""
+
 from __future__ import annotations
 
 from .issuing import (  # noqa: F401

@@ -6,6 +6,7 @@ static folder, the PDF templates and the DejaVu font folder only, and refuses ev
 (http, https, other files). The stylesheet and the font configuration are parsed once per
 process and reused; renders are serialised by a lock (WeasyPrint is not documented as
 thread-safe)."""
+
 from __future__ import annotations
 
 import mimetypes
@@ -60,9 +61,11 @@ def _resources():
             css = (TEMPLATE_DIR / "document.css").read_text(encoding="utf-8")
             font_dir = FONT_DIRS[0].as_uri()
             css = css.replace("FONT_DIR", font_dir)
-            _cache.update(fetcher=fetcher, fonts=fonts,
-                          css=CSS(string=css, base_url=TEMPLATE_DIR.as_uri() + "/",
-                                  url_fetcher=fetcher, font_config=fonts))
+            _cache.update(
+                fetcher=fetcher,
+                fonts=fonts,
+                css=CSS(string=css, base_url=TEMPLATE_DIR.as_uri() + "/", url_fetcher=fetcher, font_config=fonts),
+            )
         return _cache["fetcher"], _cache["fonts"], _cache["css"]
 
 
@@ -116,18 +119,34 @@ def render_invoice(invoice, *, preview: bool) -> bytes:
         except ValueError:
             mention, vat_rate = None, Decimal("0")
     html = render_template(
-        "invoices/pdf/invoice.html", invoice=invoice, lines=list(invoice.lines), preview=preview,
-        seller=seller, customer=customer, subject=subject, vat_mention=mention,
+        "invoices/pdf/invoice.html",
+        invoice=invoice,
+        lines=list(invoice.lines),
+        preview=preview,
+        seller=seller,
+        customer=customer,
+        subject=subject,
+        vat_mention=mention,
         vat_rate=vat_rate if vat_rate is not None else Decimal("0"),
-        base_url=current_app.config.get("BASE_URL", ""), **_helpers())
+        base_url=current_app.config.get("BASE_URL", ""),
+        **_helpers(),
+    )
     return render_pdf(html)
 
 
 def render_quote(quote, plist) -> bytes:
     """A numbered quote with its validity date."""
     node = quote.node
-    seller = {"code": node.code, "name": node.name, "address": node.address, "country": node.country,
-              "vat_number": node.vat_number, "email": node.email, "payment_days": plist.payment_days}
-    html = render_template("invoices/pdf/quote.html", quote=quote, seller=seller,
-                           requester=quote.requester, **_helpers())
+    seller = {
+        "code": node.code,
+        "name": node.name,
+        "address": node.address,
+        "country": node.country,
+        "vat_number": node.vat_number,
+        "email": node.email,
+        "payment_days": plist.payment_days,
+    }
+    html = render_template(
+        "invoices/pdf/quote.html", quote=quote, seller=seller, requester=quote.requester, **_helpers()
+    )
     return render_pdf(html)

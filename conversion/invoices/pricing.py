@@ -1,5 +1,6 @@
 """Pricing: price lists, money parsing, and the priced lines of a conversion (an invoice draft
 or a quote), from the plan and the lab records in force."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -33,19 +34,36 @@ def tat_cre_used(req: ConversionRequest) -> bool:
 
 # ---- price lists ----------------------------------------------------------------
 def price_list_on(node: Node, day: date) -> PriceList | None:
-    return db.session.scalar(select(PriceList).where(
-        PriceList.node_id == node.id, PriceList.valid_from <= day
-    ).options(selectinload(PriceList.prices)).order_by(PriceList.valid_from.desc()).limit(1))
+    return db.session.scalar(
+        select(PriceList)
+        .where(PriceList.node_id == node.id, PriceList.valid_from <= day)
+        .options(selectinload(PriceList.prices))
+        .order_by(PriceList.valid_from.desc())
+        .limit(1)
+    )
 
 
 def price_lists(node: Node) -> list[PriceList]:
-    return list(db.session.scalars(select(PriceList).where(PriceList.node_id == node.id).options(
-        selectinload(PriceList.prices)).order_by(PriceList.valid_from.desc())))
+    return list(
+        db.session.scalars(
+            select(PriceList)
+            .where(PriceList.node_id == node.id)
+            .options(selectinload(PriceList.prices))
+            .order_by(PriceList.valid_from.desc())
+        )
+    )
 
 
-def save_price_list(user: User | None, node_code: str, *, valid_from, prices: dict,
-                    bank_details: str | None = None, payment_days: int = 30,
-                    allow_past: bool = False) -> PriceList:
+def save_price_list(
+    user: User | None,
+    node_code: str,
+    *,
+    valid_from,
+    prices: dict,
+    bank_details: str | None = None,
+    payment_days: int = 30,
+    allow_past: bool = False,
+) -> PriceList:
     """Create the node's price list from `valid_from` (or replace one not yet in force).
 
     `prices` maps (service, sector) to an amount. Lists already in force are never edited:
@@ -57,8 +75,10 @@ def save_price_list(user: User | None, node_code: str, *, valid_from, prices: di
         raise Invalid(f"Unknown node {node_code!r}.")
     valid_from = parse_date(valid_from, "valid_from", required=True)
     if valid_from <= today() and not allow_past:
-        raise Invalid("A new price list starts tomorrow at the earliest: prices already in force "
-                      "(today's included) stay as they were.")
+        raise Invalid(
+            "A new price list starts tomorrow at the earliest: prices already in force "
+            "(today's included) stay as they were."
+        )
     payment_days = parse_int(payment_days, "payment_days", lo=0, hi=120)
     amounts = {}
     for service in Service:
@@ -70,16 +90,18 @@ def save_price_list(user: User | None, node_code: str, *, valid_from, prices: di
             if amount < 0:
                 raise Invalid(f"{service.value} ({sector.value}) cannot be negative.")
             amounts[(service.value, sector.value)] = amount
-    plist = db.session.scalar(select(PriceList).where(
-        PriceList.node_id == node.id, PriceList.valid_from == valid_from))
+    plist = db.session.scalar(select(PriceList).where(PriceList.node_id == node.id, PriceList.valid_from == valid_from))
     if plist is None:
         previous = price_list_on(node, valid_from)
-        plist = PriceList(node=node, valid_from=valid_from, currency="EUR",
-                          bank_details=previous.bank_details if previous else "")
+        plist = PriceList(
+            node=node, valid_from=valid_from, currency="EUR", bank_details=previous.bank_details if previous else ""
+        )
         db.session.add(plist)
     elif valid_from <= today() and not allow_past:
-        raise Conflict(f"The {node.code} price list of {valid_from} is in force and cannot be edited: "
-                       "start a new one from a later date.")
+        raise Conflict(
+            f"The {node.code} price list of {valid_from} is in force and cannot be edited: "
+            "start a new one from a later date."
+        )
     plist.payment_days = payment_days
     if bank_details is not None:
         plist.bank_details = bank_details.strip()
@@ -133,52 +155,85 @@ def clean_lines(lines, *, credit: bool = False) -> list[dict]:
         if credit:
             unit_price = -abs(unit_price)
         service = line.get("service")
-        out.append({"description": description.strip(), "quantity": quantity, "unit_price": unit_price,
-                    "service": service if service in {s.value for s in Service} else None})
+        out.append(
+            {
+                "description": description.strip(),
+                "quantity": quantity,
+                "unit_price": unit_price,
+                "service": service if service in {s.value for s in Service} else None,
+            }
+        )
     return out
 
 
 def accepted_on(req: ConversionRequest) -> date:
     """Prices are those in force when the node accepted the request (the quoted price)."""
-    at = db.session.scalar(select(RequestEvent.at).where(
-        RequestEvent.request_id == req.id, RequestEvent.trigger == "accept"
-    ).order_by(RequestEvent.id.desc()).limit(1))
+    at = db.session.scalar(
+        select(RequestEvent.at)
+        .where(RequestEvent.request_id == req.id, RequestEvent.trigger == "accept")
+        .order_by(RequestEvent.id.desc())
+        .limit(1)
+    )
     return at.date() if at else today()
 
 
-def priced_lines(plist: PriceList, sector: str, *, strain: Strain, source_class: str, steps: list[dict],
-                 product_symbol: str, deliverable: Deliverable, tat_cre: bool,
-                 cryo: list[Cryopreservation] = ()) -> list[dict]:
+def priced_lines(
+    plist: PriceList,
+    sector: str,
+    *,
+    strain: Strain,
+    source_class: str,
+    steps: list[dict],
+    product_symbol: str,
+    deliverable: Deliverable,
+    tat_cre: bool,
+    cryo: list[Cryopreservation] = (),
+) -> list[dict]:
     """The lines of a conversion priced from `plist` for `sector` (a quote or an invoice draft)."""
     node = plist.node
 
     def line(service: Service, description: str, quantity: int = 1) -> dict:
         amount = plist.amount(service, sector)
         if amount is None:
-            raise Invalid(f"The {node.code} price list of {plist.valid_from} has no {sector} price for "
-                          f"{service.value}.")
-        return {"service": service.value, "description": description,
-                "quantity": Decimal(quantity), "unit_price": amount}
+            raise Invalid(
+                f"The {node.code} price list of {plist.valid_from} has no {sector} price for {service.value}."
+            )
+        return {
+            "service": service.value,
+            "description": description,
+            "quantity": Decimal(quantity),
+            "unit_price": amount,
+        }
 
     lines = []
     if strain.material is not Material.live:
-        how = ("IVF with frozen sperm" if strain.material is Material.frozen_sperm
-               else "thawing of frozen embryos")
-        lines.append(line(Service.rederivation, f"Rederivation of {strain.emma_id} "
-                                                f"({source_class}) by {how}, embryo transfer, "
-                                                "founder genotyping"))
+        how = "IVF with frozen sperm" if strain.material is Material.frozen_sperm else "thawing of frozen embryos"
+        lines.append(
+            line(
+                Service.rederivation,
+                f"Rederivation of {strain.emma_id} ({source_class}) by {how}, embryo transfer, founder genotyping",
+            )
+        )
     for i, step in enumerate(steps, 1):
-        how = ("TAT-Cre" if tat_cre and step["recombinase"] == "Cre"
-               else f"{step['recombinase']} deleter cross")
-        lines.append(line(Service.conversion_step,
-                          f"Conversion step {i} of {len(steps)}: {step['from_class']} to "
-                          f"{step['to_class']} ({how}), breeding and QC genotyping"))
+        how = "TAT-Cre" if tat_cre and step["recombinase"] == "Cre" else f"{step['recombinase']} deleter cross"
+        lines.append(
+            line(
+                Service.conversion_step,
+                f"Conversion step {i} of {len(steps)}: {step['from_class']} to "
+                f"{step['to_class']} ({how}), breeding and QC genotyping",
+            )
+        )
     if tat_cre:
         lines.append(line(Service.tat_cre, "TAT-Cre treatment of IVF embryos (cell-permeable Cre protein)"))
     stored = ", ".join(f"{c.material} ({c.count} samples)" for c in cryo)
-    lines.append(line(Service.cryopreservation,
-                      f"Cryopreservation of {product_symbol}: {stored}, with test thaw" if stored
-                      else f"Cryopreservation of {product_symbol} with test thaw"))
+    lines.append(
+        line(
+            Service.cryopreservation,
+            f"Cryopreservation of {product_symbol}: {stored}, with test thaw"
+            if stored
+            else f"Cryopreservation of {product_symbol} with test thaw",
+        )
+    )
     if deliverable is Deliverable.live_animals:
         lines.append(line(Service.shipping_live, "Shipping of live animals (up to 3 heterozygous mice)"))
     else:
@@ -193,10 +248,19 @@ def drafted_lines(req: ConversionRequest) -> tuple[list[dict], PriceList]:
     day = accepted_on(req)
     plist = price_list_on(node, day) or price_list_on(node, today())
     if plist is None:
-        raise Invalid(f"{node.code} has no price list in force on {day}: a coordinator must add one "
-                      "(or give the lines yourself).")
+        raise Invalid(
+            f"{node.code} has no price list in force on {day}: a coordinator must add one (or give the lines yourself)."
+        )
     in_force = records_in_force(req)  # voided records count nowhere; each session once
-    lines = priced_lines(plist, req.billing_sector.value, strain=req.strain, source_class=req.source_class,
-                         steps=req.steps, product_symbol=req.product_symbol, deliverable=req.deliverable,
-                         tat_cre=in_force.tat_cre_used, cryo=in_force.cryo)
+    lines = priced_lines(
+        plist,
+        req.billing_sector.value,
+        strain=req.strain,
+        source_class=req.source_class,
+        steps=req.steps,
+        product_symbol=req.product_symbol,
+        deliverable=req.deliverable,
+        tat_cre=in_force.tat_cre_used,
+        cryo=in_force.cryo,
+    )
     return lines, plist

@@ -4,6 +4,7 @@ The price list is that of the node that would do the work: the one asked for, el
 best-ranked node able to (the deleters the plan needs, then holding the stock, then least
 busy) that has a price list in force. A quote never changes once made; submitting a request
 attaches a quote to it, and assigning it to another node adds that node's own quote."""
+
 from __future__ import annotations
 
 import hashlib
@@ -32,6 +33,7 @@ VALID_DAYS = 90
 @dataclass
 class Estimate:
     """A priced conversion, before it is stored as a quote."""
+
     strain: Strain
     node: Node
     plist: PriceList
@@ -87,9 +89,18 @@ def _node_for(strain: Strain, steps: list[dict], code: str | None, day: date) ->
     raise Invalid("No EMMA node with a price list in force can do this conversion: ask EMMA for a quote.")
 
 
-def estimate(user: User, *, strain, target, sector, country, node: str | None = None,
-             vat_number: str | None = None, deliverable: str = "frozen_sperm",
-             use_tat_cre: bool = False) -> Estimate:
+def estimate(
+    user: User,
+    *,
+    strain,
+    target,
+    sector,
+    country,
+    node: str | None = None,
+    vat_number: str | None = None,
+    deliverable: str = "frozen_sperm",
+    use_tat_cre: bool = False,
+) -> Estimate:
     """Price a conversion for `user` (nothing stored); Invalid says what is wrong."""
     found = strain if isinstance(strain, Strain) else get_strain(user, strain or "")
     if found is None:
@@ -120,29 +131,65 @@ def estimate(user: User, *, strain, target, sector, country, node: str | None = 
         raise Invalid(f"Cannot work out the VAT: {exc}.") from None
     tat = bool(use_tat_cre) and any(s["recombinase"] == "Cre" for s in steps)
     lines = []
-    for line in priced_lines(plist, sector, strain=found, source_class=plan.source_class, steps=steps,
-                             product_symbol=plan.product_symbol, deliverable=Deliverable(deliverable),
-                             tat_cre=tat):
+    for line in priced_lines(
+        plist,
+        sector,
+        strain=found,
+        source_class=plan.source_class,
+        steps=steps,
+        product_symbol=plan.product_symbol,
+        deliverable=Deliverable(deliverable),
+        tat_cre=tat,
+    ):
         net = cents(line["quantity"] * line["unit_price"])
         lines.append({**line, "net": net, "vat": cents(net * treatment.rate / 100)})
     net = sum((ln["net"] for ln in lines), ZERO)
     vat = sum((ln["vat"] for ln in lines), ZERO)
-    return Estimate(found, chosen, plist, plan.target, plan.product_symbol, deliverable, sector, country,
-                    vat_number, treatment, lines, net, vat, net + vat, day + timedelta(days=VALID_DAYS))
+    return Estimate(
+        found,
+        chosen,
+        plist,
+        plan.target,
+        plan.product_symbol,
+        deliverable,
+        sector,
+        country,
+        vat_number,
+        treatment,
+        lines,
+        net,
+        vat,
+        net + vat,
+        day + timedelta(days=VALID_DAYS),
+    )
 
 
 def _store(est: Estimate, requester: User, request_id: int | None = None) -> Quote:
     """Store an estimate as a numbered quote with its PDF (no commit)."""
     from .pdf import render_quote
 
-    quote = Quote(requester_id=requester.id, request_id=request_id, strain=est.strain, node=est.node,
-                  target=est.target, product_symbol=est.product_symbol, deliverable=est.deliverable,
-                  sector=est.sector, country=est.country, vat_number=est.vat_number, currency=est.currency,
-                  vat_treatment=est.treatment.kind, vat_rate=est.treatment.rate,
-                  vat_mention=est.treatment.mention,
-                  lines=[{k: (f"{v:.2f}" if isinstance(v, Decimal) else v) for k, v in ln.items()}
-                         for ln in est.lines],
-                  net=est.net, vat=est.vat, total=est.total, issued_on=today(), valid_until=est.valid_until)
+    quote = Quote(
+        requester_id=requester.id,
+        request_id=request_id,
+        strain=est.strain,
+        node=est.node,
+        target=est.target,
+        product_symbol=est.product_symbol,
+        deliverable=est.deliverable,
+        sector=est.sector,
+        country=est.country,
+        vat_number=est.vat_number,
+        currency=est.currency,
+        vat_treatment=est.treatment.kind,
+        vat_rate=est.treatment.rate,
+        vat_mention=est.treatment.mention,
+        lines=[{k: (f"{v:.2f}" if isinstance(v, Decimal) else v) for k, v in ln.items()} for ln in est.lines],
+        net=est.net,
+        vat=est.vat,
+        total=est.total,
+        issued_on=today(),
+        valid_until=est.valid_until,
+    )
     db.session.add(quote)
     db.session.flush()
     quote.number = f"Q-{quote.issued_on.year}-{quote.id:05d}"
@@ -165,10 +212,17 @@ def quote_for_request(req: ConversionRequest) -> Quote | None:
     """A quote for a request being submitted or assigned (no commit: runs in its transaction).
     None when no price list can price it (the node then quotes by hand)."""
     try:
-        est = estimate(req.requester, strain=req.strain, target=req.target, sector=req.billing_sector.value,
-                       country=req.billing_country, vat_number=req.billing_vat_number,
-                       node=req.node.code if req.node else None, deliverable=req.deliverable.value,
-                       use_tat_cre=req.use_tat_cre)
+        est = estimate(
+            req.requester,
+            strain=req.strain,
+            target=req.target,
+            sector=req.billing_sector.value,
+            country=req.billing_country,
+            vat_number=req.billing_vat_number,
+            node=req.node.code if req.node else None,
+            deliverable=req.deliverable.value,
+            use_tat_cre=req.use_tat_cre,
+        )
     except Invalid:
         return None
     return _store(est, req.requester, req.id)
@@ -180,7 +234,8 @@ def visible_quotes(user: User):
         stmt = stmt.where(Quote.requester_id == user.id)
     elif user.role is Role.staff:
         stmt = stmt.join(ConversionRequest, Quote.request_id == ConversionRequest.id).where(
-            ConversionRequest.node_id == user.node_id, Quote.node_id == user.node_id)
+            ConversionRequest.node_id == user.node_id, Quote.node_id == user.node_id
+        )
     return stmt
 
 
@@ -193,8 +248,14 @@ def get_quote(user: User, quote_id: int) -> Quote:
 
 def quotes_of(user: User, req: ConversionRequest) -> list[Quote]:
     """The quotes attached to a request (already loaded for `user`), newest first."""
-    return list(db.session.scalars(visible_quotes(user).where(Quote.request_id == req.id)
-                                   .options(joinedload(Quote.node)).order_by(Quote.id.desc())))
+    return list(
+        db.session.scalars(
+            visible_quotes(user)
+            .where(Quote.request_id == req.id)
+            .options(joinedload(Quote.node))
+            .order_by(Quote.id.desc())
+        )
+    )
 
 
 def quote_pdf(user: User, quote_id: int) -> tuple[Quote, bytes]:
@@ -208,8 +269,9 @@ def on_request_event(req: ConversionRequest, event) -> None:
     if event.trigger not in ("submit", "assign"):
         return
     if event.trigger == "assign":
-        latest = db.session.scalar(select(Quote.node_id).where(Quote.request_id == req.id)
-                                   .order_by(Quote.id.desc()).limit(1))
+        latest = db.session.scalar(
+            select(Quote.node_id).where(Quote.request_id == req.id).order_by(Quote.id.desc()).limit(1)
+        )
         if latest == req.node_id:
             return
     quote_for_request(req)

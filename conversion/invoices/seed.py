@@ -1,4 +1,5 @@
 """Demo price lists for the nodes that offer conversion (EUR; academic, industry)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -9,8 +10,7 @@ from sqlalchemy import select
 from ..extensions import db
 from .models import Price, PriceList
 
-SERVICES = ("rederivation", "conversion_step", "tat_cre", "cryopreservation", "shipping_live",
-            "shipping_frozen")
+SERVICES = ("rederivation", "conversion_step", "tat_cre", "cryopreservation", "shipping_live", "shipping_frozen")
 # node -> prices in force from 2026-01-01, (academic, industry) per service in the order above
 PRICES_2026 = {
     "ICS": [(1800, 3100), (2200, 3900), (650, 1100), (1500, 2600), (450, 600), (350, 450)],
@@ -31,8 +31,7 @@ BANKS = {
 
 def bank_details(node) -> str:
     bank, iban, bic = BANKS[node.code]
-    return (f"Account holder: {node.name}\nBank: {bank} (placeholder)\n"
-            f"IBAN: {iban}\nBIC: {bic}")
+    return f"Account holder: {node.name}\nBank: {bank} (placeholder)\nIBAN: {iban}\nBIC: {bic}"
 
 
 def seed_price_lists(nodes: dict) -> None:
@@ -44,8 +43,9 @@ def seed_price_lists(nodes: dict) -> None:
         for valid_from, factor in ((date(2025, 1, 1), OLD_FACTOR), (date(2026, 1, 1), Decimal(1))):
             if valid_from in have:
                 continue
-            plist = PriceList(node=node, valid_from=valid_from, currency="EUR", payment_days=30,
-                              bank_details=bank_details(node))
+            plist = PriceList(
+                node=node, valid_from=valid_from, currency="EUR", payment_days=30, bank_details=bank_details(node)
+            )
             for service, (academic, industry) in zip(SERVICES, rows):
                 for tier, value in (("academic", academic), ("industry", industry)):
                     amount = (Decimal(value) * factor).quantize(Decimal("1"))

@@ -6,9 +6,8 @@ from the records in force), the records in the request JSON, and the workspace o
 
 def init_app(app):
     from ..requests import hooks
-    from . import operations, views
-
     from ..requests.signals import stock_asked
+    from . import operations, views
 
     hooks.register_lab_facts(app, operations.GuardFacts)
     stock_asked.connect(operations.stock_in_force)  # the archive loop: material and count of the stock

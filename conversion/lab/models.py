@@ -5,10 +5,11 @@ Nothing is deleted or silently overwritten: a record is corrected with a reason 
 who, when and why are kept as a LabCorrection) or voided with a reason (it stays, marked, and
 no guard, document or count uses it). Every correctable record carries a version number: a
 correction made from a stale copy is refused (409) instead of overwriting a colleague's."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
@@ -32,8 +33,8 @@ class LabRecord:
     KIND = ""  # the URL segment: animals, matings, qc, cryo, shipments
 
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    voided_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    void_reason: Mapped[Optional[str]] = mapped_column(Text)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    void_reason: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(default=1)
 
     if TYPE_CHECKING:  # every record model declares these
@@ -47,7 +48,7 @@ class LabRecord:
         return mapped_column(ForeignKey("users.id"))
 
     @declared_attr
-    def voided_by_id(cls) -> Mapped[Optional[int]]:
+    def voided_by_id(cls) -> Mapped[int | None]:
         return mapped_column(ForeignKey("users.id"))
 
     @declared_attr.directive
@@ -59,26 +60,33 @@ class LabRecord:
         return self.voided_at is not None
 
     def base_dict(self) -> dict:
-        return {"id": self.id, "version": self.version, "recorded_at": iso_utc(self.recorded_at),
-                "voided": self.voided,
-                "void": {"at": iso_utc(self.voided_at), "reason": self.void_reason} if self.voided else None}
+        return {
+            "id": self.id,
+            "version": self.version,
+            "recorded_at": iso_utc(self.recorded_at),
+            "voided": self.voided,
+            "void": {"at": iso_utc(self.voided_at), "reason": self.void_reason} if self.voided else None,
+        }
 
 
 class Paperwork(db.Model):
     __tablename__ = "paperwork"
 
     request_id: Mapped[int] = mapped_column(ForeignKey("conversion_requests.id"), primary_key=True)
-    mta_signed_on: Mapped[Optional[date]] = mapped_column(Date)
-    po_reference: Mapped[Optional[str]] = mapped_column(String(100))
-    paid_on: Mapped[Optional[date]] = mapped_column(Date)
+    mta_signed_on: Mapped[date | None] = mapped_column(Date)
+    po_reference: Mapped[str | None] = mapped_column(String(100))
+    paid_on: Mapped[date | None] = mapped_column(Date)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     recorded_by: Mapped[User] = relationship()
 
     def to_dict(self) -> dict:
-        return {"mta_signed_on": _day(self.mta_signed_on), "po_reference": self.po_reference,
-                "paid_on": _day(self.paid_on)}
+        return {
+            "mta_signed_on": _day(self.mta_signed_on),
+            "po_reference": self.po_reference,
+            "paid_on": _day(self.paid_on),
+        }
 
 
 class Mating(LabRecord, db.Model):
@@ -94,18 +102,18 @@ class Mating(LabRecord, db.Model):
     step: Mapped[int]
     generation: Mapped[int]
     method: Mapped[str] = mapped_column(String(20), default="deleter")  # deleter | tat_cre
-    deleter_id: Mapped[Optional[int]] = mapped_column(ForeignKey("deleter_strains.id"))
+    deleter_id: Mapped[int | None] = mapped_column(ForeignKey("deleter_strains.id"))
     set_up_on: Mapped[date] = mapped_column(Date)
-    dam_text: Mapped[Optional[str]] = mapped_column("dam", String(60))  # as typed before migration 0012
-    sire_text: Mapped[Optional[str]] = mapped_column("sire", String(60))
-    dam_id: Mapped[Optional[int]] = mapped_column(ForeignKey("animals.id", use_alter=True))
-    sire_id: Mapped[Optional[int]] = mapped_column(ForeignKey("animals.id", use_alter=True))
-    successful: Mapped[Optional[bool]]
+    dam_text: Mapped[str | None] = mapped_column("dam", String(60))  # as typed before migration 0012
+    sire_text: Mapped[str | None] = mapped_column("sire", String(60))
+    dam_id: Mapped[int | None] = mapped_column(ForeignKey("animals.id", use_alter=True))
+    sire_id: Mapped[int | None] = mapped_column(ForeignKey("animals.id", use_alter=True))
+    successful: Mapped[bool | None]
 
-    deleter: Mapped[Optional[DeleterStrain]] = relationship()
-    dam: Mapped[Optional["Animal"]] = relationship(foreign_keys=[dam_id], post_update=True)
-    sire: Mapped[Optional["Animal"]] = relationship(foreign_keys=[sire_id], post_update=True)
-    litters: Mapped[list["Litter"]] = relationship(back_populates="mating", order_by="Litter.id")
+    deleter: Mapped[DeleterStrain | None] = relationship()
+    dam: Mapped[Animal | None] = relationship(foreign_keys=[dam_id], post_update=True)
+    sire: Mapped[Animal | None] = relationship(foreign_keys=[sire_id], post_update=True)
+    litters: Mapped[list[Litter]] = relationship(back_populates="mating", order_by="Litter.id")
 
     __table_args__ = (UniqueConstraint("request_id", "number", name="uq_matings_request_id_number"),)
 
@@ -114,12 +122,19 @@ class Mating(LabRecord, db.Model):
         return f"M{self.number}"
 
     def to_dict(self) -> dict:
-        return {**self.base_dict(), "number": self.label, "step": self.step, "generation": self.generation,
-                "method": self.method, "deleter": self.deleter.label() if self.deleter else None,
-                "set_up_on": _day(self.set_up_on),
-                "dam": self.dam.label if self.dam else self.dam_text,
-                "sire": self.sire.label if self.sire else self.sire_text, "successful": self.successful,
-                "litters": [lt.to_dict() for lt in self.litters]}
+        return {
+            **self.base_dict(),
+            "number": self.label,
+            "step": self.step,
+            "generation": self.generation,
+            "method": self.method,
+            "deleter": self.deleter.label() if self.deleter else None,
+            "set_up_on": _day(self.set_up_on),
+            "dam": self.dam.label if self.dam else self.dam_text,
+            "sire": self.sire.label if self.sire else self.sire_text,
+            "successful": self.successful,
+            "litters": [lt.to_dict() for lt in self.litters],
+        }
 
 
 class Litter(db.Model):
@@ -130,20 +145,25 @@ class Litter(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("conversion_requests.id"), index=True)
     mating_id: Mapped[int] = mapped_column(ForeignKey("matings.id"), index=True)
-    born_on: Mapped[Optional[date]] = mapped_column(Date)
-    weaned_on: Mapped[Optional[date]] = mapped_column(Date)
-    pups_born: Mapped[Optional[int]]
-    pups_weaned: Mapped[Optional[int]]
-    genotyped_on: Mapped[Optional[date]] = mapped_column(Date)
+    born_on: Mapped[date | None] = mapped_column(Date)
+    weaned_on: Mapped[date | None] = mapped_column(Date)
+    pups_born: Mapped[int | None]
+    pups_weaned: Mapped[int | None]
+    genotyped_on: Mapped[date | None] = mapped_column(Date)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     mating: Mapped[Mating] = relationship(back_populates="litters")
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "born_on": _day(self.born_on), "weaned_on": _day(self.weaned_on),
-                "pups_born": self.pups_born, "pups_weaned": self.pups_weaned,
-                "genotyped_on": _day(self.genotyped_on)}
+        return {
+            "id": self.id,
+            "born_on": _day(self.born_on),
+            "weaned_on": _day(self.weaned_on),
+            "pups_born": self.pups_born,
+            "pups_weaned": self.pups_weaned,
+            "genotyped_on": _day(self.genotyped_on),
+        }
 
 
 class Animal(LabRecord, db.Model):
@@ -158,25 +178,34 @@ class Animal(LabRecord, db.Model):
     step: Mapped[int]
     stage: Mapped[str] = mapped_column(String(20))  # the request's state when recorded
     label: Mapped[str] = mapped_column(String(60))
-    born_on: Mapped[Optional[date]] = mapped_column(Date)
+    born_on: Mapped[date | None] = mapped_column(Date)
     sex: Mapped[str] = mapped_column(String(10))
     allele: Mapped[str] = mapped_column(String(20))
-    deleter_transgene: Mapped[Optional[str]] = mapped_column(String(10))
-    mating_id: Mapped[Optional[int]] = mapped_column(ForeignKey("matings.id"))
-    litter_id: Mapped[Optional[int]] = mapped_column(ForeignKey("litters.id"))
+    deleter_transgene: Mapped[str | None] = mapped_column(String(10))
+    mating_id: Mapped[int | None] = mapped_column(ForeignKey("matings.id"))
+    litter_id: Mapped[int | None] = mapped_column(ForeignKey("litters.id"))
     fate: Mapped[str] = mapped_column(String(20), default="alive")
 
-    mating: Mapped[Optional[Mating]] = relationship(foreign_keys=[mating_id])
-    litter: Mapped[Optional[Litter]] = relationship()
+    mating: Mapped[Mating | None] = relationship(foreign_keys=[mating_id])
+    litter: Mapped[Litter | None] = relationship()
 
     __table_args__ = (UniqueConstraint("request_id", "label", name="uq_animals_request_id_label"),)
 
     def to_dict(self) -> dict:
-        return {**self.base_dict(), "label": self.label, "step": self.step, "stage": self.stage,
-                "born_on": _day(self.born_on), "sex": self.sex, "allele": self.allele,
-                "deleter_transgene": self.deleter_transgene, "mating_id": self.mating_id,
-                "mating": self.mating.label if self.mating else None, "litter_id": self.litter_id,
-                "fate": self.fate}
+        return {
+            **self.base_dict(),
+            "label": self.label,
+            "step": self.step,
+            "stage": self.stage,
+            "born_on": _day(self.born_on),
+            "sex": self.sex,
+            "allele": self.allele,
+            "deleter_transgene": self.deleter_transgene,
+            "mating_id": self.mating_id,
+            "mating": self.mating.label if self.mating else None,
+            "litter_id": self.litter_id,
+            "fate": self.fate,
+        }
 
 
 class QcResult(LabRecord, db.Model):
@@ -188,17 +217,24 @@ class QcResult(LabRecord, db.Model):
     step: Mapped[int]
     assay: Mapped[str] = mapped_column(String(30))
     result: Mapped[str] = mapped_column(String(10))  # pass | fail
-    animal_id: Mapped[Optional[int]] = mapped_column(ForeignKey("animals.id"))
-    animal_label: Mapped[Optional[str]] = mapped_column(String(60))  # as recorded before migration 0012
-    note: Mapped[Optional[str]] = mapped_column(Text)
+    animal_id: Mapped[int | None] = mapped_column(ForeignKey("animals.id"))
+    animal_label: Mapped[str | None] = mapped_column(String(60))  # as recorded before migration 0012
+    note: Mapped[str | None] = mapped_column(Text)
 
-    animal: Mapped[Optional[Animal]] = relationship()
+    animal: Mapped[Animal | None] = relationship()
 
     def to_dict(self) -> dict:
         label = self.animal.label if self.animal else self.animal_label
-        return {**self.base_dict(), "step": self.step, "assay": self.assay, "result": self.result,
-                "animal": label, "animal_label": label, "animal_recorded": self.animal_id is not None,
-                "note": self.note}
+        return {
+            **self.base_dict(),
+            "step": self.step,
+            "assay": self.assay,
+            "result": self.result,
+            "animal": label,
+            "animal_label": label,
+            "animal_recorded": self.animal_id is not None,
+            "note": self.note,
+        }
 
 
 class Cryopreservation(LabRecord, db.Model):
@@ -212,10 +248,10 @@ class Cryopreservation(LabRecord, db.Model):
     material: Mapped[str] = mapped_column(String(10))  # sperm | embryos
     count: Mapped[int]
     location: Mapped[str] = mapped_column(String(200))
-    frozen_on: Mapped[Optional[date]] = mapped_column(Date)
-    donors: Mapped[Optional[str]] = mapped_column(String(300))  # donor animal labels
+    frozen_on: Mapped[date | None] = mapped_column(Date)
+    donors: Mapped[str | None] = mapped_column(String(300))  # donor animal labels
 
-    thaws: Mapped[list["CryoThaw"]] = relationship(back_populates="cryo", order_by="CryoThaw.id")
+    thaws: Mapped[list[CryoThaw]] = relationship(back_populates="cryo", order_by="CryoThaw.id")
 
     @property
     def test_thaw(self) -> str | None:
@@ -223,9 +259,16 @@ class Cryopreservation(LabRecord, db.Model):
         return self.thaws[-1].result if self.thaws else None
 
     def to_dict(self) -> dict:
-        return {**self.base_dict(), "material": self.material, "count": self.count,
-                "location": self.location, "frozen_on": _day(self.frozen_on), "donors": self.donors,
-                "test_thaw": self.test_thaw, "thaws": [t.to_dict() for t in self.thaws]}
+        return {
+            **self.base_dict(),
+            "material": self.material,
+            "count": self.count,
+            "location": self.location,
+            "frozen_on": _day(self.frozen_on),
+            "donors": self.donors,
+            "test_thaw": self.test_thaw,
+            "thaws": [t.to_dict() for t in self.thaws],
+        }
 
 
 class CryoThaw(db.Model):
@@ -237,7 +280,7 @@ class CryoThaw(db.Model):
     cryo_id: Mapped[int] = mapped_column(ForeignKey("cryopreservations.id"), index=True)
     thawed_on: Mapped[date] = mapped_column(Date)
     result: Mapped[str] = mapped_column(String(10))  # pass | fail
-    note: Mapped[Optional[str]] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -262,8 +305,14 @@ class Shipment(LabRecord, db.Model):
     quantity: Mapped[int]
 
     def to_dict(self) -> dict:
-        return {**self.base_dict(), "courier": self.courier, "tracking": self.tracking,
-                "shipped_on": _day(self.shipped_on), "material": self.material, "quantity": self.quantity}
+        return {
+            **self.base_dict(),
+            "courier": self.courier,
+            "tracking": self.tracking,
+            "shipped_on": _day(self.shipped_on),
+            "material": self.material,
+            "quantity": self.quantity,
+        }
 
 
 class LabCorrection(db.Model):

@@ -5,13 +5,15 @@ records in force that documents are built from.
 Only staff of the assigned node record lab work (coordinators may record paperwork too); each
 record is accepted only in the states where that work happens, and the records of a completed,
 cancelled or rejected request are frozen. Every operation commits once, or changes nothing."""
+
 from __future__ import annotations
 
 import csv
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable, Literal, overload
+from typing import Any, Literal, overload
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -27,12 +29,37 @@ from ..extensions import db, utcnow, utctoday
 from ..inputs import parse_date
 from ..requests.models import ConversionRequest
 from ..requests.operations import get_request
-from .models import (FATES, KINDS, MATERIALS, SHIPMENT_MATERIALS, Animal, CryoThaw, Cryopreservation, LabCorrection,
-                     LabRecord, Litter, Mating, Paperwork, QcResult, Shipment)
+from .models import (
+    FATES,
+    KINDS,
+    MATERIALS,
+    SHIPMENT_MATERIALS,
+    Animal,
+    Cryopreservation,
+    CryoThaw,
+    LabCorrection,
+    LabRecord,
+    Litter,
+    Mating,
+    Paperwork,
+    QcResult,
+    Shipment,
+)
 
 ANIMAL_ALLELES = ("tm1a", "tm1b", "tm1c", "tm1d", "tm1e", "tm1e.1", "tm1", "tm1.1", "tm1.2", "wt")
-OPEN_FOR_PAPERWORK = ("submitted", "approved", "assigned", "accepted", "rederivation", "breeding",
-                      "qc", "cryopreservation", "ready", "shipped", "on_hold")
+OPEN_FOR_PAPERWORK = (
+    "submitted",
+    "approved",
+    "assigned",
+    "accepted",
+    "rederivation",
+    "breeding",
+    "qc",
+    "cryopreservation",
+    "ready",
+    "shipped",
+    "on_hold",
+)
 # Where each kind of record is taken (corrections and voids: any state but a final one).
 STATES_FOR = {
     "animals": ("rederivation", "breeding", "qc"),
@@ -51,8 +78,9 @@ def _frozen(req: ConversionRequest) -> None:
         raise Conflict(f"{req.reference} is {req.status}: its lab records are frozen.")
 
 
-def _for_work(user: User, request_id: int, states: tuple[str, ...] | None, what: str,
-              coordinators: bool = False) -> ConversionRequest:
+def _for_work(
+    user: User, request_id: int, states: tuple[str, ...] | None, what: str, coordinators: bool = False
+) -> ConversionRequest:
     """The request locked for a write by `user` (node staff), in one of `states` (None: any
     state that is not final)."""
     req = get_request(user, request_id, for_update=True)
@@ -61,8 +89,10 @@ def _for_work(user: User, request_id: int, states: tuple[str, ...] | None, what:
         raise Forbidden(f"Only staff of the assigned node record {what}.")
     _frozen(req)
     if states is not None and req.status not in states:
-        raise Conflict(f"{what[:1].upper() + what[1:]} cannot be recorded while the request is {req.status} "
-                       f"(only in: {', '.join(states)}).")
+        raise Conflict(
+            f"{what[:1].upper() + what[1:]} cannot be recorded while the request is {req.status} "
+            f"(only in: {', '.join(states)})."
+        )
     return req
 
 
@@ -136,10 +166,23 @@ def _bool(value, field: str) -> bool | None:
     raise Invalid(f"{field} must be true or false.")
 
 
-SEX = {"m": "male", "male": "male", "f": "female", "female": "female", "u": "unknown", "?": "unknown",
-       "unknown": "unknown"}
-TRANSGENE = {"+": "positive", "pos": "positive", "positive": "positive", "-": "negative",
-             "neg": "negative", "negative": "negative"}
+SEX = {
+    "m": "male",
+    "male": "male",
+    "f": "female",
+    "female": "female",
+    "u": "unknown",
+    "?": "unknown",
+    "unknown": "unknown",
+}
+TRANSGENE = {
+    "+": "positive",
+    "pos": "positive",
+    "positive": "positive",
+    "-": "negative",
+    "neg": "negative",
+    "negative": "negative",
+}
 
 
 def _sex(value) -> str:
@@ -188,8 +231,7 @@ def _mating(req: ConversionRequest, value, field: str = "mating") -> Mating | No
     elif isinstance(value, str):
         text = value.strip().upper().removeprefix("M")
         if text.isdigit() and len(text) < 6:
-            mating = db.session.scalar(select(Mating).where(Mating.request_id == req.id,
-                                                            Mating.number == int(text)))
+            mating = db.session.scalar(select(Mating).where(Mating.request_id == req.id, Mating.number == int(text)))
     if mating is None:
         raise Invalid(f"{field}: {value!r} is not a mating of {req.reference}.")
     if mating.voided:
@@ -211,8 +253,9 @@ def _find_deleter(req: ConversionRequest, text: str) -> DeleterStrain:
 def deleters_for_step(req: ConversionRequest) -> list[DeleterStrain]:
     """The node's deleter strains carrying the recombinase of the step being worked on (one
     statement, whatever the session already holds)."""
-    return list(db.session.scalars(select(DeleterStrain).where(DeleterStrain.node_id == req.node_id)
-                                   .order_by(DeleterStrain.id)))
+    return list(
+        db.session.scalars(select(DeleterStrain).where(DeleterStrain.node_id == req.node_id).order_by(DeleterStrain.id))
+    )
 
 
 def _record(req: ConversionRequest, kind: str, record_id: int) -> LabRecord:
@@ -234,8 +277,7 @@ def _commit() -> None:
 
 
 # ---- paperwork ---------------------------------------------------------------------
-def record_paperwork(user: User, request_id: int, *, mta_signed_on=None, po_reference=None,
-                     paid_on=None) -> Paperwork:
+def record_paperwork(user: User, request_id: int, *, mta_signed_on=None, po_reference=None, paid_on=None) -> Paperwork:
     req = _for_work(user, request_id, OPEN_FOR_PAPERWORK, "paperwork", coordinators=True)
     paper = db.session.get(Paperwork, req.id) or Paperwork(request_id=req.id)
     mta = _date(mta_signed_on, "mta_signed_on", required=False)
@@ -254,11 +296,13 @@ def record_paperwork(user: User, request_id: int, *, mta_signed_on=None, po_refe
 
 # ---- matings and litters ------------------------------------------------------------
 def _litter_values(body: dict) -> dict:
-    out: dict[str, Any] = {"born_on": _date(body.get("born_on"), "born_on", required=False),
-           "weaned_on": _date(body.get("weaned_on"), "weaned_on", required=False),
-           "genotyped_on": _date(body.get("genotyped_on"), "genotyped_on", required=False),
-           "pups_born": _int(body.get("pups_born"), "pups_born", 0, 50, required=False),
-           "pups_weaned": _int(body.get("pups_weaned"), "pups_weaned", 0, 50, required=False)}
+    out: dict[str, Any] = {
+        "born_on": _date(body.get("born_on"), "born_on", required=False),
+        "weaned_on": _date(body.get("weaned_on"), "weaned_on", required=False),
+        "genotyped_on": _date(body.get("genotyped_on"), "genotyped_on", required=False),
+        "pups_born": _int(body.get("pups_born"), "pups_born", 0, 50, required=False),
+        "pups_weaned": _int(body.get("pups_weaned"), "pups_weaned", 0, 50, required=False),
+    }
     if out["pups_born"] is not None and out["pups_weaned"] is not None and out["pups_weaned"] > out["pups_born"]:
         raise Invalid("More pups weaned than born.")
     if out["born_on"] and out["weaned_on"] and out["weaned_on"] < out["born_on"]:
@@ -276,9 +320,21 @@ def _parent(req: ConversionRequest, value, field: str, sex: str) -> Animal | Non
     return animal
 
 
-def record_mating(user: User, request_id: int, *, deleter=None, set_up_on=None, generation=None,
-                  method: str = "deleter", dam=None, sire=None, successful=None, litter_born_on=None,
-                  pups_born=None, pups_weaned=None) -> Mating:
+def record_mating(
+    user: User,
+    request_id: int,
+    *,
+    deleter=None,
+    set_up_on=None,
+    generation=None,
+    method: str = "deleter",
+    dam=None,
+    sire=None,
+    successful=None,
+    litter_born_on=None,
+    pups_born=None,
+    pups_weaned=None,
+) -> Mating:
     """A mating numbered M1, M2 ... per request; with litter fields, its first litter too."""
     req = _for_work(user, request_id, STATES_FOR["matings"], "matings")
     method = _choice(method or "deleter", "method", ("deleter", "tat_cre"))
@@ -290,15 +346,26 @@ def record_mating(user: User, request_id: int, *, deleter=None, set_up_on=None, 
     else:
         chosen = _find_deleter(req, _text(deleter, "deleter", 300))
         if chosen.recombinase.value != needed:
-            raise Invalid(f"Step {req.current_step} ({req.step_source_label} → {req.step_product_label}) "
-                          f"needs a {needed} deleter; {chosen.label()} carries {chosen.recombinase.value}.")
+            raise Invalid(
+                f"Step {req.current_step} ({req.step_source_label} → {req.step_product_label}) "
+                f"needs a {needed} deleter; {chosen.label()} carries {chosen.recombinase.value}."
+            )
     generation = _int(generation, "generation", 1, 20)
     litter = _litter_values({"born_on": litter_born_on, "pups_born": pups_born, "pups_weaned": pups_weaned})
     number = (db.session.scalar(select(func.max(Mating.number)).where(Mating.request_id == req.id)) or 0) + 1
-    mating = Mating(request_id=req.id, number=number, step=req.current_step, generation=generation,
-                    method=method, deleter=chosen, set_up_on=_date(set_up_on, "set_up_on"),
-                    dam=_parent(req, dam, "dam", "female"), sire=_parent(req, sire, "sire", "male"),
-                    successful=_bool(successful, "successful"), recorded_by_id=user.id)
+    mating = Mating(
+        request_id=req.id,
+        number=number,
+        step=req.current_step,
+        generation=generation,
+        method=method,
+        deleter=chosen,
+        set_up_on=_date(set_up_on, "set_up_on"),
+        dam=_parent(req, dam, "dam", "female"),
+        sire=_parent(req, sire, "sire", "male"),
+        successful=_bool(successful, "successful"),
+        recorded_by_id=user.id,
+    )
     db.session.add(mating)
     if any(v is not None for v in litter.values()):
         db.session.add(Litter(request_id=req.id, mating=mating, recorded_by_id=user.id, **litter))
@@ -314,19 +381,27 @@ def _alleles_of(req: ConversionRequest) -> tuple[str, ...]:
     return ANIMAL_ALLELES + tuple(a for a in dict.fromkeys(own) if a not in ANIMAL_ALLELES)
 
 
-def _animal_row(req: ConversionRequest, body: dict, user: User, litter: Litter | None = None,
-                mating: Mating | None = None) -> Animal:
+def _animal_row(
+    req: ConversionRequest, body: dict, user: User, litter: Litter | None = None, mating: Mating | None = None
+) -> Animal:
     if not isinstance(body, dict):
         raise Invalid("each animal must be an object.")
     label = _text(body.get("label"), "label", 60)
     mating = mating or _mating(req, body.get("mating") or body.get("mating_id"))
-    return Animal(request_id=req.id, step=req.current_step, stage=req.status, label=label,
-                  born_on=_date(body.get("born_on"), "born_on", required=False) or (litter.born_on if litter else None),
-                  sex=_sex(body.get("sex")),
-                  allele=_choice(body.get("allele"), "allele", _alleles_of(req)),
-                  deleter_transgene=_transgene(body.get("deleter_transgene"), required=req.status != "rederivation"),
-                  fate=_choice(body.get("fate") or "alive", "fate", FATES),
-                  mating=mating or (litter.mating if litter else None), litter=litter, recorded_by_id=user.id)
+    return Animal(
+        request_id=req.id,
+        step=req.current_step,
+        stage=req.status,
+        label=label,
+        born_on=_date(body.get("born_on"), "born_on", required=False) or (litter.born_on if litter else None),
+        sex=_sex(body.get("sex")),
+        allele=_choice(body.get("allele"), "allele", _alleles_of(req)),
+        deleter_transgene=_transgene(body.get("deleter_transgene"), required=req.status != "rederivation"),
+        fate=_choice(body.get("fate") or "alive", "fate", FATES),
+        mating=mating or (litter.mating if litter else None),
+        litter=litter,
+        recorded_by_id=user.id,
+    )
 
 
 def _check_labels(req: ConversionRequest, labels: list[str], where: Callable[[int], str]) -> None:
@@ -337,8 +412,15 @@ def _check_labels(req: ConversionRequest, labels: list[str], where: Callable[[in
             raise Conflict(f"{where(i)}label {label} is given twice (also {where(seen[label]).rstrip(': ')}).")
         seen[label] = i
     with db.session.no_autoflush:  # the new rows are not in the session yet
-        taken = dict(db.session.execute(select(Animal.label, Animal.voided_at).where(
-            Animal.request_id == req.id, Animal.label.in_(labels))).all()) if labels else {}
+        taken = (
+            dict(
+                db.session.execute(
+                    select(Animal.label, Animal.voided_at).where(Animal.request_id == req.id, Animal.label.in_(labels))
+                ).all()
+            )
+            if labels
+            else {}
+        )
     for i, label in enumerate(labels):
         if label in taken:
             voided = " (voided: correct that record instead)" if taken[label] else ""
@@ -376,8 +458,9 @@ def record_animals(user: User, request_id: int, animals: list[dict]) -> list[Ani
     return rows
 
 
-def record_litter(user: User, request_id: int, *, mating=None, pups: list[dict],
-                  **litter_fields) -> tuple[Litter, list[Animal]]:
+def record_litter(
+    user: User, request_id: int, *, mating=None, pups: list[dict], **litter_fields
+) -> tuple[Litter, list[Animal]]:
     """A litter of a mating with its pups, one row per pup (all or none)."""
     req = _for_work(user, request_id, ("breeding", "qc"), "litters")
     found = _mating(req, mating)
@@ -430,8 +513,9 @@ def import_genotypes(user: User, request_id: int, text: str) -> list[Animal]:
         if parts[0].lower() == "label" and not rows and not errors:
             continue  # a header
         if not 3 <= len(parts) <= len(GENOTYPE_COLUMNS):
-            errors.append(f"Line {number}: give label, sex, allele, deleter transgene (and optionally born on, "
-                          "mating).")
+            errors.append(
+                f"Line {number}: give label, sex, allele, deleter transgene (and optionally born on, mating)."
+            )
             continue
         try:
             rows.append(_animal_row(req, dict(zip(GENOTYPE_COLUMNS, parts)), user))
@@ -440,8 +524,11 @@ def import_genotypes(user: User, request_id: int, text: str) -> list[Animal]:
             errors.append(f"Line {number}: {exc.message}")
     labels = [r.label for r in rows]
     first: dict[str, int] = {}
-    taken = set(db.session.scalars(select(Animal.label).where(Animal.request_id == req.id,
-                                                              Animal.label.in_(labels)))) if labels else set()
+    taken = (
+        set(db.session.scalars(select(Animal.label).where(Animal.request_id == req.id, Animal.label.in_(labels))))
+        if labels
+        else set()
+    )
     for label, number in zip(labels, numbers):
         if label in taken:
             errors.append(f"Line {number}: an animal labelled {label} is already recorded.")
@@ -451,8 +538,11 @@ def import_genotypes(user: User, request_id: int, text: str) -> list[Animal]:
     if errors:
         db.session.rollback()
         errors.sort(key=lambda e: int(e.split(":")[0].split()[1]))
-        raise Invalid("Nothing was saved. " + " ".join(e if e.endswith(".") else e + "." for e in errors[:20]) + (
-            f" And {len(errors) - 20} more." if len(errors) > 20 else ""))
+        raise Invalid(
+            "Nothing was saved. "
+            + " ".join(e if e.endswith(".") else e + "." for e in errors[:20])
+            + (f" And {len(errors) - 20} more." if len(errors) > 20 else "")
+        )
     if not rows:
         raise Invalid("No animal lines found.")
     _save_animals(req, rows)
@@ -460,8 +550,9 @@ def import_genotypes(user: User, request_id: int, text: str) -> list[Animal]:
 
 
 # ---- QC ---------------------------------------------------------------------------
-def record_qc(user: User, request_id: int, *, assay=None, result=None, animal=None, animal_label=None,
-              note=None) -> QcResult:
+def record_qc(
+    user: User, request_id: int, *, assay=None, result=None, animal=None, animal_label=None, note=None
+) -> QcResult:
     from ..alleles import normalize_assay
 
     req = _for_work(user, request_id, STATES_FOR["qc"], "QC results")
@@ -470,25 +561,44 @@ def record_qc(user: User, request_id: int, *, assay=None, result=None, animal=No
     except ValueError as exc:
         raise Invalid(str(exc)) from None
     tested = _animal(req, animal if animal not in (None, "") else animal_label, "animal", required=False)
-    row = QcResult(request_id=req.id, step=req.current_step, assay=name,
-                   result=_choice(result, "result", ("pass", "fail")), animal=tested,
-                   animal_label=tested.label if tested else None,
-                   note=_text(note, "note", 2000, required=False), recorded_by_id=user.id)
+    row = QcResult(
+        request_id=req.id,
+        step=req.current_step,
+        assay=name,
+        result=_choice(result, "result", ("pass", "fail")),
+        animal=tested,
+        animal_label=tested.label if tested else None,
+        note=_text(note, "note", 2000, required=False),
+        recorded_by_id=user.id,
+    )
     db.session.add(row)
     db.session.commit()
     return row
 
 
 # ---- cryopreservation, thaws, stock, shipments --------------------------------------
-def record_cryo(user: User, request_id: int, *, material=None, count=None, location=None,
-                test_thaw=None, frozen_on=None, donors=None) -> Cryopreservation:
+def record_cryo(
+    user: User,
+    request_id: int,
+    *,
+    material=None,
+    count=None,
+    location=None,
+    test_thaw=None,
+    frozen_on=None,
+    donors=None,
+) -> Cryopreservation:
     """A freezing session; `test_thaw` (optional) records a first test thaw of it, today."""
     req = _for_work(user, request_id, STATES_FOR["cryo"], "cryopreservation")
     row = Cryopreservation(
-        request_id=req.id, material=_choice(material, "material", MATERIALS),
-        count=_int(count, "count", 1, 10000), location=_text(location, "location", 200),
+        request_id=req.id,
+        material=_choice(material, "material", MATERIALS),
+        count=_int(count, "count", 1, 10000),
+        location=_text(location, "location", 200),
         frozen_on=_date(frozen_on, "frozen_on", required=False),
-        donors=_donors(req, donors), recorded_by_id=user.id)
+        donors=_donors(req, donors),
+        recorded_by_id=user.id,
+    )
     thaw = _choice(test_thaw, "test_thaw", ("pass", "fail"), required=False)
     db.session.add(row)
     if thaw:
@@ -511,9 +621,13 @@ def record_thaw(user: User, request_id: int, cryo_id: int, *, thawed_on=None, re
     session = _record(req, "cryo", cryo_id)
     if session.voided:
         raise Conflict(f"Cryopreservation {session.id} is voided: a thaw cannot be recorded against it.")
-    thaw = CryoThaw(cryo=session, thawed_on=_date(thawed_on, "thawed_on"),
-                    result=_choice(result, "result", ("pass", "fail")),
-                    note=_text(note, "note", 2000, required=False), recorded_by_id=user.id)
+    thaw = CryoThaw(
+        cryo=session,
+        thawed_on=_date(thawed_on, "thawed_on"),
+        result=_choice(result, "result", ("pass", "fail")),
+        note=_text(note, "note", 2000, required=False),
+        recorded_by_id=user.id,
+    )
     db.session.add(thaw)
     db.session.flush()
     _check_stock(req)
@@ -521,8 +635,9 @@ def record_thaw(user: User, request_id: int, cryo_id: int, *, thawed_on=None, re
     return thaw
 
 
-def stock(req: ConversionRequest, cryo: list | None = None, shipments: list | None = None,
-          animals: list | None = None) -> dict[str, dict[str, int]]:
+def stock(
+    req: ConversionRequest, cryo: list | None = None, shipments: list | None = None, animals: list | None = None
+) -> dict[str, dict[str, int]]:
     """{material: {stored, thawed, shipped, left}} from the records in force: `left` is what is
     stored and not yet shipped (the contract's limit for a shipment), `thawed` the samples used
     by test thaws; live animals are the deleter-negative carriers of the product, alive. Rows
@@ -544,8 +659,13 @@ def stock(req: ConversionRequest, cryo: list | None = None, shipments: list | No
         if animals is None:
             animals = _rows(Animal, req.id)
         entry("live_animals")["stored"] = sum(
-            1 for a in animals if not a.voided and a.allele == req.product_class
-            and a.deleter_transgene == "negative" and a.fate in ("alive", "shipped"))
+            1
+            for a in animals
+            if not a.voided
+            and a.allele == req.product_class
+            and a.deleter_transgene == "negative"
+            and a.fate in ("alive", "shipped")
+        )
     for s in shipments:
         if not s.voided:
             entry(s.material)["shipped"] += s.quantity
@@ -559,25 +679,36 @@ def _check_stock(req: ConversionRequest) -> None:
     for material, entry in stock(req).items():
         if entry["left"] < 0 or entry["thawed"] > entry["stored"]:
             db.session.rollback()
-            raise Invalid(f"Not enough {material.replace('_', ' ')} in stock: {entry['stored']} stored, "
-                          f"{entry['thawed']} thawed, {entry['shipped']} shipped.")
+            raise Invalid(
+                f"Not enough {material.replace('_', ' ')} in stock: {entry['stored']} stored, "
+                f"{entry['thawed']} thawed, {entry['shipped']} shipped."
+            )
 
 
-def record_shipment(user: User, request_id: int, *, courier=None, tracking=None, shipped_on=None,
-                    material=None, quantity=None) -> Shipment:
+def record_shipment(
+    user: User, request_id: int, *, courier=None, tracking=None, shipped_on=None, material=None, quantity=None
+) -> Shipment:
     req = _for_work(user, request_id, STATES_FOR["shipments"], "shipments")
-    row = Shipment(request_id=req.id, courier=_text(courier, "courier", 100),
-                   tracking=_text(tracking, "tracking", 100), shipped_on=_date(shipped_on, "shipped_on"),
-                   material=_choice(material, "material", SHIPMENT_MATERIALS),
-                   quantity=_int(quantity, "quantity", 1, 10000), recorded_by_id=user.id)
+    row = Shipment(
+        request_id=req.id,
+        courier=_text(courier, "courier", 100),
+        tracking=_text(tracking, "tracking", 100),
+        shipped_on=_date(shipped_on, "shipped_on"),
+        material=_choice(material, "material", SHIPMENT_MATERIALS),
+        quantity=_int(quantity, "quantity", 1, 10000),
+        recorded_by_id=user.id,
+    )
     entry = stock(req).get(row.material)
     if entry is None or entry["left"] < row.quantity:
         have = entry["left"] if entry else 0
-        raise Invalid(f"Only {have} {row.material.replace('_', ' ')} stored and not yet shipped: "
-                      f"{row.quantity} cannot be shipped.")
+        raise Invalid(
+            f"Only {have} {row.material.replace('_', ' ')} stored and not yet shipped: "
+            f"{row.quantity} cannot be shipped."
+        )
     db.session.add(row)
     db.session.commit()
     return row
+
 
 def stock_in_force(req: ConversionRequest) -> tuple[str, int] | None:
     """stock_asked receiver: (material, count) of the frozen stock in force, for the strain the
@@ -626,29 +757,41 @@ def _qc_fields(req, row) -> dict:
         tested = _animal(req, v, "animal", required=False)
         return {"animal": tested, "animal_label": tested.label if tested else None}
 
-    return {"assay": assay, "result": lambda v: {"result": _choice(v, "result", ("pass", "fail"))},
-            "animal": animal, "note": lambda v: {"note": _text(v, "note", 2000, required=False)}}
+    return {
+        "assay": assay,
+        "result": lambda v: {"result": _choice(v, "result", ("pass", "fail"))},
+        "animal": animal,
+        "note": lambda v: {"note": _text(v, "note", 2000, required=False)},
+    }
 
 
 def _cryo_fields(req, row) -> dict:
-    return {"material": lambda v: {"material": _choice(v, "material", MATERIALS)},
-            "count": lambda v: {"count": _int(v, "count", 1, 10000)},
-            "location": lambda v: {"location": _text(v, "location", 200)},
-            "frozen_on": lambda v: {"frozen_on": _date(v, "frozen_on", required=False)},
-            "donors": lambda v: {"donors": _donors(req, v)}}
+    return {
+        "material": lambda v: {"material": _choice(v, "material", MATERIALS)},
+        "count": lambda v: {"count": _int(v, "count", 1, 10000)},
+        "location": lambda v: {"location": _text(v, "location", 200)},
+        "frozen_on": lambda v: {"frozen_on": _date(v, "frozen_on", required=False)},
+        "donors": lambda v: {"donors": _donors(req, v)},
+    }
 
 
 def _shipment_fields(req, row) -> dict:
-    return {"courier": lambda v: {"courier": _text(v, "courier", 100)},
-            "tracking": lambda v: {"tracking": _text(v, "tracking", 100)},
-            "shipped_on": lambda v: {"shipped_on": _date(v, "shipped_on")},
-            "material": lambda v: {"material": _choice(v, "material", SHIPMENT_MATERIALS)},
-            "quantity": lambda v: {"quantity": _int(v, "quantity", 1, 10000)}}
+    return {
+        "courier": lambda v: {"courier": _text(v, "courier", 100)},
+        "tracking": lambda v: {"tracking": _text(v, "tracking", 100)},
+        "shipped_on": lambda v: {"shipped_on": _date(v, "shipped_on")},
+        "material": lambda v: {"material": _choice(v, "material", SHIPMENT_MATERIALS)},
+        "quantity": lambda v: {"quantity": _int(v, "quantity", 1, 10000)},
+    }
 
 
 FIELDS: dict[str, Callable[[ConversionRequest | None, Any], dict]] = {
-    "animals": _animal_fields, "matings": _mating_fields, "qc": _qc_fields, "cryo": _cryo_fields,
-    "shipments": _shipment_fields}
+    "animals": _animal_fields,
+    "matings": _mating_fields,
+    "qc": _qc_fields,
+    "cryo": _cryo_fields,
+    "shipments": _shipment_fields,
+}
 
 
 def correctable(kind: str) -> list[str]:
@@ -671,12 +814,15 @@ def _check_version(row: LabRecord, version) -> None:
     if isinstance(version, bool) or not isinstance(version, int):
         raise Invalid("version must be the record's version number, as last read.")
     if version != row.version:
-        raise Conflict(f"This {row.KIND} record was changed by someone else since you read it (version "
-                       f"{version}, now {row.version}): reload it and make your change again.")
+        raise Conflict(
+            f"This {row.KIND} record was changed by someone else since you read it (version "
+            f"{version}, now {row.version}): reload it and make your change again."
+        )
 
 
-def correct(user: User, request_id: int, kind: str, record_id: int, changes: dict, *, reason=None,
-            version=None) -> dict:
+def correct(
+    user: User, request_id: int, kind: str, record_id: int, changes: dict, *, reason=None, version=None
+) -> dict:
     """Change fields of a record, keeping the old values, who, when and why."""
     req = _for_work(user, request_id, None, "corrections")
     row = _record(req, kind, record_id)
@@ -705,8 +851,9 @@ def correct(user: User, request_id: int, kind: str, record_id: int, changes: dic
         db.session.rollback()
         raise Invalid("Nothing changed: the record already has these values.")
     _check_stock(req)
-    db.session.add(LabCorrection(request_id=req.id, kind=kind, record_id=row.id, by_id=user.id, reason=reason,
-                                 changes=diff))
+    db.session.add(
+        LabCorrection(request_id=req.id, kind=kind, record_id=row.id, by_id=user.id, reason=reason, changes=diff)
+    )
     _commit()
     return record_json(row)
 
@@ -728,8 +875,12 @@ def void(user: User, request_id: int, kind: str, record_id: int, *, reason=None,
 
 def corrections_of(request_id: int) -> dict[tuple[str, int], list[dict]]:
     out: dict[tuple[str, int], list[dict]] = defaultdict(list)
-    for c in db.session.scalars(select(LabCorrection).where(LabCorrection.request_id == request_id)
-                                .options(joinedload(LabCorrection.by)).order_by(LabCorrection.id)):
+    for c in db.session.scalars(
+        select(LabCorrection)
+        .where(LabCorrection.request_id == request_id)
+        .options(joinedload(LabCorrection.by))
+        .order_by(LabCorrection.id)
+    ):
         out[(c.kind, c.record_id)].append(c.to_dict())
     return out
 
@@ -748,8 +899,11 @@ def record_json(row: LabRecord, corrections: dict | None = None) -> dict:
 
 # ---- reading ------------------------------------------------------------------------
 def _rows(model, req_id: int, *options) -> list:
-    return list(db.session.scalars(select(model).where(model.request_id == req_id).options(*options)
-                                   .order_by(model.id)).unique())
+    return list(
+        db.session.scalars(
+            select(model).where(model.request_id == req_id).options(*options).order_by(model.id)
+        ).unique()
+    )
 
 
 # Lab work is recorded from rederivation on, after `accepted`: a request still in (or held in) one of
@@ -765,16 +919,37 @@ def lab_records(req: ConversionRequest, user: User | None = None) -> dict:
         if user is not None and user.role is Role.requester:
             return {"shipments": []}
         paper = db.session.get(Paperwork, req.id)
-        return {"paperwork": paper.to_dict() if paper else None, "matings": [], "animals": [], "qc": [],
-                "cryo": [], "shipments": [], "stock": stock(req, [], [], [])}
+        return {
+            "paperwork": paper.to_dict() if paper else None,
+            "matings": [],
+            "animals": [],
+            "qc": [],
+            "cryo": [],
+            "shipments": [],
+            "stock": stock(req, [], [], []),
+        }
     if user is not None and user.role is Role.requester:
-        return {"shipments": [{k: v for k, v in s.to_dict().items() if k in (
-            "id", "courier", "tracking", "shipped_on", "material", "quantity")}
-            for s in _rows(Shipment, req.id) if not s.voided]}
+        return {
+            "shipments": [
+                {
+                    k: v
+                    for k, v in s.to_dict().items()
+                    if k in ("id", "courier", "tracking", "shipped_on", "material", "quantity")
+                }
+                for s in _rows(Shipment, req.id)
+                if not s.voided
+            ]
+        }
     corrections = corrections_of(req.id)
     paper = db.session.get(Paperwork, req.id)
-    matings = _rows(Mating, req.id, joinedload(Mating.deleter), joinedload(Mating.dam), joinedload(Mating.sire),
-                    joinedload(Mating.litters))
+    matings = _rows(
+        Mating,
+        req.id,
+        joinedload(Mating.deleter),
+        joinedload(Mating.dam),
+        joinedload(Mating.sire),
+        joinedload(Mating.litters),
+    )
     animals = _rows(Animal, req.id, joinedload(Animal.mating))
     qc = _rows(QcResult, req.id, joinedload(QcResult.animal))
     cryo = _rows(Cryopreservation, req.id, joinedload(Cryopreservation.thaws))
@@ -783,14 +958,21 @@ def lab_records(req: ConversionRequest, user: User | None = None) -> dict:
     def rows(found):
         return [record_json(r, corrections) for r in found]
 
-    return {"paperwork": paper.to_dict() if paper else None, "matings": rows(matings), "animals": rows(animals),
-            "qc": rows(qc), "cryo": rows(cryo), "shipments": rows(shipments),
-            "stock": stock(req, cryo, shipments, animals)}
+    return {
+        "paperwork": paper.to_dict() if paper else None,
+        "matings": rows(matings),
+        "animals": rows(animals),
+        "qc": rows(qc),
+        "cryo": rows(cryo),
+        "shipments": rows(shipments),
+        "stock": stock(req, cryo, shipments, animals),
+    }
 
 
 @dataclass
 class InForce:
     """The records documents are built from: none voided, each once."""
+
     matings: list[Mating] = field(default_factory=list)
     qc: list[QcResult] = field(default_factory=list)  # passing assays of recorded, not voided animals
     cryo: list[Cryopreservation] = field(default_factory=list)
@@ -800,14 +982,23 @@ class InForce:
 
 def records_in_force(req: ConversionRequest) -> InForce:
     matings = [m for m in _rows(Mating, req.id, selectinload(Mating.deleter)) if not m.voided]
-    qc = db.session.scalars(select(QcResult).join(Animal, QcResult.animal_id == Animal.id).where(
-        QcResult.request_id == req.id, QcResult.result == "pass", QcResult.voided_at.is_(None),
-        Animal.voided_at.is_(None)).options(selectinload(QcResult.animal))
-        .order_by(QcResult.step, QcResult.id)).all()
+    qc = db.session.scalars(
+        select(QcResult)
+        .join(Animal, QcResult.animal_id == Animal.id)
+        .where(
+            QcResult.request_id == req.id,
+            QcResult.result == "pass",
+            QcResult.voided_at.is_(None),
+            Animal.voided_at.is_(None),
+        )
+        .options(selectinload(QcResult.animal))
+        .order_by(QcResult.step, QcResult.id)
+    ).all()
     cryo = [c for c in _rows(Cryopreservation, req.id, selectinload(Cryopreservation.thaws)) if not c.voided]
     shipments = [s for s in _rows(Shipment, req.id) if not s.voided]
-    return InForce(matings, list(qc), cryo, shipments,
-                   bool(req.use_tat_cre) or any(m.method == "tat_cre" for m in matings))
+    return InForce(
+        matings, list(qc), cryo, shipments, bool(req.use_tat_cre) or any(m.method == "tat_cre" for m in matings)
+    )
 
 
 # ---- the facts the lifecycle's guards read (registered with requests in init_app) ------------
@@ -826,33 +1017,64 @@ class GuardFacts:
 
     @staticmethod
     def has_source_founder(req: ConversionRequest) -> bool:
-        return db.session.scalar(select(Animal.id).where(
-            Animal.request_id == req.id, Animal.allele == req.source_class,
-            Animal.voided_at.is_(None)).limit(1)) is not None
+        return (
+            db.session.scalar(
+                select(Animal.id)
+                .where(Animal.request_id == req.id, Animal.allele == req.source_class, Animal.voided_at.is_(None))
+                .limit(1)
+            )
+            is not None
+        )
 
     @staticmethod
     def has_step_product_animal(req: ConversionRequest) -> bool:
-        return db.session.scalar(select(Animal.id).where(
-            Animal.request_id == req.id, Animal.allele == req.step_product_label,
-            Animal.deleter_transgene == "negative", Animal.voided_at.is_(None)).limit(1)) is not None
+        return (
+            db.session.scalar(
+                select(Animal.id)
+                .where(
+                    Animal.request_id == req.id,
+                    Animal.allele == req.step_product_label,
+                    Animal.deleter_transgene == "negative",
+                    Animal.voided_at.is_(None),
+                )
+                .limit(1)
+            )
+            is not None
+        )
 
     @staticmethod
     def passing_assays_in_step(req: ConversionRequest) -> int:
-        return db.session.execute(select(func.count(QcResult.id)).outerjoin(
-            Animal, QcResult.animal_id == Animal.id).where(
-            QcResult.request_id == req.id, QcResult.step == req.current_step, QcResult.result == "pass",
-            QcResult.voided_at.is_(None), Animal.voided_at.is_(None))).scalar_one()
+        return db.session.execute(
+            select(func.count(QcResult.id))
+            .outerjoin(Animal, QcResult.animal_id == Animal.id)
+            .where(
+                QcResult.request_id == req.id,
+                QcResult.step == req.current_step,
+                QcResult.result == "pass",
+                QcResult.voided_at.is_(None),
+                Animal.voided_at.is_(None),
+            )
+        ).scalar_one()
 
     @staticmethod
     def failed_three_prime_loxp(req: ConversionRequest) -> bool:
-        return db.session.scalar(select(QcResult.id).where(
-            QcResult.request_id == req.id, QcResult.assay == "3' loxP PCR", QcResult.result == "fail",
-            QcResult.voided_at.is_(None)).limit(1)) is not None
+        return (
+            db.session.scalar(
+                select(QcResult.id)
+                .where(
+                    QcResult.request_id == req.id,
+                    QcResult.assay == "3' loxP PCR",
+                    QcResult.result == "fail",
+                    QcResult.voided_at.is_(None),
+                )
+                .limit(1)
+            )
+            is not None
+        )
 
     @staticmethod
     def cryo_problem(req: ConversionRequest) -> str | None:
-        sessions = [c for c in _rows(Cryopreservation, req.id, selectinload(Cryopreservation.thaws))
-                    if not c.voided]
+        sessions = [c for c in _rows(Cryopreservation, req.id, selectinload(Cryopreservation.thaws)) if not c.voided]
         if not sessions:
             return "No cryopreserved material has been recorded yet"
         if not any(t.result == "pass" for c in sessions for t in c.thaws):
@@ -861,7 +1083,11 @@ class GuardFacts:
 
     @staticmethod
     def shipment_problem(req: ConversionRequest) -> str | None:
-        if db.session.scalar(select(Shipment.id).where(Shipment.request_id == req.id,
-                                                       Shipment.voided_at.is_(None)).limit(1)) is None:
+        if (
+            db.session.scalar(
+                select(Shipment.id).where(Shipment.request_id == req.id, Shipment.voided_at.is_(None)).limit(1)
+            )
+            is None
+        ):
             return "No shipment recorded: record the courier, tracking number and what was sent"
         return None

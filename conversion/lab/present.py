@@ -1,4 +1,5 @@
 """What the QC of each plan step should show, and flags on results against it."""
+
 from __future__ import annotations
 
 from ..requests.models import ConversionRequest
@@ -17,7 +18,7 @@ def expected_qc(req: ConversionRequest) -> dict[int, dict[str, str]]:
     except (ValueError, TypeError):
         plan = None
     if plan is None or not plan.feasible or len(plan.steps) != len(steps):
-        return {i: {a: "as planned" for a in s.get("qc_assays", [])} for i, s in enumerate(steps, 1)}
+        return {i: dict.fromkeys(s.get("qc_assays", []), "as planned") for i, s in enumerate(steps, 1)}
     return {s.number: dict(s.qc_expected) for s in plan.steps}
 
 

@@ -3,10 +3,12 @@ to them, corrections and voids; the POST endpoints those forms use.
 
 Views never write to the database: they call lab.operations and flash what they answer; a
 refusal shows the page again with the form's values and the reason."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
+
 from workflows.lifecycle import FINAL_STATES
 
 from ..accounts.models import Role
@@ -15,19 +17,44 @@ from ..requests import operations as req_ops
 from ..requests.models import ConversionRequest
 from ..requests.views import field_error, render_request
 from . import operations as lab
-from .forms import (TABLE_ROWS, AnimalsForm, CorrectForm, CryoForm, ImportForm, MatingForm, PaperworkForm,
-                    QcForm, ShipmentForm, ThawForm, VoidForm, opts)
+from .forms import (
+    TABLE_ROWS,
+    AnimalsForm,
+    CorrectForm,
+    CryoForm,
+    ImportForm,
+    MatingForm,
+    PaperworkForm,
+    QcForm,
+    ShipmentForm,
+    ThawForm,
+    VoidForm,
+    opts,
+)
 from .models import KINDS, SHIPMENT_MATERIALS
 from .present import expected_qc, qc_flags
 
 bp = Blueprint("lab", __name__)
 
 # The form that unlocks each trigger (a disabled action's reason links to it).
-FIXES = {"start_rederivation": "paperwork", "start_breeding": "animals", "start_qc": "animals",
-         "pass_qc": "qc", "complete_cryopreservation": "cryo", "ship": "shipments"}
+FIXES = {
+    "start_rederivation": "paperwork",
+    "start_breeding": "animals",
+    "start_qc": "animals",
+    "pass_qc": "qc",
+    "complete_cryopreservation": "cryo",
+    "ship": "shipments",
+}
 # Which form is open first in each state.
-FOCUS = {"accepted": "paperwork", "assigned": "paperwork", "rederivation": "animals", "breeding": "mating",
-         "qc": "qc", "cryopreservation": "cryo", "ready": "shipments"}
+FOCUS = {
+    "accepted": "paperwork",
+    "assigned": "paperwork",
+    "rederivation": "animals",
+    "breeding": "mating",
+    "qc": "qc",
+    "cryopreservation": "cryo",
+    "ready": "shipments",
+}
 
 
 def _is_node_staff(req: ConversionRequest) -> bool:
@@ -70,24 +97,40 @@ def _fill_choices(req: ConversionRequest, forms: dict, records: dict) -> None:
             choices.append(("tat_cre", "TAT-Cre protein on IVF embryos (no deleter)"))
         form.deleter.choices = opts(choices)
         stock = [("", f"From the {req.node.code} deleter stock")]
-        form.dam.choices = opts(stock + [(a["label"], f"{a['label']} · {a['allele']}") for a in animals
-                                         if a["sex"] in ("female", "unknown")])
-        form.sire.choices = opts(stock + [(a["label"], f"{a['label']} · {a['allele']}") for a in animals
-                                          if a["sex"] in ("male", "unknown")])
+        form.dam.choices = opts(
+            stock
+            + [(a["label"], f"{a['label']} · {a['allele']}") for a in animals if a["sex"] in ("female", "unknown")]
+        )
+        form.sire.choices = opts(
+            stock + [(a["label"], f"{a['label']} · {a['allele']}") for a in animals if a["sex"] in ("male", "unknown")]
+        )
     if "animals" in forms:
         forms["animals"].mating.choices = opts(
             [("", "— none (founders) —" if req.status == "rederivation" else "— none —")]
-            + [(m["number"], f"{m['number']} · generation {m['generation']} · set up {m['set_up_on']}")
-               for m in matings])
+            + [
+                (m["number"], f"{m['number']} · generation {m['generation']} · set up {m['set_up_on']}")
+                for m in matings
+            ]
+        )
     if "qc" in forms:
         forms["qc"].animal.choices = opts(
             [("", "Choose the animal tested…")]
-            + [(a["label"], f"{a['label']} · {a['allele']}{' · ' + a['deleter_transgene'] if a['deleter_transgene'] else ''}")
-               for a in reversed(animals)])
+            + [
+                (
+                    a["label"],
+                    f"{a['label']} · {a['allele']}{' · ' + a['deleter_transgene'] if a['deleter_transgene'] else ''}",
+                )
+                for a in reversed(animals)
+            ]
+        )
     if "thaw" in forms:
         forms["thaw"].cryo.choices = opts(
-            [(c["id"], f"Session {c['id']} · {c['count']} {c['material']} · {c['location']}")
-             for c in records["cryo"] if not c["voided"]])
+            [
+                (c["id"], f"Session {c['id']} · {c['count']} {c['material']} · {c['location']}")
+                for c in records["cryo"]
+                if not c["voided"]
+            ]
+        )
     if "shipment" in forms:
         wanted = {"frozen_sperm": "sperm", "frozen_embryos": "embryos"}.get(req.deliverable.value, "live_animals")
         if not forms["shipment"].material.data:
@@ -108,13 +151,23 @@ def workspace(req: ConversionRequest, user, replace: dict) -> dict | None:
         return None
     editable = _is_node_staff(req) and req.status not in FINAL_STATES
     expected = expected_qc(req)
-    return {"template": "lab/_workspace.html", "records": records, "forms": forms, "fixes": FIXES,
-            "focus": FOCUS.get(req.status), "editable": editable, "frozen": req.status in FINAL_STATES,
-            "expected": expected, "flags": qc_flags(records["qc"], expected),
-            "fields": {kind: lab.correctable(kind) for kind in KINDS},
-            "rows": min(max(request.args.get("rows", TABLE_ROWS, type=int) or TABLE_ROWS, 1), 50),
-            "table": replace.get("table_rows") or [], "materials": SHIPMENT_MATERIALS,
-            "correct_form": CorrectForm(prefix="fix"), "void_form": VoidForm(prefix="void")}
+    return {
+        "template": "lab/_workspace.html",
+        "records": records,
+        "forms": forms,
+        "fixes": FIXES,
+        "focus": FOCUS.get(req.status),
+        "editable": editable,
+        "frozen": req.status in FINAL_STATES,
+        "expected": expected,
+        "flags": qc_flags(records["qc"], expected),
+        "fields": {kind: lab.correctable(kind) for kind in KINDS},
+        "rows": min(max(request.args.get("rows", TABLE_ROWS, type=int) or TABLE_ROWS, 1), 50),
+        "table": replace.get("table_rows") or [],
+        "materials": SHIPMENT_MATERIALS,
+        "correct_form": CorrectForm(prefix="fix"),
+        "void_form": VoidForm(prefix="void"),
+    }
 
 
 def init_app(app) -> None:
@@ -160,9 +213,15 @@ def _plural(n: int, word: str) -> str:
 @login_required
 def paperwork(request_id: int):
     def call(req, form):
-        lab.record_paperwork(current_user, req.id, mta_signed_on=form.mta_signed_on.data,
-                             po_reference=form.po_reference.data, paid_on=form.paid_on.data)
+        lab.record_paperwork(
+            current_user,
+            req.id,
+            mta_signed_on=form.mta_signed_on.data,
+            po_reference=form.po_reference.data,
+            paid_on=form.paid_on.data,
+        )
         return "Paperwork recorded."
+
     return _post(request_id, "paperwork", PaperworkForm(prefix="paper"), call)
 
 
@@ -175,12 +234,20 @@ def matings(request_id: int):
     def call(req, form):
         tat = form.deleter.data == "tat_cre"
         mating = lab.record_mating(
-            current_user, req.id, method="tat_cre" if tat else "deleter",
-            deleter=None if tat else form.deleter.data, set_up_on=form.set_up_on.data,
-            generation=form.generation.data, dam=form.dam.data or None, sire=form.sire.data or None,
-            litter_born_on=form.litter_born_on.data, pups_born=form.pups_born.data,
-            pups_weaned=form.pups_weaned.data)
+            current_user,
+            req.id,
+            method="tat_cre" if tat else "deleter",
+            deleter=None if tat else form.deleter.data,
+            set_up_on=form.set_up_on.data,
+            generation=form.generation.data,
+            dam=form.dam.data or None,
+            sire=form.sire.data or None,
+            litter_born_on=form.litter_born_on.data,
+            pups_born=form.pups_born.data,
+            pups_weaned=form.pups_weaned.data,
+        )
         return f"Mating {mating.label} recorded (generation {mating.generation})."
+
     return _post(request_id, "mating", form, call)
 
 
@@ -188,11 +255,16 @@ def _table_rows() -> list[dict]:
     """The filled rows of the animals table, in order (a row with any value counts)."""
     rows = []
     for n in range(50):
-        row = {k: (request.form.get(f"animals-{n}-{k}") or "").strip()
-               for k in ("label", "sex", "allele", "transgene")}
+        row = {k: (request.form.get(f"animals-{n}-{k}") or "").strip() for k in ("label", "sex", "allele", "transgene")}
         if any(row.values()):
-            rows.append({"label": row["label"], "sex": row["sex"], "allele": row["allele"],
-                         "deleter_transgene": row["transgene"]})
+            rows.append(
+                {
+                    "label": row["label"],
+                    "sex": row["sex"],
+                    "allele": row["allele"],
+                    "deleter_transgene": row["transgene"],
+                }
+            )
     return rows
 
 
@@ -205,12 +277,19 @@ def animals(request_id: int):
         if not rows:
             raise ApiError(422, "Fill in at least one row: label, sex, allele (and the deleter transgene).")
         if form.mating.data:
-            litter, _ = lab.record_litter(current_user, req.id, mating=form.mating.data, pups=rows,
-                                       born_on=form.born_on.data, weaned_on=form.weaned_on.data,
-                                       pups_born=form.pups_born.data)
+            litter, _ = lab.record_litter(
+                current_user,
+                req.id,
+                mating=form.mating.data,
+                pups=rows,
+                born_on=form.born_on.data,
+                weaned_on=form.weaned_on.data,
+                pups_born=form.pups_born.data,
+            )
             return f"Litter of {litter.mating.label}: {_plural(len(rows), 'pup')} recorded."
         saved = lab.record_animals(current_user, req.id, [{**r, "born_on": form.born_on.data} for r in rows])
         return f"{_plural(len(saved), 'animal')} recorded: " + ", ".join(a.label for a in saved) + "."
+
     return _post(request_id, "animals", AnimalsForm(prefix="animals"), call, extra={"table_rows": rows})
 
 
@@ -230,6 +309,7 @@ def import_animals(request_id: int):
                 raise ApiError(422, "The file is not UTF-8 text (save it as CSV UTF-8).") from None
         saved = lab.import_genotypes(current_user, req.id, text)
         return f"{_plural(len(saved), 'animal')} imported: " + ", ".join(a.label for a in saved) + "."
+
     return _post(request_id, "import", ImportForm(prefix="import"), call, anchor="animals")
 
 
@@ -237,9 +317,16 @@ def import_animals(request_id: int):
 @login_required
 def qc(request_id: int):
     def call(req, form):
-        row = lab.record_qc(current_user, req.id, assay=form.assay.data, result=form.result.data,
-                            animal=form.animal.data or None, note=form.note.data)
+        row = lab.record_qc(
+            current_user,
+            req.id,
+            assay=form.assay.data,
+            result=form.result.data,
+            animal=form.animal.data or None,
+            note=form.note.data,
+        )
         return f"QC result recorded: {row.assay} {row.result}" + (f" on {row.animal.label}." if row.animal else ".")
+
     return _post(request_id, "qc", QcForm(prefix="qc"), call)
 
 
@@ -247,10 +334,18 @@ def qc(request_id: int):
 @login_required
 def cryo(request_id: int):
     def call(req, form):
-        row = lab.record_cryo(current_user, req.id, material=form.material.data, count=form.count.data,
-                              location=form.location.data, frozen_on=form.frozen_on.data,
-                              donors=form.donors.data, test_thaw=form.test_thaw.data or None)
+        row = lab.record_cryo(
+            current_user,
+            req.id,
+            material=form.material.data,
+            count=form.count.data,
+            location=form.location.data,
+            frozen_on=form.frozen_on.data,
+            donors=form.donors.data,
+            test_thaw=form.test_thaw.data or None,
+        )
         return f"Cryopreservation session {row.id} recorded: {row.count} {row.material}."
+
     return _post(request_id, "cryo", CryoForm(prefix="cryo"), call)
 
 
@@ -261,9 +356,11 @@ def thaws(request_id: int):
 
     def call(req, form):
         cryo_id = int(form.cryo.data) if str(form.cryo.data).isdigit() else 0
-        thaw = lab.record_thaw(current_user, req.id, cryo_id, thawed_on=form.thawed_on.data,
-                               result=form.result.data, note=form.note.data)
+        thaw = lab.record_thaw(
+            current_user, req.id, cryo_id, thawed_on=form.thawed_on.data, result=form.result.data, note=form.note.data
+        )
         return f"Test thaw of session {thaw.cryo_id} recorded: {thaw.result}."
+
     return _post(request_id, "thaw", form, call, anchor="cryo")
 
 
@@ -271,10 +368,17 @@ def thaws(request_id: int):
 @login_required
 def shipments(request_id: int):
     def call(req, form):
-        row = lab.record_shipment(current_user, req.id, courier=form.courier.data, tracking=form.tracking.data,
-                                  shipped_on=form.shipped_on.data, material=form.material.data,
-                                  quantity=form.quantity.data)
+        row = lab.record_shipment(
+            current_user,
+            req.id,
+            courier=form.courier.data,
+            tracking=form.tracking.data,
+            shipped_on=form.shipped_on.data,
+            material=form.material.data,
+            quantity=form.quantity.data,
+        )
         return f"Shipment recorded: {row.quantity} {row.material.replace('_', ' ')} by {row.courier} ({row.tracking})."
+
     return _post(request_id, "shipment", ShipmentForm(prefix="ship"), call, anchor="shipments")
 
 
@@ -285,16 +389,21 @@ def correct(request_id: int, kind: str, record_id: int):
         abort(404)
     fields = lab.correctable(kind)
     old = {f: request.form.get(f"was-{f}", "") for f in fields}
-    changes = {f: request.form.get(f"set-{f}", "") for f in fields
-               if f"set-{f}" in request.form and request.form.get(f"set-{f}", "") != old[f]}
+    changes = {
+        f: request.form.get(f"set-{f}", "")
+        for f in fields
+        if f"set-{f}" in request.form and request.form.get(f"set-{f}", "") != old[f]
+    }
     form = CorrectForm(prefix="fix")
 
     def call(req, form):
         if not changes:
             raise ApiError(422, "Nothing changed: edit a field before saving the correction.")
-        lab.correct(current_user, req.id, kind, record_id, changes, reason=form.reason.data,
-                    version=form.version.data or None)
+        lab.correct(
+            current_user, req.id, kind, record_id, changes, reason=form.reason.data, version=form.version.data or None
+        )
         return f"Corrected ({', '.join(changes)}): the old value{'s are' if len(changes) > 1 else ' is'} kept."
+
     return _post(request_id, f"fix-{kind}-{record_id}", form, call, anchor=f"{kind}-{record_id}")
 
 
@@ -307,5 +416,5 @@ def void(request_id: int, kind: str, record_id: int):
     def call(req, form):
         lab.void(current_user, req.id, kind, record_id, reason=form.reason.data, version=form.version.data or None)
         return "Record voided: it stays listed, struck through, and counts nowhere."
-    return _post(request_id, f"void-{kind}-{record_id}", VoidForm(prefix="void"), call,
-                 anchor=f"{kind}-{record_id}")
+
+    return _post(request_id, f"void-{kind}-{record_id}", VoidForm(prefix="void"), call, anchor=f"{kind}-{record_id}")

@@ -6,8 +6,8 @@ def init_app(app):
     from ..registry import ROLES, add_links
     from ..requests.signals import message_posted, request_changed
     from . import views
-    from .cli import outbox_cli
     from .archive import on_archived
+    from .cli import outbox_cli
     from .operations import on_account_event, on_event, on_message
 
     app.register_blueprint(views.bp)

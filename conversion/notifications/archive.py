@@ -1,5 +1,6 @@
 """The archive loop's waiting list: a requester whose request was refused because an open request
 is already making the same product asks to be emailed when that product is archived."""
+
 from __future__ import annotations
 
 from flask import current_app, render_template
@@ -42,8 +43,9 @@ def watch_archive(user: User, *, strain: str, target: str) -> ArchiveWatch:
     making = open_request_making(product)
     if making is None:
         raise Invalid(f"No open request is making {product}: submit a conversion request for it instead.")
-    watch = db.session.scalar(select(ArchiveWatch).where(ArchiveWatch.user_id == user.id,
-                                                         ArchiveWatch.product_symbol == product))
+    watch = db.session.scalar(
+        select(ArchiveWatch).where(ArchiveWatch.user_id == user.id, ArchiveWatch.product_symbol == product)
+    )
     if watch is not None and watch.notified_at is None:
         return watch
     if watch is None:
@@ -59,16 +61,22 @@ def watch_archive(user: User, *, strain: str, target: str) -> ArchiveWatch:
 
 
 def my_watches(user: User) -> list[ArchiveWatch]:
-    return list(db.session.scalars(select(ArchiveWatch).where(ArchiveWatch.user_id == user.id)
-                                   .order_by(ArchiveWatch.id.desc())))
+    return list(
+        db.session.scalars(select(ArchiveWatch).where(ArchiveWatch.user_id == user.id).order_by(ArchiveWatch.id.desc()))
+    )
 
 
 def watch_dict(watch: ArchiveWatch) -> dict:
     from ..catalogue.models import Strain
 
     strain = db.session.get(Strain, watch.strain_id) if watch.strain_id else None
-    return {"id": watch.id, "product_symbol": watch.product_symbol, "created_at": iso_utc(watch.created_at),
-            "notified_at": iso_utc(watch.notified_at), "archived_strain": strain.emma_id if strain else None}
+    return {
+        "id": watch.id,
+        "product_symbol": watch.product_symbol,
+        "created_at": iso_utc(watch.created_at),
+        "notified_at": iso_utc(watch.notified_at),
+        "archived_strain": strain.emma_id if strain else None,
+    }
 
 
 def on_archived(req, event) -> None:
@@ -77,18 +85,29 @@ def on_archived(req, event) -> None:
     strain = req.archived_strain
     if event.trigger != "complete_cryopreservation" or strain is None:
         return
-    watches = list(db.session.scalars(select(ArchiveWatch).where(
-        ArchiveWatch.product_symbol == req.product_symbol, ArchiveWatch.notified_at.is_(None))))
+    watches = list(
+        db.session.scalars(
+            select(ArchiveWatch).where(
+                ArchiveWatch.product_symbol == req.product_symbol, ArchiveWatch.notified_at.is_(None)
+            )
+        )
+    )
     base = current_app.config["BASE_URL"].rstrip("/")
     for watch in watches:
         user = db.session.get(User, watch.user_id)
         if user is None or not user.active:
             continue
-        context = dict(user=user, strain=strain, url=f"{base}/strains/{strain.emma_id}",
-                       confidential=not strain.is_public)
-        db.session.add(OutboxMessage(
-            recipient=user.email, category=CATEGORY, request_id=None,
-            subject=f"[EMMA] {strain.allele_symbol} is archived as {strain.emma_id}"[:300],
-            body_text=render_template("notifications/archived.txt", **context),
-            body_html=render_template("notifications/archived.html", **context)))
+        context = dict(
+            user=user, strain=strain, url=f"{base}/strains/{strain.emma_id}", confidential=not strain.is_public
+        )
+        db.session.add(
+            OutboxMessage(
+                recipient=user.email,
+                category=CATEGORY,
+                request_id=None,
+                subject=f"[EMMA] {strain.allele_symbol} is archived as {strain.emma_id}"[:300],
+                body_text=render_template("notifications/archived.txt", **context),
+                body_html=render_template("notifications/archived.html", **context),
+            )
+        )
         watch.notified_at, watch.strain_id = utcnow(), strain.id

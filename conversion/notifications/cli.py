@@ -1,4 +1,5 @@
 """flask --app wsgi outbox send | status"""
+
 from __future__ import annotations
 
 import sys

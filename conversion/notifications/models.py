@@ -1,8 +1,8 @@
 """The email outbox and each user's choice of notifications."""
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -29,12 +29,12 @@ class OutboxMessage(db.Model):
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
     category: Mapped[str] = mapped_column(String(20))
-    request_id: Mapped[Optional[int]] = mapped_column(ForeignKey("conversion_requests.id"), index=True)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("conversion_requests.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_error: Mapped[Optional[str]] = mapped_column(Text)
-    sent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_outbox_messages_pending", "sent_at", "next_attempt_at"),)
 
@@ -66,10 +66,10 @@ class ArchiveWatch(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     product_symbol: Mapped[str] = mapped_column(String(200), index=True)
-    waiting_on_id: Mapped[Optional[int]] = mapped_column(ForeignKey("conversion_requests.id"))
+    waiting_on_id: Mapped[int | None] = mapped_column(ForeignKey("conversion_requests.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    notified_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    strain_id: Mapped[Optional[int]] = mapped_column(ForeignKey("strains.id"))
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    strain_id: Mapped[int | None] = mapped_column(ForeignKey("strains.id"))
 
     user: Mapped[User] = relationship()
 

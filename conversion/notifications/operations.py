@@ -5,6 +5,7 @@ change and its emails are committed together or not at all. `send_pending` deliv
 afterwards (`flask outbox send`), one row at a time: the row is locked while its email is
 handed to the SMTP server and marked sent in the same transaction, so two senders never send
 one message twice, and a message whose sending failed stays queued with a backoff."""
+
 from __future__ import annotations
 
 import smtplib
@@ -22,10 +23,11 @@ from ..extensions import db, utcnow
 from .models import CATEGORIES, NotificationPreference, OutboxMessage
 
 # Triggers the coordinators hear about (besides the requests they act on themselves).
-COORDINATION_TRIGGERS = frozenset({"submit", "decline", "cancel", "hold", "resume",
-                                   "rederivation_failed", "confirm_delivery"})
-BACKOFF_FIRST = 60          # seconds before the first retry; doubles each attempt
-BACKOFF_MAX = 6 * 3600      # never wait longer than this between two attempts
+COORDINATION_TRIGGERS = frozenset(
+    {"submit", "decline", "cancel", "hold", "resume", "rederivation_failed", "confirm_delivery"}
+)
+BACKOFF_FIRST = 60  # seconds before the first retry; doubles each attempt
+BACKOFF_MAX = 6 * 3600  # never wait longer than this between two attempts
 
 
 # ---- preferences ---------------------------------------------------------------
@@ -33,15 +35,13 @@ def preferences(user: User) -> NotificationPreference:
     """The user's preferences (a new, unsaved row with everything on when none is stored)."""
     pref = db.session.get(NotificationPreference, user.id)
     if pref is None:
-        pref = NotificationPreference(user_id=user.id, my_requests=True, node_queue=True,
-                                      coordination=True)
+        pref = NotificationPreference(user_id=user.id, my_requests=True, node_queue=True, coordination=True)
     return pref
 
 
 def relevant_categories(user: User) -> list[str]:
     """The categories that can concern a user of this role."""
-    return {Role.requester: ["my_requests"], Role.staff: ["node_queue"],
-            Role.coordinator: ["coordination"]}[user.role]
+    return {Role.requester: ["my_requests"], Role.staff: ["node_queue"], Role.coordinator: ["coordination"]}[user.role]
 
 
 def save_preferences(user: User, **choices: bool) -> NotificationPreference:
@@ -58,6 +58,7 @@ def save_preferences(user: User, **choices: bool) -> NotificationPreference:
 @dataclass
 class Audience:
     """recipient user -> category, first category wins (one email per person and event)."""
+
     users: dict[int, tuple[User, str]] = field(default_factory=dict)
 
     def add(self, users, category: str, actor: User) -> None:
@@ -74,16 +75,33 @@ def audience(req, event) -> list[tuple[User, str]]:
     out = Audience()
     out.add([req.requester], "my_requests", actor)
     if req.node_id is not None and not actor.is_staff_of(req.node_id):
-        out.add(db.session.scalars(select(User).where(
-            User.role == Role.staff, User.node_id == req.node_id).order_by(User.id)), "node_queue", actor)
+        out.add(
+            db.session.scalars(
+                select(User).where(User.role == Role.staff, User.node_id == req.node_id).order_by(User.id)
+            ),
+            "node_queue",
+            actor,
+        )
     if event.trigger in COORDINATION_TRIGGERS:
-        out.add(db.session.scalars(select(User).where(User.role == Role.coordinator).order_by(User.id)),
-                "coordination", actor)
+        out.add(
+            db.session.scalars(select(User).where(User.role == Role.coordinator).order_by(User.id)),
+            "coordination",
+            actor,
+        )
     ids = list(out.users)
-    prefs = {p.user_id: p for p in db.session.scalars(
-        select(NotificationPreference).where(NotificationPreference.user_id.in_(ids)))} if ids else {}
-    return [(user, category) for uid, (user, category) in out.users.items()
-            if uid not in prefs or prefs[uid].wants(category)]
+    prefs = (
+        {
+            p.user_id: p
+            for p in db.session.scalars(select(NotificationPreference).where(NotificationPreference.user_id.in_(ids)))
+        }
+        if ids
+        else {}
+    )
+    return [
+        (user, category)
+        for uid, (user, category) in out.users.items()
+        if uid not in prefs or prefs[uid].wants(category)
+    ]
 
 
 def on_event(req, event) -> None:
@@ -96,29 +114,47 @@ def on_event(req, event) -> None:
     from ..requests.present import cancel_reason_label, history_label, state_label
 
     base = current_app.config["BASE_URL"].rstrip("/")
-    context = dict(req=req, event=event, url=f"{base}/requests/{req.id}",
-                   settings_url=f"{base}/settings/notifications",
-                   what=history_label(event.trigger), state=state_label(event.to_status),
-                   previous=state_label(event.from_status) if event.from_status else None,
-                   reason=CANCEL_REASONS.get((event.data or {}).get("reason") or "", (event.data or {}).get("reason")))
+    context = dict(
+        req=req,
+        event=event,
+        url=f"{base}/requests/{req.id}",
+        settings_url=f"{base}/settings/notifications",
+        what=history_label(event.trigger),
+        state=state_label(event.to_status),
+        previous=state_label(event.from_status) if event.from_status else None,
+        reason=CANCEL_REASONS.get((event.data or {}).get("reason") or "", (event.data or {}).get("reason")),
+    )
     subject = f"[EMMA] {req.reference}: {context['what']} ({context['state']})"[:300]
     slug = (event.data or {}).get("reason")
     for user, category in recipients:
         context.update(user=user, category=category, why=CATEGORIES[category].split(":")[0])
         if slug:  # requesters read the reason in their own words
             context["reason"] = cancel_reason_label(slug, user.role.value)
-        db.session.add(OutboxMessage(
-            recipient=user.email, subject=subject, category=category, request_id=req.id,
-            body_text=render_template("notifications/event.txt", **context),
-            body_html=render_template("notifications/event.html", **context)))
+        db.session.add(
+            OutboxMessage(
+                recipient=user.email,
+                subject=subject,
+                category=category,
+                request_id=req.id,
+                body_text=render_template("notifications/event.txt", **context),
+                body_html=render_template("notifications/event.html", **context),
+            )
+        )
 
 
 def message_audience(req, message) -> list[tuple[User, str]]:
     """The other side of a message: the node's staff (or, before assignment, the coordinators) for
     a requester's message; the requester for EMMA's; EMMA staff only for an internal note."""
     author, out = message.author, Audience()
-    staff = list(db.session.scalars(select(User).where(
-        User.role == Role.staff, User.node_id == req.node_id).order_by(User.id))) if req.node_id else []
+    staff = (
+        list(
+            db.session.scalars(
+                select(User).where(User.role == Role.staff, User.node_id == req.node_id).order_by(User.id)
+            )
+        )
+        if req.node_id
+        else []
+    )
     coordinators = list(db.session.scalars(select(User).where(User.role == Role.coordinator).order_by(User.id)))
     if message.internal:
         out.add(staff, "node_queue", author)
@@ -130,10 +166,19 @@ def message_audience(req, message) -> list[tuple[User, str]]:
     else:
         out.add([req.requester], "my_requests", author)
     ids = list(out.users)
-    prefs = {p.user_id: p for p in db.session.scalars(
-        select(NotificationPreference).where(NotificationPreference.user_id.in_(ids)))} if ids else {}
-    return [(user, category) for uid, (user, category) in out.users.items()
-            if uid not in prefs or prefs[uid].wants(category)]
+    prefs = (
+        {
+            p.user_id: p
+            for p in db.session.scalars(select(NotificationPreference).where(NotificationPreference.user_id.in_(ids)))
+        }
+        if ids
+        else {}
+    )
+    return [
+        (user, category)
+        for uid, (user, category) in out.users.items()
+        if uid not in prefs or prefs[uid].wants(category)
+    ]
 
 
 def on_message(req, message) -> None:
@@ -142,25 +187,44 @@ def on_message(req, message) -> None:
     kind = "Internal note" if message.internal else "Message"
     subject = f"[EMMA] {req.reference}: {kind.lower()} from {message.author.display_name}"[:300]
     for user, category in message_audience(req, message):
-        context = dict(req=req, message=message, kind=kind, user=user, url=f"{base}/requests/{req.id}#messages",
-                       settings_url=f"{base}/settings/notifications", why=CATEGORIES[category].split(":")[0])
-        db.session.add(OutboxMessage(
-            recipient=user.email, subject=subject, category=category, request_id=req.id,
-            body_text=render_template("notifications/message.txt", **context),
-            body_html=render_template("notifications/message.html", **context)))
+        context = dict(
+            req=req,
+            message=message,
+            kind=kind,
+            user=user,
+            url=f"{base}/requests/{req.id}#messages",
+            settings_url=f"{base}/settings/notifications",
+            why=CATEGORIES[category].split(":")[0],
+        )
+        db.session.add(
+            OutboxMessage(
+                recipient=user.email,
+                subject=subject,
+                category=category,
+                request_id=req.id,
+                body_text=render_template("notifications/message.txt", **context),
+                body_html=render_template("notifications/message.html", **context),
+            )
+        )
 
 
 # ---- delivery ------------------------------------------------------------------
 def backlog() -> int:
-    return db.session.scalar(select(func.count()).select_from(OutboxMessage)
-                             .where(OutboxMessage.sent_at.is_(None))) or 0
+    return (
+        db.session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None))) or 0
+    )
 
 
 def due_ids(now: datetime | None = None, limit: int = 500) -> list[int]:
     now = now or utcnow()
-    return list(db.session.scalars(select(OutboxMessage.id).where(
-        OutboxMessage.sent_at.is_(None), OutboxMessage.next_attempt_at <= now)
-        .order_by(OutboxMessage.id).limit(limit)))
+    return list(
+        db.session.scalars(
+            select(OutboxMessage.id)
+            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.next_attempt_at <= now)
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+    )
 
 
 def _claim(message_id: int) -> OutboxMessage | None:
@@ -169,9 +233,12 @@ def _claim(message_id: int) -> OutboxMessage | None:
     database write lock (a second sender waits, then finds the row sent)."""
     stmt = select(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.sent_at.is_(None))
     if db.session.get_bind().dialect.name == "sqlite":
-        db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
-                           .values(attempts=OutboxMessage.attempts)
-                           .execution_options(synchronize_session=False))
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(attempts=OutboxMessage.attempts)
+            .execution_options(synchronize_session=False)
+        )
     else:
         stmt = stmt.with_for_update(skip_locked=True)
     return db.session.scalar(stmt.execution_options(populate_existing=True))
@@ -211,8 +278,7 @@ class _Connection:
     def send(self, mail: EmailMessage) -> None:
         if self.smtp is None:
             cfg = current_app.config
-            self.smtp = smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"],
-                                     timeout=cfg.get("MAIL_TIMEOUT", 20))
+            self.smtp = smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=cfg.get("MAIL_TIMEOUT", 20))
         self.smtp.send_message(mail)
 
     def close(self) -> None:
@@ -224,8 +290,7 @@ class _Connection:
             self.smtp = None
 
 
-def send_pending(ids: list[int] | None = None, *, now: datetime | None = None,
-                 progress=None) -> SendResult:
+def send_pending(ids: list[int] | None = None, *, now: datetime | None = None, progress=None) -> SendResult:
     """Deliver the due messages (or `ids`); one transaction per message. When the server cannot
     be reached, the run stops and the rest stay queued for the next run."""
     now = now or utcnow()
@@ -277,20 +342,37 @@ def on_account_event(pending, kind: str) -> None:
 
     base = current_app.config["BASE_URL"].rstrip("/")
     if kind == "verified":
-        who = f"{pending.name or pending.email} <{pending.email}>" + (f", {pending.organisation}" if pending.organisation else "")
+        who = f"{pending.name or pending.email} <{pending.email}>" + (
+            f", {pending.organisation}" if pending.organisation else ""
+        )
         subject = f"[EMMA] Account request to review: {pending.email}"[:300]
         text = f"{who} confirmed their address and asks for a requester account.\n\nDecide at {base}/admin/accounts\n"
-        recipients = [u.email for u in db.session.scalars(select(User).where(
-            User.role == Role.coordinator, User.active).order_by(User.id))]
+        recipients = [
+            u.email
+            for u in db.session.scalars(
+                select(User).where(User.role == Role.coordinator, User.active).order_by(User.id)
+            )
+        ]
         category = "coordination"
     elif kind in ("approved", "refused"):
         subject = f"[EMMA] Your account request was {kind}"
-        text = (f"Your EMMA allele conversion account is ready: sign in at {base}/login with {pending.email} "
-                "and the password you chose.\n" if kind == "approved" else
-                "An EMMA coordinator did not approve your request for an account. Questions: reply to this email.\n")
+        text = (
+            f"Your EMMA allele conversion account is ready: sign in at {base}/login with {pending.email} "
+            "and the password you chose.\n"
+            if kind == "approved"
+            else "An EMMA coordinator did not approve your request for an account. Questions: reply to this email.\n"
+        )
         recipients, category = [pending.email], "my_requests"
     else:
         return
     for recipient in recipients:
-        db.session.add(OutboxMessage(recipient=recipient, subject=subject, category=category, request_id=None,
-                                     body_text=text, body_html=f"<p>{escape(text)}</p>"))
+        db.session.add(
+            OutboxMessage(
+                recipient=recipient,
+                subject=subject,
+                category=category,
+                request_id=None,
+                body_text=text,
+                body_html=f"<p>{escape(text)}</p>",
+            )
+        )

@@ -1,4 +1,5 @@
 """/settings/notifications: which emails the signed-in user gets."""
+
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for

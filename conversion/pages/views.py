@@ -1,4 +1,5 @@
 """Landing page, role home pages, the lifecycle diagram."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
@@ -11,8 +12,11 @@ bp = Blueprint("pages", __name__)
 
 
 NAV_GROUPS: dict[str, str] = {
-    "invoices.index": "Billing", "invoices.prices": "Billing",
-    "accounts.users": "Admin", "accounts.accounts": "Admin", "accounts.security_events": "Admin",
+    "invoices.index": "Billing",
+    "invoices.prices": "Billing",
+    "accounts.users": "Admin",
+    "accounts.accounts": "Admin",
+    "accounts.security_events": "Admin",
 }
 """Top-bar links shown under a menu (when the role has more than one link of that group)."""
 ACCOUNT_MENU = ("notifications.settings",)
@@ -68,8 +72,13 @@ def _what_waits(user) -> dict:
         if state in by_state:
             by_state[state] += n
     overdue_total, overdue = metrics.overdue(user, limit=8)
-    return {"by_state": by_state, "overdue": overdue, "overdue_total": overdue_total,
-            "open_total": sum(by_state.values()), "in_lab": sum(by_state[s] for s in LAB_STATES)}
+    return {
+        "by_state": by_state,
+        "overdue": overdue,
+        "overdue_total": overdue_total,
+        "open_total": sum(by_state.values()),
+        "in_lab": sum(by_state[s] for s in LAB_STATES),
+    }
 
 
 def _my_requests(user) -> dict:
@@ -80,8 +89,7 @@ def _my_requests(user) -> dict:
 
     listing = list_page(user, {**read_args({}), "sort": "updated", "per_page": 100})
     mine = [r for r in listing.items if r.status in OPEN_STATES]
-    return {"open": mine, "closed": listing.total - len(mine) if listing.total <= 100 else None,
-            "total": listing.total}
+    return {"open": mine, "closed": listing.total - len(mine) if listing.total <= 100 else None, "total": listing.total}
 
 
 @bp.route("/")
@@ -97,8 +105,9 @@ def home():
 
         waits["accounts"] = len(pending_accounts())
     mine = _my_requests(user) if role == "requester" else None
-    return render_template("pages/home.html", q=q, role=role, waits=waits, mine=mine,
-                           sections=home_cards(current_app, role))
+    return render_template(
+        "pages/home.html", q=q, role=role, waits=waits, mine=mine, sections=home_cards(current_app, role)
+    )
 
 
 @bp.route("/workflow")
@@ -113,15 +122,24 @@ def workflow():
         svg = None
     rows = []
     for trigger in lifecycle.TRIGGERS:
-        sources = sorted({s for s, ts in lifecycle.machine.events[trigger].transitions.items() if ts},
-                         key=lifecycle.STATES.index)
-        targets = sorted({t.dest for ts in lifecycle.machine.events[trigger].transitions.values() for t in ts},
-                         key=lifecycle.STATES.index)
+        sources = sorted(
+            {s for s, ts in lifecycle.machine.events[trigger].transitions.items() if ts}, key=lifecycle.STATES.index
+        )
+        targets = sorted(
+            {t.dest for ts in lifecycle.machine.events[trigger].transitions.values() for t in ts},
+            key=lifecycle.STATES.index,
+        )
         guard = lifecycle.GUARDS.get(trigger)
-        rows.append({"trigger": trigger, "from": sources, "to": targets,
-                     "who": lifecycle.WHO_MAY[trigger].who,
-                     "comment": trigger in lifecycle.COMMENT_REQUIRED,
-                     "guard": (guard.__doc__ or "").strip() if guard else ""})
+        rows.append(
+            {
+                "trigger": trigger,
+                "from": sources,
+                "to": targets,
+                "who": lifecycle.WHO_MAY[trigger].who,
+                "comment": trigger in lifecycle.COMMENT_REQUIRED,
+                "guard": (guard.__doc__ or "").strip() if guard else "",
+            }
+        )
     return render_template("pages/workflow.html", svg=svg, rows=rows)
 
 

@@ -8,8 +8,10 @@ def init_app(app):
     links = {
         "requester": [("My requests", "requests.index", "My requests: follow your conversions")],
         "staff": [("Work queue", "requests.index", "Work queue: your node's requests")],
-        "coordinator": [("Review", "requests.review", "Review queue: approve, reject, assign"),
-                        ("All requests", "requests.index", "All requests of every node")],
+        "coordinator": [
+            ("Review", "requests.review", "Review queue: approve, reject, assign"),
+            ("All requests", "requests.index", "All requests of every node"),
+        ],
     }
     for role, items in links.items():
         for title, endpoint, card in items:

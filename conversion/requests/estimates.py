@@ -1,6 +1,7 @@
 """When an open request should be completed, learnt from completed requests with the same plan
 at its node (or the service's typical durations). Shown on the request page; the dashboards reuse
 the history intervals."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -35,7 +36,8 @@ def intervals(request_ids) -> dict[int, list[Interval]]:
     rows = db.session.execute(
         select(RequestEvent.request_id, RequestEvent.to_status, RequestEvent.at)
         .where(RequestEvent.request_id.in_(request_ids))
-        .order_by(RequestEvent.request_id, RequestEvent.id))
+        .order_by(RequestEvent.request_id, RequestEvent.id)
+    )
     out: dict[int, list[Interval]] = defaultdict(list)
     for rid, state, at in rows:
         spans = out[rid]
@@ -57,12 +59,13 @@ class Estimate:
     def basis(self) -> str:
         if self.based_on:
             many = "request" if self.based_on == 1 else "requests"
-            return (f"based on {self.based_on} completed {many} with the same plan ({self.plan}) "
-                    f"at {self.node}")
+            return f"based on {self.based_on} completed {many} with the same plan ({self.plan}) at {self.node}"
         if self.node is None:
             return "from the service's typical durations (the request is not assigned to a node yet)"
-        return (f"from the service's typical durations: no completed request with the same plan "
-                f"({self.plan}) at {self.node} yet")
+        return (
+            f"from the service's typical durations: no completed request with the same plan "
+            f"({self.plan}) at {self.node} yet"
+        )
 
 
 def _recombinases(req: ConversionRequest) -> tuple[str, ...]:
@@ -80,13 +83,22 @@ def similar_completed(req: ConversionRequest, limit: int = 50) -> list[int]:
         return []
     # The ids first (an index-only scan of ix_conversion_requests_node_id_status_id), then only
     # the plans' step lists of those rows (docs/benchmarks.md).
-    latest = (select(ConversionRequest.id)
-              .where(ConversionRequest.node_id == req.node_id, ConversionRequest.status == "completed",
-                     ConversionRequest.step_count == req.step_count, ConversionRequest.id != req.id)
-              .order_by(ConversionRequest.id.desc()).limit(limit * 4))
+    latest = (
+        select(ConversionRequest.id)
+        .where(
+            ConversionRequest.node_id == req.node_id,
+            ConversionRequest.status == "completed",
+            ConversionRequest.step_count == req.step_count,
+            ConversionRequest.id != req.id,
+        )
+        .order_by(ConversionRequest.id.desc())
+        .limit(limit * 4)
+    )
     rows = db.session.execute(
         select(ConversionRequest.id, ConversionRequest.plan["steps"], ConversionRequest.use_tat_cre)
-        .where(ConversionRequest.id.in_(latest.scalar_subquery())).order_by(ConversionRequest.id.desc()))
+        .where(ConversionRequest.id.in_(latest.scalar_subquery()))
+        .order_by(ConversionRequest.id.desc())
+    )
     wanted = _recombinases(req)
     out = []
     for rid, steps, tat in rows:
@@ -130,6 +142,11 @@ def estimate(req: ConversionRequest, now: datetime | None = None) -> Estimate | 
             last = max((e.at for e in req.history), default=None)
         elapsed = (now - last).total_seconds() / DAY if last else 0.0
     left_here = expect[state] - elapsed
-    remaining = max(left_here, 0.0) + sum(expect[s] for s in steps[here + 1:])
-    return Estimate(now + timedelta(days=remaining), len(similar), req.node.code if req.node else None,
-                    _plan_text(req), late_in=state if left_here < 0 else None)
+    remaining = max(left_here, 0.0) + sum(expect[s] for s in steps[here + 1 :])
+    return Estimate(
+        now + timedelta(days=remaining),
+        len(similar),
+        req.node.code if req.node else None,
+        _plan_text(req),
+        late_in=state if left_here < 0 else None,
+    )

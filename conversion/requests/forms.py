@@ -1,11 +1,19 @@
 """Forms of the request pages (Flask-WTF: every form carries a CSRF token)."""
+
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateField, HiddenField, IntegerField, RadioField, SelectField,
-                     StringField, TextAreaField)
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from ..countries import countries, normalise_vat, parse_country
 from ..inputs import DATE_RE
@@ -22,6 +30,7 @@ class StrictDateField(DateField):
             raise ValueError("Give the date as YYYY-MM-DD.")
         super().process_formdata(valuelist)
 
+
 def opts(pairs) -> list[SelectChoice]:
     """(value, label) pairs as WTForms choices."""
     return [SelectChoice(str(value), label) for value, label in pairs]
@@ -29,21 +38,31 @@ def opts(pairs) -> list[SelectChoice]:
 
 class RequestForm(FlaskForm):
     target = RadioField("What should it become?", validators=[InputRequired("Choose the allele you need.")])
-    deliverable = RadioField("Deliver as", choices=opts(DELIVERABLE_LABELS.items()),
-                             default="frozen_sperm",
-                             validators=[InputRequired("Choose how you want it delivered.")])
-    use_tat_cre = BooleanField("Use TAT-Cre protein on IVF embryos instead of crossing with a Cre deleter "
-                               "(skips a generation)")
-    organisation = StringField("Organisation", validators=[
-        DataRequired("Give the organisation that pays."), Length(max=200)])
-    address = TextAreaField("Billing address", validators=[
-        DataRequired("Give the billing address."), Length(max=1000)])
-    country = SelectField("Country", validators=[DataRequired("Choose the country of the billing address.")],
-                          choices=[], validate_choice=False)
-    vat_number = StringField("VAT number (optional)",
-                             validators=[Optional(), Length(max=30)])
-    sector = RadioField("Sector", choices=opts([("academic", "Academic or non-profit"), ("industry", "Industry")]),
-                        validators=[InputRequired("Say whether the requester is academic or industry.")])
+    deliverable = RadioField(
+        "Deliver as",
+        choices=opts(DELIVERABLE_LABELS.items()),
+        default="frozen_sperm",
+        validators=[InputRequired("Choose how you want it delivered.")],
+    )
+    use_tat_cre = BooleanField(
+        "Use TAT-Cre protein on IVF embryos instead of crossing with a Cre deleter (skips a generation)"
+    )
+    organisation = StringField(
+        "Organisation", validators=[DataRequired("Give the organisation that pays."), Length(max=200)]
+    )
+    address = TextAreaField("Billing address", validators=[DataRequired("Give the billing address."), Length(max=1000)])
+    country = SelectField(
+        "Country",
+        validators=[DataRequired("Choose the country of the billing address.")],
+        choices=[],
+        validate_choice=False,
+    )
+    vat_number = StringField("VAT number (optional)", validators=[Optional(), Length(max=30)])
+    sector = RadioField(
+        "Sector",
+        choices=opts([("academic", "Academic or non-profit"), ("industry", "Industry")]),
+        validators=[InputRequired("Say whether the requester is academic or industry.")],
+    )
     comment = TextAreaField("Anything the node should know (optional)", validators=[Optional(), Length(max=2000)])
 
     def __init__(self, *args, **kwargs):
@@ -66,6 +85,7 @@ class RequestForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A lifecycle trigger on one request (or several: ids) with its comment/reason/node."""
+
     trigger = HiddenField(validators=[DataRequired()])
     comment = TextAreaField("Comment", validators=[Optional(), Length(max=4000)])
     reason = SelectField("Reason", validators=[Optional()], validate_choice=False)

@@ -1,4 +1,5 @@
 """Request lists on pages: filters, sorting, page numbers and the CSV of exactly what is shown."""
+
 from __future__ import annotations
 
 import io
@@ -92,17 +93,24 @@ def list_page(user: User, args: dict) -> Listing:
     Statements (as many at 50,000 requests as at 50): for a text search the matching strains,
     the count, then the page: its ids ordered and cut in a subquery (page_ids) that an index
     answers, and only those rows loaded with their strain, node and requester, in the same order."""
-    given = request_filter(user, status=args["status"] or None, node=args["node"] or None,
-                           q=args["q"] or None)
+    given = request_filter(user, status=args["status"] or None, node=args["node"] or None, q=args["q"] or None)
     total = count_requests(given)
     per_page = args["per_page"]
     page = min(args["page"], max(1, -(-total // per_page)))
     ids = page_ids(given, args["sort"], per_page, (page - 1) * per_page)
-    items = list(db.session.scalars(
-        select(ConversionRequest).join(Strain, ConversionRequest.strain_id == Strain.id)
-        .options(contains_eager(ConversionRequest.strain), joinedload(ConversionRequest.node),
-                 joinedload(ConversionRequest.requester))
-        .where(ConversionRequest.id.in_(ids.correlate(None))).order_by(*SORTS[args["sort"]][1])).unique())
+    items = list(
+        db.session.scalars(
+            select(ConversionRequest)
+            .join(Strain, ConversionRequest.strain_id == Strain.id)
+            .options(
+                contains_eager(ConversionRequest.strain),
+                joinedload(ConversionRequest.node),
+                joinedload(ConversionRequest.requester),
+            )
+            .where(ConversionRequest.id.in_(ids.correlate(None)))
+            .order_by(*SORTS[args["sort"]][1])
+        ).unique()
+    )
     return Listing(items, total, page, per_page, {**args, "page": page})
 
 
@@ -131,8 +139,10 @@ def page_ids(given: RequestFilter, sort: str, limit: int, offset: int) -> Select
     if joined:
         matches = matches.join(Strain, ConversionRequest.strain_id == Strain.id)
     matches = matches.offset(0).subquery("matches")
-    by = [matches.c[key.name].desc() if clause.modifier is operators.desc_op else matches.c[key.name].asc()
-          for key, clause in zip(keys, order)]
+    by = [
+        matches.c[key.name].desc() if clause.modifier is operators.desc_op else matches.c[key.name].asc()
+        for key, clause in zip(keys, order)
+    ]
     return select(matches.c.id).order_by(*by).limit(limit).offset(offset)
 
 
@@ -147,21 +157,32 @@ def to_csv(listing: Listing) -> str:
 
 # ---- the whole list as CSV, streamed ----------------------------------------------------
 EXPORT_CHUNK = 1000  # rows fetched (and CSV lines sent) at a time
-EXPORT_COLUMNS = (ConversionRequest.reference, ConversionRequest.status, Strain.emma_id, Strain.gene,
-                  ConversionRequest.product_symbol, Node.code, User.email, ConversionRequest.created_at,
-                  ConversionRequest.updated_at)  # COLUMNS, as plain columns
+EXPORT_COLUMNS = (
+    ConversionRequest.reference,
+    ConversionRequest.status,
+    Strain.emma_id,
+    Strain.gene,
+    ConversionRequest.product_symbol,
+    Node.code,
+    User.email,
+    ConversionRequest.created_at,
+    ConversionRequest.updated_at,
+)  # COLUMNS, as plain columns
 
 
 def export_query(user: User, args: dict) -> Select:
     """Every request the list's filters match (all pages), in the list's order, as one Core
     statement of EXPORT_COLUMNS; raises Invalid for an unknown status or node (before any byte is sent)."""
-    given = request_filter(user, status=args["status"] or None, node=args["node"] or None,
-                           q=args["q"] or None)
-    return (select(*EXPORT_COLUMNS).select_from(ConversionRequest)
-            .join(Strain, ConversionRequest.strain_id == Strain.id)
-            .join(User, ConversionRequest.requester_id == User.id)
-            .outerjoin(Node, ConversionRequest.node_id == Node.id)
-            .where(*given.conditions).order_by(*SORTS[args["sort"]][1]))
+    given = request_filter(user, status=args["status"] or None, node=args["node"] or None, q=args["q"] or None)
+    return (
+        select(*EXPORT_COLUMNS)
+        .select_from(ConversionRequest)
+        .join(Strain, ConversionRequest.strain_id == Strain.id)
+        .join(User, ConversionRequest.requester_id == User.id)
+        .outerjoin(Node, ConversionRequest.node_id == Node.id)
+        .where(*given.conditions)
+        .order_by(*SORTS[args["sort"]][1])
+    )
 
 
 def csv_stream(stmt: Select) -> Iterator[str]:
@@ -174,8 +195,9 @@ def csv_stream(stmt: Select) -> Iterator[str]:
     result = db.session.execute(stmt.execution_options(yield_per=EXPORT_CHUNK))
     for rows in result.partitions():
         for ref, status, emma_id, gene, product, node, email, created, updated in rows:
-            writer.writerow([ref, state_label(status), emma_id, gene, product, node or "", email, iso(created),
-                             iso(updated)])
+            writer.writerow(
+                [ref, state_label(status), emma_id, gene, product, node or "", email, iso(created), iso(updated)]
+            )
         yield out.getvalue()
         out.seek(0)
         out.truncate()

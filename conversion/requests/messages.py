@@ -3,6 +3,7 @@
 Internal notes are for EMMA staff (node staff and coordinators): a requester never sees them and
 cannot write one. Each message is written with its emails to the other side (the message_posted
 signal: the outbox) in one transaction, and shows in the request's timeline."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -39,8 +40,11 @@ def post_message(user: User, request_id: int, *, body, internal=False) -> Reques
 
 def messages_of(user: User, req: ConversionRequest) -> list[RequestMessage]:
     """The messages of a request already loaded for `user`, oldest first (requesters: no notes)."""
-    stmt = select(RequestMessage).where(RequestMessage.request_id == req.id).options(
-        joinedload(RequestMessage.author).joinedload(User.node))
+    stmt = (
+        select(RequestMessage)
+        .where(RequestMessage.request_id == req.id)
+        .options(joinedload(RequestMessage.author).joinedload(User.node))
+    )
     if user.role is Role.requester:
         stmt = stmt.where(RequestMessage.internal.is_(False))
     return list(db.session.scalars(stmt.order_by(RequestMessage.id)))

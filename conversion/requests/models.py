@@ -1,9 +1,10 @@
 """Conversion requests and their immutable history."""
+
 from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint, event, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -29,31 +30,31 @@ class ConversionRequest(db.Model):
     __tablename__ = "conversion_requests"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    reference: Mapped[Optional[str]] = mapped_column(String(20), unique=True)
+    reference: Mapped[str | None] = mapped_column(String(20), unique=True)
     requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     strain_id: Mapped[int] = mapped_column(ForeignKey("strains.id"))
-    node_id: Mapped[Optional[int]] = mapped_column(ForeignKey("nodes.id"))
+    node_id: Mapped[int | None] = mapped_column(ForeignKey("nodes.id"))
     status: Mapped[str] = mapped_column(String(30), default="submitted")
-    held_status: Mapped[Optional[str]] = mapped_column(String(30))
+    held_status: Mapped[str | None] = mapped_column(String(30))
     target: Mapped[str] = mapped_column(String(10))
     source_class: Mapped[str] = mapped_column(String(20))
     product_symbol: Mapped[str] = mapped_column(String(200))
     product_class: Mapped[str] = mapped_column(String(20))
-    product_strain_name: Mapped[Optional[str]] = mapped_column(String(400))
+    product_strain_name: Mapped[str | None] = mapped_column(String(400))
     # The catalogue strain the product became when cryopreservation completed (the archive loop).
-    archived_strain_id: Mapped[Optional[int]] = mapped_column(ForeignKey("strains.id"))
+    archived_strain_id: Mapped[int | None] = mapped_column(ForeignKey("strains.id"))
     plan: Mapped[dict[str, Any]] = mapped_column(JSON)
     step_count: Mapped[int] = mapped_column(default=1)
     current_step: Mapped[int] = mapped_column(default=1)
     use_tat_cre: Mapped[bool] = mapped_column(default=False)
     deliverable: Mapped[Deliverable] = mapped_column(
-        Enum(Deliverable, name="deliverable", native_enum=False, length=20))
+        Enum(Deliverable, name="deliverable", native_enum=False, length=20)
+    )
     billing_organisation: Mapped[str] = mapped_column(String(200))
     billing_address: Mapped[str] = mapped_column(Text)
     billing_country: Mapped[str] = mapped_column(String(2))
-    billing_vat_number: Mapped[Optional[str]] = mapped_column(String(30))
-    billing_sector: Mapped[Sector] = mapped_column(
-        Enum(Sector, name="sector", native_enum=False, length=20))
+    billing_vat_number: Mapped[str | None] = mapped_column(String(30))
+    billing_sector: Mapped[Sector] = mapped_column(Enum(Sector, name="sector", native_enum=False, length=20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # When the request entered its current state (its last transition): the dashboard's overdue
@@ -63,32 +64,29 @@ class ConversionRequest(db.Model):
     version: Mapped[int] = mapped_column(default=1)
     # The submitter's Idempotency-Key header (POST /api/v1/requests): unique per requester, so
     # a retried or duplicated submit answers the first request instead of making another.
-    idempotency_key: Mapped[Optional[str]] = mapped_column(String(100))
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
 
     requester: Mapped[User] = relationship()
     strain: Mapped[Strain] = relationship(foreign_keys=[strain_id])
-    archived_strain: Mapped[Optional[Strain]] = relationship(foreign_keys=[archived_strain_id])
-    node: Mapped[Optional[Node]] = relationship()
-    history: Mapped[list["RequestEvent"]] = relationship(
-        back_populates="request", order_by="RequestEvent.id", cascade="all, delete-orphan")
+    archived_strain: Mapped[Strain | None] = relationship(foreign_keys=[archived_strain_id])
+    node: Mapped[Node | None] = relationship()
+    history: Mapped[list[RequestEvent]] = relationship(
+        back_populates="request", order_by="RequestEvent.id", cascade="all, delete-orphan"
+    )
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         # Lists newest first by node, node and state, requester (migration 0006, docs/benchmarks.md).
-        Index("ix_conversion_requests_node_id_status_id", "node_id", "status", "id",
-              postgresql_include=["step_count"]),
+        Index("ix_conversion_requests_node_id_status_id", "node_id", "status", "id", postgresql_include=["step_count"]),
         Index("ix_conversion_requests_node_id_id", "node_id", "id"),
         Index("ix_conversion_requests_requester_id_id", "requester_id", "id"),
         # One request per requester and Idempotency-Key (migration 0011).
-        UniqueConstraint("requester_id", "idempotency_key",
-                         name="uq_conversion_requests_requester_id_idempotency_key"),
+        UniqueConstraint("requester_id", "idempotency_key", name="uq_conversion_requests_requester_id_idempotency_key"),
         # The page list's sorts (migration 0008): "recently changed" and "gene" (a nested loop over the
         # strains in gene order) read ids in order from an index alone, filtering node or state in
         # the index on PostgreSQL; the "status" index (status, id DESC) is declared below.
-        Index("ix_conversion_requests_updated_at_id", "updated_at", "id",
-              postgresql_include=["node_id", "status"]),
-        Index("ix_conversion_requests_strain_id_id", "strain_id", "id",
-              postgresql_include=["node_id", "status"]),
+        Index("ix_conversion_requests_updated_at_id", "updated_at", "id", postgresql_include=["node_id", "status"]),
+        Index("ix_conversion_requests_strain_id_id", "strain_id", "id", postgresql_include=["node_id", "status"]),
         # The dashboard (migration 0014): overdue requests per state, completions and submissions per month.
         Index("ix_conversion_requests_status_state_since", "status", "state_since"),
         Index("ix_conversion_requests_created_at", "created_at"),
@@ -184,11 +182,18 @@ def conversion_problem(node: Node, needed: set[str]) -> str | None:
 # text search (lower(x) LIKE '%q%', pg_trgm).
 _columns = ConversionRequest.__table__.c
 Index("ix_conversion_requests_status_id_desc", _columns.status, _columns.id.desc())
-Index("ix_conversion_requests_reference_trgm", func.lower(_columns.reference).label("lower_reference"),
-      postgresql_using="gin", postgresql_ops={"lower_reference": "gin_trgm_ops"}).ddl_if(dialect="postgresql")
-Index("ix_conversion_requests_product_symbol_trgm",
-      func.lower(_columns.product_symbol).label("lower_product_symbol"),
-      postgresql_using="gin", postgresql_ops={"lower_product_symbol": "gin_trgm_ops"}).ddl_if(dialect="postgresql")
+Index(
+    "ix_conversion_requests_reference_trgm",
+    func.lower(_columns.reference).label("lower_reference"),
+    postgresql_using="gin",
+    postgresql_ops={"lower_reference": "gin_trgm_ops"},
+).ddl_if(dialect="postgresql")
+Index(
+    "ix_conversion_requests_product_symbol_trgm",
+    func.lower(_columns.product_symbol).label("lower_product_symbol"),
+    postgresql_using="gin",
+    postgresql_ops={"lower_product_symbol": "gin_trgm_ops"},
+).ddl_if(dialect="postgresql")
 
 
 class RequestEvent(db.Model):
@@ -199,11 +204,11 @@ class RequestEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("conversion_requests.id"))
     trigger: Mapped[str] = mapped_column(String(40))
-    from_status: Mapped[Optional[str]] = mapped_column(String(30))
+    from_status: Mapped[str | None] = mapped_column(String(30))
     to_status: Mapped[str] = mapped_column(String(30))
     actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    comment: Mapped[Optional[str]] = mapped_column(Text)
+    comment: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     request: Mapped[ConversionRequest] = relationship(back_populates="history")
@@ -212,9 +217,14 @@ class RequestEvent(db.Model):
     __table_args__ = (Index("ix_request_events_request_id_id", "request_id", "id"),)  # history in order
 
     def to_dict(self) -> dict:
-        out = {"trigger": self.trigger, "from": self.from_status, "to": self.to_status,
-               "by": self.actor.email, "at": iso_utc(self.at),
-               "comment": self.comment}
+        out = {
+            "trigger": self.trigger,
+            "from": self.from_status,
+            "to": self.to_status,
+            "by": self.actor.email,
+            "at": iso_utc(self.at),
+            "comment": self.comment,
+        }
         if self.data:
             out["data"] = self.data
         return out
@@ -242,8 +252,14 @@ class RequestMessage(db.Model):
     __table_args__ = (Index("ix_request_messages_request_id_id", "request_id", "id"),)
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "body": self.body, "internal": self.internal, "by": self.author.email,
-                "role": self.author.role.value, "at": iso_utc(self.created_at)}
+        return {
+            "id": self.id,
+            "body": self.body,
+            "internal": self.internal,
+            "by": self.author.email,
+            "role": self.author.role.value,
+            "at": iso_utc(self.created_at),
+        }
 
 
 @event.listens_for(RequestMessage, "before_update")

@@ -2,15 +2,16 @@
 
 Each operation checks who may see and do what, changes the rows, writes the history and
 commits once. Pages and the API both call these."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import cast
 
 from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
-from sqlalchemy.exc import IntegrityError, OperationalError
 
 from workflows import lifecycle
 from workflows.errors import LifecycleError
@@ -18,8 +19,8 @@ from workflows.errors import LifecycleError
 from ..accounts.models import Role, User
 from ..catalogue.models import Access, Node, Strain
 from ..catalogue.operations import create_derived_strain, escape_like, find_archived, get_node, get_strain
-from ..errors import ApiError, Conflict, Forbidden, Invalid, NotFound, from_lifecycle
 from ..countries import normalise_vat, parse_country
+from ..errors import ApiError, Conflict, Forbidden, Invalid, NotFound, from_lifecycle
 from ..extensions import db, sqlite_write_lock, utcnow
 from ..inputs import MAX_INT
 from .models import ConversionRequest, Deliverable, RequestEvent, Sector, conversion_problem
@@ -46,10 +47,13 @@ def _visible_to(stmt: Select, user: User) -> Select:
 
 # What a request page or the API detail shows, loaded with the request (constant statement count:
 # no lazy load per history row or actor; tests/test_query_counts.py).
-DETAIL_LOAD = (joinedload(ConversionRequest.strain), joinedload(ConversionRequest.node),
-               joinedload(ConversionRequest.archived_strain),
-               joinedload(ConversionRequest.requester),
-               selectinload(ConversionRequest.history).joinedload(RequestEvent.actor).joinedload(User.node))
+DETAIL_LOAD = (
+    joinedload(ConversionRequest.strain),
+    joinedload(ConversionRequest.node),
+    joinedload(ConversionRequest.archived_strain),
+    joinedload(ConversionRequest.requester),
+    selectinload(ConversionRequest.history).joinedload(RequestEvent.actor).joinedload(User.node),
+)
 
 
 _READ_STATEMENTS: dict[tuple[Role, bool], Select] = {}
@@ -72,8 +76,7 @@ def _read_statement(role: Role, detail: bool) -> Select:
     return stmt
 
 
-def get_request(user: User, request_id: int, *, for_update: bool = False,
-                detail: bool = False) -> ConversionRequest:
+def get_request(user: User, request_id: int, *, for_update: bool = False, detail: bool = False) -> ConversionRequest:
     """The request if `user` may see it (404 otherwise); `detail` eager-loads what pages show."""
     try:
         request_id = int(request_id)
@@ -83,12 +86,17 @@ def get_request(user: User, request_id: int, *, for_update: bool = False,
         raise NotFound(f"No request {request_id}, or it is not yours to see.")
     if for_update:
         sqlite_write_lock(ConversionRequest, request_id)
-        stmt = (visible_requests(user).where(ConversionRequest.id == request_id)
-                .with_for_update().execution_options(populate_existing=True))
+        stmt = (
+            visible_requests(user)
+            .where(ConversionRequest.id == request_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
         req = db.session.scalar(stmt)
     else:
-        req = db.session.scalar(_read_statement(user.role, detail),
-                                {"request_id": request_id, "user_id": user.id, "node_id": user.node_id})
+        req = db.session.scalar(
+            _read_statement(user.role, detail), {"request_id": request_id, "user_id": user.id, "node_id": user.node_id}
+        )
     if req is None:
         raise NotFound(f"No request {request_id}, or it is not yours to see.")
     return req
@@ -122,6 +130,7 @@ def guard_problems(user: User, req: ConversionRequest) -> dict[str, str]:
 class RequestFilter:
     """What a user may see and the list filters, as WHERE conditions on conversion_requests alone
     (no join, so that an index of the table can answer them: listing.list_page and the API list)."""
+
     where: tuple  # visibility, status, node
     search: ColumnElement | None = None  # the text search, if any
 
@@ -130,8 +139,9 @@ class RequestFilter:
         return self.where + (() if self.search is None else (self.search,))
 
 
-def request_filter(user: User, *, status: str | None = None, node: str | None = None,
-                   q: str | None = None) -> RequestFilter:
+def request_filter(
+    user: User, *, status: str | None = None, node: str | None = None, q: str | None = None
+) -> RequestFilter:
     """Raises Invalid for an unknown status or node. A text search reads the matching strains first."""
     visible = _visible_to(select(ConversionRequest.id), user).whereclause
     where = ([] if visible is None else [visible]) + _status_and_node_conditions(status, node)
@@ -145,13 +155,16 @@ def _search_pattern(q: str | None) -> str | None:
 
 
 def _request_matches(pattern: str) -> list:
-    return [func.lower(ConversionRequest.reference).like(pattern, escape="\\"),
-            func.lower(ConversionRequest.product_symbol).like(pattern, escape="\\")]
+    return [
+        func.lower(ConversionRequest.reference).like(pattern, escape="\\"),
+        func.lower(ConversionRequest.product_symbol).like(pattern, escape="\\"),
+    ]
 
 
 def _strain_matches(pattern: str):
-    return or_(func.lower(Strain.emma_id).like(pattern, escape="\\"),
-               func.lower(Strain.gene).like(pattern, escape="\\"))
+    return or_(
+        func.lower(Strain.emma_id).like(pattern, escape="\\"), func.lower(Strain.gene).like(pattern, escape="\\")
+    )
 
 
 # Beyond this many matching strains the search is not selective anyway: their ids stay a subquery.
@@ -200,16 +213,29 @@ def count_requests(given: RequestFilter) -> int:
 
 # The columns of serialize.request_summary(), for list_request_summaries().
 SUMMARY_COLUMNS = (
-    ConversionRequest.id, ConversionRequest.reference, ConversionRequest.status,
-    Strain.emma_id.label("strain"), Strain.gene, ConversionRequest.target,
-    ConversionRequest.product_symbol, Node.code.label("node"), User.email.label("requester"),
-    ConversionRequest.created_at, ConversionRequest.updated_at,
+    ConversionRequest.id,
+    ConversionRequest.reference,
+    ConversionRequest.status,
+    Strain.emma_id.label("strain"),
+    Strain.gene,
+    ConversionRequest.target,
+    ConversionRequest.product_symbol,
+    Node.code.label("node"),
+    User.email.label("requester"),
+    ConversionRequest.created_at,
+    ConversionRequest.updated_at,
 )
 
 
-def list_request_summaries(user: User, *, status: str | None = None, node: str | None = None,
-                           q: str | None = None, cursor: int | None = None,
-                           limit: int = 25) -> tuple[list, int | None]:
+def list_request_summaries(
+    user: User,
+    *,
+    status: str | None = None,
+    node: str | None = None,
+    q: str | None = None,
+    cursor: int | None = None,
+    limit: int = 25,
+) -> tuple[list, int | None]:
     """The visible requests matching the filters, newest first, keyset-paginated on id, as rows of
     SUMMARY_COLUMNS (one Core statement, no ORM entities: the API list's hot path; a text search
     reads the matching strains first, as the pages do: request_filter()).
@@ -220,11 +246,14 @@ def list_request_summaries(user: User, *, status: str | None = None, node: str |
     ids = select(ConversionRequest.id).where(*request_filter(user, status=status, node=node, q=q).conditions)
     if cursor:
         ids = ids.where(ConversionRequest.id < cursor)
-    stmt = (select(*SUMMARY_COLUMNS).select_from(ConversionRequest)
-            .join(Strain, ConversionRequest.strain_id == Strain.id)
-            .join(User, ConversionRequest.requester_id == User.id)
-            .outerjoin(Node, ConversionRequest.node_id == Node.id)
-            .where(ConversionRequest.id.in_(ids.order_by(ConversionRequest.id.desc()).limit(limit + 1))))
+    stmt = (
+        select(*SUMMARY_COLUMNS)
+        .select_from(ConversionRequest)
+        .join(Strain, ConversionRequest.strain_id == Strain.id)
+        .join(User, ConversionRequest.requester_id == User.id)
+        .outerjoin(Node, ConversionRequest.node_id == Node.id)
+        .where(ConversionRequest.id.in_(ids.order_by(ConversionRequest.id.desc()).limit(limit + 1)))
+    )
     rows = db.session.execute(stmt.order_by(ConversionRequest.id.desc()).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
@@ -272,10 +301,18 @@ def billing_profiles(user: User, limit: int = 5) -> list[Billing]:
     form offers them to pick (and edit)."""
     if user.role is not Role.requester:
         return []
-    rows = db.session.execute(select(
-        ConversionRequest.billing_organisation, ConversionRequest.billing_address,
-        ConversionRequest.billing_country, ConversionRequest.billing_sector, ConversionRequest.billing_vat_number,
-    ).where(ConversionRequest.requester_id == user.id).order_by(ConversionRequest.id.desc()).limit(100))
+    rows = db.session.execute(
+        select(
+            ConversionRequest.billing_organisation,
+            ConversionRequest.billing_address,
+            ConversionRequest.billing_country,
+            ConversionRequest.billing_sector,
+            ConversionRequest.billing_vat_number,
+        )
+        .where(ConversionRequest.requester_id == user.id)
+        .order_by(ConversionRequest.id.desc())
+        .limit(100)
+    )
     out: list[Billing] = []
     for organisation, address, country, sector, vat in rows:
         profile = Billing(organisation, address, country, sector.value, vat)
@@ -299,8 +336,9 @@ def open_request_making(product_symbol: str, *, excluding: int | None = None) ->
         wanted = canonical_symbol(product_symbol)
     except SymbolError:
         return None
-    stmt = select(ConversionRequest).where(ConversionRequest.product_symbol == wanted,
-                                           ConversionRequest.status.in_(lifecycle.OPEN_STATES))
+    stmt = select(ConversionRequest).where(
+        ConversionRequest.product_symbol == wanted, ConversionRequest.status.in_(lifecycle.OPEN_STATES)
+    )
     if excluding is not None:
         stmt = stmt.where(ConversionRequest.id != excluding)
     return db.session.scalar(stmt.order_by(ConversionRequest.id).limit(1))
@@ -320,13 +358,17 @@ def duplicate_work(product_symbol: str) -> ApiError | None:
     409 naming the open request making it; None when neither."""
     existing = archived_derivative(product_symbol)
     if existing is not None:
-        return Invalid(f"{product_symbol} is already archived at EMMA as {existing.emma_id} "
-                       f"({existing.strain_name}): request that strain instead.")
+        return Invalid(
+            f"{product_symbol} is already archived at EMMA as {existing.emma_id} "
+            f"({existing.strain_name}): request that strain instead."
+        )
     making = open_request_making(product_symbol)
     if making is not None:
-        return Conflict(f"{product_symbol} is already being made by request {making.reference} "
-                        f"({making.status.replace('_', ' ')}): ask to be emailed when it is archived "
-                        "instead of starting the same conversion twice.")
+        return Conflict(
+            f"{product_symbol} is already being made by request {making.reference} "
+            f"({making.status.replace('_', ' ')}): ask to be emailed when it is archived "
+            "instead of starting the same conversion twice."
+        )
     return None
 
 
@@ -335,12 +377,19 @@ def _idempotent_replay(user: User, key: str | None, strain: str, target: str) ->
     None; 409 when the key was used for another strain or target."""
     if key is None:
         return None
-    req = db.session.scalar(select(ConversionRequest).where(
-        ConversionRequest.requester_id == user.id, ConversionRequest.idempotency_key == key))
-    if req is not None and (req.strain.emma_id != (strain or "").strip().upper()
-                            or req.target.lstrip(".") != (target or "").strip().lstrip(".")):
-        raise Conflict(f"This Idempotency-Key was used for {req.reference} ({req.strain.emma_id}, target "
-                       f"{req.target}): use a new key for a different request.")
+    req = db.session.scalar(
+        select(ConversionRequest).where(
+            ConversionRequest.requester_id == user.id, ConversionRequest.idempotency_key == key
+        )
+    )
+    if req is not None and (
+        req.strain.emma_id != (strain or "").strip().upper()
+        or req.target.lstrip(".") != (target or "").strip().lstrip(".")
+    ):
+        raise Conflict(
+            f"This Idempotency-Key was used for {req.reference} ({req.strain.emma_id}, target "
+            f"{req.target}): use a new key for a different request."
+        )
     return req
 
 
@@ -353,9 +402,17 @@ def check_idempotency_key(key: str | None) -> str | None:
     return key
 
 
-def submit_request(user: User, *, strain: str, target: str, deliverable: str, billing: Billing,
-                   use_tat_cre: bool = False, comment: str | None = None,
-                   idempotency_key: str | None = None) -> ConversionRequest:
+def submit_request(
+    user: User,
+    *,
+    strain: str,
+    target: str,
+    deliverable: str,
+    billing: Billing,
+    use_tat_cre: bool = False,
+    comment: str | None = None,
+    idempotency_key: str | None = None,
+) -> ConversionRequest:
     """Submit a request (commits). With an `idempotency_key`, a repeat of the same submission,
     also one running at the same moment, answers the first request instead of making another."""
     from ..alleles import SymbolError, plan_conversion
@@ -388,19 +445,32 @@ def submit_request(user: User, *, strain: str, target: str, deliverable: str, bi
         db.session.rollback()
         raise duplicate
     if billing.sector == Sector.industry.value and found.industry_licence == "genoway":
-        raise Invalid(f"{found.emma_id} is an EUCOMM line licensed to industry through genOway: "
-                      "industry requests for it are routed to genOway, not converted by EMMA.")
+        raise Invalid(
+            f"{found.emma_id} is an EUCOMM line licensed to industry through genOway: "
+            "industry requests for it are routed to genOway, not converted by EMMA."
+        )
     if use_tat_cre and "Cre" not in {s.recombinase for s in plan.steps}:
         raise Invalid("TAT-Cre can only replace a Cre step, and this plan has none.")
     details = plan.to_dict()
     req = ConversionRequest(
-        requester=user, strain=found, status="submitted", target=plan.target,
-        source_class=plan.source_class, product_symbol=plan.product_symbol,
-        product_class=plan.product_class, plan=details, step_count=len(plan.steps),
-        current_step=1, use_tat_cre=use_tat_cre, deliverable=Deliverable(deliverable),
-        billing_organisation=billing.organisation, billing_address=billing.address,
-        billing_country=billing.country, billing_vat_number=billing.vat_number,
-        billing_sector=Sector(billing.sector), idempotency_key=idempotency_key,
+        requester=user,
+        strain=found,
+        status="submitted",
+        target=plan.target,
+        source_class=plan.source_class,
+        product_symbol=plan.product_symbol,
+        product_class=plan.product_class,
+        plan=details,
+        step_count=len(plan.steps),
+        current_step=1,
+        use_tat_cre=use_tat_cre,
+        deliverable=Deliverable(deliverable),
+        billing_organisation=billing.organisation,
+        billing_address=billing.address,
+        billing_country=billing.country,
+        billing_vat_number=billing.vat_number,
+        billing_sector=Sector(billing.sector),
+        idempotency_key=idempotency_key,
     )
     db.session.add(req)
     try:
@@ -412,8 +482,15 @@ def submit_request(user: User, *, strain: str, target: str, deliverable: str, bi
             raise
         return replay
     req.reference = f"AC-{req.created_at.year}-{req.id:05d}"
-    event = RequestEvent(request=req, trigger="submit", from_status=None, to_status="submitted",
-                         actor=user, comment=(comment or "").strip() or None, data={})
+    event = RequestEvent(
+        request=req,
+        trigger="submit",
+        from_status=None,
+        to_status="submitted",
+        actor=user,
+        comment=(comment or "").strip() or None,
+        data={},
+    )
     db.session.add(event)
     _commit(req, event)
     return req
@@ -439,8 +516,9 @@ def _commit_many(fired: list[tuple[ConversionRequest, RequestEvent]]) -> None:
             hook(req, event)
 
 
-def fire_trigger(user: User, request_id: int, trigger: str, *, comment: str | None = None,
-                 **data) -> tuple[ConversionRequest, RequestEvent]:
+def fire_trigger(
+    user: User, request_id: int, trigger: str, *, comment: str | None = None, **data
+) -> tuple[ConversionRequest, RequestEvent]:
     """Fire `trigger` on the request as `user`; 404/403/409/422 as ApiError subclasses."""
     req = get_request(user, request_id, for_update=True)
     try:
@@ -452,8 +530,9 @@ def fire_trigger(user: User, request_id: int, trigger: str, *, comment: str | No
     return req, event
 
 
-def fire_bulk(user: User, request_ids: list[int], trigger: str, *, comment: str | None = None,
-              **data) -> list[ConversionRequest]:
+def fire_bulk(
+    user: User, request_ids: list[int], trigger: str, *, comment: str | None = None, **data
+) -> list[ConversionRequest]:
     """Fire one trigger on several requests: all of them or none (the message lists the refusals)."""
     ids = sorted({int(i) for i in request_ids})
     if not ids:
@@ -473,14 +552,15 @@ def fire_bulk(user: User, request_ids: list[int], trigger: str, *, comment: str 
             problems.append(f"{req.reference}: {exc.message}")
     if problems:
         db.session.rollback()
-        raise Conflict(f"Nothing was changed: '{trigger}' is not possible for {len(problems)} of the "
-                       f"{len(ids)} selected requests. " + "; ".join(problems))
+        raise Conflict(
+            f"Nothing was changed: '{trigger}' is not possible for {len(problems)} of the "
+            f"{len(ids)} selected requests. " + "; ".join(problems)
+        )
     _commit_many(fired)
     return [req for req, _ in fired]
 
 
-def _apply(user: User, req: ConversionRequest, trigger: str, comment: str | None,
-           data: dict) -> RequestEvent:
+def _apply(user: User, req: ConversionRequest, trigger: str, comment: str | None, data: dict) -> RequestEvent:
     """Move one loaded request and add its history row (no commit)."""
     node: Node | None = None
     if trigger == "assign" and isinstance(data.get("node"), str):
@@ -506,8 +586,16 @@ def _apply(user: User, req: ConversionRequest, trigger: str, comment: str | None
         event_data["notice"] = fired.notice
     at = utcnow()
     req.state_since = at
-    event = RequestEvent(request=req, trigger=fired.trigger, from_status=fired.from_status,
-                         to_status=fired.to_status, actor=user, comment=comment, data=event_data, at=at)
+    event = RequestEvent(
+        request=req,
+        trigger=fired.trigger,
+        from_status=fired.from_status,
+        to_status=fired.to_status,
+        actor=user,
+        comment=comment,
+        data=event_data,
+        at=at,
+    )
     db.session.add(event)
     return event
 
@@ -535,9 +623,15 @@ def archive_product(req: ConversionRequest) -> Strain:
     material, count = stock if stock else (None, None)
     name = req.product_strain_name or _product_strain_name(req, node)
     strain = create_derived_strain(
-        parent=req.strain, allele_symbol=req.product_symbol, strain_name=name, holder=node,
+        parent=req.strain,
+        allele_symbol=req.product_symbol,
+        strain_name=name,
+        holder=node,
         material=Material.frozen_embryos if material == "embryos" else Material.frozen_sperm,
-        stock_count=count, request_id=req.id, reference=req.reference or "")
+        stock_count=count,
+        request_id=req.id,
+        reference=req.reference or "",
+    )
     req.archived_strain = strain
     return strain
 
@@ -555,16 +649,23 @@ class NodeSuggestion:
 @dataclass
 class AssignmentContext:
     """What ranking nodes needs, read once for a whole page of requests."""
+
     nodes: list[Node]
     open_requests: dict[int, int]
 
 
 def assignment_context() -> AssignmentContext:
     open_states = [s for s in lifecycle.OPEN_STATES if s not in ("submitted", "approved")]
-    counts = cast(dict[int, int], dict(db.session.execute(
-        select(ConversionRequest.node_id, func.count()).where(
-            ConversionRequest.status.in_(open_states), ConversionRequest.node_id.is_not(None)
-        ).group_by(ConversionRequest.node_id)).all()))  # node_id IS NOT NULL
+    counts = cast(
+        dict[int, int],
+        dict(
+            db.session.execute(
+                select(ConversionRequest.node_id, func.count())
+                .where(ConversionRequest.status.in_(open_states), ConversionRequest.node_id.is_not(None))
+                .group_by(ConversionRequest.node_id)
+            ).all()
+        ),
+    )  # node_id IS NOT NULL
     nodes = list(db.session.scalars(select(Node).options(selectinload(Node.deleters)).order_by(Node.code)))
     return AssignmentContext(nodes, counts)
 
@@ -575,16 +676,16 @@ def suggest_nodes(req: ConversionRequest, context: AssignmentContext | None = No
     return rank_nodes(req.recombinases_needed(), req.strain.holder_node_id, context)
 
 
-def rank_nodes(needed: set[str], holder_node_id: int | None,
-               context: AssignmentContext | None = None) -> list[NodeSuggestion]:
+def rank_nodes(
+    needed: set[str], holder_node_id: int | None, context: AssignmentContext | None = None
+) -> list[NodeSuggestion]:
     """Nodes ranked for a plan needing these recombinases (suggest_nodes; quotes before a request)."""
     context = context or assignment_context()
     counts = context.open_requests
     out = []
     for node in context.nodes:
         problem = conversion_problem(node, needed)
-        out.append(NodeSuggestion(node, problem is None, problem, node.id == holder_node_id,
-                                  counts.get(node.id, 0)))
+        out.append(NodeSuggestion(node, problem is None, problem, node.id == holder_node_id, counts.get(node.id, 0)))
     out.sort(key=lambda s: (not s.ok, not s.holds_stock, s.open_requests, s.node.code))
     return out
 
@@ -594,8 +695,13 @@ def retracted_open_requests(user: User) -> list[ConversionRequest]:
     cannot be requested): the coordinator's review queue flags them. Coordinators only."""
     if user.role is not Role.coordinator:
         return []
-    return list(db.session.scalars(select(ConversionRequest).join(Strain, ConversionRequest.strain_id == Strain.id)
-                                   .where(Strain.access == Access.retracted,
-                                          ConversionRequest.status.in_(lifecycle.OPEN_STATES))
-                                   .options(joinedload(ConversionRequest.strain))
-                                   .order_by(ConversionRequest.id).limit(200)))
+    return list(
+        db.session.scalars(
+            select(ConversionRequest)
+            .join(Strain, ConversionRequest.strain_id == Strain.id)
+            .where(Strain.access == Access.retracted, ConversionRequest.status.in_(lifecycle.OPEN_STATES))
+            .options(joinedload(ConversionRequest.strain))
+            .order_by(ConversionRequest.id)
+            .limit(200)
+        )
+    )

@@ -1,4 +1,5 @@
 """Words for states and triggers on pages, and the Jinja filters that use them."""
+
 from __future__ import annotations
 
 import re
@@ -26,6 +27,7 @@ def humanize(message: str, fields: dict[str, str] | None = None) -> tuple[str, s
     def word(m: re.Match) -> str:
         label = TRIGGER_LABELS.get(m[1]) or STATE_LABELS.get(m[1])
         return f"“{label}”" if label else m[0]
+
     message = re.sub(r"'([a-z_]+)'", word, message)
     return message, hit
 
@@ -36,8 +38,10 @@ DESTRUCTIVE = ("reject", "decline", "rederivation_failed", "fail_qc", "cancel")
 
 def action_order(triggers: list[str]) -> list[str]:
     """The primary (forward) actions first, then hold / resume, then the destructive ones."""
+
     def rank(t: str) -> int:
         return 2 if t in DESTRUCTIVE else 1 if t in ("hold", "resume") else 0
+
     return sorted(triggers, key=rank)
 
 
@@ -50,13 +54,23 @@ def confirmation(req, trigger: str) -> str:
 
 # A line of the timeline.
 HISTORY_LABELS = {
-    "submit": "Request submitted", "approve": "Approved by EMMA", "reject": "Rejected by EMMA",
-    "assign": "Assigned to a node", "decline": "Declined by the node", "accept": "Accepted by the node",
-    "start_rederivation": "Rederivation started", "rederivation_failed": "Rederivation failed",
-    "start_breeding": "Breeding started", "start_qc": "Quality control started",
-    "pass_qc": "Quality control passed", "fail_qc": "Quality control failed",
-    "complete_cryopreservation": "Cryopreservation completed", "ship": "Shipped",
-    "confirm_delivery": "Delivery confirmed", "hold": "Put on hold", "resume": "Resumed",
+    "submit": "Request submitted",
+    "approve": "Approved by EMMA",
+    "reject": "Rejected by EMMA",
+    "assign": "Assigned to a node",
+    "decline": "Declined by the node",
+    "accept": "Accepted by the node",
+    "start_rederivation": "Rederivation started",
+    "rederivation_failed": "Rederivation failed",
+    "start_breeding": "Breeding started",
+    "start_qc": "Quality control started",
+    "pass_qc": "Quality control passed",
+    "fail_qc": "Quality control failed",
+    "complete_cryopreservation": "Cryopreservation completed",
+    "ship": "Shipped",
+    "confirm_delivery": "Delivery confirmed",
+    "hold": "Put on hold",
+    "resume": "Resumed",
     "cancel": "Cancelled",
 }
 
@@ -86,7 +100,7 @@ NOW = {
     "approved": "EMMA is choosing a node with the deleter strains this plan needs.",
     "assigned": "The node decides whether it takes the request.",
     "accepted": "Work starts once the Material Transfer Agreement is signed and a purchase order "
-                "(or payment) is recorded.",
+    "(or payment) is recorded.",
     "rederivation": "The node revives the line from frozen material and genotypes the founders.",
     "breeding": "Crossing with the deleter and breeding the deleter transgene out.",
     "qc": "Genotyping assays confirm the new allele.",
@@ -141,8 +155,11 @@ WAITS_FOR = {
     "on_hold": "the request to be resumed (the timeline says why it is paused)",
 }
 
-DELIVERABLE_LABELS = {"frozen_sperm": "Frozen sperm", "frozen_embryos": "Frozen embryos",
-                      "live_animals": "Live animals (up to 3 heterozygotes)"}
+DELIVERABLE_LABELS = {
+    "frozen_sperm": "Frozen sperm",
+    "frozen_embryos": "Frozen embryos",
+    "live_animals": "Live animals (up to 3 heterozygotes)",
+}
 
 
 def state_label(state: str | None) -> str:
@@ -202,16 +219,24 @@ class Stage:
 
     @property
     def mark_label(self) -> str:
-        return {"done": "done", "current": "now", "held": "on hold here", "stopped": "stopped here",
-                "todo": "to do"}[self.mark]
+        return {"done": "done", "current": "now", "held": "on hold here", "stopped": "stopped here", "todo": "to do"}[
+            self.mark
+        ]
 
 
 def _stage_key(state: str | None, step: int) -> str | None:
     if state in ("breeding", "qc"):
         return f"{state}-{step}"
-    return {"submitted": "review", "approved": "assignment", "assigned": "assignment", "accepted": "paperwork",
-            "rederivation": "rederivation", "cryopreservation": "cryo", "ready": "shipping",
-            "shipped": "delivery"}.get(state or "")
+    return {
+        "submitted": "review",
+        "approved": "assignment",
+        "assigned": "assignment",
+        "accepted": "paperwork",
+        "rederivation": "rederivation",
+        "cryopreservation": "cryo",
+        "ready": "shipping",
+        "shipped": "delivery",
+    }.get(state or "")
 
 
 def _stopped_in(req) -> str | None:
@@ -229,24 +254,42 @@ def _stopped_in(req) -> str | None:
 def plan_stages(req) -> list[Stage]:
     """Every stage of the request's life, in order, each marked done / current / to do."""
     node = getattr(req, "node", None)
-    stages = [Stage("review", "Review by EMMA", "The request and its plan are checked."),
-              Stage("assignment", "Assignment to a node",
-                    f"{node.name} ({node.code})" if node else "A node with the deleter strains the plan needs."),
-              Stage("paperwork", "Paperwork", "Material Transfer Agreement signed; purchase order or payment."),
-              Stage("rederivation", "Rederivation", "The line is revived from frozen material; founders genotyped.")]
+    stages = [
+        Stage("review", "Review by EMMA", "The request and its plan are checked."),
+        Stage(
+            "assignment",
+            "Assignment to a node",
+            f"{node.name} ({node.code})" if node else "A node with the deleter strains the plan needs.",
+        ),
+        Stage("paperwork", "Paperwork", "Material Transfer Agreement signed; purchase order or payment."),
+        Stage("rederivation", "Rederivation", "The line is revived from frozen material; founders genotyped."),
+    ]
     steps = list(req.steps or [])
     for n, st in enumerate(steps, start=1):
         tat = getattr(req, "use_tat_cre", False) and st.get("recombinase") == "Cre"
         how = "TAT-Cre on IVF embryos" if tat else f"{st.get('recombinase')} deleter cross"
         arrow = f"{st.get('from_class')} → {st.get('to_class')}"
         prefix = f"Step {n}: " if len(steps) > 1 else ""
-        stages.append(Stage(f"breeding-{n}", f"{prefix}{how}",
-                            "Pups carrying the product selected, the deleter bred out.", allele=arrow))
-        stages.append(Stage(f"qc-{n}", f"{prefix}quality control" if prefix else "Quality control",
-                            f"Genotyping assays confirm {st.get('to_class')}."))
-    stages += [Stage("cryo", "Cryopreservation", "Sperm or embryos frozen; a sample test-thawed."),
-               Stage("shipping", "Shipping", "The node sends the material or animals."),
-               Stage("delivery", "Delivery", "You confirm the delivery has arrived.")]
+        stages.append(
+            Stage(
+                f"breeding-{n}",
+                f"{prefix}{how}",
+                "Pups carrying the product selected, the deleter bred out.",
+                allele=arrow,
+            )
+        )
+        stages.append(
+            Stage(
+                f"qc-{n}",
+                f"{prefix}quality control" if prefix else "Quality control",
+                f"Genotyping assays confirm {st.get('to_class')}.",
+            )
+        )
+    stages += [
+        Stage("cryo", "Cryopreservation", "Sperm or embryos frozen; a sample test-thawed."),
+        Stage("shipping", "Shipping", "The node sends the material or animals."),
+        Stage("delivery", "Delivery", "You confirm the delivery has arrived."),
+    ]
     keys = [st.key for st in stages]
     status = req.status
     if status == "completed":
@@ -294,8 +337,7 @@ def _time_tag(value: date | datetime) -> Markup:
 def _date_filter(eval_ctx, value):
     if value is None or value == "":
         return ""
-    return _time_tag(value.date() if isinstance(value, datetime) else value) if eval_ctx.autoescape \
-        else fmt_date(value)
+    return _time_tag(value.date() if isinstance(value, datetime) else value) if eval_ctx.autoescape else fmt_date(value)
 
 
 @pass_eval_context

@@ -1,4 +1,5 @@
 """Signals other domains listen to (higher layers react without requests importing them)."""
+
 from blinker import Namespace
 
 _signals = Namespace()

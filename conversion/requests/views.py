@@ -3,12 +3,23 @@ timeline and actions (higher packages add sections: hooks.add_page_section), bul
 coordinator's review queue.
 
 Views never write to the database: they call the operations and flash what they answer."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
 
-from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
-                   stream_with_context, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 
@@ -16,18 +27,26 @@ from workflows import lifecycle
 
 from ..accounts.models import Role
 from ..catalogue.operations import all_nodes, get_strain
-from .durations import typical_months
 from ..errors import ApiError, json_error, wants_json
-from ..inputs import parse_id, parse_ids, safe_next
-from . import operations as ops
+from ..inputs import parse_ids, safe_next
+from ..registry import plan_extras
 from . import messages as threads
+from . import operations as ops
+from .durations import typical_months
 from .forms import ActionForm, BulkForm, RequestForm, opts
 from .hooks import page_sections
 from .listing import COLUMNS, PER_PAGE, SORTS, csv_stream, export_query, list_page, read_args, to_csv
 from .models import ConversionRequest
-from ..registry import plan_extras
-from .present import (TRIGGER_HELP, action_order, cancel_reason_label, cancel_reasons_for, confirmation, humanize,
-                      state_label, trigger_label)
+from .present import (
+    TRIGGER_HELP,
+    action_order,
+    cancel_reason_label,
+    cancel_reasons_for,
+    confirmation,
+    humanize,
+    state_label,
+    trigger_label,
+)
 
 bp = Blueprint("requests", __name__)
 
@@ -91,17 +110,28 @@ def index():
         user = current_user._get_current_object()  # not the proxy once per row
         offered = {t for r in listing.items for t in ops.available_triggers(user, r)}
         bulk = BulkForm()
-        bulk.trigger.choices = opts([("", "Choose an action…")] + [
-            (t, trigger_label(t)) for t in lifecycle.TRIGGERS if t in offered])
+        bulk.trigger.choices = opts(
+            [("", "Choose an action…")] + [(t, trigger_label(t)) for t in lifecycle.TRIGGERS if t in offered]
+        )
         bulk.reason.choices = opts([("", "—")] + list(lifecycle.CANCEL_REASONS.items()))
-        bulk.node.choices = opts([("", "—")] + [(n.code, f"{n.code} · {n.name}") for n in all_nodes()
-                                               if n.offers_conversion])
+        bulk.node.choices = opts(
+            [("", "—")] + [(n.code, f"{n.code} · {n.name}") for n in all_nodes() if n.offers_conversion]
+        )
     defaults = read_args({})
     link_args = {k: v for k, v in args.items() if v and v != defaults[k]}  # short, shareable URLs
     return render_template(
-        "requests/list.html", title=LIST_TITLES[_role()], listing=listing, args=args, link_args=link_args,
-        columns=COLUMNS, sorts=SORTS, per_page_choices=PER_PAGE, states=lifecycle.STATES, bulk=bulk,
-        nodes=all_nodes() if _role() == "coordinator" else [])
+        "requests/list.html",
+        title=LIST_TITLES[_role()],
+        listing=listing,
+        args=args,
+        link_args=link_args,
+        columns=COLUMNS,
+        sorts=SORTS,
+        per_page_choices=PER_PAGE,
+        states=lifecycle.STATES,
+        bulk=bulk,
+        nodes=all_nodes() if _role() == "coordinator" else [],
+    )
 
 
 @bp.route("/requests.csv")
@@ -115,14 +145,22 @@ def export_csv():
             flash(exc.message, "error")
             return redirect(url_for(".index"))
         name = "requests" + (f"-{args['status']}" if args["status"] else "") + "-all.csv"
-        return Response(stream_with_context(csv_stream(stmt)), mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        return Response(
+            stream_with_context(csv_stream(stmt)),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
     listing = _listing(read_args(request.args))
     args = listing.args
-    name = "requests" + (f"-{args['status']}" if args["status"] else "") + (
-        f"-page{listing.page}" if listing.pages > 1 else "") + ".csv"
-    return Response(to_csv(listing), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    name = (
+        "requests"
+        + (f"-{args['status']}" if args["status"] else "")
+        + (f"-page{listing.page}" if listing.pages > 1 else "")
+        + ".csv"
+    )
+    return Response(
+        to_csv(listing), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
 
 
 @bp.route("/requests/bulk", methods=["POST"])
@@ -149,10 +187,12 @@ def bulk():
     except ApiError as exc:
         flash(exc.message, "error")
     else:
-        what = (f"Assigned to {data['node']}" if form.trigger.data == "assign"
-                else trigger_label(form.trigger.data))
-        flash(f"{what}: done for {len(done)} request"
-              f"{'s' if len(done) != 1 else ''} ({', '.join(r.reference for r in done)}).", "success")
+        what = f"Assigned to {data['node']}" if form.trigger.data == "assign" else trigger_label(form.trigger.data)
+        flash(
+            f"{what}: done for {len(done)} request"
+            f"{'s' if len(done) != 1 else ''} ({', '.join(r.reference for r in done)}).",
+            "success",
+        )
     return redirect(back)
 
 
@@ -198,25 +238,36 @@ def new(emma_id: str):
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
-            plan = plan_conversion(strain.allele_symbol, form.target.data, design=strain.design,
-                                   tat_cre=bool(form.use_tat_cre.data))
+            plan = plan_conversion(
+                strain.allele_symbol, form.target.data, design=strain.design, tat_cre=bool(form.use_tat_cre.data)
+            )
             if form.use_tat_cre.data and not any(s.recombinase == "Cre" for s in plan.steps):
                 form.use_tat_cre.errors = list(form.use_tat_cre.errors) + [
-                    f"TAT-Cre replaces a Cre step, and the {plan.product_class} plan has none: untick it."]
+                    f"TAT-Cre replaces a Cre step, and the {plan.product_class} plan has none: untick it."
+                ]
             elif action == "confirm":
                 try:
                     req = ops.submit_request(
-                        current_user, strain=strain.emma_id, target=form.target.data,
-                        deliverable=form.deliverable.data, use_tat_cre=form.use_tat_cre.data,
-                        comment=form.comment.data, billing=ops.Billing(
-                            organisation=form.organisation.data, address=form.address.data,
-                            country=form.country.data, sector=form.sector.data,
-                            vat_number=form.vat_number.data or None))
+                        current_user,
+                        strain=strain.emma_id,
+                        target=form.target.data,
+                        deliverable=form.deliverable.data,
+                        use_tat_cre=form.use_tat_cre.data,
+                        comment=form.comment.data,
+                        billing=ops.Billing(
+                            organisation=form.organisation.data,
+                            address=form.address.data,
+                            country=form.country.data,
+                            sector=form.sector.data,
+                            vat_number=form.vat_number.data or None,
+                        ),
+                    )
                 except ApiError as exc:
                     making = ops.open_request_making(plan.product_symbol) if exc.status == 409 else None
                     if making is not None:  # offer to be told when it is archived
-                        return render_template("requests/confirm.html", strain=strain, form=form, plan=plan,
-                                               archived=None, making=making), 409
+                        return render_template(
+                            "requests/confirm.html", strain=strain, form=form, plan=plan, archived=None, making=making
+                        ), 409
                     flash(exc.message, "error")
                     status = exc.status
                 else:
@@ -227,13 +278,26 @@ def new(emma_id: str):
                 making = None if archived else ops.open_request_making(plan.product_symbol)
                 user = current_user._get_current_object()
                 extras = [x for x in (extra(user, strain, plan, form) for extra in plan_extras(current_app)) if x]
-                return render_template("requests/confirm.html", strain=strain, form=form, plan=plan,
-                                       archived=archived, making=making, extras=extras)
+                return render_template(
+                    "requests/confirm.html",
+                    strain=strain,
+                    form=form,
+                    plan=plan,
+                    archived=archived,
+                    making=making,
+                    extras=extras,
+                )
         if form.errors:
             status = 422
-    return render_template("requests/new.html", strain=strain, form=form, products=products,
-                           has_cre=has_cre, profiles=profiles,
-                           typical_months=[typical_months(1), typical_months(2)]), status
+    return render_template(
+        "requests/new.html",
+        strain=strain,
+        form=form,
+        products=products,
+        has_cre=has_cre,
+        profiles=profiles,
+        typical_months=[typical_months(1), typical_months(2)],
+    ), status
 
 
 # ---- one request ------------------------------------------------------------------
@@ -245,8 +309,14 @@ def _action_form(trigger: str) -> ActionForm:
     return form
 
 
-def render_request(req: ConversionRequest, *, status: int = 200, replace: dict | None = None,
-                   open_action: str | None = None, message_body: str = ""):
+def render_request(
+    req: ConversionRequest,
+    *,
+    status: int = 200,
+    replace: dict | None = None,
+    open_action: str | None = None,
+    message_body: str = "",
+):
     """The request page; `replace` holds forms with errors to show again (an action's form under
     its trigger, a section's form under its key: the page's sections take those)."""
     from .estimates import estimate
@@ -258,8 +328,8 @@ def render_request(req: ConversionRequest, *, status: int = 200, replace: dict |
     if "assign" in triggers:
         suggestions = ops.suggest_nodes(req)
         actions["assign"].node.choices = opts(
-            (s.node.code, f"{s.node.code} · {s.node.name}" + ("" if s.ok else " (cannot)"))
-            for s in suggestions)
+            (s.node.code, f"{s.node.code} · {s.node.name}" + ("" if s.ok else " (cannot)")) for s in suggestions
+        )
         if suggestions and suggestions[0].ok and not actions["assign"].node.data:
             actions["assign"].node.data = suggestions[0].node.code
     replace = dict(replace or {})
@@ -272,13 +342,24 @@ def render_request(req: ConversionRequest, *, status: int = 200, replace: dict |
     sections = [s for s in sections if s]
     fixes = {t: anchor for s in sections for t, anchor in s.get("fixes", {}).items()}
     return render_template(
-        "requests/show.html", req=req, triggers=triggers, actions=actions,
-        problems=ops.guard_problems(user, req), fixes=fixes, suggestions=suggestions, sections=sections,
-        eta=estimate(req), open_action=open_action,
-        timeline=_timeline(req, threads.messages_of(user, req)), message_body=message_body,
+        "requests/show.html",
+        req=req,
+        triggers=triggers,
+        actions=actions,
+        problems=ops.guard_problems(user, req),
+        fixes=fixes,
+        suggestions=suggestions,
+        sections=sections,
+        eta=estimate(req),
+        open_action=open_action,
+        timeline=_timeline(req, threads.messages_of(user, req)),
+        message_body=message_body,
         can_write_notes=_role() != "requester",
-        comment_required=lifecycle.COMMENT_REQUIRED, reason_label=cancel_reason_label,
-        trigger_help=TRIGGER_HELP, list_title=LIST_TITLES[_role()]), status
+        comment_required=lifecycle.COMMENT_REQUIRED,
+        reason_label=cancel_reason_label,
+        trigger_help=TRIGGER_HELP,
+        list_title=LIST_TITLES[_role()],
+    ), status
 
 
 def _timeline(req: ConversionRequest, messages: list) -> list[tuple[str, object]]:
@@ -305,8 +386,11 @@ def message(request_id: int):
         if exc.status == 404:
             abort(404)
         flash(exc.message, "error")
-        return render_request(ops.get_request(current_user, request_id, detail=True), status=exc.status,
-                              message_body=body[:threads.MAX_BODY])
+        return render_request(
+            ops.get_request(current_user, request_id, detail=True),
+            status=exc.status,
+            message_body=body[: threads.MAX_BODY],
+        )
     flash("Note saved (EMMA staff only)." if request.form.get("internal") == "y" else "Message sent.", "success")
     return redirect(url_for(".show", request_id=request_id) + "#messages")
 
@@ -357,10 +441,8 @@ def fire(request_id: int):
 def review():
     if current_user.role is not Role.coordinator:
         abort(403)
-    to_review = list_page(current_user, {**read_args({}), "status": "submitted", "sort": "oldest",
-                                         "per_page": 50})
-    to_assign = list_page(current_user, {**read_args({}), "status": "approved", "sort": "oldest",
-                                         "per_page": 50})
+    to_review = list_page(current_user, {**read_args({}), "status": "submitted", "sort": "oldest", "per_page": 50})
+    to_assign = list_page(current_user, {**read_args({}), "status": "approved", "sort": "oldest", "per_page": 50})
     rows = []
     context = ops.assignment_context()  # nodes and their loads, read once for the page
     for req in to_assign.items:  # the 50 oldest; the rest wait on the next visit
@@ -369,5 +451,10 @@ def review():
         best = ranked[0].node.code if ranked and ranked[0].ok else None
         suggested = SimpleNamespace(node=SimpleNamespace(data=best))
         rows.append((req, suggested, ranked))
-    return render_template("requests/review.html", to_review=to_review, to_assign=rows,
-                           assign_total=to_assign.total, retracted=ops.retracted_open_requests(current_user))
+    return render_template(
+        "requests/review.html",
+        to_review=to_review,
+        to_assign=rows,
+        assign_total=to_assign.total,
+        retracted=ops.retracted_open_requests(current_user),
+    )

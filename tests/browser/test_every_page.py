@@ -6,6 +6,7 @@
 - nothing scrolls sideways at 390 px;
 - no console error and no Content-Security-Policy violation;
 - a screenshot of each page at both widths under test-artifacts/screenshots/pages/."""
+
 from __future__ import annotations
 
 import re
@@ -16,7 +17,9 @@ from test_journeys import CHROMIUM, DESKTOP, PHONE, SHOTS, User, browser  # noqa
 PAGES = SHOTS / "pages"
 
 # Identifiers found in the text of a page, wherever they are (not only where a class says so).
-ID_PATTERNS = r"[A-Z]+-\d{4}-\d{4}\b|AC-\d{4}-\d{5}|EM:\d{5}|\d{1,2} [A-Z][a-z]{2} \d{4}|\d{4}-\d{2}-\d{2}|[\w().-]+<[^<>\s]+>"
+ID_PATTERNS = (
+    r"[A-Z]+-\d{4}-\d{4}\b|AC-\d{4}-\d{5}|EM:\d{5}|\d{1,2} [A-Z][a-z]{2} \d{4}|\d{4}-\d{2}-\d{2}|[\w().-]+<[^<>\s]+>"
+)
 
 WRAPPED_JS = """(patterns) => {
   const re = new RegExp(patterns, 'g');
@@ -92,14 +95,35 @@ def pages_for(role: str, ids: dict) -> list[str]:
     mine = ["/account", "/settings/notifications", "/invoices", f"/invoices/{ids['invoice']}"]
     req = [f"/requests/{ids[s]}" for s in ("breeding", "completed")]
     if role == "requester":
-        return common + mine + req + ["/requests", "/strains/EM:05402/request",
-                                      f"/requests/{ids['submitted']}", f"/requests/{ids['cancelled']}"]
+        return (
+            common
+            + mine
+            + req
+            + [
+                "/requests",
+                "/strains/EM:05402/request",
+                f"/requests/{ids['submitted']}",
+                f"/requests/{ids['cancelled']}",
+            ]
+        )
     office = ["/dashboard", "/prices", "/requests", f"/invoices/request/{ids['completed']}"]
     if role == "staff_mrc":
         return common + mine + req + office + [f"/requests/{ids['assigned']}"]
-    return common + mine + req + office + [
-        "/review", f"/requests/{ids['submitted']}", f"/requests/{ids['approved']}", "/admin/users", "/admin/accounts",
-        "/admin/security-events", "/requests?status=breeding"]
+    return (
+        common
+        + mine
+        + req
+        + office
+        + [
+            "/review",
+            f"/requests/{ids['submitted']}",
+            f"/requests/{ids['approved']}",
+            "/admin/users",
+            "/admin/accounts",
+            "/admin/security-events",
+            "/requests?status=breeding",
+        ]
+    )
 
 
 def _slug(path: str) -> str:
@@ -110,8 +134,11 @@ def _axe_problems(page) -> list[str]:
     from axe_playwright_python.sync_playwright import Axe
 
     results = Axe().run(page)
-    return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:4]}"
-            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:4]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 @pytest.mark.parametrize("role", ["anonymous", "requester", "staff_mrc", "coordinator"])

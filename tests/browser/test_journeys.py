@@ -1,5 +1,6 @@
 """Whole journeys in a real browser: a requester asks for a conversion, the coordinator approves
 and assigns it, node staff walk it to completion through the pages, the requester follows it."""
+
 from __future__ import annotations
 
 import os
@@ -8,15 +9,22 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import DEMO
 from flows import Api, walk
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 _RUNNING: dict = {}  # one Playwright per session, also when another module imports this fixture
@@ -202,23 +210,45 @@ def test_request_travels_from_catalogue_to_delivery(people, shots):
     assert "Paperwork incomplete" in sue.page.content()
     sue.save("paperwork", "Save paperwork", mta_signed_on="2026-01-15", po_reference="PO-2026-118")
     sue.action("Start rederivation")
-    sue.save("animals", "Save animals", rows=[{"label": "F0-1", "sex": "male", "allele": "tm1a"},
-                                              {"label": "F0-2", "sex": "female", "allele": "wt"}])
+    sue.save(
+        "animals",
+        "Save animals",
+        rows=[{"label": "F0-1", "sex": "male", "allele": "tm1a"}, {"label": "F0-2", "sex": "female", "allele": "wt"}],
+    )
     sue.action("Start breeding")
     shots(sue.page, "09-breeding-forms")
-    sue.save("mating", "Save mating", deleter="B6.Cg-Tg(ACTFLPe)9205Dym/H", set_up_on="2026-03-01",
-             generation="1", sire="F0-1")
-    sue.save("animals", "Save animals", mating="M1", born_on="2026-04-20", rows=[
-        {"label": "P1", "sex": "female", "allele": "tm1c", "transgene": "negative"},
-        {"label": "P2", "sex": "male", "allele": "tm1c", "transgene": "positive"},
-        {"label": "P3", "sex": "female", "allele": "wt", "transgene": "negative"}])
+    sue.save(
+        "mating",
+        "Save mating",
+        deleter="B6.Cg-Tg(ACTFLPe)9205Dym/H",
+        set_up_on="2026-03-01",
+        generation="1",
+        sire="F0-1",
+    )
+    sue.save(
+        "animals",
+        "Save animals",
+        mating="M1",
+        born_on="2026-04-20",
+        rows=[
+            {"label": "P1", "sex": "female", "allele": "tm1c", "transgene": "negative"},
+            {"label": "P2", "sex": "male", "allele": "tm1c", "transgene": "positive"},
+            {"label": "P3", "sex": "female", "allele": "wt", "transgene": "negative"},
+        ],
+    )
     sue.action("Start QC")
     sue.save("qc", "Save QC result", assay="tm1c PCR", result="pass", animal="P1")
     sue.action("QC passed")
     sue.save("cryo", "Save", count="20", location="Tank 3 / canister 2 / position 14", test_thaw="pass")
     sue.action("Cryopreservation complete")
-    sue.save("shipments", "Save shipment", courier="World Courier", tracking="WC-2026-0042",
-             shipped_on="2026-06-01", quantity="4")
+    sue.save(
+        "shipments",
+        "Save shipment",
+        courier="World Courier",
+        tracking="WC-2026-0042",
+        shipped_on="2026-06-01",
+        quantity="4",
+    )
     sue.action("Mark as shipped")
     shots(sue.page, "10-staff-request-page")
 
@@ -228,8 +258,15 @@ def test_request_travels_from_catalogue_to_delivery(people, shots):
     timeline = page.locator("ol.timeline li")
     assert timeline.count() == 11
     text = page.locator("ol.timeline").inner_text()
-    for line in ("Request submitted", "Approved by EMMA", "Accepted by the node", "Quality control passed",
-                 "Delivery confirmed", "Sue Staff (MRC)", "Cora Coordinator"):
+    for line in (
+        "Request submitted",
+        "Approved by EMMA",
+        "Accepted by the node",
+        "Quality control passed",
+        "Delivery confirmed",
+        "Sue Staff (MRC)",
+        "Cora Coordinator",
+    ):
         assert line in text, line
     assert "Estimated completion" not in page.content()
     shots(page, "11-request-completed")
@@ -271,7 +308,8 @@ def test_bulk_actions_dashboard_and_phone_layout(people, shots, seeded):
     assert cora.page.locator(".charts img").count() == 2
     cora.page.wait_for_function(  # the SVG charts load (served by the app, allowed by the CSP)
         "() => [...document.querySelectorAll('.charts img')].every(i => i.complete && i.naturalWidth > 0)",
-        timeout=10000)
+        timeout=10000,
+    )
     shots(cora.page, "22-dashboard")
     cora.page.set_viewport_size(PHONE)
     shots(cora.page, "23-dashboard-phone")
@@ -293,15 +331,28 @@ def test_litter_table_correction_and_void(people, seeded, shots):
     link = page.locator("#why-start_qc a.fix-link")
     assert link.get_attribute("href") == "#animals"
 
-    sue.save("mating", "Save mating", deleter="B6.Cg-Tg(ACTFLPe)9205Dym/H", set_up_on="2026-03-01",
-             generation="1", sire="F0-1")
+    sue.save(
+        "mating",
+        "Save mating",
+        deleter="B6.Cg-Tg(ACTFLPe)9205Dym/H",
+        set_up_on="2026-03-01",
+        generation="1",
+        sire="F0-1",
+    )
     assert page.locator("#mating table.records td strong", has_text="M1").is_visible()
 
     # a litter of M1 as a table, one row per pup (P2 typed wrong: it carries tm1c)
-    sue.save("animals", "Save animals", mating="M1", born_on="2026-04-20", rows=[
-        {"label": "P1", "sex": "female", "allele": "wt", "transgene": "negative"},
-        {"label": "P2", "sex": "male", "allele": "wt", "transgene": "negative"},
-        {"label": "P3", "sex": "female", "allele": "tm1c", "transgene": "positive"}])
+    sue.save(
+        "animals",
+        "Save animals",
+        mating="M1",
+        born_on="2026-04-20",
+        rows=[
+            {"label": "P1", "sex": "female", "allele": "wt", "transgene": "negative"},
+            {"label": "P2", "sex": "male", "allele": "wt", "transgene": "negative"},
+            {"label": "P3", "sex": "female", "allele": "tm1c", "transgene": "positive"},
+        ],
+    )
     sue.expect_flash("Litter of M1: 3 pups recorded")
     rows = page.locator("#animals table.records tbody tr")
     assert rows.count() == 4
@@ -341,6 +392,8 @@ def test_litter_table_correction_and_void(people, seeded, shots):
     options = page.locator("section#qc select[name='qc-animal'] option").all_inner_texts()
     assert any(o.startswith("P2") for o in options) and not any(o.startswith("P1") for o in options)
     assert "lacZ lost" in page.locator("section#qc table.expected").inner_text()
+
+
 # ---- issue 16: a quote from the strain page, the country picker and the plan's estimate, staff
 # confirming an invoice before it is issued (unsaved edits stop it), and an upload ----------------
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -362,9 +415,11 @@ def test_quote_and_country_picker_and_the_plans_estimate(people, shots):
     expect(page.locator(".quote-total")).to_have_text("EUR 7020.00")
     shots(page, "quote")
     with page.expect_download() as download:  # the PDF link works (inline PDFs download headless)
-        page.evaluate("url => { const a = document.createElement('a'); a.href = url; a.download = 'q.pdf'; "
-                      "document.body.appendChild(a); a.click(); }",
-                      page.get_by_role("link", name="Download the quote (PDF)").get_attribute("href"))
+        page.evaluate(
+            "url => { const a = document.createElement('a'); a.href = url; a.download = 'q.pdf'; "
+            "document.body.appendChild(a); a.click(); }",
+            page.get_by_role("link", name="Download the quote (PDF)").get_attribute("href"),
+        )
     assert open(download.value.path(), "rb").read(5) == b"%PDF-"
 
     page.get_by_role("link", name="Request this conversion").click()
@@ -388,10 +443,9 @@ def test_quote_and_country_picker_and_the_plans_estimate(people, shots):
 
 
 def test_staff_confirm_before_issue_and_unsaved_edits_stop_it(people, live_server, seeded, shots):
-    from playwright.sync_api import expect
-
     from flows import Api, walk
     from invoice_helpers import BILLING_FR
+    from playwright.sync_api import expect
 
     api = Api(seeded.test_client())
     rid = api.submit("EM:05402", "c", billing=BILLING_FR)["id"]
@@ -426,9 +480,8 @@ def test_staff_confirm_before_issue_and_unsaved_edits_stop_it(people, live_serve
 
 
 def test_requester_uploads_a_signed_mta(people, live_server, seeded, tmp_path, shots):
-    from playwright.sync_api import expect
-
     from flows import Api
+    from playwright.sync_api import expect
 
     api = Api(seeded.test_client())
     rid = api.submit("EM:05402", "c")["id"]

@@ -1,4 +1,5 @@
 """Allele engine: real symbols from each IKMC pipeline, refusals, names, QC (pure Python, fast)."""
+
 from __future__ import annotations
 
 import re
@@ -6,9 +7,24 @@ import re
 import pytest
 
 from conversion.alleles import (
-    CASSETTES, QC_ASSAYS, RULES, TARGETS, AlleleSymbol, SymbolError, all_products, allele_label, apply,
-    classify, family_for, is_conditional_target, normalize_assay, normalize_target, parse_symbol,
-    plan_conversion, product_strain_name, structure_of,
+    CASSETTES,
+    QC_ASSAYS,
+    RULES,
+    TARGETS,
+    AlleleSymbol,
+    SymbolError,
+    all_products,
+    allele_label,
+    apply,
+    classify,
+    family_for,
+    is_conditional_target,
+    normalize_assay,
+    normalize_target,
+    parse_symbol,
+    plan_conversion,
+    product_strain_name,
+    structure_of,
 )
 
 # symbol, target, steps (None = refused), product symbol or a fragment of the refusal reason
@@ -28,8 +44,12 @@ EXAMPLES = [
     ("Fbxo7<tm1c(EUCOMM)Hmgu>", "d", ["Cre"], "Fbxo7<tm1d(EUCOMM)Hmgu>"),
     ("Fbxo7<tm1c(EUCOMM)Hmgu>", "b", None, "lacZ is already removed in tm1c"),
     ("Fbxo7<tm1c(EUCOMM)Hmgu>", "c", None, "already tm1c"),
-    ("Slc2a1<tm1b(EUCOMM)Hmgu>", "c", None,
-     "The critical exon is already deleted in tm1b: a conditional allele (tm1c) cannot be made from it."),
+    (
+        "Slc2a1<tm1b(EUCOMM)Hmgu>",
+        "c",
+        None,
+        "The critical exon is already deleted in tm1b: a conditional allele (tm1c) cannot be made from it.",
+    ),
     ("Slc2a1<tm1b(EUCOMM)Hmgu>", "d", None, "one FRT site"),
     ("Slc2a1<tm1b(EUCOMM)Hmgu>", "e.1", None, "critical exon is already deleted"),
     ("Tmem127<tm1d(EUCOMM)Wtsi>", "b", None, "lacZ is already removed in tm1d"),
@@ -74,9 +94,20 @@ def test_pipeline_examples(symbol, target, steps, expected):
 
 
 def test_every_class_of_the_domain_table_is_reached_or_refused():
-    sources = ["G<tm1a(EUCOMM)Wtsi>", "G<tm1b(EUCOMM)Wtsi>", "G<tm1c(EUCOMM)Wtsi>", "G<tm1d(EUCOMM)Wtsi>",
-               "G<tm1e(EUCOMM)Wtsi>", "G<tm1e.1(EUCOMM)Wtsi>", "G<tm1(KOMP)Wtsi>", "G<tm1.1(KOMP)Wtsi>",
-               "G<tm1.2(KOMP)Wtsi>", "G<tm1(KOMP)Vlcg>", "G<tm1.1(KOMP)Vlcg>", "G<em1(IMPC)J>"]
+    sources = [
+        "G<tm1a(EUCOMM)Wtsi>",
+        "G<tm1b(EUCOMM)Wtsi>",
+        "G<tm1c(EUCOMM)Wtsi>",
+        "G<tm1d(EUCOMM)Wtsi>",
+        "G<tm1e(EUCOMM)Wtsi>",
+        "G<tm1e.1(EUCOMM)Wtsi>",
+        "G<tm1(KOMP)Wtsi>",
+        "G<tm1.1(KOMP)Wtsi>",
+        "G<tm1.2(KOMP)Wtsi>",
+        "G<tm1(KOMP)Vlcg>",
+        "G<tm1.1(KOMP)Vlcg>",
+        "G<em1(IMPC)J>",
+    ]
     reached = set()
     for source in sources:
         for target in TARGETS:
@@ -96,36 +127,71 @@ def contract(plan) -> dict:
 def test_exact_feasibility_dicts():
     base = "Cdk5rap2<tm1a(EUCOMM)Wtsi>"
     assert contract(plan_conversion(base, "c")) == {
-        "feasible": True, "source_class": "tm1a", "product_symbol": "Cdk5rap2<tm1c(EUCOMM)Wtsi>",
-        "steps": ["Flp"], "reason": None}
+        "feasible": True,
+        "source_class": "tm1a",
+        "product_symbol": "Cdk5rap2<tm1c(EUCOMM)Wtsi>",
+        "steps": ["Flp"],
+        "reason": None,
+    }
     assert contract(plan_conversion(base, "d")) == {
-        "feasible": True, "source_class": "tm1a", "product_symbol": "Cdk5rap2<tm1d(EUCOMM)Wtsi>",
-        "steps": ["Flp", "Cre"], "reason": None}
+        "feasible": True,
+        "source_class": "tm1a",
+        "product_symbol": "Cdk5rap2<tm1d(EUCOMM)Wtsi>",
+        "steps": ["Flp", "Cre"],
+        "reason": None,
+    }
     assert contract(plan_conversion(base, "b")) == {
-        "feasible": True, "source_class": "tm1a", "product_symbol": "Cdk5rap2<tm1b(EUCOMM)Wtsi>",
-        "steps": ["Cre"], "reason": None}
+        "feasible": True,
+        "source_class": "tm1a",
+        "product_symbol": "Cdk5rap2<tm1b(EUCOMM)Wtsi>",
+        "steps": ["Cre"],
+        "reason": None,
+    }
     assert contract(plan_conversion("Abcd1<tm1(KOMP)Vlcg>", ".1")) == {
-        "feasible": True, "source_class": "tm1", "product_symbol": "Abcd1<tm1.1(KOMP)Vlcg>",
-        "steps": ["Cre"], "reason": None}
+        "feasible": True,
+        "source_class": "tm1",
+        "product_symbol": "Abcd1<tm1.1(KOMP)Vlcg>",
+        "steps": ["Cre"],
+        "reason": None,
+    }
     refused = plan_conversion("Slc2a1<tm1b(EUCOMM)Hmgu>", "c").to_dict()
     assert refused["feasible"] is False and refused["product_symbol"] is None and refused["steps"] == []
 
 
 def test_two_step_plan_details_and_race_warning():
     d = plan_conversion("Cdk5rap2<tm1a(EUCOMM)Wtsi>", "tm1d").to_dict()
-    assert set(d) == {"feasible", "source_class", "product_symbol", "steps", "reason", "target",
-                      "product_class", "warnings", "assumed_cassette", "step_details"}
+    assert set(d) == {
+        "feasible",
+        "source_class",
+        "product_symbol",
+        "steps",
+        "reason",
+        "target",
+        "product_class",
+        "warnings",
+        "assumed_cassette",
+        "step_details",
+    }
     assert d["target"] == "d" and d["product_class"] == "tm1d"
     assert d["assumed_cassette"] == "knockout_first_promoter_driven"
     first, second = d["step_details"]
-    assert first == {"number": 1, "recombinase": "Flp", "from_class": "tm1a", "to_class": "tm1c",
-                     "from_symbol": "Cdk5rap2<tm1a(EUCOMM)Wtsi>", "to_symbol": "Cdk5rap2<tm1c(EUCOMM)Wtsi>",
-                     "tat_cre_possible": False,
-                     "qc_assays": ["Flp PCR", "tm1c PCR", "5' FRT PCR", "3' loxP PCR", "lacZ qPCR"],
-                     "qc_expected": {"Flp PCR": "negative: the Flp deleter transgene bred out",
-                                     "tm1c PCR": "positive: the tm1c band", "5' FRT PCR": "positive: 1 FRT site left",
-                                     "3' loxP PCR": "positive: the 3' loxP site kept (else the line is tm1e)",
-                                     "lacZ qPCR": "lacZ lost"}}
+    assert first == {
+        "number": 1,
+        "recombinase": "Flp",
+        "from_class": "tm1a",
+        "to_class": "tm1c",
+        "from_symbol": "Cdk5rap2<tm1a(EUCOMM)Wtsi>",
+        "to_symbol": "Cdk5rap2<tm1c(EUCOMM)Wtsi>",
+        "tat_cre_possible": False,
+        "qc_assays": ["Flp PCR", "tm1c PCR", "5' FRT PCR", "3' loxP PCR", "lacZ qPCR"],
+        "qc_expected": {
+            "Flp PCR": "negative: the Flp deleter transgene bred out",
+            "tm1c PCR": "positive: the tm1c band",
+            "5' FRT PCR": "positive: 1 FRT site left",
+            "3' loxP PCR": "positive: the 3' loxP site kept (else the line is tm1e)",
+            "lacZ qPCR": "lacZ lost",
+        },
+    }
     assert second["from_symbol"] == first["to_symbol"] and second["to_class"] == "tm1d"
     assert second["tat_cre_possible"] is True
     assert second["qc_assays"] == ["Cre PCR", "tm1d PCR", "LoA qPCR"]
@@ -187,11 +253,19 @@ def test_only_same_orientation_sites_recombine():
 def test_a_new_cassette_is_a_data_entry(monkeypatch):
     from conversion.alleles import Rule
 
-    monkeypatch.setitem(RULES, "test_neo_flip", (Rule("", "selectable", has=("neo",)),
-                                                  Rule(".1", "selection-free", lacks=("neo",))))
-    monkeypatch.setitem(CASSETTES, "test_neo_flip", {
-        "label": "Test", "elements": ("CE", "FRT", "promoter(PGK)", "neo", "pA", "FRT"),
-        "rules": "test_neo_flip", "match": {"kind": "tm", "labs": ("Tst",)}})
+    monkeypatch.setitem(
+        RULES, "test_neo_flip", (Rule("", "selectable", has=("neo",)), Rule(".1", "selection-free", lacks=("neo",)))
+    )
+    monkeypatch.setitem(
+        CASSETTES,
+        "test_neo_flip",
+        {
+            "label": "Test",
+            "elements": ("CE", "FRT", "promoter(PGK)", "neo", "pA", "FRT"),
+            "rules": "test_neo_flip",
+            "match": {"kind": "tm", "labs": ("Tst",)},
+        },
+    )
     plan = plan_conversion("Gene<tm1Tst>", ".1")
     assert plan.feasible and [s.recombinase for s in plan.steps] == ["Flp"]
     assert plan.product_symbol == "Gene<tm1.1Tst>" and plan.steps[0].qc_assays == ["Flp PCR", "5' FRT PCR"]
@@ -208,23 +282,26 @@ def test_all_products():
 
 
 # ---- symbols --------------------------------------------------------------------------
-@pytest.mark.parametrize("symbol, gene, kind, serial, cls, project, lab, label", [
-    ("Cdk5rap2<tm1a(EUCOMM)Wtsi>", "Cdk5rap2", "tm", 1, "a", "EUCOMM", "Wtsi", "tm1a"),
-    ("H2-Ab1<tm1a(KOMP)Wtsi>", "H2-Ab1", "tm", 1, "a", "KOMP", "Wtsi", "tm1a"),
-    ("Gt(ROSA)26Sor<tm1(FLP1)Dym>", "Gt(ROSA)26Sor", "tm", 1, "", "FLP1", "Dym", "tm1"),
-    ("Slc2a1<tm1b(EUCOMM)Hmgu>", "Slc2a1", "tm", 1, "b", "EUCOMM", "Hmgu", "tm1b"),
-    ("Ptpn11<tm1e.1(EUCOMM)Wtsi>", "Ptpn11", "tm", 1, "e.1", "EUCOMM", "Wtsi", "tm1e.1"),
-    ("Abcd1<tm1.1(KOMP)Vlcg>", "Abcd1", "tm", 1, ".1", "KOMP", "Vlcg", "tm1.1"),
-    ("Abcd1<tm1(KOMP)Vlcg>", "Abcd1", "tm", 1, "", "KOMP", "Vlcg", "tm1"),
-    ("Gene<tm1.2(KOMP)Wtsi>", "Gene", "tm", 1, ".2", "KOMP", "Wtsi", "tm1.2"),
-    ("Gene<em1(IMPC)J>", "Gene", "em", 1, "", "IMPC", "J", "em1"),
-    ("Gene<em1Wtsi>", "Gene", "em", 1, "", None, "Wtsi", "em1"),
-    ("Zfp462<tm2a(EUCOMMTools)Hmgu>", "Zfp462", "tm", 2, "a", "EUCOMMTools", "Hmgu", "tm2a"),
-    ("Nxn<tm1a(NorCOMM)Mbp>", "Nxn", "tm", 1, "a", "NorCOMM", "Mbp", "tm1a"),
-    ("Hprt<tm1(CMV-cre)Wtsi>", "Hprt", "tm", 1, "", "CMV-cre", "Wtsi", "tm1"),
-    ("Tg(CAG-Flpo)1Afst", "CAG-Flpo", "Tg", 1, "", None, "Afst", "Tg"),
-    ("Tg(ACTFLPe)9205Dym", "ACTFLPe", "Tg", 9205, "", None, "Dym", "Tg"),
-])
+@pytest.mark.parametrize(
+    "symbol, gene, kind, serial, cls, project, lab, label",
+    [
+        ("Cdk5rap2<tm1a(EUCOMM)Wtsi>", "Cdk5rap2", "tm", 1, "a", "EUCOMM", "Wtsi", "tm1a"),
+        ("H2-Ab1<tm1a(KOMP)Wtsi>", "H2-Ab1", "tm", 1, "a", "KOMP", "Wtsi", "tm1a"),
+        ("Gt(ROSA)26Sor<tm1(FLP1)Dym>", "Gt(ROSA)26Sor", "tm", 1, "", "FLP1", "Dym", "tm1"),
+        ("Slc2a1<tm1b(EUCOMM)Hmgu>", "Slc2a1", "tm", 1, "b", "EUCOMM", "Hmgu", "tm1b"),
+        ("Ptpn11<tm1e.1(EUCOMM)Wtsi>", "Ptpn11", "tm", 1, "e.1", "EUCOMM", "Wtsi", "tm1e.1"),
+        ("Abcd1<tm1.1(KOMP)Vlcg>", "Abcd1", "tm", 1, ".1", "KOMP", "Vlcg", "tm1.1"),
+        ("Abcd1<tm1(KOMP)Vlcg>", "Abcd1", "tm", 1, "", "KOMP", "Vlcg", "tm1"),
+        ("Gene<tm1.2(KOMP)Wtsi>", "Gene", "tm", 1, ".2", "KOMP", "Wtsi", "tm1.2"),
+        ("Gene<em1(IMPC)J>", "Gene", "em", 1, "", "IMPC", "J", "em1"),
+        ("Gene<em1Wtsi>", "Gene", "em", 1, "", None, "Wtsi", "em1"),
+        ("Zfp462<tm2a(EUCOMMTools)Hmgu>", "Zfp462", "tm", 2, "a", "EUCOMMTools", "Hmgu", "tm2a"),
+        ("Nxn<tm1a(NorCOMM)Mbp>", "Nxn", "tm", 1, "a", "NorCOMM", "Mbp", "tm1a"),
+        ("Hprt<tm1(CMV-cre)Wtsi>", "Hprt", "tm", 1, "", "CMV-cre", "Wtsi", "tm1"),
+        ("Tg(CAG-Flpo)1Afst", "CAG-Flpo", "Tg", 1, "", None, "Afst", "Tg"),
+        ("Tg(ACTFLPe)9205Dym", "ACTFLPe", "Tg", 9205, "", None, "Dym", "Tg"),
+    ],
+)
 def test_parse_symbols(symbol, gene, kind, serial, cls, project, lab, label):
     parsed = parse_symbol(symbol)
     assert parsed == AlleleSymbol(gene, kind, serial, cls, project, lab)
@@ -241,22 +318,25 @@ def test_superscript_form_and_with_class():
         parsed.with_class("z")
 
 
-@pytest.mark.parametrize("symbol, message", [
-    ("", "empty allele symbol"),
-    ("Cdk5rap2", "missing '<...>' allele part"),
-    ("Gt(Rosa)26Sor(CAG-Flpo,-EYFP)Ics", "missing '<...>' allele part"),
-    ("<tm1a(EUCOMM)Wtsi>", "empty gene symbol"),
-    ("Cdk5rap2<xx1a(EUCOMM)Wtsi>", "unknown allele type 'xx1'"),
-    ("Cdk5rap2<tm1a(EUCOMM)Wtsi", "must end with '>'"),
-    ("Cdk5rap2<tm1f(EUCOMM)Wtsi>", "unknown allele class 'tm1f'"),
-    ("Cdk5rap2<tm(EUCOMM)Wtsi>", "missing serial number"),
-    ("Cdk5rap2<tm1a(EUCOMM)>", "missing lab code"),
-    ("Cdk5rap2<tm1a()Wtsi>", "empty project"),
-    ("Cdk5rap2<em1a(IMPC)J>", "no class letter"),
-    ("Cdk(5rap2<tm1a(EUCOMM)Wtsi>", "gene symbol"),
-    ("Tg(CAG-Flpo)Afst", "malformed transgene"),
-    (None, "empty allele symbol"),
-])
+@pytest.mark.parametrize(
+    "symbol, message",
+    [
+        ("", "empty allele symbol"),
+        ("Cdk5rap2", "missing '<...>' allele part"),
+        ("Gt(Rosa)26Sor(CAG-Flpo,-EYFP)Ics", "missing '<...>' allele part"),
+        ("<tm1a(EUCOMM)Wtsi>", "empty gene symbol"),
+        ("Cdk5rap2<xx1a(EUCOMM)Wtsi>", "unknown allele type 'xx1'"),
+        ("Cdk5rap2<tm1a(EUCOMM)Wtsi", "must end with '>'"),
+        ("Cdk5rap2<tm1f(EUCOMM)Wtsi>", "unknown allele class 'tm1f'"),
+        ("Cdk5rap2<tm(EUCOMM)Wtsi>", "missing serial number"),
+        ("Cdk5rap2<tm1a(EUCOMM)>", "missing lab code"),
+        ("Cdk5rap2<tm1a()Wtsi>", "empty project"),
+        ("Cdk5rap2<em1a(IMPC)J>", "no class letter"),
+        ("Cdk(5rap2<tm1a(EUCOMM)Wtsi>", "gene symbol"),
+        ("Tg(CAG-Flpo)Afst", "malformed transgene"),
+        (None, "empty allele symbol"),
+    ],
+)
 def test_unparseable_symbols_say_what_is_wrong(symbol, message):
     with pytest.raises(SymbolError, match=re.escape(message)):
         parse_symbol(symbol)
@@ -267,7 +347,17 @@ def test_unparseable_symbols_say_what_is_wrong(symbol, message):
 
 def test_allele_label_of_classes():
     assert [allele_label(c) for c in ("a", "b", "c", "d", "e", "e.1", "", ".1", ".2", "em")] == [
-        "tm1a", "tm1b", "tm1c", "tm1d", "tm1e", "tm1e.1", "tm1", "tm1.1", "tm1.2", "em1"]
+        "tm1a",
+        "tm1b",
+        "tm1c",
+        "tm1d",
+        "tm1e",
+        "tm1e.1",
+        "tm1",
+        "tm1.1",
+        "tm1.2",
+        "em1",
+    ]
     assert allele_label("tm1c") == "tm1c"
     with pytest.raises(ValueError):
         allele_label("wt?")
@@ -277,7 +367,13 @@ def test_allele_label_of_classes():
 def test_targets_and_assays():
     assert TARGETS == ("b", "c", "d", "e.1", ".1", ".2")
     assert [normalize_target(t) for t in ("tm1b", "C", " d ", "tm1e.1", "tm1.1", ".2")] == [
-        "b", "c", "d", "e.1", ".1", ".2"]
+        "b",
+        "c",
+        "d",
+        "e.1",
+        ".1",
+        ".2",
+    ]
     for bad in ("a", "tm1a", "e", "", "x", None):
         with pytest.raises(ValueError, match="Unknown target"):
             normalize_target(bad)
@@ -288,15 +384,26 @@ def test_targets_and_assays():
     assert is_conditional_target("tm1c")
 
 
-@pytest.mark.parametrize("strain, product, code, expected", [
-    ("C57BL/6N-Cdk5rap2<tm1a(EUCOMM)Wtsi>/H", "Cdk5rap2<tm1b(EUCOMM)Wtsi>", "Wtsi",
-     "C57BL/6N-Cdk5rap2<tm1b(EUCOMM)Wtsi>/HWtsi"),
-    ("C57BL/6N-Gt(ROSA)26Sor<tm1a(EUCOMM)Wtsi>/Wtsi", "Gt(ROSA)26Sor<tm1c(EUCOMM)Wtsi>", "Ics",
-     "C57BL/6N-Gt(ROSA)26Sor<tm1c(EUCOMM)Wtsi>/WtsiIcs"),
-    ("C57BL/6N-Abcd1<tm1(KOMP)Vlcg>", "Abcd1<tm1.1(KOMP)Vlcg>", "H", "C57BL/6N-Abcd1<tm1.1(KOMP)Vlcg>/H"),
-    ("Cdk5rap2<tm1a(EUCOMM)Wtsi>", "Cdk5rap2<tm1d(EUCOMM)Wtsi>", "Oulu", "Cdk5rap2<tm1d(EUCOMM)Wtsi>/Oulu"),
-    ("B6N.Cg-H2-Ab1<tm1a(KOMP)Wtsi>/Ieg", "H2-Ab1<tm1b(KOMP)Wtsi>", "Ieg", "B6N.Cg-H2-Ab1<tm1b(KOMP)Wtsi>/Ieg"),
-])
+@pytest.mark.parametrize(
+    "strain, product, code, expected",
+    [
+        (
+            "C57BL/6N-Cdk5rap2<tm1a(EUCOMM)Wtsi>/H",
+            "Cdk5rap2<tm1b(EUCOMM)Wtsi>",
+            "Wtsi",
+            "C57BL/6N-Cdk5rap2<tm1b(EUCOMM)Wtsi>/HWtsi",
+        ),
+        (
+            "C57BL/6N-Gt(ROSA)26Sor<tm1a(EUCOMM)Wtsi>/Wtsi",
+            "Gt(ROSA)26Sor<tm1c(EUCOMM)Wtsi>",
+            "Ics",
+            "C57BL/6N-Gt(ROSA)26Sor<tm1c(EUCOMM)Wtsi>/WtsiIcs",
+        ),
+        ("C57BL/6N-Abcd1<tm1(KOMP)Vlcg>", "Abcd1<tm1.1(KOMP)Vlcg>", "H", "C57BL/6N-Abcd1<tm1.1(KOMP)Vlcg>/H"),
+        ("Cdk5rap2<tm1a(EUCOMM)Wtsi>", "Cdk5rap2<tm1d(EUCOMM)Wtsi>", "Oulu", "Cdk5rap2<tm1d(EUCOMM)Wtsi>/Oulu"),
+        ("B6N.Cg-H2-Ab1<tm1a(KOMP)Wtsi>/Ieg", "H2-Ab1<tm1b(KOMP)Wtsi>", "Ieg", "B6N.Cg-H2-Ab1<tm1b(KOMP)Wtsi>/Ieg"),
+    ],
+)
 def test_product_strain_name(strain, product, code, expected):
     assert product_strain_name(strain, product, code) == expected
 
@@ -317,19 +424,29 @@ def test_family_for_reports_defaults():
 from conversion.alleles import canonical_symbol, strain_carries, three_prime_loxp_loss  # noqa: E402
 
 
-@pytest.mark.parametrize("spelled", ["Cdk5rap2<sup>tm1b(EUCOMM)Wtsi</sup>", "Cdk5rap2‹tm1b(EUCOMM)Wtsi›",
-                                     " Cdk5rap2 < tm1b(EUCOMM)Wtsi > ", "Cdk5rap2<SUP>tm1b(EUCOMM)Wtsi</SUP>"])
+@pytest.mark.parametrize(
+    "spelled",
+    [
+        "Cdk5rap2<sup>tm1b(EUCOMM)Wtsi</sup>",
+        "Cdk5rap2‹tm1b(EUCOMM)Wtsi›",
+        " Cdk5rap2 < tm1b(EUCOMM)Wtsi > ",
+        "Cdk5rap2<SUP>tm1b(EUCOMM)Wtsi</SUP>",
+    ],
+)
 def test_canonical_form_of_every_spelling(spelled):
     assert canonical_symbol(spelled) == "Cdk5rap2<tm1b(EUCOMM)Wtsi>"
 
 
-@pytest.mark.parametrize("symbol, message", [
-    ("Cdk5rap2<tm1a(EUCOMM)wtsi>", "must start with a capital letter"),
-    ("Cdk5rap2<tm1a(EUCOMM)<i>Wtsi</i>>", "markup inside the symbol"),
-    ("Cdk5rap2<tm1a(EU<b>COMM</b>)Wtsi>", "markup inside the symbol"),
-    ("Cdk5rap2<tm1a(EUCOMM)Wtsi>&nbsp;", "markup inside the symbol"),
-    ("Tg(CAG-Flpo)1afst", "malformed transgene"),
-])
+@pytest.mark.parametrize(
+    "symbol, message",
+    [
+        ("Cdk5rap2<tm1a(EUCOMM)wtsi>", "must start with a capital letter"),
+        ("Cdk5rap2<tm1a(EUCOMM)<i>Wtsi</i>>", "markup inside the symbol"),
+        ("Cdk5rap2<tm1a(EU<b>COMM</b>)Wtsi>", "markup inside the symbol"),
+        ("Cdk5rap2<tm1a(EUCOMM)Wtsi>&nbsp;", "markup inside the symbol"),
+        ("Tg(CAG-Flpo)1afst", "malformed transgene"),
+    ],
+)
 def test_lowercase_lab_codes_and_markup_are_refused(symbol, message):
     with pytest.raises(SymbolError, match=re.escape(message)):
         parse_symbol(symbol)
@@ -345,8 +462,10 @@ def test_a_target_of_another_serial_is_refused():
 
 def test_assay_names_follow_the_serial():
     steps = plan_conversion("Zfp462<tm2a(EUCOMMTools)Hmgu>", "d").steps
-    assert [s.qc_assays for s in steps] == [["Flp PCR", "tm2c PCR", "5' FRT PCR", "3' loxP PCR", "lacZ qPCR"],
-                                            ["Cre PCR", "tm2d PCR", "LoA qPCR"]]
+    assert [s.qc_assays for s in steps] == [
+        ["Flp PCR", "tm2c PCR", "5' FRT PCR", "3' loxP PCR", "lacZ qPCR"],
+        ["Cre PCR", "tm2d PCR", "LoA qPCR"],
+    ]
     assert normalize_assay("TM2B pcr") == "tm2b PCR"
 
 
@@ -372,31 +491,39 @@ def test_assumptions_are_warnings():
     assert plan_conversion("Cdk5rap2<tm1a(EUCOMM)Wtsi>", "b").warnings == []
 
 
-@pytest.mark.parametrize("symbol, target, lost", [
-    ("Cdk5rap2<tm1a(EUCOMM)Wtsi>", "b", "Cre gives tm1e.1 instead"),
-    ("Cdk5rap2<tm1a(EUCOMM)Wtsi>", "c", "really tm1e"),
-    ("Cdk5rap2<tm1a(EUCOMM)Wtsi>", "d", "really tm1e"),
-    ("Fbxo7<tm1c(EUCOMM)Hmgu>", "d", "3' loxP site of tm1c is missing"),
-    ("Atp8a1<tm1(KOMP)Wtsi>", ".1", None),
-    ("Abcd1<tm1(KOMP)Vlcg>", ".1", None),
-    ("Ptprd<tm1e(EUCOMM)Wtsi>", "e.1", None),
-])
+@pytest.mark.parametrize(
+    "symbol, target, lost",
+    [
+        ("Cdk5rap2<tm1a(EUCOMM)Wtsi>", "b", "Cre gives tm1e.1 instead"),
+        ("Cdk5rap2<tm1a(EUCOMM)Wtsi>", "c", "really tm1e"),
+        ("Cdk5rap2<tm1a(EUCOMM)Wtsi>", "d", "really tm1e"),
+        ("Fbxo7<tm1c(EUCOMM)Hmgu>", "d", "3' loxP site of tm1c is missing"),
+        ("Atp8a1<tm1(KOMP)Wtsi>", ".1", None),
+        ("Abcd1<tm1(KOMP)Vlcg>", ".1", None),
+        ("Ptprd<tm1e(EUCOMM)Wtsi>", "e.1", None),
+    ],
+)
 def test_what_a_failed_three_prime_loxp_rules_out(symbol, target, lost):
     found = three_prime_loxp_loss(symbol, target)
     assert (found is None) if lost is None else (lost in found), found
 
 
-@pytest.mark.parametrize("strain, symbol, carries", [
-    ("C57BL/6N-Cdk5rap2<sup>tm1a(EUCOMM)Wtsi</sup>/H", "Cdk5rap2<tm1a(EUCOMM)Wtsi>", True),
-    ("C57BL/6N-Cdk5rap2<tm1b(EUCOMM)Wtsi>/H", "Cdk5rap2<tm1a(EUCOMM)Wtsi>", False),
-    ("C57BL/6N-Nxn<tm1a(KOMP)Wtsi>/H", "Cdk5rap2<tm1a(EUCOMM)Wtsi>", False),
-    ("C57BL/6N-XCdk5rap2<tm1a(EUCOMM)Wtsi>/H", "Cdk5rap2<tm1a(EUCOMM)Wtsi>", False),
-])
+@pytest.mark.parametrize(
+    "strain, symbol, carries",
+    [
+        ("C57BL/6N-Cdk5rap2<sup>tm1a(EUCOMM)Wtsi</sup>/H", "Cdk5rap2<tm1a(EUCOMM)Wtsi>", True),
+        ("C57BL/6N-Cdk5rap2<tm1b(EUCOMM)Wtsi>/H", "Cdk5rap2<tm1a(EUCOMM)Wtsi>", False),
+        ("C57BL/6N-Nxn<tm1a(KOMP)Wtsi>/H", "Cdk5rap2<tm1a(EUCOMM)Wtsi>", False),
+        ("C57BL/6N-XCdk5rap2<tm1a(EUCOMM)Wtsi>/H", "Cdk5rap2<tm1a(EUCOMM)Wtsi>", False),
+    ],
+)
 def test_strain_names_must_carry_their_allele(strain, symbol, carries):
     assert strain_carries(strain, symbol) is carries
 
 
 def test_product_strain_name_of_a_sup_name():
     """Regression: `<sup>` strain names were mangled (`Gene<sup>` replaced, `...Wtsi</sup>` left)."""
-    assert product_strain_name("C57BL/6N-Cdk5rap2<sup>tm1a(EUCOMM)Wtsi</sup>/H", "Cdk5rap2<tm1b(EUCOMM)Wtsi>",
-                               "Ics") == "C57BL/6N-Cdk5rap2<tm1b(EUCOMM)Wtsi>/HIcs"
+    assert (
+        product_strain_name("C57BL/6N-Cdk5rap2<sup>tm1a(EUCOMM)Wtsi</sup>/H", "Cdk5rap2<tm1b(EUCOMM)Wtsi>", "Ics")
+        == "C57BL/6N-Cdk5rap2<tm1b(EUCOMM)Wtsi>/HIcs"
+    )

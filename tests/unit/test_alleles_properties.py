@@ -1,12 +1,26 @@
 """Property tests of the allele engine (hypothesis)."""
+
 from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conversion.alleles import (
-    CASSETTES, IKMC_PROJECTS, RULES, SITES, TARGETS, AlleleSymbol, apply, classify, family_classes, has_pair,
-    parse_symbol, plan_conversion, product_strain_name, site_of, structure_of,
+    CASSETTES,
+    IKMC_PROJECTS,
+    RULES,
+    SITES,
+    TARGETS,
+    AlleleSymbol,
+    apply,
+    classify,
+    family_classes,
+    has_pair,
+    parse_symbol,
+    plan_conversion,
+    product_strain_name,
+    site_of,
+    structure_of,
 )
 
 ELEMENT = st.sampled_from(["loxP", "loxP-", "loxP+", "FRT", "FRT-", "lacZ", "neo", "CE", "pA", "SA", "IRES"])
@@ -88,6 +102,8 @@ def test_plans_reproduce_their_product_and_never_lose_a_needed_site(source, targ
 
 
 CLASSES_BY_KIND = {"tm": ["a", "b", "c", "d", "e", "e.1", "", ".1", ".2"], "em": ["", ".1", ".2"]}
+
+
 @st.composite
 def allele_symbols(draw) -> AlleleSymbol:
     kind = draw(st.sampled_from(["tm", "em", "Tg"]))
@@ -96,8 +112,13 @@ def allele_symbols(draw) -> AlleleSymbol:
     if kind == "Tg":
         construct = draw(st.from_regex(r"[A-Z][A-Za-z0-9]{0,5}(-[A-Za-z0-9]{1,6}){0,2}", fullmatch=True))
         return AlleleSymbol(construct, "Tg", serial, "", None, lab)
-    gene = draw(st.from_regex(r"[A-Z][a-z0-9]{0,6}(-[A-Z0-9][a-z0-9]{0,3})?(\.[0-9])?"
-                              r"(\([A-Z]{2,4}\)[0-9]{1,2}[A-Z][a-z]{2})?", fullmatch=True))
+    gene = draw(
+        st.from_regex(
+            r"[A-Z][a-z0-9]{0,6}(-[A-Z0-9][a-z0-9]{0,3})?(\.[0-9])?"
+            r"(\([A-Z]{2,4}\)[0-9]{1,2}[A-Z][a-z]{2})?",
+            fullmatch=True,
+        )
+    )
     project = draw(st.none() | st.sampled_from([*IKMC_PROJECTS, "FLP1", "CMV-cre", "ACTB-cre,-EGFP"]))
     return AlleleSymbol(gene, kind, serial, draw(st.sampled_from(CLASSES_BY_KIND[kind])), project, lab)
 
@@ -121,9 +142,12 @@ def test_planning_any_parsable_symbol_answers(sym, target):
 
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(allele_symbols().filter(lambda s: s.kind == "tm"),
-       st.from_regex(r"(C57BL/6N|B6N\.Cg|129S5)", fullmatch=True),
-       st.sampled_from(["/H", "/Wtsi", ""]), st.sampled_from(["Wtsi", "Ics", "H", "Oulu"]))
+@given(
+    allele_symbols().filter(lambda s: s.kind == "tm"),
+    st.from_regex(r"(C57BL/6N|B6N\.Cg|129S5)", fullmatch=True),
+    st.sampled_from(["/H", "/Wtsi", ""]),
+    st.sampled_from(["Wtsi", "Ics", "H", "Oulu"]),
+)
 def test_product_strain_names(sym, background, holder, code):
     strain = f"{background}-{sym}{holder}"
     product = str(sym.with_class("b"))

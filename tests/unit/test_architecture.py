@@ -1,5 +1,6 @@
 """The package graph of conversion/ goes one way (docs/DEVELOPING.md): a domain package imports
 only packages below it in LAYERS, imports inside functions included, so there is no cycle."""
+
 from __future__ import annotations
 
 import ast
@@ -12,8 +13,19 @@ APP = ROOT / "conversion"
 # Bottom to top. Shared single modules (extensions, errors, registry, urls, exports) sit under every
 # domain; the assembly (the app factory, models, cli, seed, apidocs, observability, security)
 # sits above them all.
-LAYERS = ["alleles", "catalogue", "accounts", "requests", "lab", "invoices", "documents",
-          "notifications", "dashboards", "api", "pages"]
+LAYERS = [
+    "alleles",
+    "catalogue",
+    "accounts",
+    "requests",
+    "lab",
+    "invoices",
+    "documents",
+    "notifications",
+    "dashboards",
+    "api",
+    "pages",
+]
 SHARED = {"extensions", "errors", "registry", "urls", "exports", "inputs", "countries"}
 
 
@@ -45,7 +57,9 @@ def _unit(module: str) -> str | None:
     parts = module.split(".")
     if parts[0] != "conversion":
         return None
-    return parts[1] if len(parts) > 1 and ((APP / parts[1]).is_dir() or (APP / f"{parts[1]}.py").exists()) else "__init__"
+    return (
+        parts[1] if len(parts) > 1 and ((APP / parts[1]).is_dir() or (APP / f"{parts[1]}.py").exists()) else "__init__"
+    )
 
 
 def package_graph() -> dict[str, set[str]]:
@@ -68,7 +82,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return stack[stack.index(nxt):] + [nxt]
+                return stack[stack.index(nxt) :] + [nxt]
             if nxt not in state and (found := visit(nxt)):
                 return found
         stack.pop()
@@ -90,11 +104,14 @@ def test_domain_packages_import_only_lower_layers():
     graph = package_graph()
     domains = {p.name for p in APP.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
     assert domains <= set(LAYERS), f"place new packages in LAYERS: {sorted(domains - set(LAYERS))}"
-    upward = [f"{a} -> {b}" for a in LAYERS for b in sorted(graph.get(a, ()))
-              if b in LAYERS and LAYERS.index(b) > LAYERS.index(a)]
+    upward = [
+        f"{a} -> {b}"
+        for a in LAYERS
+        for b in sorted(graph.get(a, ()))
+        if b in LAYERS and LAYERS.index(b) > LAYERS.index(a)
+    ]
     assert not upward, "imports against the layer order: " + ", ".join(upward)
-    to_app = [f"{a} -> {b}" for a in LAYERS for b in sorted(graph.get(a, ()))
-              if b not in LAYERS and b not in SHARED]
+    to_app = [f"{a} -> {b}" for a in LAYERS for b in sorted(graph.get(a, ())) if b not in LAYERS and b not in SHARED]
     assert not to_app, "domain packages import the assembly (app factory, cli, ...): " + ", ".join(to_app)
     shared_up = [f"{a} -> {b}" for a in SHARED for b in sorted(graph.get(a, ())) if b not in SHARED]
     assert not shared_up, "shared modules import domains: " + ", ".join(shared_up)

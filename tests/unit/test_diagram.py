@@ -1,5 +1,6 @@
 """The lifecycle diagram is drawn by Graphviz from the machine: every state under its human label,
 every transition, nothing the page's Content-Security-Policy would block."""
+
 from __future__ import annotations
 
 import re
@@ -23,8 +24,12 @@ def test_dot_has_every_transition_of_the_machine_under_human_labels():
     dot = to_dot()
     simple, grouped = edges()
     drawn = {(e.trigger, e.source, e.dest) for e in simple + grouped}
-    every = {(trigger, source, t.dest) for trigger, event in machine.events.items()
-             for source, ts in event.transitions.items() for t in ts}
+    every = {
+        (trigger, source, t.dest)
+        for trigger, event in machine.events.items()
+        for source, ts in event.transitions.items()
+        for t in ts
+    }
     assert drawn == every
     for e in simple:
         assert re.search(rf'"{e.source}" -> "{e.dest}" \[label="{re.escape(e.label)}"', dot), e
@@ -52,8 +57,10 @@ def test_svg_names_every_state_and_action_for_people():
 def test_svg_is_self_contained_scales_and_has_no_inline_style():
     svg = to_svg()
     root = ET.fromstring(svg)
-    assert not any(el.tag in (f"{SVG_NS}script", f"{SVG_NS}image", f"{SVG_NS}style", f"{SVG_NS}foreignObject")
-                   for el in root.iter())
+    assert not any(
+        el.tag in (f"{SVG_NS}script", f"{SVG_NS}image", f"{SVG_NS}style", f"{SVG_NS}foreignObject")
+        for el in root.iter()
+    )
     assert not any("style" in el.attrib for el in root.iter())  # the CSP blocks inline style
     assert "href" not in svg and "<?xml" not in svg and "<!--" not in svg
     assert root.get("width") is None and root.get("viewBox")  # scales to the page

@@ -1,4 +1,5 @@
 """The request lifecycle (workflows.lifecycle): transitions, who may, data, guards, invariants."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -8,13 +9,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from workflows import lifecycle
 from workflows.errors import Forbidden, GuardFailed, InvalidData, LifecycleError, NotAllowed, UnknownTrigger
 from workflows.lifecycle import (
-    CANCEL_REASONS, FINAL_STATES, OPEN_STATES, STATES, TRIGGERS, Actor, Fired, available_triggers, fire,
-    guard_problems, machine, parse_cancel_reason,
+    CANCEL_REASONS,
+    FINAL_STATES,
+    OPEN_STATES,
+    STATES,
+    TRIGGERS,
+    Actor,
+    Fired,
+    available_triggers,
+    fire,
+    guard_problems,
+    machine,
+    parse_cancel_reason,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @dataclass
 class Req:
     """A plain request whose guard facts are set directly (all satisfied by default)."""
+
     status: str = "submitted"
     held_status: str | None = None
     current_step: int = 1
@@ -71,27 +84,55 @@ STAFF = Actor("staff", is_node_staff=True)
 OTHER_STAFF = Actor("staff")
 OWNER = Actor("requester", is_owner=True)
 STRANGER = Actor("requester")
-ACTORS = {"coordinator": COORD, "node_staff": STAFF, "other_staff": OTHER_STAFF, "owner": OWNER,
-          "other_requester": STRANGER}
+ACTORS = {
+    "coordinator": COORD,
+    "node_staff": STAFF,
+    "other_staff": OTHER_STAFF,
+    "owner": OWNER,
+    "other_requester": STRANGER,
+}
 
 WHO = {  # the contract's "who" column; cancel as seen from `submitted`
-    "approve": {"coordinator"}, "reject": {"coordinator"}, "assign": {"coordinator"},
-    **{t: {"node_staff"} for t in ("decline", "accept", "start_rederivation", "rederivation_failed",
-                                   "start_breeding", "start_qc", "pass_qc", "fail_qc",
-                                   "complete_cryopreservation", "ship")},
+    "approve": {"coordinator"},
+    "reject": {"coordinator"},
+    "assign": {"coordinator"},
+    **{
+        t: {"node_staff"}
+        for t in (
+            "decline",
+            "accept",
+            "start_rederivation",
+            "rederivation_failed",
+            "start_breeding",
+            "start_qc",
+            "pass_qc",
+            "fail_qc",
+            "complete_cryopreservation",
+            "ship",
+        )
+    },
     "confirm_delivery": {"owner", "node_staff"},
-    "hold": {"node_staff", "coordinator"}, "resume": {"node_staff", "coordinator"},
+    "hold": {"node_staff", "coordinator"},
+    "resume": {"node_staff", "coordinator"},
     "cancel": {"coordinator", "owner"},
 }
 
 EDGES = {  # the contract's table, except hold/resume/cancel (tested separately)
-    ("approve", "submitted", "approved"), ("reject", "submitted", "rejected"),
-    ("assign", "approved", "assigned"), ("decline", "assigned", "approved"),
-    ("accept", "assigned", "accepted"), ("start_rederivation", "accepted", "rederivation"),
-    ("rederivation_failed", "rederivation", "accepted"), ("start_breeding", "rederivation", "breeding"),
-    ("start_qc", "breeding", "qc"), ("pass_qc", "qc", "breeding"), ("pass_qc", "qc", "cryopreservation"),
-    ("fail_qc", "qc", "breeding"), ("complete_cryopreservation", "cryopreservation", "ready"),
-    ("ship", "ready", "shipped"), ("confirm_delivery", "shipped", "completed"),
+    ("approve", "submitted", "approved"),
+    ("reject", "submitted", "rejected"),
+    ("assign", "approved", "assigned"),
+    ("decline", "assigned", "approved"),
+    ("accept", "assigned", "accepted"),
+    ("start_rederivation", "accepted", "rederivation"),
+    ("rederivation_failed", "rederivation", "accepted"),
+    ("start_breeding", "rederivation", "breeding"),
+    ("start_qc", "breeding", "qc"),
+    ("pass_qc", "qc", "breeding"),
+    ("pass_qc", "qc", "cryopreservation"),
+    ("fail_qc", "qc", "breeding"),
+    ("complete_cryopreservation", "cryopreservation", "ready"),
+    ("ship", "ready", "shipped"),
+    ("confirm_delivery", "shipped", "completed"),
 }
 HOLDABLE = [s for s in OPEN_STATES if s != "on_hold"]
 
@@ -126,8 +167,13 @@ def test_states_and_triggers_are_the_machines():
 
 
 def test_edges_match_the_contract_table():
-    edges = {(t, src, tr.dest) for t, ev in machine.events.items() if t not in ("hold", "resume", "cancel")
-             for src, trs in ev.transitions.items() for tr in trs}
+    edges = {
+        (t, src, tr.dest)
+        for t, ev in machine.events.items()
+        if t not in ("hold", "resume", "cancel")
+        for src, trs in ev.transitions.items()
+        for tr in trs
+    }
     assert edges == EDGES
     assert set(machine.events["hold"].transitions) == set(HOLDABLE)
     assert set(machine.events["cancel"].transitions) == set(OPEN_STATES)
@@ -135,9 +181,12 @@ def test_edges_match_the_contract_table():
 
 
 def test_one_machine_and_no_growth_when_firing_on_many_objects():
-    before = (id(lifecycle.machine), len(machine.models),
-              {t: sum(len(v) for v in ev.transitions.values()) for t, ev in machine.events.items()},
-              {s: (len(x.on_enter), len(x.on_exit)) for s, x in machine.states.items()})
+    before = (
+        id(lifecycle.machine),
+        len(machine.models),
+        {t: sum(len(v) for v in ev.transitions.values()) for t, ev in machine.events.items()},
+        {s: (len(x.on_enter), len(x.on_exit)) for s, x in machine.states.items()},
+    )
     for i in range(1000):
         obj = Req()
         fire(obj, "approve", COORD)
@@ -146,18 +195,23 @@ def test_one_machine_and_no_growth_when_firing_on_many_objects():
         with pytest.raises(NotAllowed):
             fire(obj, "ship", STAFF)
         assert obj.status == "approved"
-    after = (id(lifecycle.machine), len(machine.models),
-             {t: sum(len(v) for v in ev.transitions.values()) for t, ev in machine.events.items()},
-             {s: (len(x.on_enter), len(x.on_exit)) for s, x in machine.states.items()})
+    after = (
+        id(lifecycle.machine),
+        len(machine.models),
+        {t: sum(len(v) for v in ev.transitions.values()) for t, ev in machine.events.items()},
+        {s: (len(x.on_enter), len(x.on_exit)) for s, x in machine.states.items()},
+    )
     assert after == before and len(machine.models) == 0
     assert not hasattr(Req(), "approve") and not hasattr(Req(), "is_submitted")
 
 
 def test_workflows_imports_neither_flask_nor_sqlalchemy():
-    code = ("import sys, workflows, workflows.lifecycle, workflows.diagram, workflows.errors\n"
-            "workflows.diagram.to_svg()\n"
-            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'sqlalchemy'))\n"
-            "assert not bad, bad\n")
+    code = (
+        "import sys, workflows, workflows.lifecycle, workflows.diagram, workflows.errors\n"
+        "workflows.diagram.to_svg()\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'sqlalchemy'))\n"
+        "assert not bad, bad\n"
+    )
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
 
@@ -174,17 +228,33 @@ def walk(obj, steps):
 
 def test_one_step_walk_to_completed():
     obj = Req(target="c", step_count=1)
-    fired = walk(obj, [
-        ("approve", COORD, {}), ("assign", COORD, {"node": " ICS "}), ("accept", STAFF, {}),
-        ("start_rederivation", STAFF, {}), ("start_breeding", STAFF, {}), ("start_qc", STAFF, {}),
-        ("pass_qc", STAFF, {"comment": "tm1c PCR ok"}), ("complete_cryopreservation", STAFF, {}),
-        ("ship", STAFF, {}), ("confirm_delivery", OWNER, {}),
-    ])
+    fired = walk(
+        obj,
+        [
+            ("approve", COORD, {}),
+            ("assign", COORD, {"node": " ICS "}),
+            ("accept", STAFF, {}),
+            ("start_rederivation", STAFF, {}),
+            ("start_breeding", STAFF, {}),
+            ("start_qc", STAFF, {}),
+            ("pass_qc", STAFF, {"comment": "tm1c PCR ok"}),
+            ("complete_cryopreservation", STAFF, {}),
+            ("ship", STAFF, {}),
+            ("confirm_delivery", OWNER, {}),
+        ],
+    )
     assert [(f.from_status, f.to_status) for f in fired] == [
-        ("submitted", "approved"), ("approved", "assigned"), ("assigned", "accepted"),
-        ("accepted", "rederivation"), ("rederivation", "breeding"), ("breeding", "qc"),
-        ("qc", "cryopreservation"), ("cryopreservation", "ready"), ("ready", "shipped"),
-        ("shipped", "completed")]
+        ("submitted", "approved"),
+        ("approved", "assigned"),
+        ("assigned", "accepted"),
+        ("accepted", "rederivation"),
+        ("rederivation", "breeding"),
+        ("breeding", "qc"),
+        ("qc", "cryopreservation"),
+        ("cryopreservation", "ready"),
+        ("ready", "shipped"),
+        ("shipped", "completed"),
+    ]
     assert fired[1].data == {"node": "ICS"} and fired[6].comment == "tm1c PCR ok"
     assert all(f.notice is None for f in fired)
     assert obj.status == "completed" and obj.current_step == 1 and obj.held_status is None
@@ -193,8 +263,17 @@ def test_one_step_walk_to_completed():
 
 def test_two_step_walk_tm1a_to_c_to_d():
     obj = Req(target="d", step_count=2, passing={1: 2, 2: 0})
-    walk(obj, [("approve", COORD, {}), ("assign", COORD, {"node": "ICS"}), ("accept", STAFF, {}),
-               ("start_rederivation", STAFF, {}), ("start_breeding", STAFF, {}), ("start_qc", STAFF, {})])
+    walk(
+        obj,
+        [
+            ("approve", COORD, {}),
+            ("assign", COORD, {"node": "ICS"}),
+            ("accept", STAFF, {}),
+            ("start_rederivation", STAFF, {}),
+            ("start_breeding", STAFF, {}),
+            ("start_qc", STAFF, {}),
+        ],
+    )
     fired = fire(obj, "pass_qc", STAFF)
     assert (fired.from_status, fired.to_status, obj.current_step) == ("qc", "breeding", 2)
     obj.step_product_label = "tm1d"
@@ -307,13 +386,21 @@ def test_assign_needs_a_usable_node():
     assert obj.status == "approved"
 
 
-@pytest.mark.parametrize("text, slug", [
-    ("qc_failed", "qc_failed"), ("QC FAILED", "qc_failed"), ("QC failed", "qc_failed"),
-    ("Stock sourced elsewhere", "sourced_elsewhere"), ("  no response from CLIENT ", "no_response"),
-    ("Customer requested delayed shipment", "delayed_shipment"), ("delivery-too-long", "delivery_too_long"),
-    ("Other", "other"), *[(label, slug) for slug, label in CANCEL_REASONS.items()],
-    *[(slug.upper(), slug) for slug in CANCEL_REASONS],
-])
+@pytest.mark.parametrize(
+    "text, slug",
+    [
+        ("qc_failed", "qc_failed"),
+        ("QC FAILED", "qc_failed"),
+        ("QC failed", "qc_failed"),
+        ("Stock sourced elsewhere", "sourced_elsewhere"),
+        ("  no response from CLIENT ", "no_response"),
+        ("Customer requested delayed shipment", "delayed_shipment"),
+        ("delivery-too-long", "delivery_too_long"),
+        ("Other", "other"),
+        *[(label, slug) for slug, label in CANCEL_REASONS.items()],
+        *[(slug.upper(), slug) for slug in CANCEL_REASONS],
+    ],
+)
 def test_parse_cancel_reason(text, slug):
     assert parse_cancel_reason(text) == slug
 
@@ -332,29 +419,64 @@ def test_cancel_records_the_slug():
 
 
 # ---- guards ---------------------------------------------------------------------------
-@pytest.mark.parametrize("state, trigger, facts, message", [
-    ("accepted", "start_rederivation", {"paperwork": ["MTA signature date"]},
-     "Paperwork incomplete: MTA signature date missing"),
-    ("accepted", "start_rederivation", {"paperwork": ["MTA signature date", "purchase order or payment date"]},
-     "Paperwork incomplete: MTA signature date and purchase order or payment date missing"),
-    ("rederivation", "start_breeding", {"founder": False},
-     "No founder carrying the source allele has been recorded yet"),
-    ("breeding", "start_qc", {"product_animal": False},
-     "No deleter-negative animal carrying tm1c (step 1 product)"),
-    ("breeding", "start_qc", {"product_animal": False, "step_product_label": None},
-     "No deleter-negative animal carrying the step's product"),
-    ("qc", "pass_qc", {"passing": {1: 0}}, "No passing QC assay recorded for step 1"),
-    ("qc", "pass_qc", {"loxp_failed": True},
-     "A failed 3' loxP assay shows the line is really tm1e, not tm1a: without the 3' loxP site the "
-     "critical exon is not floxed, so a conditional allele (tm1c) cannot be made. "
-     "Cancel the request with reason 'QC failed'."),
-    ("qc", "pass_qc", {"loxp_failed": True, "target": "b", "step_product_label": "tm1b"},
-     "so a lacZ-tagged null allele (tm1b) cannot be made (Cre gives tm1e.1 instead)"),
-    ("qc", "pass_qc", {"loxp_failed": True, "target": "d", "step_count": 2}, "really tm1e"),
-    ("cryopreservation", "complete_cryopreservation", {"cryo": "No passing test thaw recorded"},
-     "No passing test thaw recorded"),
-    ("on_hold", "resume", {"held_status": None}, "no valid state to resume to"),
-])
+@pytest.mark.parametrize(
+    "state, trigger, facts, message",
+    [
+        (
+            "accepted",
+            "start_rederivation",
+            {"paperwork": ["MTA signature date"]},
+            "Paperwork incomplete: MTA signature date missing",
+        ),
+        (
+            "accepted",
+            "start_rederivation",
+            {"paperwork": ["MTA signature date", "purchase order or payment date"]},
+            "Paperwork incomplete: MTA signature date and purchase order or payment date missing",
+        ),
+        (
+            "rederivation",
+            "start_breeding",
+            {"founder": False},
+            "No founder carrying the source allele has been recorded yet",
+        ),
+        (
+            "breeding",
+            "start_qc",
+            {"product_animal": False},
+            "No deleter-negative animal carrying tm1c (step 1 product)",
+        ),
+        (
+            "breeding",
+            "start_qc",
+            {"product_animal": False, "step_product_label": None},
+            "No deleter-negative animal carrying the step's product",
+        ),
+        ("qc", "pass_qc", {"passing": {1: 0}}, "No passing QC assay recorded for step 1"),
+        (
+            "qc",
+            "pass_qc",
+            {"loxp_failed": True},
+            "A failed 3' loxP assay shows the line is really tm1e, not tm1a: without the 3' loxP site the "
+            "critical exon is not floxed, so a conditional allele (tm1c) cannot be made. "
+            "Cancel the request with reason 'QC failed'.",
+        ),
+        (
+            "qc",
+            "pass_qc",
+            {"loxp_failed": True, "target": "b", "step_product_label": "tm1b"},
+            "so a lacZ-tagged null allele (tm1b) cannot be made (Cre gives tm1e.1 instead)",
+        ),
+        ("qc", "pass_qc", {"loxp_failed": True, "target": "d", "step_count": 2}, "really tm1e"),
+        (
+            "cryopreservation",
+            "complete_cryopreservation",
+            {"cryo": "No passing test thaw recorded"},
+            "No passing test thaw recorded",
+        ),
+        ("on_hold", "resume", {"held_status": None}, "no valid state to resume to"),
+    ],
+)
 def test_guard_messages(state, trigger, facts, message):
     obj = Req(status=state, **facts)
     before = snapshot(obj)
@@ -367,8 +489,7 @@ def test_guard_messages(state, trigger, facts, message):
 
 def test_failed_loxp_does_not_block_a_target_made_without_it():
     """Regression: the lifecycle asks the engine. A deletion allele has no critical exon to flox."""
-    obj = Req(status="qc", target=".1", step_product_label="tm1.1", loxp_failed=True,
-              source="Atp8a1<tm1(KOMP)Wtsi>")
+    obj = Req(status="qc", target=".1", step_product_label="tm1.1", loxp_failed=True, source="Atp8a1<tm1(KOMP)Wtsi>")
     assert fire(obj, "pass_qc", STAFF).to_status == "cryopreservation"
 
 
@@ -384,8 +505,15 @@ def test_fail_qc_notice_for_tm1e():
     assert fired.to_status == "breeding" and "tm1e" in fired.notice and "QC failed" in fired.notice
     assert fire(Req(status="qc"), "fail_qc", STAFF, comment="Cre PCR positive").notice is None
     assert "tm1e.1" in fire(Req(status="qc", target="b", loxp_failed=True), "fail_qc", STAFF, comment="x").notice
-    assert fire(Req(status="qc", target=".1", loxp_failed=True, source="Atp8a1<tm1(KOMP)Wtsi>"),
-                "fail_qc", STAFF, comment="x").notice is None
+    assert (
+        fire(
+            Req(status="qc", target=".1", loxp_failed=True, source="Atp8a1<tm1(KOMP)Wtsi>"),
+            "fail_qc",
+            STAFF,
+            comment="x",
+        ).notice
+        is None
+    )
 
 
 def test_guard_problems_lists_failing_guards_only():
@@ -472,14 +600,19 @@ def test_fired_is_frozen():
 
 
 # ---- random sequences ---------------------------------------------------------------------
-ACTIONS = st.tuples(st.sampled_from(TRIGGERS + ("bogus",)), st.sampled_from(sorted(ACTORS)),
-                    st.booleans())
-FACTS = st.fixed_dictionaries({
-    "target": st.sampled_from(["b", "c", "d", "e.1"]), "step_count": st.integers(1, 2),
-    "paperwork": st.sampled_from([[], ["MTA signature date"]]), "founder": st.booleans(),
-    "product_animal": st.booleans(), "passing": st.sampled_from([{1: 1, 2: 1}, {1: 1}, {}]),
-    "loxp_failed": st.booleans(), "cryo": st.sampled_from([None, "No material"]),
-})
+ACTIONS = st.tuples(st.sampled_from(TRIGGERS + ("bogus",)), st.sampled_from(sorted(ACTORS)), st.booleans())
+FACTS = st.fixed_dictionaries(
+    {
+        "target": st.sampled_from(["b", "c", "d", "e.1"]),
+        "step_count": st.integers(1, 2),
+        "paperwork": st.sampled_from([[], ["MTA signature date"]]),
+        "founder": st.booleans(),
+        "product_animal": st.booleans(),
+        "passing": st.sampled_from([{1: 1, 2: 1}, {1: 1}, {}]),
+        "loxp_failed": st.booleans(),
+        "cryo": st.sampled_from([None, "No material"]),
+    }
+)
 
 
 @settings(max_examples=300, deadline=None, database=None)

@@ -2,6 +2,7 @@
 or a quote), from the plan and the lab records in force."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
@@ -138,6 +139,13 @@ def clean_lines(lines, *, credit: bool = False) -> list[dict]:
     return out
 
 
+def assigned_node(req: ConversionRequest) -> Node:
+    """The node working on `req`: a request is billable only once a node has it."""
+    if req.node is None:
+        raise Conflict(f"Request {req.reference} has no node yet: it cannot be priced or invoiced.")
+    return req.node
+
+
 def accepted_on(req: ConversionRequest) -> date:
     """Prices are those in force when the node accepted the request (the quoted price)."""
     at = db.session.scalar(select(RequestEvent.at).where(
@@ -148,7 +156,7 @@ def accepted_on(req: ConversionRequest) -> date:
 
 def priced_lines(plist: PriceList, sector: str, *, strain: Strain, source_class: str, steps: list[dict],
                  product_symbol: str, deliverable: Deliverable, tat_cre: bool,
-                 cryo: list[Cryopreservation] = ()) -> list[dict]:
+                 cryo: Sequence[Cryopreservation] = ()) -> list[dict]:
     """The lines of a conversion priced from `plist` for `sector` (a quote or an invoice draft)."""
     node = plist.node
 
@@ -189,7 +197,7 @@ def priced_lines(plist: PriceList, sector: str, *, strain: Strain, source_class:
 
 def drafted_lines(req: ConversionRequest) -> tuple[list[dict], PriceList]:
     """Lines from the plan and the lab records in force, priced from the node's list for the sector."""
-    node = req.node
+    node = assigned_node(req)
     day = accepted_on(req)
     plist = price_list_on(node, day) or price_list_on(node, today())
     if plist is None:

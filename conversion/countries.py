@@ -119,4 +119,6 @@ def normalise_vat(country: str, number: str) -> str:
     try:
         return prefix + module.validate(compact)
     except ValidationError as exc:
-        raise ValueError(f"VAT number {number!r} is not a valid {country} VAT number ({exc.message})") from None
+        raise ValueError(
+            f"VAT number {number!r} is not a valid {country} VAT number ({getattr(exc, 'message', exc)})"
+        ) from None

@@ -28,7 +28,7 @@ from ..lab.models import Paperwork
 from ..requests.models import ConversionRequest, RequestEvent
 from ..requests.operations import get_request
 from .models import IdempotencyKey, Invoice, InvoiceCounter, InvoiceLine, PriceList, cents
-from .pricing import ZERO, clean_lines, drafted_lines, price_list_on, today
+from .pricing import ZERO, assigned_node, clean_lines, drafted_lines, price_list_on, today
 from .vat import standard_rate, vat_treatment
 
 NOT_YET_BILLABLE = ("submitted", "approved", "assigned", "rejected")
@@ -107,6 +107,7 @@ def credited_totals(invoice_ids: list[int]) -> dict[int, Decimal]:
                 Invoice.credits_id.in_(invoice_ids), Invoice.status == "issued"
             )
         ):
+            assert credits_id is not None  # filtered by credits_id IN (...)
             out[credits_id] -= Decimal(total)
     return out
 
@@ -190,7 +191,7 @@ def _one_invoice_rule(req: ConversionRequest, *, additional: bool, other_than: i
 
 def _provisional_rate(req: ConversionRequest) -> Decimal:
     try:
-        return vat_treatment(req.node.country, req.billing_country, req.billing_vat_number).rate
+        return vat_treatment(assigned_node(req).country, req.billing_country, req.billing_vat_number).rate
     except ValueError:
         return Decimal("0")
 
@@ -312,7 +313,7 @@ def issue_preview(invoice: Invoice) -> tuple[object, Decimal, Decimal, Decimal]:
     """(VAT treatment or None, net, VAT, total) the draft would be issued with now."""
     req = invoice.request
     try:
-        treatment = vat_treatment(req.node.country, req.billing_country, req.billing_vat_number)
+        treatment = vat_treatment(assigned_node(req).country, req.billing_country, req.billing_vat_number)
     except ValueError:
         return None, invoice.net, ZERO, invoice.net
     vat = sum((cents(ln.net * treatment.rate / 100) for ln in invoice.lines), ZERO)
@@ -358,7 +359,7 @@ def _own_invoice(user: User, invoice_id: int) -> Invoice:
 
 
 def billing_problems(req: ConversionRequest) -> list[str]:
-    node, missing = req.node, []
+    node, missing = assigned_node(req), []
     if not (req.billing_organisation or "").strip():
         missing.append("the customer's organisation")
     if not (req.billing_address or "").strip():
@@ -386,7 +387,7 @@ def billing_problems(req: ConversionRequest) -> list[str]:
 
 def snapshots(req: ConversionRequest, plist: PriceList | None) -> tuple[dict, dict, dict]:
     """(seller, customer, subject) as an invoice prints them."""
-    node = req.node
+    node = assigned_node(req)
     paper = db.session.get(Paperwork, req.id)
     vat_number = req.billing_vat_number
     if vat_number:
@@ -433,7 +434,7 @@ def _take_number(node: Node, year: int) -> int:
     if bind.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
-        from sqlalchemy.dialects.sqlite import insert
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
     db.session.execute(
         insert(InvoiceCounter).values(node_id=node.id, year=year, last_number=0).on_conflict_do_nothing()
     )
@@ -443,6 +444,7 @@ def _take_number(node: Node, year: int) -> int:
         .with_for_update()
         .execution_options(populate_existing=True)
     )
+    assert counter is not None  # inserted just above (or already there)
     counter.last_number += 1
     db.session.flush()
     return counter.last_number
@@ -496,8 +498,8 @@ def _issue(user: User, invoice: Invoice) -> Invoice:
     if invoice.total <= 0:
         db.session.rollback()
         raise Invalid("An invoice must total more than 0.00: use a credit note to refund.")
-    treatment = vat_treatment(req.node.country, req.billing_country, req.billing_vat_number)
-    plist = price_list_on(req.node, today())
+    treatment = vat_treatment(assigned_node(req).country, req.billing_country, req.billing_vat_number)
+    plist = price_list_on(assigned_node(req), today())
     invoice.seller, invoice.customer, invoice.subject = snapshots(req, plist)
     invoice.vat_treatment, invoice.vat_rate, invoice.vat_mention = (treatment.kind, treatment.rate, treatment.mention)
     _set_lines(

@@ -3,6 +3,7 @@ or a quote), from the plan and the lab records in force."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
@@ -166,6 +167,13 @@ def clean_lines(lines, *, credit: bool = False) -> list[dict]:
     return out
 
 
+def assigned_node(req: ConversionRequest) -> Node:
+    """The node working on `req`: a request is billable only once a node has it."""
+    if req.node is None:
+        raise Conflict(f"Request {req.reference} has no node yet: it cannot be priced or invoiced.")
+    return req.node
+
+
 def accepted_on(req: ConversionRequest) -> date:
     """Prices are those in force when the node accepted the request (the quoted price)."""
     at = db.session.scalar(
@@ -187,7 +195,7 @@ def priced_lines(
     product_symbol: str,
     deliverable: Deliverable,
     tat_cre: bool,
-    cryo: list[Cryopreservation] = (),
+    cryo: Sequence[Cryopreservation] = (),
 ) -> list[dict]:
     """The lines of a conversion priced from `plist` for `sector` (a quote or an invoice draft)."""
     node = plist.node
@@ -244,7 +252,7 @@ def priced_lines(
 
 def drafted_lines(req: ConversionRequest) -> tuple[list[dict], PriceList]:
     """Lines from the plan and the lab records in force, priced from the node's list for the sector."""
-    node = req.node
+    node = assigned_node(req)
     day = accepted_on(req)
     plist = price_list_on(node, day) or price_list_on(node, today())
     if plist is None:

@@ -260,6 +260,8 @@ def quotes_of(user: User, req: ConversionRequest) -> list[Quote]:
 
 def quote_pdf(user: User, quote_id: int) -> tuple[Quote, bytes]:
     quote = get_quote(user, quote_id)
+    if quote.pdf is None:
+        raise NotFound(f"Quote {quote_id} has no PDF.")
     return quote, quote.pdf
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from workflows.lifecycle import FINAL_STATES
+from workflows.lifecycle import FINAL_STATES, OPEN_STATES
 
 from ..accounts.models import Role, User
 from ..catalogue.models import DeleterStrain
@@ -47,19 +47,7 @@ from .models import (
 )
 
 ANIMAL_ALLELES = ("tm1a", "tm1b", "tm1c", "tm1d", "tm1e", "tm1e.1", "tm1", "tm1.1", "tm1.2", "wt")
-OPEN_FOR_PAPERWORK = (
-    "submitted",
-    "approved",
-    "assigned",
-    "accepted",
-    "rederivation",
-    "breeding",
-    "qc",
-    "cryopreservation",
-    "ready",
-    "shipped",
-    "on_hold",
-)
+OPEN_FOR_PAPERWORK = OPEN_STATES  # paperwork can be recorded while the request is open
 # Where each kind of record is taken (corrections and voids: any state but a final one).
 STATES_FOR = {
     "animals": ("rederivation", "breeding", "qc"),

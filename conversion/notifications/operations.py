@@ -88,6 +88,11 @@ def audience(req, event) -> list[tuple[User, str]]:
             "coordination",
             actor,
         )
+    return _wanted(out)
+
+
+def _wanted(out) -> list:
+    """The (user, category) pairs whose notification preferences want that category."""
     ids = list(out.users)
     prefs = (
         {
@@ -165,20 +170,7 @@ def message_audience(req, message) -> list[tuple[User, str]]:
             out.add(coordinators, "coordination", author)
     else:
         out.add([req.requester], "my_requests", author)
-    ids = list(out.users)
-    prefs = (
-        {
-            p.user_id: p
-            for p in db.session.scalars(select(NotificationPreference).where(NotificationPreference.user_id.in_(ids)))
-        }
-        if ids
-        else {}
-    )
-    return [
-        (user, category)
-        for uid, (user, category) in out.users.items()
-        if uid not in prefs or prefs[uid].wants(category)
-    ]
+    return _wanted(out)
 
 
 def on_message(req, message) -> None:

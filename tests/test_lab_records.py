@@ -403,3 +403,38 @@ def test_workspace_pages_refuse_stale_or_unexplained_corrections(seeded):
     )
     mine = rita.text(f"/requests/{rid}")
     assert "WC77" in mine and "World Courier" in mine and "Tank 3" not in mine and "Correct" not in mine
+
+
+def test_the_qc_form_offers_the_plans_own_assays_named_after_the_serial(seeded, api):
+    """A tm2a line converted to tm2b: the page's assay list starts with the plan's assays (tm2b PCR)."""
+    from conversion.catalogue.models import Strain
+    from conversion.extensions import db
+    from webflows import Web
+
+    model = db.session.get(Strain, db.session.scalar(db.select(Strain.id).where(Strain.emma_id == "EM:05402")))
+    symbol = model.allele_symbol.replace("tm1a", "tm2a")
+    db.session.add(
+        Strain(
+            emma_id="EM:39001",
+            strain_name=model.strain_name.replace(model.allele_symbol, symbol),
+            allele_symbol=symbol,
+            gene=model.gene,
+            holder_node_id=model.holder_node_id,
+            material=model.material,
+            access=model.access,
+        )
+    )
+    db.session.commit()
+    res = api.post(
+        "requester",
+        "/requests",
+        {"strain": "EM:39001", "target": "b", "deliverable": "frozen_sperm", "billing": BILLING_DE},
+    )
+    assert res.status_code == 201, res.get_json()
+    rid = res.get_json()["id"]
+    walk(api, rid, "breeding", node="MRC")
+    page = Web(seeded, "staff_mrc").client.get(f"/requests/{rid}").get_data(as_text=True)
+    select = page[page.index('name="qc-assay"') :]
+    select = select[: select.index("</select>")]
+    assert "tm2b PCR" in select and "tm1b PCR" in select  # the plan's own, then the usual list
+    assert select.index("tm2b PCR") < select.index("tm1b PCR")

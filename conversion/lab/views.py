@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from workflows.lifecycle import FINAL_STATES
 
 from ..accounts.models import Role
+from ..alleles import QC_ASSAYS
 from ..errors import ApiError
 from ..requests import operations as req_ops
 from ..requests.models import ConversionRequest
@@ -113,6 +114,9 @@ def _fill_choices(req: ConversionRequest, forms: dict, records: dict) -> None:
             ]
         )
     if "qc" in forms:
+        # the plan's own assays first (they follow the serial: tm2b PCR), then the usual list
+        planned = [a for step in expected_qc(req).values() for a in step]
+        forms["qc"].assay.choices = opts((a, a) for a in dict.fromkeys(planned + list(QC_ASSAYS)))
         forms["qc"].animal.choices = opts(
             [("", "Choose the animal tested…")]
             + [
@@ -327,7 +331,10 @@ def qc(request_id: int):
         )
         return f"QC result recorded: {row.assay} {row.result}" + (f" on {row.animal.label}." if row.animal else ".")
 
-    return _post(request_id, "qc", QcForm(prefix="qc"), call)
+    form = QcForm(prefix="qc")
+    assay = request.form.get("qc-assay", "")
+    form.assay.choices = opts([(assay, assay)])  # checked by the operation (the plan's assays included)
+    return _post(request_id, "qc", form, call)
 
 
 @bp.route("/requests/<int:request_id>/cryo", methods=["POST"])

@@ -407,9 +407,10 @@ def test_workspace_pages_refuse_stale_or_unexplained_corrections(seeded):
 
 def test_the_qc_form_offers_the_plans_own_assays_named_after_the_serial(seeded, api):
     """A tm2a line converted to tm2b: the page's assay list starts with the plan's assays (tm2b PCR)."""
+    from webflows import Web
+
     from conversion.catalogue.models import Strain
     from conversion.extensions import db
-    from webflows import Web
 
     model = db.session.get(Strain, db.session.scalar(db.select(Strain.id).where(Strain.emma_id == "EM:05402")))
     symbol = model.allele_symbol.replace("tm1a", "tm2a")

@@ -333,8 +333,19 @@ def _time_tag(value: date | datetime) -> Markup:
     return Markup('<time class="date" datetime="{}">{}</time>').format(iso(value), text)
 
 
+def _parsed(value):
+    """Dates arrive as date objects or, from records' JSON, as ISO 8601 text."""
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+        except ValueError:
+            return None
+    return value
+
+
 @pass_eval_context
 def _date_filter(eval_ctx, value):
+    value = _parsed(value)
     if value is None or value == "":
         return ""
     return _time_tag(value.date() if isinstance(value, datetime) else value) if eval_ctx.autoescape else fmt_date(value)
@@ -342,6 +353,7 @@ def _date_filter(eval_ctx, value):
 
 @pass_eval_context
 def _datetime_filter(eval_ctx, value):
+    value = _parsed(value)
     if value is None or value == "":
         return ""
     return _time_tag(value) if eval_ctx.autoescape else fmt_datetime(value)

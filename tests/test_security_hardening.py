@@ -297,8 +297,10 @@ def test_a_new_price_list_starts_tomorrow_at_the_earliest(seeded):
     from conversion.accounts.operations import find_user
     from conversion.errors import Invalid
     from conversion.invoices import operations as ops
+    from conversion.invoices.models import Service
+    from conversion.requests.models import Sector
 
-    prices = {(s.value, t): "100.00" for s in ops.Service for t in ops.TIERS}
+    prices = {(s.value, t.value): "100.00" for s in Service for t in Sector}
     coordinator = find_user(DEMO["coordinator"][0])
     with pytest.raises(Invalid, match="tomorrow at the earliest"):
         ops.save_price_list(coordinator, "ICS", valid_from=ops.today(), prices=prices)

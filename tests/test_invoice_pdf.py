@@ -112,7 +112,10 @@ def test_parallel_issuing_gives_gapless_unique_numbers(app, api):
             res = clients[i].post(
                 f"/api/v1/requests/{requests[i % 2]}/invoices",
                 headers={"Authorization": f"Bearer {tokens[i]}"},
-                json={"lines": [{"description": f"Worker {i}", "quantity": 1, "unit_price": "100.00"}]},
+                json={
+                    "lines": [{"description": f"Worker {i}", "quantity": 1, "unit_price": "100.00"}],
+                    "additional": True,
+                },
             )
             results.append((res.status_code, res.get_json()))
         except Exception as exc:  # noqa: BLE001 - reported below

@@ -63,7 +63,11 @@ class DeleterStrain(db.Model):
     node: Mapped[Node] = relationship(back_populates="deleters")
 
     def label(self) -> str:
-        return f"{self.name} ({self.emma_id})" if self.emma_id else self.name
+        return deleter_label(self.name, self.emma_id)
+
+
+def deleter_label(name: str, emma_id: str | None) -> str:
+    return f"{name} ({emma_id})" if emma_id else name
 
 
 class Strain(db.Model):

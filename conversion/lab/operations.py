@@ -15,17 +15,18 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal, overload
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from workflows.lifecycle import FINAL_STATES, OPEN_STATES
 
 from ..accounts.models import Role, User
-from ..catalogue.models import DeleterStrain
+from ..catalogue.models import DeleterStrain, deleter_label
 from ..errors import Conflict, Forbidden, Invalid, NotFound
-from ..extensions import db, utcnow, utctoday
+from ..extensions import db, iso_utc, utcnow, utctoday
 from ..inputs import parse_date
 from ..requests.models import ConversionRequest
 from ..requests.operations import get_request
@@ -44,6 +45,14 @@ from .models import (
     Paperwork,
     QcResult,
     Shipment,
+    animal_json,
+    cryo_json,
+    litter_json,
+    mating_json,
+    paperwork_json,
+    qc_json,
+    shipment_json,
+    thaw_json,
 )
 
 ANIMAL_ALLELES = ("tm1a", "tm1b", "tm1c", "tm1d", "tm1e", "tm1e.1", "tm1", "tm1.1", "tm1.2", "wt")
@@ -623,40 +632,36 @@ def record_thaw(user: User, request_id: int, cryo_id: int, *, thawed_on=None, re
     return thaw
 
 
-def stock(
-    req: ConversionRequest, cryo: list | None = None, shipments: list | None = None, animals: list | None = None
-) -> dict[str, dict[str, int]]:
+def stock(req: ConversionRequest, records: dict | None = None) -> dict[str, dict[str, int]]:
     """{material: {stored, thawed, shipped, left}} from the records in force: `left` is what is
     stored and not yet shipped (the contract's limit for a shipment), `thawed` the samples used
-    by test thaws; live animals are the deleter-negative carriers of the product, alive. Rows
-    already loaded (voided ones included) may be passed in."""
-    if cryo is None:
-        cryo = _rows(Cryopreservation, req.id, selectinload(Cryopreservation.thaws))
-    if shipments is None:
-        shipments = _rows(Shipment, req.id)
+    by test thaws; live animals are the deleter-negative carriers of the product, alive.
+    `records`: the request's record JSON already read (read_records), voided ones included."""
+    live = req.deliverable.value == "live_animals"
+    if records is None:
+        db.session.flush()  # a write path's pending changes count
+        records = read_records(req.id, ("cryo", "shipments", "animals") if live else ("cryo", "shipments"))
     out: dict[str, dict[str, int]] = {}
 
     def entry(material: str) -> dict[str, int]:
         return out.setdefault(material, {"stored": 0, "thawed": 0, "shipped": 0, "left": 0})
 
-    for c in cryo:
-        if not c.voided:
-            entry(c.material)["stored"] += c.count
-            entry(c.material)["thawed"] += len(c.thaws)
-    if req.deliverable.value == "live_animals":
-        if animals is None:
-            animals = _rows(Animal, req.id)
+    for c in records["cryo"]:
+        if not c["voided"]:
+            entry(c["material"])["stored"] += c["count"]
+            entry(c["material"])["thawed"] += len(c["thaws"])
+    if live:
         entry("live_animals")["stored"] = sum(
             1
-            for a in animals
-            if not a.voided
-            and a.allele == req.product_class
-            and a.deleter_transgene == "negative"
-            and a.fate in ("alive", "shipped")
+            for a in records["animals"]
+            if not a["voided"]
+            and a["allele"] == req.product_class
+            and a["deleter_transgene"] == "negative"
+            and a["fate"] in ("alive", "shipped")
         )
-    for s in shipments:
-        if not s.voided:
-            entry(s.material)["shipped"] += s.quantity
+    for s in records["shipments"]:
+        if not s["voided"]:
+            entry(s["material"])["shipped"] += s["quantity"]
     for e in out.values():
         e["left"] = e["stored"] - e["shipped"]
     return out
@@ -903,58 +908,146 @@ def lab_records(req: ConversionRequest, user: User | None = None) -> dict:
     """Every record of the request, voided ones included (marked), with their corrections, and
     the stock. A requester sees the shipments only (courier, tracking: never storage positions)."""
     started = (req.held_status if req.status == "on_hold" else req.status) not in BEFORE_LAB_WORK
+    requester = user is not None and user.role is Role.requester
+    if requester:
+        shipments = read_records(req.id, ("shipments",))["shipments"] if started else []
+        return {"shipments": [{k: s[k] for k in PUBLIC_SHIPMENT} for s in shipments if not s["voided"]]}
     if not started:
-        if user is not None and user.role is Role.requester:
-            return {"shipments": []}
         paper = db.session.get(Paperwork, req.id)
         return {
             "paperwork": paper.to_dict() if paper else None,
-            "matings": [],
-            "animals": [],
-            "qc": [],
-            "cryo": [],
-            "shipments": [],
-            "stock": stock(req, [], [], []),
+            **{kind: [] for kind in READ_KINDS},
+            "stock": stock(req, {kind: [] for kind in READ_KINDS}),
         }
-    if user is not None and user.role is Role.requester:
-        return {
-            "shipments": [
-                {
-                    k: v
-                    for k, v in s.to_dict().items()
-                    if k in ("id", "courier", "tracking", "shipped_on", "material", "quantity")
-                }
-                for s in _rows(Shipment, req.id)
-                if not s.voided
-            ]
-        }
-    corrections = corrections_of(req.id)
-    paper = db.session.get(Paperwork, req.id)
-    matings = _rows(
+    records = read_records(req.id, ("paperwork", *READ_KINDS))
+    records["stock"] = stock(req, records)
+    return records
+
+
+PUBLIC_SHIPMENT = ("id", "courier", "tracking", "shipped_on", "material", "quantity")
+READ_KINDS = ("matings", "animals", "qc", "cryo", "shipments")
+
+
+# What lab_records reads: Core statements built once, run on the session's connection (a fifth of
+# the CPU of loading ORM entities with their relationships, docs/benchmarks.md); each row becomes
+# the same JSON as the model's to_dict (the *_json functions in models.py).
+def _columns(model) -> list:
+    return [getattr(model, attr.key).label(attr.key) for attr in sa_inspect(model).column_attrs]
+
+
+def _of_request(model, *extra, voider: bool = True) -> Select:
+    stmt = select(*_columns(model), *extra)
+    if voider:
+        by = aliased(User)
+        stmt = stmt.add_columns(by.email.label("void_by")).outerjoin(by, by.id == model.voided_by_id)
+    return stmt.where(model.request_id == bindparam("rid")).order_by(model.id)
+
+
+def _prefixed(model, prefix: str) -> list:
+    return [getattr(model, attr.key).label(prefix + attr.key) for attr in sa_inspect(model).column_attrs]
+
+
+class _Part:
+    """The columns of a joined row named `prefix` + attribute, read as plain attributes."""
+
+    def __init__(self, row, prefix: str) -> None:
+        self._row, self._prefix = row, prefix
+
+    def __getattr__(self, name: str):
+        return getattr(self._row, self._prefix + name)
+
+
+_dam, _sire = aliased(Animal), aliased(Animal)
+_READ: dict[str, Select] = {
+    "paperwork": select(*_columns(Paperwork)).where(Paperwork.request_id == bindparam("rid")),
+    "matings": _of_request(  # one row per litter (or one for a mating without litters)
         Mating,
-        req.id,
-        joinedload(Mating.deleter),
-        joinedload(Mating.dam),
-        joinedload(Mating.sire),
-        joinedload(Mating.litters),
+        DeleterStrain.name.label("deleter_name"),
+        DeleterStrain.emma_id.label("deleter_emma_id"),
+        _dam.label.label("dam_label"),
+        _sire.label.label("sire_label"),
+        *_prefixed(Litter, "litter_"),
     )
-    animals = _rows(Animal, req.id, joinedload(Animal.mating))
-    qc = _rows(QcResult, req.id, joinedload(QcResult.animal))
-    cryo = _rows(Cryopreservation, req.id, joinedload(Cryopreservation.thaws))
-    shipments = _rows(Shipment, req.id)
+    .outerjoin(DeleterStrain, DeleterStrain.id == Mating.deleter_id)
+    .outerjoin(_dam, _dam.id == Mating.dam_id)
+    .outerjoin(_sire, _sire.id == Mating.sire_id)
+    .outerjoin(Litter, Litter.mating_id == Mating.id)
+    .order_by(Litter.id),
+    "animals": _of_request(Animal, Mating.number.label("mating_number")).outerjoin(
+        Mating, Mating.id == Animal.mating_id
+    ),
+    "qc": _of_request(QcResult, Animal.label.label("animal_now")).outerjoin(Animal, Animal.id == QcResult.animal_id),
+    "cryo": _of_request(Cryopreservation, *_prefixed(CryoThaw, "thaw_"))  # one row per thaw
+    .outerjoin(CryoThaw, CryoThaw.cryo_id == Cryopreservation.id)
+    .order_by(CryoThaw.id),
+    "shipments": _of_request(Shipment),
+    "corrections": select(
+        LabCorrection.kind, LabCorrection.record_id, LabCorrection.at, LabCorrection.reason, LabCorrection.changes
+    )
+    .add_columns(User.email.label("by"))
+    .join(User, User.id == LabCorrection.by_id)
+    .where(LabCorrection.request_id == bindparam("rid"))
+    .order_by(LabCorrection.id),
+}
 
-    def rows(found):
-        return [record_json(r, corrections) for r in found]
 
-    return {
-        "paperwork": paper.to_dict() if paper else None,
-        "matings": rows(matings),
-        "animals": rows(animals),
-        "qc": rows(qc),
-        "cryo": rows(cryo),
-        "shipments": rows(shipments),
-        "stock": stock(req, cryo, shipments, animals),
-    }
+def read_records(request_id: int, kinds: tuple[str, ...]) -> dict:
+    """{kind: [record JSON]} of one request for the kinds asked (paperwork: its JSON or None)."""
+    conn = db.session.connection()
+
+    def rows(name: str) -> list:
+        return list(conn.execute(_READ[name], {"rid": request_id}))
+
+    out: dict[str, Any] = {}
+    if "paperwork" in kinds:
+        paper = rows("paperwork")
+        out["paperwork"] = paperwork_json(paper[0]) if paper else None
+    corrections: dict[tuple[str, int], list[dict]] = defaultdict(list)
+    if any(k in kinds for k in KINDS):
+        for c in rows("corrections"):
+            corrections[(c.kind, c.record_id)].append(
+                {"at": iso_utc(c.at), "by": c.by, "reason": c.reason, "changes": c.changes}
+            )
+
+    def record(kind: str, row, shaped: dict) -> dict:
+        shaped["corrections"] = corrections.get((kind, row.id), [])
+        if shaped["voided"] and row.voided_by_id:
+            shaped["void"]["by"] = row.void_by
+        return shaped
+
+    def grouped(name: str, prefix: str, shape: Callable) -> list[tuple[Any, list[dict]]]:
+        """[(record row, [its joined parts' JSON])] from rows joined one per part."""
+        out: dict[int, tuple[Any, list[dict]]] = {}
+        for row in rows(name):
+            parts = out.setdefault(row.id, (row, []))[1]
+            if getattr(row, prefix + "id") is not None:
+                parts.append(shape(_Part(row, prefix)))
+        return list(out.values())
+
+    if "matings" in kinds:
+        out["matings"] = [
+            record(
+                "matings",
+                m,
+                mating_json(
+                    m,
+                    deleter_label(m.deleter_name, m.deleter_emma_id) if m.deleter_name else None,
+                    m.dam_label,
+                    m.sire_label,
+                    litters,
+                ),
+            )
+            for m, litters in grouped("matings", "litter_", litter_json)
+        ]
+    if "animals" in kinds:
+        out["animals"] = [record("animals", a, animal_json(a, a.mating_number)) for a in rows("animals")]
+    if "qc" in kinds:
+        out["qc"] = [record("qc", q, qc_json(q, q.animal_now)) for q in rows("qc")]
+    if "cryo" in kinds:
+        out["cryo"] = [record("cryo", c, cryo_json(c, thaws)) for c, thaws in grouped("cryo", "thaw_", thaw_json)]
+    if "shipments" in kinds:
+        out["shipments"] = [record("shipments", s, shipment_json(s)) for s in rows("shipments")]
+    return out
 
 
 @dataclass

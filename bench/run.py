@@ -41,7 +41,7 @@ SQLITE_N = int(os.environ.get("BENCH_SQLITE_REQUESTS", "20000"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 WARMUP = 2  # seconds of unrecorded load before each measured wrk run
 THREADS = 2
-WORKERS = 2
+WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))  # as docs/deploy.md runs gunicorn
 UA = "emma-bench/1"
 # (series, who, title, target ratio to hello-world req/s or None)
 SERIES = [

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from jinja2 import pass_context, pass_eval_context
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from workflows.lifecycle import STATE_LABELS, STATE_SHORT_LABELS, TRIGGER_LABELS  # the one place naming them
 
@@ -318,7 +318,23 @@ def strain_name(name: str | None) -> Markup:
 
     parts = re.findall(r"(?:<[^<>]*>|[^/<])+/?|/", plain_form(name or ""))
     # the allele part as superscript (catalogue.present.allele_html), never broken
-    return Markup("<wbr>").join(Markup('<span class="seg">{}</span>').format(allele_html(p)) for p in parts)
+    return Markup("<wbr>").join(Markup(f'<span class="seg">{allele_html(p)}</span>') for p in parts)
+
+
+def node_options(ranked, selected: str | None) -> Markup:
+    """The <option>s of an assign select, best-ranked node first (ops.suggest_nodes): built here
+    rather than in a template loop, which costs as much as the rest of the review queue."""
+    out = []
+    for i, s in enumerate(ranked):
+        code = escape(s.node.code)
+        if s.ok:
+            label = f"{code}{' · holds stock' if s.holds_stock else ''} · {s.open_requests} open"
+            label += " · suggested" if i == 0 else ""
+        else:
+            label = f"{code} · cannot"
+        flags = (" selected" if s.node.code == selected else "") + ("" if s.ok else " disabled")
+        out.append(f'<option value="{code}"{flags}>{label}</option>')
+    return Markup("".join(out))
 
 
 def iso(value: date | datetime) -> str:
@@ -330,7 +346,7 @@ def iso(value: date | datetime) -> str:
 
 def _time_tag(value: date | datetime) -> Markup:
     text = fmt_datetime(value) if isinstance(value, datetime) else fmt_date(value)
-    return Markup('<time class="date" datetime="{}">{}</time>').format(iso(value), text)
+    return Markup(f'<time class="date" datetime="{iso(value)}">{escape(text)}</time>')
 
 
 def _parsed(value):
@@ -382,6 +398,7 @@ def init_app(app) -> None:
     app.add_template_filter(_date_filter, "date")
     app.add_template_filter(iso, "iso")
     app.add_template_filter(strain_name, "strain_name")
+    app.add_template_filter(node_options, "node_options")
     app.add_template_global(plan_stages, "plan_stages")
     app.jinja_env.globals.setdefault("DELIVERABLE_LABELS", DELIVERABLE_LABELS)
     app.jinja_env.globals.setdefault("NOW", NOW)

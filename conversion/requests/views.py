@@ -447,10 +447,9 @@ def review():
     context = ops.assignment_context()  # nodes and their loads, read once for the page
     for req in to_assign.items:  # the 50 oldest; the rest wait on the next visit
         ranked = ops.suggest_nodes(req, context)
-        # the template reads only the suggested node: no WTForm per row (a tenth of the page's CPU)
+        # no WTForm per row (a tenth of the page's CPU): the suggested node is preselected
         best = ranked[0].node.code if ranked and ranked[0].ok else None
-        suggested = SimpleNamespace(node=SimpleNamespace(data=best))
-        rows.append((req, suggested, ranked))
+        rows.append((req, best, ranked))
     return render_template(
         "requests/review.html",
         to_review=to_review,

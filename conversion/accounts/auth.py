@@ -9,6 +9,7 @@ from functools import wraps
 from flask import abort, current_app, g, request, session
 from flask_login import current_user
 from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db, login_manager, utcnow
 from .models import ApiToken, Role, User, UserSession, hash_token
@@ -47,6 +48,7 @@ def load_user(user_id: str) -> User | None:
         select(User)
         .join(UserSession, UserSession.user_id == User.id)
         .where(User.id == uid, UserSession.token_hash == hash_token(sid), UserSession.ended_at.is_(None))
+        .options(joinedload(User.node))  # every page's menu names it: no lazy load per page
     )
     if user is None or user.session_version != version or not user.active:
         return None

@@ -24,6 +24,15 @@ def _status(rid):
     return db.session.get(ConversionRequest, rid).status
 
 
+def _mating(rid, number):
+    from sqlalchemy import select
+
+    from conversion.extensions import db
+    from conversion.lab.models import Mating
+
+    return db.session.scalar(select(Mating.id).where(Mating.request_id == rid, Mating.number == number))
+
+
 def test_work_queue_shows_the_nodes_requests_filtered_and_searched(seeded, rita, sue):
     a = rita.new_request("EM:05402", "c")
     b = rita.new_request("EM:06377", "b")
@@ -120,6 +129,17 @@ def test_lab_forms_walk_a_two_step_request_to_ready(seeded, rita, sue):
     sue.ok(rid, "animals", born_on="2026-04-20", mating="M1", **rows)
     page = sue.text(f"/requests/{rid}")
     assert "M1" in page and "F0-1 · tm1a" in page  # numbered per request; parents from the animals
+    # start_qc waits for M1 marked successful; the reason links to M1's row ("Mark successful")
+    m1 = _mating(rid, 1)
+    assert f'<a href="#matings-{m1}" class="fix-link">' in page and "Mark M1 successful" in page
+    assert "No successful mating recorded for step 1" in page
+    res = sue.fire(rid, "start_qc")
+    assert res.status_code == 409 and "No successful mating recorded for step 1" in res.get_data(as_text=True)
+    res = sue.correct(rid, "matings", m1, "", successful="yes")
+    assert res.status_code == 422 and _status(rid) == "breeding"  # a reason is required
+    res = sue.correct(rid, "matings", m1, "P1 carries tm1c, deleter-negative", successful="yes")
+    assert res.status_code == 302, flashes(res.get_data(as_text=True))
+    assert "Mark M1 successful" not in sue.text(f"/requests/{rid}")
     sue.go(rid, "start_qc")
     page = sue.text(f"/requests/{rid}")
     assert '<option value="3&#39; loxP PCR">' in page and "Record a QC result (step 1: expect tm1c)" in page
@@ -129,7 +149,7 @@ def test_lab_forms_walk_a_two_step_request_to_ready(seeded, rita, sue):
     assert _status(rid) == "breeding"
     page = sue.text(f"/requests/{rid}")
     assert "C57BL/6NTac-Tg(ACTB-cre)3Mrt/H" in page and "TAT-Cre protein on IVF embryos" in page  # Cre step
-    sue.ok(rid, "matings", deleter="tat_cre", set_up_on="2026-05-01", generation="1")
+    sue.ok(rid, "matings", deleter="tat_cre", set_up_on="2026-05-01", generation="1", successful="yes")
     sue.ok(rid, "animals", **{"0-label": "P9", "0-sex": "male", "0-allele": "tm1d", "0-transgene": "negative"})
     sue.go(rid, "start_qc")
     sue.ok(rid, "qc", assay="tm1d PCR", result="pass", animal="P9")

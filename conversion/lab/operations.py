@@ -52,6 +52,7 @@ OPEN_FOR_PAPERWORK = OPEN_STATES  # paperwork can be recorded while the request 
 STATES_FOR = {
     "animals": ("rederivation", "breeding", "qc"),
     "matings": ("breeding",),
+    "litters": ("breeding", "qc"),
     "qc": ("breeding", "qc"),
     "cryo": ("cryopreservation",),
     "thaws": ("cryopreservation", "ready"),
@@ -450,7 +451,7 @@ def record_litter(
     user: User, request_id: int, *, mating=None, pups: list[dict], **litter_fields
 ) -> tuple[Litter, list[Animal]]:
     """A litter of a mating with its pups, one row per pup (all or none)."""
-    req = _for_work(user, request_id, ("breeding", "qc"), "litters")
+    req = _for_work(user, request_id, STATES_FOR["litters"], "litters")
     found = _mating(req, mating)
     if found is None:
         raise Invalid("mating: say which mating the litter comes from (e.g. M1).")
@@ -590,7 +591,7 @@ def record_cryo(
     thaw = _choice(test_thaw, "test_thaw", ("pass", "fail"), required=False)
     db.session.add(row)
     if thaw:
-        db.session.add(CryoThaw(cryo=row, thawed_on=utctoday(), result=thaw, recorded_by_id=user.id))
+        db.session.add(CryoThaw(request_id=req.id, cryo=row, thawed_on=utctoday(), result=thaw, recorded_by_id=user.id))
     db.session.commit()
     return row
 
@@ -610,6 +611,7 @@ def record_thaw(user: User, request_id: int, cryo_id: int, *, thawed_on=None, re
     if session.voided:
         raise Conflict(f"Cryopreservation {session.id} is voided: a thaw cannot be recorded against it.")
     thaw = CryoThaw(
+        request_id=req.id,
         cryo=session,
         thawed_on=_date(thawed_on, "thawed_on"),
         result=_choice(result, "result", ("pass", "fail")),
@@ -642,7 +644,7 @@ def stock(
     for c in cryo:
         if not c.voided:
             entry(c.material)["stored"] += c.count
-            entry(c.material)["thawed"] += len(c.thaws)
+            entry(c.material)["thawed"] += len(c.thaws_in_force)
     if req.deliverable.value == "live_animals":
         if animals is None:
             animals = _rows(Animal, req.id)
@@ -732,6 +734,43 @@ def _mating_fields(req, row) -> dict:
     }
 
 
+def _litter_fields(req, row) -> dict:
+    return {
+        "born_on": lambda v: {"born_on": _date(v, "born_on", required=False)},
+        "weaned_on": lambda v: {"weaned_on": _date(v, "weaned_on", required=False)},
+        "pups_born": lambda v: {"pups_born": _int(v, "pups_born", 0, 50, required=False)},
+        "pups_weaned": lambda v: {"pups_weaned": _int(v, "pups_weaned", 0, 50, required=False)},
+        "genotyped_on": lambda v: {"genotyped_on": _date(v, "genotyped_on", required=False)},
+    }
+
+
+def _check_litter(row: Litter) -> None:
+    """A corrected litter still adds up: no more weaned than born, weaned after birth, and no
+    fewer born than its pups recorded (and not voided)."""
+    if row.pups_born is not None and row.pups_weaned is not None and row.pups_weaned > row.pups_born:
+        raise Invalid(f"More pups weaned ({row.pups_weaned}) than born ({row.pups_born}).")
+    if row.born_on and row.weaned_on and row.weaned_on < row.born_on:
+        raise Invalid("weaned_on is before born_on.")
+    if row.pups_born is not None:
+        with db.session.no_autoflush:
+            pups = db.session.scalar(
+                select(func.count(Animal.id)).where(Animal.litter_id == row.id, Animal.voided_at.is_(None))
+            )
+        if pups and row.pups_born < pups:
+            raise Invalid(
+                f"pups_born: {pups} pups of this litter are recorded; it cannot have {row.pups_born} born "
+                "(void the pups recorded by mistake first)."
+            )
+
+
+def _thaw_fields(req, row) -> dict:
+    return {
+        "thawed_on": lambda v: {"thawed_on": _date(v, "thawed_on")},
+        "result": lambda v: {"result": _choice(v, "result", ("pass", "fail"))},
+        "note": lambda v: {"note": _text(v, "note", 2000, required=False)},
+    }
+
+
 def _qc_fields(req, row) -> dict:
     from ..alleles import normalize_assay
 
@@ -776,8 +815,10 @@ def _shipment_fields(req, row) -> dict:
 FIELDS: dict[str, Callable[[ConversionRequest | None, Any], dict]] = {
     "animals": _animal_fields,
     "matings": _mating_fields,
+    "litters": _litter_fields,
     "qc": _qc_fields,
     "cryo": _cryo_fields,
+    "thaws": _thaw_fields,
     "shipments": _shipment_fields,
 }
 
@@ -832,6 +873,12 @@ def correct(
         _check_labels(req, [new_values["label"]], lambda i: "")
     for attr, value in new_values.items():
         setattr(row, attr, value)
+    if isinstance(row, Litter):
+        try:
+            _check_litter(row)
+        except Invalid:
+            db.session.rollback()
+            raise
     db.session.flush()
     after = row.to_dict()
     diff = {name: [before.get(name), after.get(name)] for name in changes if before.get(name) != after.get(name)}
@@ -879,6 +926,11 @@ def record_json(row: LabRecord, corrections: dict | None = None) -> dict:
         corrections = corrections_of(row.request_id)
     out = row.to_dict()
     out["corrections"] = corrections.get((row.KIND, row.id), [])
+    # litters and test thaws are records of their own, shown within their mating or session
+    if isinstance(row, Mating):
+        out["litters"] = [record_json(lt, corrections) for lt in row.litters]
+    elif isinstance(row, Cryopreservation):
+        out["thaws"] = [record_json(t, corrections) for t in row.thaws]
     if row.voided and row.voided_by_id:
         by = db.session.get(User, row.voided_by_id)
         out["void"]["by"] = by.email if by else None
@@ -1031,6 +1083,22 @@ class GuardFacts:
         )
 
     @staticmethod
+    def has_successful_mating(req: ConversionRequest) -> bool:
+        return (
+            db.session.scalar(
+                select(Mating.id)
+                .where(
+                    Mating.request_id == req.id,
+                    Mating.step == req.current_step,
+                    Mating.successful.is_(True),
+                    Mating.voided_at.is_(None),
+                )
+                .limit(1)
+            )
+            is not None
+        )
+
+    @staticmethod
     def passing_assays_in_step(req: ConversionRequest) -> int:
         return db.session.execute(
             select(func.count(QcResult.id))
@@ -1065,7 +1133,7 @@ class GuardFacts:
         sessions = [c for c in _rows(Cryopreservation, req.id, selectinload(Cryopreservation.thaws)) if not c.voided]
         if not sessions:
             return "No cryopreserved material has been recorded yet"
-        if not any(t.result == "pass" for c in sessions for t in c.thaws):
+        if not any(t.result == "pass" for c in sessions for t in c.thaws_in_force):
             return "No passing test thaw recorded: thaw one sample and record the result against its session"
         return None
 

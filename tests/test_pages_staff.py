@@ -164,6 +164,64 @@ def test_lab_forms_walk_a_two_step_request_to_ready(seeded, rita, sue):
     assert page.count('<tr id="animals-') == 6  # founders and pups in the animals table
 
 
+def _ids(model, rid):
+    from sqlalchemy import select
+
+    from conversion.extensions import db
+
+    return list(db.session.scalars(select(model.id).where(model.request_id == rid).order_by(model.id)))
+
+
+def test_litters_and_test_thaws_are_corrected_and_voided_from_their_rows(seeded, rita, sue):
+    from conversion.lab.models import CryoThaw, Litter
+
+    rid = rita.new_request()
+    walk_pages(seeded, rid, "MRC", until="breeding")
+    sue.ok(rid, "matings", deleter="B6.Cg-Tg(ACTFLPe)9205Dym/H", set_up_on="2026-03-01", generation="1")
+    sue.ok(
+        rid,
+        "animals",
+        mating="M1",
+        born_on="2026-04-20",
+        **{"0-label": "P1", "0-sex": "female", "0-allele": "tm1c", "0-transgene": "negative"},
+    )
+    [litter] = _ids(Litter, rid)
+    page = sue.text(f"/requests/{rid}")
+    assert f'id="litters-{litter}"' in page
+    assert f'action="/requests/{rid}/litters/{litter}/correct"' in page
+    assert f'action="/requests/{rid}/litters/{litter}/void"' in page
+    res = sue.correct(rid, "litters", litter, "", pups_born="4")
+    assert res.status_code == 422 and "Say why" in " ".join(flashes(res.get_data(as_text=True)))
+    res = sue.correct(rid, "litters", litter, "counted", pups_born="4", pups_weaned="6")
+    assert res.status_code == 422 and "More pups weaned (6) than born (4)" in " ".join(
+        flashes(res.get_data(as_text=True))
+    )
+    res = sue.correct(rid, "litters", litter, "cage card read again", version=1, pups_born="4")
+    assert res.status_code == 302, flashes(res.get_data(as_text=True))
+    res = sue.void(rid, "litters", litter, "wrong cage", version=1)  # a stale page
+    assert res.status_code == 409 and "changed by someone else" in " ".join(flashes(res.get_data(as_text=True)))
+    assert sue.void(rid, "litters", litter, "recorded twice", version=2).status_code == 302
+    page = sue.text(f"/requests/{rid}")
+    assert f'<div class="sub-record voided" id="litters-{litter}">' in page and "recorded twice" in page
+    assert "cage card read again" in page and f'action="/requests/{rid}/litters/{litter}/void"' not in page
+
+    walk_pages(seeded, rid, "MRC", until="cryopreservation")
+    sue.ok(rid, "cryo", material="sperm", count="20", location="Tank 3 / canister 2", test_thaw="pass")
+    [thaw] = _ids(CryoThaw, rid)
+    page = sue.text(f"/requests/{rid}")
+    assert f'id="thaws-{thaw}"' in page and f'action="/requests/{rid}/thaws/{thaw}/correct"' in page
+    res = sue.correct(rid, "thaws", thaw, "misread", result="maybe")
+    assert res.status_code == 422 and "result must be one of" in " ".join(flashes(res.get_data(as_text=True)))
+    assert sue.correct(rid, "thaws", thaw, "motility misread", result="fail").status_code == 302
+    res = sue.fire(rid, "complete_cryopreservation")
+    assert res.status_code == 409 and "No passing test thaw" in res.get_data(as_text=True)
+    assert sue.void(rid, "thaws", thaw, "").status_code == 422
+    assert sue.void(rid, "thaws", thaw, "the straw of another line").status_code == 302
+    page = sue.text(f"/requests/{rid}")
+    assert f'<div class="sub-record voided" id="thaws-{thaw}">' in page and "the straw of another line" in page
+    assert _status(rid) == "cryopreservation"
+
+
 def test_lab_forms_are_refused_to_others(seeded, rita, sue):
     rid = rita.new_request()
     walk_pages(seeded, rid, "MRC", until="breeding")

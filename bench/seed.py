@@ -476,7 +476,9 @@ class _Life:
         for _ in range(self.rng.randint(1, 2)):
             self.animal(at, "rederivation", self.row["source_class"], None, None, "F0")
 
-    def mating(self, start: datetime, end: datetime) -> int:
+    def mating(self, start: datetime, end: datetime, successful: bool | None = None) -> int:
+        """A mating of the current step; `successful` when its pups carry the product (start_qc
+        needs a successful mating of the step, as the peers gate excision on one)."""
         self.generation += 1
         at = self.between(start, start + (end - start) / 3)
         recombinase = self.step["recombinase"]
@@ -497,6 +499,7 @@ class _Life:
                 "set_up_on": at.date(),
                 "dam": f"D{self.rid}-{self.generation}",
                 "sire": f"S{self.rid}-{self.generation}",
+                "successful": successful,
                 "recorded_by_id": self.staff(),
                 "recorded_at": at,
             },
@@ -570,6 +573,7 @@ class _Life:
             self.w.add(
                 CryoThaw,
                 {
+                    "request_id": self.rid,
                     "cryo_id": cid,
                     "thawed_on": at.date(),
                     "result": thaw,
@@ -668,7 +672,7 @@ class _Life:
                 self.founders(start, end)
                 self.event("start_breeding", "breeding", self.staff(), end)
         elif state == "breeding":
-            mating = self.mating(start, end)
+            mating = self.mating(start, end, successful=True)
             self.pups(start, end, mating, with_product=True)
             self.event("start_qc", "qc", self.staff(), end)
         elif state == "qc":
@@ -731,7 +735,7 @@ class _Life:
         elif state == "rederivation" and r < 0.4:
             self.founders(start, now)
         elif state == "breeding" and r < 0.7:
-            mating = self.mating(start, now)
+            mating = self.mating(start, now, successful=True if r < 0.2 else None)
             if r < 0.4:
                 self.pups(start, now, mating, with_product=r < 0.2)
         elif state == "qc" and r < 0.5:

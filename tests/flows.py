@@ -203,7 +203,13 @@ def _breed_step(api: Api, staff: str, rid: int, node: str, req: dict) -> dict:
     api.ok(
         staff,
         f"/requests/{rid}/matings",
-        {"deleter": DELETER[(node, step["recombinase"])], "set_up_on": "2026-03-01", "generation": 1},
+        # start_qc needs a mating of the step marked successful (the peers gate excision on one)
+        {
+            "deleter": DELETER[(node, step["recombinase"])],
+            "set_up_on": "2026-03-01",
+            "generation": 1,
+            "successful": True,
+        },
     )
     api.ok(
         staff,

@@ -439,3 +439,255 @@ def test_the_qc_form_offers_the_plans_own_assays_named_after_the_serial(seeded, 
     select = select[: select.index("</select>")]
     assert "tm2b PCR" in select and "tm1b PCR" in select  # the plan's own, then the usual list
     assert select.index("tm2b PCR") < select.index("tm1b PCR")
+
+
+# ---- litters and test thaws: records of their own -------------------------------------------
+def _litter(api, rid):
+    api.ok(
+        "staff_mrc",
+        f"/requests/{rid}/matings",
+        {"deleter": "B6.Cg-Tg(ACTFLPe)9205Dym/H", "set_up_on": "2026-03-01", "generation": 1, "sire": "F0-1"},
+        status=201,
+    )
+    return api.ok(
+        "staff_mrc",
+        f"/requests/{rid}/litters",
+        {
+            "mating": "M1",
+            "born_on": "2026-03-22",
+            "pups": [
+                {"label": "P1", "sex": "female", "allele": "tm1c", "deleter_transgene": "negative"},
+                {"label": "P2", "sex": "male", "allele": "wt", "deleter_transgene": "positive"},
+            ],
+        },
+        status=201,
+    )
+
+
+def _litters(api, rid):
+    return api.get("staff_mrc", f"/requests/{rid}").get_json()["records"]["matings"][0]["litters"]
+
+
+def test_a_litter_is_corrected_with_a_reason_and_voided_on_its_own(api):
+    rid, _ = _at(api, "breeding")  # walk: founder F0-1 (male)
+    litter = _litter(api, rid)
+    assert litter["version"] == 1 and litter["corrections"] == [] and litter["voided"] is False
+    path = f"/requests/{rid}/litters/{litter['id']}"
+    refusals = [
+        ({"pups_weaned": 2}, 422, "reason"),  # no reason
+        ({"pups_weaned": 3, "reason": "counted"}, 422, "More pups weaned (3) than born (2)"),
+        ({"pups_born": 1, "reason": "counted"}, 422, "2 pups of this litter are recorded"),
+        ({"weaned_on": "2026-03-01", "reason": "typo"}, 422, "weaned_on is before born_on"),
+        ({"born_on": "2099-01-01", "reason": "typo"}, 422, "future"),
+        ({"mating": "M2", "reason": "wrong mating"}, 422, "cannot be corrected"),
+        ({"pups_weaned": 2, "reason": "weaned", "version": 7}, 409, "changed by someone else"),
+    ]
+    for body, status, words in refusals:
+        res = patch(api, "staff_mrc", path, body)
+        assert res.status_code == status and words in res.get_json()["error"], (body, res.get_json())
+    assert _litters(api, rid)[0]["version"] == 1 and _litters(api, rid)[0]["corrections"] == []  # nothing changed
+    assert patch(api, "staff_ics", path, {"pups_weaned": 2, "reason": "x"}).status_code == 404
+    assert patch(api, "requester", path, {"pups_weaned": 2, "reason": "x"}).status_code == 403
+    res = patch(
+        api,
+        "staff_mrc",
+        path,
+        {"pups_born": 6, "pups_weaned": 5, "weaned_on": "2026-04-12", "reason": "cage card read again", "version": 1},
+    )
+    assert res.status_code == 200, res.get_json()
+    fixed = res.get_json()
+    assert (fixed["pups_born"], fixed["pups_weaned"], fixed["weaned_on"], fixed["version"]) == (6, 5, "2026-04-12", 2)
+    [fix] = fixed["corrections"]
+    assert fix["reason"] == "cage card read again" and fix["by"] == "staff.mrc@emma.example"
+    assert fix["changes"] == {"pups_born": [2, 6], "pups_weaned": [None, 5], "weaned_on": [None, "2026-04-12"]}
+    assert _litters(api, rid)[0]["corrections"] == [fix]  # shown within its mating
+    # void: a reason is required; the litter stays, marked; its pups stay recorded
+    void = f"{path}/void"
+    assert api.post("staff_mrc", void, {}).status_code == 422
+    assert api.post("staff_mrc", void, {"reason": "x", "version": 1}).status_code == 409  # stale
+    assert api.post("staff_ics", void, {"reason": "x"}).status_code == 404
+    res = api.post("staff_mrc", void, {"reason": "recorded against the wrong cage", "version": 2})
+    assert res.status_code == 200 and res.get_json()["voided"] is True
+    assert res.get_json()["void"]["reason"] == "recorded against the wrong cage"
+    assert api.post("staff_mrc", void, {"reason": "again"}).status_code == 409
+    assert patch(api, "staff_mrc", path, {"pups_weaned": 4, "reason": "x"}).status_code == 409  # voided
+    records = api.get("staff_mrc", f"/requests/{rid}").get_json()["records"]
+    [shown] = records["matings"][0]["litters"]
+    assert shown["voided"] and shown["pups_born"] == 6  # listed, marked voided
+    assert [a["label"] for a in records["animals"] if not a["voided"]] == ["F0-1", "P1", "P2"]
+    # a litter of another request is not reached through this one
+    other, _ = _at(api, "breeding")
+    assert (
+        patch(
+            api, "staff_mrc", f"/requests/{other}/litters/{litter['id']}", {"pups_born": 3, "reason": "x"}
+        ).status_code
+        == 404
+    )
+
+
+def test_a_voided_or_corrected_test_thaw_counts_nowhere(app, api):
+    rid, _ = _at(api, "cryopreservation")
+    session = api.ok(
+        "staff_mrc",
+        f"/requests/{rid}/cryo",
+        {"material": "sperm", "count": 20, "location": "Tank 3 / canister 2 / position 14"},
+        status=201,
+    )
+    thaws = f"/requests/{rid}/cryo/{session['id']}/thaws"
+    wrong = api.ok("staff_mrc", thaws, {"thawed_on": "2026-05-02", "result": "pass"}, status=201)
+    assert wrong["version"] == 1 and wrong["corrections"] == [] and wrong["voided"] is False
+    path = f"/requests/{rid}/thaws/{wrong['id']}"
+    for body, status, words in [
+        ({"result": "fail"}, 422, "reason"),
+        ({"result": "maybe", "reason": "x"}, 422, "result must be one of"),
+        ({"thawed_on": "2099-01-01", "reason": "x"}, 422, "future"),
+        ({"cryo_id": 1, "reason": "x"}, 422, "cannot be corrected"),
+        ({"result": "fail", "reason": "x", "version": 3}, 409, "changed by someone else"),
+    ]:
+        res = patch(api, "staff_mrc", path, body)
+        assert res.status_code == status and words in res.get_json()["error"], (body, res.get_json())
+    assert patch(api, "staff_ics", path, {"result": "fail", "reason": "x"}).status_code == 404
+    assert api.post("staff_mrc", f"{path}/void", {}).status_code == 422
+
+    def cryo():
+        return api.get("staff_mrc", f"/requests/{rid}").get_json()["records"]
+
+    assert cryo()["cryo"][0]["test_thaw"] == "pass" and cryo()["stock"]["sperm"]["thawed"] == 1
+    voided = api.ok("staff_mrc", f"{path}/void", {"reason": "the other session's straw", "version": 1}, status=200)
+    assert voided["voided"] is True and voided["void"]["reason"] == "the other session's straw"
+    assert api.post("staff_mrc", f"{path}/void", {"reason": "again"}).status_code == 409
+    assert patch(api, "staff_mrc", path, {"result": "fail", "reason": "x"}).status_code == 409
+    records = cryo()
+    assert records["cryo"][0]["test_thaw"] is None and records["stock"]["sperm"]["thawed"] == 0
+    assert [t["voided"] for t in records["cryo"][0]["thaws"]] == [True]  # listed, marked
+    refused = api.fire("staff_mrc", rid, "complete_cryopreservation")  # the guard does not count it
+    assert refused.status_code == 409 and "No passing test thaw" in refused.get_json()["error"]
+    # a failed thaw corrected to a pass (with a reason) lets it through
+    typo = api.ok("staff_mrc", thaws, {"thawed_on": "2026-05-04", "result": "fail"}, status=201)
+    assert api.fire("staff_mrc", rid, "complete_cryopreservation").status_code == 409
+    res = patch(
+        api, "staff_mrc", f"/requests/{rid}/thaws/{typo['id']}", {"result": "pass", "reason": "motility misread"}
+    )
+    assert res.status_code == 200 and res.get_json()["corrections"][0]["changes"] == {"result": ["fail", "pass"]}
+    api.go("staff_mrc", rid, "complete_cryopreservation")
+    walk(api, rid, "completed")
+    from invoice_helpers import pdf_text
+
+    text = pdf_text(api.get("requester", f"/requests/{rid}/certificate.pdf").data)
+    assert "2026-05-04 pass" in text and "2026-05-02" not in text  # the voided thaw is not on it
+    assert (
+        patch(api, "staff_mrc", f"/requests/{rid}/thaws/{typo['id']}", {"note": "late", "reason": "x"}).status_code
+        == 409
+    )
+
+
+# ---- start_qc needs a successful mating of the step --------------------------------------
+def test_start_qc_needs_a_successful_mating_of_the_step_not_voided(api):
+    rid, _ = _at(api, "breeding")
+    litter = _litter(api, rid)  # M1, not marked successful; P1 carries tm1c, deleter-negative
+    m1 = litter["mating_id"]
+
+    def start_qc_refused(why: str):
+        res = api.fire("staff_mrc", rid, "start_qc")
+        assert res.status_code == 409, res.get_json()
+        assert why in res.get_json()["error"] and "successful" in res.get_json()["error"], res.get_json()
+        assert api.get("staff_mrc", f"/requests/{rid}").get_json()["status"] == "breeding"
+
+    start_qc_refused("No successful mating recorded for step 1")
+    # a successful mating that is voided counts nowhere
+    m2 = api.ok(
+        "staff_mrc",
+        f"/requests/{rid}/matings",
+        {"deleter": "B6.Cg-Tg(ACTFLPe)9205Dym/H", "set_up_on": "2026-03-05", "generation": 1, "successful": True},
+        status=201,
+    )
+    api.ok("staff_mrc", f"/requests/{rid}/matings/{m2['id']}/void", {"reason": "set up in the wrong cage"}, status=200)
+    start_qc_refused("No successful mating recorded for step 1")
+    # marking M1 successful is a correction: a reason is required
+    assert patch(api, "staff_mrc", f"/requests/{rid}/matings/{m1}", {"successful": True}).status_code == 422
+    start_qc_refused("No successful mating recorded for step 1")
+    res = patch(
+        api,
+        "staff_mrc",
+        f"/requests/{rid}/matings/{m1}",
+        {"successful": True, "reason": "P1 carries tm1c", "version": 1},
+    )
+    assert res.status_code == 200 and res.get_json()["successful"] is True
+    assert res.get_json()["corrections"][0]["changes"] == {"successful": [None, True]}
+    assert api.go("staff_mrc", rid, "start_qc")["status"] == "qc"
+
+
+def test_a_successful_mating_of_step_one_does_not_open_qc_of_step_two(api):
+    rid, req = _at(api, "qc", target="d")  # walk: M1 of step 1 (Flp) marked successful
+    api.ok("staff_mrc", f"/requests/{rid}/qc", {"assay": "tm1c PCR", "result": "pass", "animal": "G2-1"})
+    assert api.go("staff_mrc", rid, "pass_qc")["step"]["number"] == 2
+    api.ok(
+        "staff_mrc",
+        f"/requests/{rid}/animals",
+        {"label": "G3-1", "sex": "male", "allele": "tm1d", "deleter_transgene": "negative"},
+        status=201,
+    )
+    res = api.fire("staff_mrc", rid, "start_qc")
+    assert res.status_code == 409 and "No successful mating recorded for step 2" in res.get_json()["error"]
+    api.ok(
+        "staff_mrc",
+        f"/requests/{rid}/matings",
+        {"deleter": "C57BL/6NTac-Tg(ACTB-cre)3Mrt/H", "set_up_on": "2026-05-01", "generation": 1, "successful": True},
+        status=201,
+    )
+    assert api.go("staff_mrc", rid, "start_qc")["status"] == "qc"
+
+
+# ---- two staff correcting the same record at once ------------------------------------------
+@pytest.mark.parametrize("kind", ["animals", "litters"])
+def test_two_staff_correcting_the_same_record_at_once_one_wins_the_other_gets_409(seeded, api, kind):
+    """Two clients PATCH the same record from the same version at the same moment: one 200, one
+    409; the record's version advances once and one correction is kept (no lost update)."""
+    import threading
+
+    from conftest import api_token
+
+    rid, _ = _at(api, "breeding")
+    if kind == "animals":
+        record = api.ok(
+            "staff_mrc",
+            f"/requests/{rid}/animals",
+            {"label": "P1", "sex": "male", "allele": "tm1c", "deleter_transgene": "negative"},
+            status=201,
+        )
+        changes = [{"allele": "wt"}, {"fate": "culled"}]
+    else:
+        record = _litter(api, rid)
+        changes = [{"pups_weaned": 1}, {"pups_weaned": 2}]
+    tokens = [api_token(seeded.test_client(), "staff_mrc") for _ in range(2)]
+    barrier = threading.Barrier(2)
+    results: list = [None, None]
+
+    def worker(i: int) -> None:
+        client = seeded.test_client()
+        barrier.wait()
+        res = client.patch(
+            f"/api/v1/requests/{rid}/{kind}/{record['id']}",
+            json={**changes[i], "reason": f"staff {i}", "version": record["version"]},
+            headers={"Authorization": f"Bearer {tokens[i]}"},
+        )
+        results[i] = (res.status_code, res.get_json())
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    codes = sorted(code for code, _ in results)
+    assert codes == [200, 409], results
+    winner = next(i for i, (code, _) in enumerate(results) if code == 200)
+    loser = results[1 - winner][1]["error"]
+    assert "reload" in loser, loser
+    records = api.get("staff_mrc", f"/requests/{rid}").get_json()["records"]
+    now = records["animals"][-1] if kind == "animals" else records["matings"][0]["litters"][0]
+    assert now["version"] == record["version"] + 1
+    assert [c["reason"] for c in now["corrections"]] == [f"staff {winner}"]
+    for field, value in changes[winner].items():
+        assert now[field] == value
+    for field, value in changes[1 - winner].items():
+        assert now[field] != value

@@ -24,6 +24,15 @@ def _status(rid):
     return db.session.get(ConversionRequest, rid).status
 
 
+def _mating(rid, number):
+    from sqlalchemy import select
+
+    from conversion.extensions import db
+    from conversion.lab.models import Mating
+
+    return db.session.scalar(select(Mating.id).where(Mating.request_id == rid, Mating.number == number))
+
+
 def test_work_queue_shows_the_nodes_requests_filtered_and_searched(seeded, rita, sue):
     a = rita.new_request("EM:05402", "c")
     b = rita.new_request("EM:06377", "b")
@@ -120,6 +129,17 @@ def test_lab_forms_walk_a_two_step_request_to_ready(seeded, rita, sue):
     sue.ok(rid, "animals", born_on="2026-04-20", mating="M1", **rows)
     page = sue.text(f"/requests/{rid}")
     assert "M1" in page and "F0-1 · tm1a" in page  # numbered per request; parents from the animals
+    # start_qc waits for M1 marked successful; the reason links to M1's row ("Mark successful")
+    m1 = _mating(rid, 1)
+    assert f'<a href="#matings-{m1}" class="fix-link">' in page and "Mark M1 successful" in page
+    assert "No successful mating recorded for step 1" in page
+    res = sue.fire(rid, "start_qc")
+    assert res.status_code == 409 and "No successful mating recorded for step 1" in res.get_data(as_text=True)
+    res = sue.correct(rid, "matings", m1, "", successful="yes")
+    assert res.status_code == 422 and _status(rid) == "breeding"  # a reason is required
+    res = sue.correct(rid, "matings", m1, "P1 carries tm1c, deleter-negative", successful="yes")
+    assert res.status_code == 302, flashes(res.get_data(as_text=True))
+    assert "Mark M1 successful" not in sue.text(f"/requests/{rid}")
     sue.go(rid, "start_qc")
     page = sue.text(f"/requests/{rid}")
     assert '<option value="3&#39; loxP PCR">' in page and "Record a QC result (step 1: expect tm1c)" in page
@@ -129,7 +149,7 @@ def test_lab_forms_walk_a_two_step_request_to_ready(seeded, rita, sue):
     assert _status(rid) == "breeding"
     page = sue.text(f"/requests/{rid}")
     assert "C57BL/6NTac-Tg(ACTB-cre)3Mrt/H" in page and "TAT-Cre protein on IVF embryos" in page  # Cre step
-    sue.ok(rid, "matings", deleter="tat_cre", set_up_on="2026-05-01", generation="1")
+    sue.ok(rid, "matings", deleter="tat_cre", set_up_on="2026-05-01", generation="1", successful="yes")
     sue.ok(rid, "animals", **{"0-label": "P9", "0-sex": "male", "0-allele": "tm1d", "0-transgene": "negative"})
     sue.go(rid, "start_qc")
     sue.ok(rid, "qc", assay="tm1d PCR", result="pass", animal="P9")
@@ -142,6 +162,64 @@ def test_lab_forms_walk_a_two_step_request_to_ready(seeded, rita, sue):
     page = sue.text(f"/requests/{rid}")
     assert _status(rid) == "ready" and "TAT-Cre" in page and "Tank 3 / canister 2" in page
     assert page.count('<tr id="animals-') == 6  # founders and pups in the animals table
+
+
+def _ids(model, rid):
+    from sqlalchemy import select
+
+    from conversion.extensions import db
+
+    return list(db.session.scalars(select(model.id).where(model.request_id == rid).order_by(model.id)))
+
+
+def test_litters_and_test_thaws_are_corrected_and_voided_from_their_rows(seeded, rita, sue):
+    from conversion.lab.models import CryoThaw, Litter
+
+    rid = rita.new_request()
+    walk_pages(seeded, rid, "MRC", until="breeding")
+    sue.ok(rid, "matings", deleter="B6.Cg-Tg(ACTFLPe)9205Dym/H", set_up_on="2026-03-01", generation="1")
+    sue.ok(
+        rid,
+        "animals",
+        mating="M1",
+        born_on="2026-04-20",
+        **{"0-label": "P1", "0-sex": "female", "0-allele": "tm1c", "0-transgene": "negative"},
+    )
+    [litter] = _ids(Litter, rid)
+    page = sue.text(f"/requests/{rid}")
+    assert f'id="litters-{litter}"' in page
+    assert f'action="/requests/{rid}/litters/{litter}/correct"' in page
+    assert f'action="/requests/{rid}/litters/{litter}/void"' in page
+    res = sue.correct(rid, "litters", litter, "", pups_born="4")
+    assert res.status_code == 422 and "Say why" in " ".join(flashes(res.get_data(as_text=True)))
+    res = sue.correct(rid, "litters", litter, "counted", pups_born="4", pups_weaned="6")
+    assert res.status_code == 422 and "More pups weaned (6) than born (4)" in " ".join(
+        flashes(res.get_data(as_text=True))
+    )
+    res = sue.correct(rid, "litters", litter, "cage card read again", version=1, pups_born="4")
+    assert res.status_code == 302, flashes(res.get_data(as_text=True))
+    res = sue.void(rid, "litters", litter, "wrong cage", version=1)  # a stale page
+    assert res.status_code == 409 and "changed by someone else" in " ".join(flashes(res.get_data(as_text=True)))
+    assert sue.void(rid, "litters", litter, "recorded twice", version=2).status_code == 302
+    page = sue.text(f"/requests/{rid}")
+    assert f'<div class="sub-record voided" id="litters-{litter}">' in page and "recorded twice" in page
+    assert "cage card read again" in page and f'action="/requests/{rid}/litters/{litter}/void"' not in page
+
+    walk_pages(seeded, rid, "MRC", until="cryopreservation")
+    sue.ok(rid, "cryo", material="sperm", count="20", location="Tank 3 / canister 2", test_thaw="pass")
+    [thaw] = _ids(CryoThaw, rid)
+    page = sue.text(f"/requests/{rid}")
+    assert f'id="thaws-{thaw}"' in page and f'action="/requests/{rid}/thaws/{thaw}/correct"' in page
+    res = sue.correct(rid, "thaws", thaw, "misread", result="maybe")
+    assert res.status_code == 422 and "result must be one of" in " ".join(flashes(res.get_data(as_text=True)))
+    assert sue.correct(rid, "thaws", thaw, "motility misread", result="fail").status_code == 302
+    res = sue.fire(rid, "complete_cryopreservation")
+    assert res.status_code == 409 and "No passing test thaw" in res.get_data(as_text=True)
+    assert sue.void(rid, "thaws", thaw, "").status_code == 422
+    assert sue.void(rid, "thaws", thaw, "the straw of another line").status_code == 302
+    page = sue.text(f"/requests/{rid}")
+    assert f'<div class="sub-record voided" id="thaws-{thaw}">' in page and "the straw of another line" in page
+    assert _status(rid) == "cryopreservation"
 
 
 def test_lab_forms_are_refused_to_others(seeded, rita, sue):

@@ -58,7 +58,12 @@ def test_two_step_plan_returns_to_breeding_for_step_two(api):
     api.ok(
         "staff_ics",
         f"/requests/{rid}/matings",
-        {"deleter": "Gt(ROSA)26Sor<tm1(ACTB-cre,-EGFP)Ics>", "set_up_on": "2026-05-01", "generation": 1},
+        {
+            "deleter": "Gt(ROSA)26Sor<tm1(ACTB-cre,-EGFP)Ics>",
+            "set_up_on": "2026-05-01",
+            "generation": 1,
+            "successful": True,
+        },
     )
     api.ok(
         "staff_ics",

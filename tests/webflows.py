@@ -120,6 +120,24 @@ class Web:
         assert res.status_code == 302, (kind, res.status_code, flashes(res.get_data(as_text=True)))
         return res
 
+    def correct(self, rid: int, kind: str, record_id: int, reason: str, version=None, **changes):
+        """The record row's correction form (as "Mark successful" or "Correct" post it)."""
+        data = {
+            "fix-csrf_token": token(self.client, f"/requests/{rid}", *ANY_FORM),
+            "fix-reason": reason,
+            "fix-version": "" if version is None else str(version),
+            **{f"set-{k}": v for k, v in changes.items()},
+        }
+        return self.client.post(f"/requests/{rid}/{kind}/{record_id}/correct", data=data)
+
+    def void(self, rid: int, kind: str, record_id: int, reason: str, version=None):
+        data = {
+            "void-csrf_token": token(self.client, f"/requests/{rid}", *ANY_FORM),
+            "void-reason": reason,
+            "void-version": "" if version is None else str(version),
+        }
+        return self.client.post(f"/requests/{rid}/{kind}/{record_id}/void", data=data)
+
     def bulk(self, ids: list[int], trigger: str, **fields):
         data = {
             "csrf_token": token(self.client, "/requests", *ANY_FORM),
@@ -222,7 +240,14 @@ def walk_pages(app, rid: int, node: str = "MRC", until: str = "completed", reque
 
 
 def _breed(staff: Web, rid: int, node: str, r) -> None:
-    staff.ok(rid, "matings", deleter=DELETER[(node, r.step_recombinase)], set_up_on="2026-03-01", generation="1")
+    staff.ok(
+        rid,
+        "matings",
+        deleter=DELETER[(node, r.step_recombinase)],
+        set_up_on="2026-03-01",
+        generation="1",
+        successful="yes",  # start_qc needs a successful mating of the step
+    )
     staff.ok(
         rid,
         "animals",

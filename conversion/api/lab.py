@@ -1,5 +1,6 @@
 """Lab records of a request: paperwork, matings and litters, animals (one, a batch, a CSV import),
-QC, cryopreservation sessions and their test thaws, shipments; corrections and voids.
+QC, cryopreservation sessions and their test thaws, shipments; corrections and voids (litters and
+test thaws too: kinds `litters` and `thaws`).
 
 Every new record answers 201 with its JSON (with `id`); a correction (PATCH, `reason` required)
 or a void answers 200 with the record and its `corrections`. Give `version` (as last read) to
@@ -12,6 +13,7 @@ from flask import current_app
 from flask_smorest import Blueprint
 
 from ..lab import operations as lab
+from ..lab.models import KINDS
 from ..requests import operations as ops
 from ..requests.serialize import request_detail
 from . import error_responses, require_user
@@ -61,7 +63,11 @@ class MatingSchema(ma.Schema):
     generation = Int(required=True, strict=True)
     dam = _opt(60)
     sire = _opt(60)
-    successful = ma.fields.Boolean(load_default=None, allow_none=True)
+    successful = ma.fields.Boolean(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "the mating gave pups carrying the step's product; start_qc needs one"},
+    )
     litter_born_on = _opt(20)
     pups_born = Int(load_default=None, allow_none=True, strict=True)
     pups_weaned = Int(load_default=None, allow_none=True, strict=True)
@@ -191,18 +197,36 @@ class RecordList(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(RecordOut))
 
 
-class ThawOut(ma.Schema):
-    id = Int()
+class ThawOut(RecordOut):
+    """A test thaw: a record of its own (kind `thaws`), corrected or voided like any other."""
+
+    cryo_id = Int()
     thawed_on = Str()
-    result = Str()
+    result = Str(metadata={"description": "pass or fail"})
     note = Str(allow_none=True)
 
 
-class LitterOut(ma.Schema):
-    id = Int()
-    mating = Str()
+class LitterOut(RecordOut):
+    """A litter: a record of its own (kind `litters`), corrected or voided like any other."""
+
+    mating_id = Int()
+    mating = Str(metadata={"description": "M1, M2 ..."})
     born_on = Str(allow_none=True)
+    weaned_on = Str(allow_none=True)
+    pups_born = Int(allow_none=True)
+    pups_weaned = Int(allow_none=True)
+    genotyped_on = Str(allow_none=True)
     pups = ma.fields.List(ma.fields.Nested(RecordOut))
+
+
+# The kinds of record a correction or a void addresses (the URL's <kind>).
+KIND_PARAMETER = {
+    "in": "path",
+    "name": "kind",
+    "required": True,
+    "description": "the kind of record",
+    "schema": {"type": "string", "enum": list(KINDS)},
+}
 
 
 # ---- endpoints ------------------------------------------------------------------------------
@@ -238,7 +262,8 @@ def litters(body, request_id):
     pups = body.pop("pups")
     litter, saved = lab.record_litter(user, request_id, pups=pups, **body)
     return _json(
-        {**litter.to_dict(), "mating": litter.mating.label, "pups": [lab.record_json(a, {}) for a in saved]}, 201
+        {**lab.record_json(litter, {}), "mating": litter.mating.label, "pups": [lab.record_json(a, {}) for a in saved]},
+        201,
     )
 
 
@@ -298,7 +323,7 @@ def cryo(body, request_id):
 @_errors(*ERRORS)
 def thaws(body, request_id, cryo_id):
     """Record a test thaw of one sample of a session (`complete_cryopreservation` needs a passing one)."""
-    return _json(lab.record_thaw(require_user(), request_id, cryo_id, **body).to_dict(), 201)
+    return _json(lab.record_json(lab.record_thaw(require_user(), request_id, cryo_id, **body), {}), 201)
 
 
 @blp.route("/requests/<int:request_id>/shipments", methods=["POST"])
@@ -312,20 +337,26 @@ def shipments(body, request_id):
 
 
 @blp.route("/requests/<int:request_id>/<kind>/<int:record_id>", methods=["PATCH"])
+@blp.doc(parameters=[KIND_PARAMETER])
 @blp.arguments(CorrectionSchema)
 @blp.response(200, RecordOut)
 @_errors(*ERRORS)
 def correct(body, request_id, kind, record_id):
-    """Correct fields of a record (`kind`: animals, matings, qc, cryo, shipments) with a `reason`:
-    the old values, who, when and why are kept in `corrections`."""
+    """Correct fields of a record (`kind`: animals, matings, litters, qc, cryo, thaws, shipments)
+    with a `reason`: the old values, who, when and why are kept in `corrections`. Litters correct
+    born_on, weaned_on, pups_born, pups_weaned, genotyped_on; test thaws thawed_on, result, note;
+    a mating is marked successful with `{"successful": true}` (`start_qc` needs one)."""
     reason, version = body.pop("reason", None), body.pop("version", None)
     return _json(lab.correct(require_user(), request_id, kind, record_id, body, reason=reason, version=version), 200)
 
 
 @blp.route("/requests/<int:request_id>/<kind>/<int:record_id>/void", methods=["POST"])
+@blp.doc(parameters=[KIND_PARAMETER])
 @blp.arguments(VoidSchema)
 @blp.response(200, RecordOut)
 @_errors(*ERRORS)
 def void(body, request_id, kind, record_id):
-    """Void a record with a `reason`: it stays, marked voided, and no guard, document or count uses it."""
+    """Void a record (`kind`: animals, matings, litters, qc, cryo, thaws, shipments) with a `reason`:
+    it stays, marked voided, and no guard, document or count uses it (a voided test thaw no longer
+    lets `complete_cryopreservation` through, nor shows on the certificate)."""
     return _json(lab.void(require_user(), request_id, kind, record_id, **body), 200)

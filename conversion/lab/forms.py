@@ -41,6 +41,11 @@ class MatingForm(FlaskForm):
     litter_born_on = DateField("Litter born on", validators=[Optional()])
     pups_born = IntegerField("Pups born", validators=[Optional(), NumberRange(0, 50)])
     pups_weaned = IntegerField("Pups weaned", validators=[Optional(), NumberRange(0, 50)])
+    successful = SelectField(
+        "Successful",
+        choices=opts([("", "Not known yet"), ("yes", "Yes: pups carry the product"), ("no", "No")]),
+        validators=[Optional()],
+    )
 
 
 class AnimalsForm(FlaskForm):

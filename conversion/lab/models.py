@@ -30,7 +30,7 @@ def _day(value: date | None) -> str | None:
 class LabRecord:
     """Columns every correctable record has: who recorded it, its void mark, its version."""
 
-    KIND = ""  # the URL segment: animals, matings, qc, cryo, shipments
+    KIND = ""  # the URL segment: animals, matings, litters, qc, cryo, thaws, shipments
 
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -99,7 +99,8 @@ def mating_json(m, deleter: str | None, dam: str | None, sire: str | None, litte
 
 def litter_json(lt) -> dict:
     return {
-        "id": lt.id,
+        **base_json(lt),
+        "mating_id": lt.mating_id,
         "born_on": _day(lt.born_on),
         "weaned_on": _day(lt.weaned_on),
         "pups_born": lt.pups_born,
@@ -147,13 +148,19 @@ def cryo_json(c, thaws: list[dict]) -> dict:
         "location": c.location,
         "frozen_on": _day(c.frozen_on),
         "donors": c.donors,
-        "test_thaw": thaws[-1]["result"] if thaws else None,  # the latest test thaw's result
+        "test_thaw": next((t["result"] for t in reversed(thaws) if not t["voided"]), None),  # the latest in force
         "thaws": thaws,
     }
 
 
 def thaw_json(t) -> dict:
-    return {"id": t.id, "thawed_on": _day(t.thawed_on), "result": t.result, "note": t.note}
+    return {
+        **base_json(t),
+        "cryo_id": t.cryo_id,
+        "thawed_on": _day(t.thawed_on),
+        "result": t.result,
+        "note": t.note,
+    }
 
 
 def shipment_json(s) -> dict:
@@ -224,11 +231,18 @@ class Mating(LabRecord, db.Model):
             [lt.to_dict() for lt in self.litters],
         )
 
+    @property
+    def litters_in_force(self) -> list[Litter]:
+        return [lt for lt in self.litters if not lt.voided]
 
-class Litter(db.Model):
-    """A litter of a mating: born, weaned, genotyped; its pups are animals with litter_id."""
+
+class Litter(LabRecord, db.Model):
+    """A litter of a mating: born, weaned, genotyped; its pups are animals with litter_id.
+    Corrected or voided on its own (a voided litter counts nowhere; its pups are animals,
+    corrected or voided on their own)."""
 
     __tablename__ = "litters"
+    KIND = "litters"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("conversion_requests.id"), index=True)
@@ -238,8 +252,6 @@ class Litter(db.Model):
     pups_born: Mapped[int | None]
     pups_weaned: Mapped[int | None]
     genotyped_on: Mapped[date | None] = mapped_column(Date)
-    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     mating: Mapped[Mating] = relationship(back_populates="litters")
 
@@ -312,26 +324,33 @@ class Cryopreservation(LabRecord, db.Model):
     thaws: Mapped[list[CryoThaw]] = relationship(back_populates="cryo", order_by="CryoThaw.id")
 
     @property
+    def thaws_in_force(self) -> list[CryoThaw]:
+        return [t for t in self.thaws if not t.voided]
+
+    @property
     def test_thaw(self) -> str | None:
-        """The latest test thaw's result (pass, fail) or None."""
-        return self.thaws[-1].result if self.thaws else None
+        """The latest test thaw's result (pass, fail) or None; voided thaws count nowhere."""
+        thaws = self.thaws_in_force
+        return thaws[-1].result if thaws else None
 
     def to_dict(self) -> dict:
         return cryo_json(self, [t.to_dict() for t in self.thaws])
 
 
-class CryoThaw(db.Model):
-    """A test thaw of one sample of a cryopreservation session (it uses that sample)."""
+class CryoThaw(LabRecord, db.Model):
+    """A test thaw of one sample of a cryopreservation session (it uses that sample). Corrected or
+    voided on its own: a voided thaw counts nowhere (the session's test thaw, the guard of
+    `complete_cryopreservation`, the stock, the certificate)."""
 
     __tablename__ = "cryo_thaws"
+    KIND = "thaws"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("conversion_requests.id"), index=True)
     cryo_id: Mapped[int] = mapped_column(ForeignKey("cryopreservations.id"), index=True)
     thawed_on: Mapped[date] = mapped_column(Date)
     result: Mapped[str] = mapped_column(String(10))  # pass | fail
     note: Mapped[str | None] = mapped_column(Text)
-    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     cryo: Mapped[Cryopreservation] = relationship(back_populates="thaws")
 
@@ -380,4 +399,6 @@ class LabCorrection(db.Model):
         return {"at": iso_utc(self.at), "by": self.by.email, "reason": self.reason, "changes": self.changes}
 
 
-KINDS: dict[str, type[LabRecord]] = {m.KIND: m for m in (Animal, Mating, QcResult, Cryopreservation, Shipment)}
+KINDS: dict[str, type[LabRecord]] = {
+    m.KIND: m for m in (Animal, Mating, Litter, QcResult, Cryopreservation, CryoThaw, Shipment)
+}

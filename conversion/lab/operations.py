@@ -61,6 +61,7 @@ OPEN_FOR_PAPERWORK = OPEN_STATES  # paperwork can be recorded while the request 
 STATES_FOR = {
     "animals": ("rederivation", "breeding", "qc"),
     "matings": ("breeding",),
+    "litters": ("breeding", "qc"),
     "qc": ("breeding", "qc"),
     "cryo": ("cryopreservation",),
     "thaws": ("cryopreservation", "ready"),
@@ -459,7 +460,7 @@ def record_litter(
     user: User, request_id: int, *, mating=None, pups: list[dict], **litter_fields
 ) -> tuple[Litter, list[Animal]]:
     """A litter of a mating with its pups, one row per pup (all or none)."""
-    req = _for_work(user, request_id, ("breeding", "qc"), "litters")
+    req = _for_work(user, request_id, STATES_FOR["litters"], "litters")
     found = _mating(req, mating)
     if found is None:
         raise Invalid("mating: say which mating the litter comes from (e.g. M1).")
@@ -599,7 +600,7 @@ def record_cryo(
     thaw = _choice(test_thaw, "test_thaw", ("pass", "fail"), required=False)
     db.session.add(row)
     if thaw:
-        db.session.add(CryoThaw(cryo=row, thawed_on=utctoday(), result=thaw, recorded_by_id=user.id))
+        db.session.add(CryoThaw(request_id=req.id, cryo=row, thawed_on=utctoday(), result=thaw, recorded_by_id=user.id))
     db.session.commit()
     return row
 
@@ -619,6 +620,7 @@ def record_thaw(user: User, request_id: int, cryo_id: int, *, thawed_on=None, re
     if session.voided:
         raise Conflict(f"Cryopreservation {session.id} is voided: a thaw cannot be recorded against it.")
     thaw = CryoThaw(
+        request_id=req.id,
         cryo=session,
         thawed_on=_date(thawed_on, "thawed_on"),
         result=_choice(result, "result", ("pass", "fail")),
@@ -649,7 +651,7 @@ def stock(req: ConversionRequest, records: dict | None = None) -> dict[str, dict
     for c in records["cryo"]:
         if not c["voided"]:
             entry(c["material"])["stored"] += c["count"]
-            entry(c["material"])["thawed"] += len(c["thaws"])
+            entry(c["material"])["thawed"] += sum(1 for t in c["thaws"] if not t["voided"])
     if live:
         entry("live_animals")["stored"] = sum(
             1
@@ -737,6 +739,43 @@ def _mating_fields(req, row) -> dict:
     }
 
 
+def _litter_fields(req, row) -> dict:
+    return {
+        "born_on": lambda v: {"born_on": _date(v, "born_on", required=False)},
+        "weaned_on": lambda v: {"weaned_on": _date(v, "weaned_on", required=False)},
+        "pups_born": lambda v: {"pups_born": _int(v, "pups_born", 0, 50, required=False)},
+        "pups_weaned": lambda v: {"pups_weaned": _int(v, "pups_weaned", 0, 50, required=False)},
+        "genotyped_on": lambda v: {"genotyped_on": _date(v, "genotyped_on", required=False)},
+    }
+
+
+def _check_litter(row: Litter) -> None:
+    """A corrected litter still adds up: no more weaned than born, weaned after birth, and no
+    fewer born than its pups recorded (and not voided)."""
+    if row.pups_born is not None and row.pups_weaned is not None and row.pups_weaned > row.pups_born:
+        raise Invalid(f"More pups weaned ({row.pups_weaned}) than born ({row.pups_born}).")
+    if row.born_on and row.weaned_on and row.weaned_on < row.born_on:
+        raise Invalid("weaned_on is before born_on.")
+    if row.pups_born is not None:
+        with db.session.no_autoflush:
+            pups = db.session.scalar(
+                select(func.count(Animal.id)).where(Animal.litter_id == row.id, Animal.voided_at.is_(None))
+            )
+        if pups and row.pups_born < pups:
+            raise Invalid(
+                f"pups_born: {pups} pups of this litter are recorded; it cannot have {row.pups_born} born "
+                "(void the pups recorded by mistake first)."
+            )
+
+
+def _thaw_fields(req, row) -> dict:
+    return {
+        "thawed_on": lambda v: {"thawed_on": _date(v, "thawed_on")},
+        "result": lambda v: {"result": _choice(v, "result", ("pass", "fail"))},
+        "note": lambda v: {"note": _text(v, "note", 2000, required=False)},
+    }
+
+
 def _qc_fields(req, row) -> dict:
     from ..alleles import normalize_assay
 
@@ -781,8 +820,10 @@ def _shipment_fields(req, row) -> dict:
 FIELDS: dict[str, Callable[[ConversionRequest | None, Any], dict]] = {
     "animals": _animal_fields,
     "matings": _mating_fields,
+    "litters": _litter_fields,
     "qc": _qc_fields,
     "cryo": _cryo_fields,
+    "thaws": _thaw_fields,
     "shipments": _shipment_fields,
 }
 
@@ -837,6 +878,12 @@ def correct(
         _check_labels(req, [new_values["label"]], lambda i: "")
     for attr, value in new_values.items():
         setattr(row, attr, value)
+    if isinstance(row, Litter):
+        try:
+            _check_litter(row)
+        except Invalid:
+            db.session.rollback()
+            raise
     db.session.flush()
     after = row.to_dict()
     diff = {name: [before.get(name), after.get(name)] for name in changes if before.get(name) != after.get(name)}
@@ -884,6 +931,11 @@ def record_json(row: LabRecord, corrections: dict | None = None) -> dict:
         corrections = corrections_of(row.request_id)
     out = row.to_dict()
     out["corrections"] = corrections.get((row.KIND, row.id), [])
+    # litters and test thaws are records of their own, shown within their mating or session
+    if isinstance(row, Mating):
+        out["litters"] = [record_json(lt, corrections) for lt in row.litters]
+    elif isinstance(row, Cryopreservation):
+        out["thaws"] = [record_json(t, corrections) for t in row.thaws]
     if row.voided and row.voided_by_id:
         by = db.session.get(User, row.voided_by_id)
         out["void"]["by"] = by.email if by else None
@@ -943,8 +995,17 @@ def _of_request(model, *extra, voider: bool = True) -> Select:
     return stmt.where(model.request_id == bindparam("rid")).order_by(model.id)
 
 
-def _prefixed(model, prefix: str) -> list:
-    return [getattr(model, attr.key).label(prefix + attr.key) for attr in sa_inspect(model).column_attrs]
+def _with_part(stmt: Select, model, prefix: str, on) -> Select:
+    """stmt with the record's parts (a mating's litters, a session's thaws) joined, one row per part:
+    their columns (and who voided them) named `prefix` + attribute."""
+    by = aliased(User)
+    columns = [getattr(model, attr.key).label(prefix + attr.key) for attr in sa_inspect(model).column_attrs]
+    return (
+        stmt.add_columns(*columns, by.email.label(prefix + "void_by"))
+        .outerjoin(model, on)
+        .outerjoin(by, by.id == model.voided_by_id)
+        .order_by(model.id)
+    )
 
 
 class _Part:
@@ -960,26 +1021,26 @@ class _Part:
 _dam, _sire = aliased(Animal), aliased(Animal)
 _READ: dict[str, Select] = {
     "paperwork": select(*_columns(Paperwork)).where(Paperwork.request_id == bindparam("rid")),
-    "matings": _of_request(  # one row per litter (or one for a mating without litters)
-        Mating,
-        DeleterStrain.name.label("deleter_name"),
-        DeleterStrain.emma_id.label("deleter_emma_id"),
-        _dam.label.label("dam_label"),
-        _sire.label.label("sire_label"),
-        *_prefixed(Litter, "litter_"),
-    )
-    .outerjoin(DeleterStrain, DeleterStrain.id == Mating.deleter_id)
-    .outerjoin(_dam, _dam.id == Mating.dam_id)
-    .outerjoin(_sire, _sire.id == Mating.sire_id)
-    .outerjoin(Litter, Litter.mating_id == Mating.id)
-    .order_by(Litter.id),
+    "matings": _with_part(  # one row per litter (or one for a mating without litters)
+        _of_request(
+            Mating,
+            DeleterStrain.name.label("deleter_name"),
+            DeleterStrain.emma_id.label("deleter_emma_id"),
+            _dam.label.label("dam_label"),
+            _sire.label.label("sire_label"),
+        )
+        .outerjoin(DeleterStrain, DeleterStrain.id == Mating.deleter_id)
+        .outerjoin(_dam, _dam.id == Mating.dam_id)
+        .outerjoin(_sire, _sire.id == Mating.sire_id),
+        Litter,
+        "litter_",
+        Litter.mating_id == Mating.id,
+    ),
     "animals": _of_request(Animal, Mating.number.label("mating_number")).outerjoin(
         Mating, Mating.id == Animal.mating_id
     ),
     "qc": _of_request(QcResult, Animal.label.label("animal_now")).outerjoin(Animal, Animal.id == QcResult.animal_id),
-    "cryo": _of_request(Cryopreservation, *_prefixed(CryoThaw, "thaw_"))  # one row per thaw
-    .outerjoin(CryoThaw, CryoThaw.cryo_id == Cryopreservation.id)
-    .order_by(CryoThaw.id),
+    "cryo": _with_part(_of_request(Cryopreservation), CryoThaw, "thaw_", CryoThaw.cryo_id == Cryopreservation.id),
     "shipments": _of_request(Shipment),
     "corrections": select(
         LabCorrection.kind, LabCorrection.record_id, LabCorrection.at, LabCorrection.reason, LabCorrection.changes
@@ -1015,14 +1076,15 @@ def read_records(request_id: int, kinds: tuple[str, ...]) -> dict:
             shaped["void"]["by"] = row.void_by
         return shaped
 
-    def grouped(name: str, prefix: str, shape: Callable) -> list[tuple[Any, list[dict]]]:
-        """[(record row, [its joined parts' JSON])] from rows joined one per part."""
-        out: dict[int, tuple[Any, list[dict]]] = {}
+    def grouped(name: str, prefix: str, kind: str, shape: Callable) -> list[tuple[Any, list[dict]]]:
+        """[(record row, [its parts' record JSON])] from rows joined one per part (_with_part)."""
+        found: dict[int, tuple[Any, list[dict]]] = {}
         for row in rows(name):
-            parts = out.setdefault(row.id, (row, []))[1]
+            parts = found.setdefault(row.id, (row, []))[1]
             if getattr(row, prefix + "id") is not None:
-                parts.append(shape(_Part(row, prefix)))
-        return list(out.values())
+                part = _Part(row, prefix)
+                parts.append(record(kind, part, shape(part)))
+        return list(found.values())
 
     if "matings" in kinds:
         out["matings"] = [
@@ -1037,14 +1099,16 @@ def read_records(request_id: int, kinds: tuple[str, ...]) -> dict:
                     litters,
                 ),
             )
-            for m, litters in grouped("matings", "litter_", litter_json)
+            for m, litters in grouped("matings", "litter_", "litters", litter_json)
         ]
     if "animals" in kinds:
         out["animals"] = [record("animals", a, animal_json(a, a.mating_number)) for a in rows("animals")]
     if "qc" in kinds:
         out["qc"] = [record("qc", q, qc_json(q, q.animal_now)) for q in rows("qc")]
     if "cryo" in kinds:
-        out["cryo"] = [record("cryo", c, cryo_json(c, thaws)) for c, thaws in grouped("cryo", "thaw_", thaw_json)]
+        out["cryo"] = [
+            record("cryo", c, cryo_json(c, thaws)) for c, thaws in grouped("cryo", "thaw_", "thaws", thaw_json)
+        ]
     if "shipments" in kinds:
         out["shipments"] = [record("shipments", s, shipment_json(s)) for s in rows("shipments")]
     return out
@@ -1124,6 +1188,22 @@ class GuardFacts:
         )
 
     @staticmethod
+    def has_successful_mating(req: ConversionRequest) -> bool:
+        return (
+            db.session.scalar(
+                select(Mating.id)
+                .where(
+                    Mating.request_id == req.id,
+                    Mating.step == req.current_step,
+                    Mating.successful.is_(True),
+                    Mating.voided_at.is_(None),
+                )
+                .limit(1)
+            )
+            is not None
+        )
+
+    @staticmethod
     def passing_assays_in_step(req: ConversionRequest) -> int:
         return db.session.execute(
             select(func.count(QcResult.id))
@@ -1158,7 +1238,7 @@ class GuardFacts:
         sessions = [c for c in _rows(Cryopreservation, req.id, selectinload(Cryopreservation.thaws)) if not c.voided]
         if not sessions:
             return "No cryopreserved material has been recorded yet"
-        if not any(t.result == "pass" for c in sessions for t in c.thaws):
+        if not any(t.result == "pass" for c in sessions for t in c.thaws_in_force):
             return "No passing test thaw recorded: thaw one sample and record the result against its session"
         return None
 

@@ -155,11 +155,20 @@ def workspace(req: ConversionRequest, user, replace: dict) -> dict | None:
         return None
     editable = _is_node_staff(req) and req.status not in FINAL_STATES
     expected = expected_qc(req)
+    fixes = dict(FIXES)
+    if req.status == "breeding":  # start_qc: the animal first, then the mating marked successful
+        step_matings = [m for m in records["matings"] if not m["voided"] and m["step"] == req.current_step]
+        has_animal = any(
+            not a["voided"] and a["allele"] == req.step_product_label and a["deleter_transgene"] == "negative"
+            for a in records["animals"]
+        )
+        if has_animal and not any(m["successful"] for m in step_matings):
+            fixes["start_qc"] = f"matings-{step_matings[-1]['id']}" if step_matings else "mating"
     return {
         "template": "lab/_workspace.html",
         "records": records,
         "forms": forms,
-        "fixes": FIXES,
+        "fixes": fixes,
         "focus": FOCUS.get(req.status),
         "editable": editable,
         "frozen": req.status in FINAL_STATES,
@@ -249,6 +258,7 @@ def matings(request_id: int):
             litter_born_on=form.litter_born_on.data,
             pups_born=form.pups_born.data,
             pups_weaned=form.pups_weaned.data,
+            successful=form.successful.data or None,
         )
         return f"Mating {mating.label} recorded (generation {mating.generation})."
 

@@ -132,6 +132,15 @@ class User:
             form.get_by_role("button", name=button, exact=True).click()
         self.expect_flash("recorded", "success")
 
+    def mark_successful(self, mating: str, reason: str) -> None:
+        """The mating row's "Mark successful" (a correction with a reason): start_qc needs one."""
+        row = self.page.locator("#mating table.records tbody tr", has_text=mating)
+        row.locator("details.mark-successful summary").click()
+        row.locator("details.mark-successful [name='fix-reason']").fill(reason)
+        with self.page.expect_navigation():
+            row.get_by_role("button", name=f"Mark {mating} successful").click()
+        self.expect_flash("Corrected (successful)", "success")
+
     def close(self) -> None:
         csp = [e for e in self.errors if "Content Security Policy" in e or "Refused to" in e]
         self.context.close()
@@ -236,6 +245,7 @@ def test_request_travels_from_catalogue_to_delivery(people, shots):
             {"label": "P3", "sex": "female", "allele": "wt", "transgene": "negative"},
         ],
     )
+    sue.mark_successful("M1", "P1 carries tm1c, deleter-negative")
     sue.action("Start QC")
     sue.save("qc", "Save QC result", assay="tm1c PCR", result="pass", animal="P1")
     sue.action("QC passed")
@@ -386,6 +396,16 @@ def test_litter_table_correction_and_void(people, seeded, shots):
     assert "Ear tag read twice" in p1.inner_text()
     assert p1.evaluate("r => getComputedStyle(r.cells[0]).textDecorationLine") == "line-through"
     shots(page, "lab-workspace-correction-void")
+
+    # P2 now carries tm1c, deleter-negative: Start QC waits for M1 marked successful, and the
+    # reason links to M1's row, where "Mark successful" is
+    assert page.get_by_role("button", name="Start QC").is_disabled()
+    assert "No successful mating recorded for step 1" in page.locator("#why-start_qc").inner_text()
+    href = page.locator("#why-start_qc a.fix-link").get_attribute("href")
+    assert href.startswith("#matings-") and page.locator(href).inner_text().startswith("M1")
+    sue.mark_successful("M1", "P2 carries tm1c, deleter-negative")
+    m1 = page.locator("#mating table.records tbody tr", has_text="M1")
+    assert m1.locator("td").nth(7).inner_text().startswith("yes") and "Corrected 1×" in m1.inner_text()
 
     # QC picks the tested animal from the recorded ones, voided ones left out
     sue.action("Start QC")

@@ -45,6 +45,7 @@ class Req:
     paperwork: list = field(default_factory=list)
     founder: bool = True
     product_animal: bool = True
+    successful_mating: bool = True
     passing: dict = field(default_factory=lambda: {1: 1, 2: 1})
     loxp_failed: bool = False
     source: str = "Cdk5rap2<tm1a(EUCOMM)Wtsi>"
@@ -60,6 +61,9 @@ class Req:
 
     def has_step_product_animal(self):
         return self.product_animal
+
+    def has_successful_mating(self):
+        return self.successful_mating
 
     def passing_assays_in_step(self):
         return self.passing.get(self.current_step, 0)
@@ -452,6 +456,24 @@ def test_cancel_records_the_slug():
             {"product_animal": False, "step_product_label": None},
             "No deleter-negative animal carrying the step's product",
         ),
+        (  # the peers (iMits, GenTaR) gate excision on a successful mating
+            "breeding",
+            "start_qc",
+            {"successful_mating": False},
+            "No successful mating recorded for step 1: mark the mating that gave the converted pups successful",
+        ),
+        (
+            "breeding",
+            "start_qc",
+            {"successful_mating": False, "current_step": 2, "step_count": 2},
+            "No successful mating recorded for step 2",
+        ),
+        (  # the animal is asked for first
+            "breeding",
+            "start_qc",
+            {"product_animal": False, "successful_mating": False},
+            "No deleter-negative animal carrying tm1c (step 1 product)",
+        ),
         ("qc", "pass_qc", {"passing": {1: 0}}, "No passing QC assay recorded for step 1"),
         (
             "qc",
@@ -608,6 +630,7 @@ FACTS = st.fixed_dictionaries(
         "paperwork": st.sampled_from([[], ["MTA signature date"]]),
         "founder": st.booleans(),
         "product_animal": st.booleans(),
+        "successful_mating": st.booleans(),
         "passing": st.sampled_from([{1: 1, 2: 1}, {1: 1}, {}]),
         "loxp_failed": st.booleans(),
         "cryo": st.sampled_from([None, "No material"]),

@@ -118,9 +118,25 @@ def test_a_request_before_lab_work_reads_no_lab_records(seeded, world):
     api = world["api"]
     rid = api.submit()["id"]
     assert statements(seeded, api.client, f"/api/v1/requests/{rid}", api.headers("coordinator")) == 4
-    assert (
-        statements(seeded, api.client, f"/api/v1/requests/{world['rid']}", api.headers("coordinator")) == 10
-    )  # + corrections, shipments
+    detail = f"/api/v1/requests/{world['rid']}"
+    # + matings with litters, animals, QC, cryopreservation with thaws, shipments
+    assert statements(seeded, api.client, detail, api.headers("coordinator")) == 9
+    animal = api.ok(
+        "staff_ics",
+        f"/requests/{world['rid']}/animals",
+        {"label": "F0-9", "sex": "male", "allele": "tm1a", "deleter_transgene": "negative"},
+    )
+    res = api.client.patch(
+        f"/api/v1/requests/{world['rid']}/animals/{animal['id']}",
+        json={"sex": "female", "reason": "Sexed again at weaning", "version": animal["version"]},
+        headers=api.headers("staff_ics"),
+    )
+    assert res.status_code == 200, res.get_json()
+    # a corrected record raised its version: the corrections are read too, and shown
+    assert statements(seeded, api.client, detail, api.headers("coordinator")) == 10
+    shown = api.client.get(detail, headers=api.headers("coordinator")).get_json()
+    (corrected,) = [a for a in shown["records"]["animals"] if a["label"] == "F0-9"]
+    assert corrected["corrections"][0]["changes"] == {"sex": ["male", "female"]}
 
 
 def test_review_page_reads_nodes_once_not_per_request(seeded, world):

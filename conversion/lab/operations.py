@@ -1053,19 +1053,21 @@ _READ: dict[str, Select] = {
 
 
 def read_records(request_id: int, kinds: tuple[str, ...]) -> dict:
-    """{kind: [record JSON]} of one request for the kinds asked (paperwork: its JSON or None)."""
+    """{kind: [record JSON]} of one request for the kinds asked (paperwork: its JSON or None).
+    The corrections are read only when a record was corrected or voided: both raise its version."""
     conn = db.session.connection()
-
-    def rows(name: str) -> list:
-        return list(conn.execute(_READ[name], {"rid": request_id}))
-
+    fetched = {name: list(conn.execute(_READ[name], {"rid": request_id})) for name in kinds}
     out: dict[str, Any] = {}
     if "paperwork" in kinds:
-        paper = rows("paperwork")
+        paper = fetched.pop("paperwork")
         out["paperwork"] = paperwork_json(paper[0]) if paper else None
     corrections: dict[tuple[str, int], list[dict]] = defaultdict(list)
-    if any(k in kinds for k in KINDS):
-        for c in rows("corrections"):
+    if any(
+        max(row.version, getattr(row, "litter_version", None) or 1, getattr(row, "thaw_version", None) or 1) > 1
+        for found in fetched.values()
+        for row in found
+    ):
+        for c in conn.execute(_READ["corrections"], {"rid": request_id}):
             corrections[(c.kind, c.record_id)].append(
                 {"at": iso_utc(c.at), "by": c.by, "reason": c.reason, "changes": c.changes}
             )
@@ -1079,7 +1081,7 @@ def read_records(request_id: int, kinds: tuple[str, ...]) -> dict:
     def grouped(name: str, prefix: str, kind: str, shape: Callable) -> list[tuple[Any, list[dict]]]:
         """[(record row, [its parts' record JSON])] from rows joined one per part (_with_part)."""
         found: dict[int, tuple[Any, list[dict]]] = {}
-        for row in rows(name):
+        for row in fetched[name]:
             parts = found.setdefault(row.id, (row, []))[1]
             if getattr(row, prefix + "id") is not None:
                 part = _Part(row, prefix)
@@ -1102,15 +1104,15 @@ def read_records(request_id: int, kinds: tuple[str, ...]) -> dict:
             for m, litters in grouped("matings", "litter_", "litters", litter_json)
         ]
     if "animals" in kinds:
-        out["animals"] = [record("animals", a, animal_json(a, a.mating_number)) for a in rows("animals")]
+        out["animals"] = [record("animals", a, animal_json(a, a.mating_number)) for a in fetched["animals"]]
     if "qc" in kinds:
-        out["qc"] = [record("qc", q, qc_json(q, q.animal_now)) for q in rows("qc")]
+        out["qc"] = [record("qc", q, qc_json(q, q.animal_now)) for q in fetched["qc"]]
     if "cryo" in kinds:
         out["cryo"] = [
             record("cryo", c, cryo_json(c, thaws)) for c, thaws in grouped("cryo", "thaw_", "thaws", thaw_json)
         ]
     if "shipments" in kinds:
-        out["shipments"] = [record("shipments", s, shipment_json(s)) for s in rows("shipments")]
+        out["shipments"] = [record("shipments", s, shipment_json(s)) for s in fetched["shipments"]]
     return out
 
 

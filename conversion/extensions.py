@@ -80,3 +80,43 @@ def sqlite_write_lock(model, row_id: int) -> None:
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+
+
+# ---- read-only requests end with COMMIT, not ROLLBACK ----------------------------------
+# psycopg forgets its prepared statements on every ROLLBACK (a rolled-back transaction may have
+# dropped what they refer to), so a request that ends in one makes PostgreSQL parse and plan every
+# statement of the next request again: about half of the API detail's time at 5,000 requests
+# (docs/benchmarks.md). A GET that wrote nothing ends its transaction with COMMIT instead, which
+# changes nothing in the database and keeps the statements prepared; anything else (a write, an
+# error, a failed answer) still ends in ROLLBACK.
+def _note_write(conn, cursor, statement: str, parameters, context, executemany) -> None:
+    if statement.lstrip()[:6].upper() != "SELECT":
+        conn.info["wrote"] = True
+
+
+def _forget_writes(conn) -> None:
+    conn.info.pop("wrote", None)
+
+
+def end_reads_with_commit(app) -> None:
+    from flask import g, request
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    if not event.contains(Engine, "before_cursor_execute", _note_write):
+        event.listen(Engine, "before_cursor_execute", _note_write)
+        event.listen(Engine, "begin", _forget_writes)
+
+    @app.after_request
+    def _answered(response):
+        g.read_answered = request.method in ("GET", "HEAD") and response.status_code < 400
+        return response
+
+    @app.teardown_request
+    def _commit_reads(exc) -> None:
+        session = db.session()  # the request's Session (the scoped_session proxies only part of it)
+        if exc is not None or not g.pop("read_answered", False) or not session.in_transaction():
+            return
+        if session.new or session.dirty or session.deleted or session.connection().info.get("wrote"):
+            return  # left to the usual ROLLBACK
+        session.commit()

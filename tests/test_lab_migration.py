@@ -1,6 +1,6 @@
-"""Migration 0012 (lab records): lab records written before it survive it (duplicate labels
-renamed, not dropped; test thaws and litters moved to their own tables; matings numbered), on
-SQLite and PostgreSQL."""
+"""Migrations 0012 (lab records) and 0015 (litters and thaws as records): lab records written
+before them survive them (duplicate labels renamed, not dropped; test thaws and litters moved to
+their own tables, then versioned and voidable; matings numbered), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -75,3 +75,9 @@ def test_records_written_before_0012_survive_it(seeded):
         thaw = conn.execute(text("SELECT result, thawed_on FROM cryo_thaws")).one()
         assert thaw[0] == "pass" and str(thaw[1]) == "2026-03-01"
         assert conn.execute(text("SELECT MIN(version), MAX(version) FROM animals")).one() == (1, 1)
+        # migration 0015: litters and test thaws are records of their own (version 1, in force),
+        # each thaw knows its request
+        for table in ("litters", "cryo_thaws"):
+            assert conn.execute(text(f"SELECT MIN(version), MAX(version) FROM {table}")).one() == (1, 1)
+            assert conn.execute(text(f"SELECT COUNT(*) FROM {table} WHERE voided_at IS NOT NULL")).scalar() == 0
+        assert conn.execute(text("SELECT request_id FROM cryo_thaws")).scalar() == rid

@@ -231,10 +231,6 @@ class Mating(LabRecord, db.Model):
             [lt.to_dict() for lt in self.litters],
         )
 
-    @property
-    def litters_in_force(self) -> list[Litter]:
-        return [lt for lt in self.litters if not lt.voided]
-
 
 class Litter(LabRecord, db.Model):
     """A litter of a mating: born, weaned, genotyped; its pups are animals with litter_id.

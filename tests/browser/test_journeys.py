@@ -406,6 +406,16 @@ def test_litter_table_correction_and_void(people, seeded, shots):
     sue.mark_successful("M1", "P2 carries tm1c, deleter-negative")
     m1 = page.locator("#mating table.records tbody tr", has_text="M1")
     assert m1.locator("td").nth(7).inner_text().startswith("yes") and "Corrected 1×" in m1.inner_text()
+    # its litter is a record of its own, corrected in place
+    litter = m1.locator(".sub-record")
+    litter.locator("details.row-action summary", has_text="Correct litter").click()
+    litter.locator("[name='set-pups_weaned']").fill("3")
+    litter.locator("[name='fix-reason']").fill("weaned at day 21")
+    with page.expect_navigation():
+        litter.get_by_role("button", name="Save correction").click()
+    sue.expect_flash("Corrected (pups_weaned)", "success")
+    litter = page.locator("#mating table.records tbody tr", has_text="M1").locator(".sub-record")
+    assert litter.locator(".what").inner_text().endswith("3 / 3") and "Corrected 1×" in litter.inner_text()
 
     # QC picks the tested animal from the recorded ones, voided ones left out
     sue.action("Start QC")

@@ -581,10 +581,10 @@ def test_a_voided_or_corrected_test_thaw_counts_nowhere(app, api):
     )
 
 
-# ---- start_qc needs a successful mating of the step --------------------------------------
-def test_start_qc_needs_a_successful_mating_of_the_step_not_voided(api):
+# ---- start_qc: not while every mating of the step is marked unsuccessful -------------------
+def test_start_qc_refused_while_every_mating_of_the_step_is_marked_unsuccessful(api):
     rid, _ = _at(api, "breeding")
-    litter = _litter(api, rid)  # M1, not marked successful; P1 carries tm1c, deleter-negative
+    litter = _litter(api, rid)  # M1, not judged yet; P1 carries tm1c, deleter-negative
     m1 = litter["mating_id"]
 
     def start_qc_refused(why: str):
@@ -593,7 +593,10 @@ def test_start_qc_needs_a_successful_mating_of_the_step_not_voided(api):
         assert why in res.get_json()["error"] and "successful" in res.get_json()["error"], res.get_json()
         assert api.get("staff_mrc", f"/requests/{rid}").get_json()["status"] == "breeding"
 
-    start_qc_refused("No successful mating recorded for step 1")
+    # M1 judged unsuccessful (a correction, with its reason): no mating of step 1 can have given P1
+    res = patch(api, "staff_mrc", f"/requests/{rid}/matings/{m1}", {"successful": False, "reason": "No carriers"})
+    assert res.status_code == 200 and res.get_json()["successful"] is False
+    start_qc_refused("Every mating of step 1 is marked unsuccessful")
     # a successful mating that is voided counts nowhere
     m2 = api.ok(
         "staff_mrc",
@@ -602,18 +605,28 @@ def test_start_qc_needs_a_successful_mating_of_the_step_not_voided(api):
         status=201,
     )
     api.ok("staff_mrc", f"/requests/{rid}/matings/{m2['id']}/void", {"reason": "set up in the wrong cage"}, status=200)
-    start_qc_refused("No successful mating recorded for step 1")
+    start_qc_refused("Every mating of step 1 is marked unsuccessful")
     # marking M1 successful is a correction: a reason is required
     assert patch(api, "staff_mrc", f"/requests/{rid}/matings/{m1}", {"successful": True}).status_code == 422
-    start_qc_refused("No successful mating recorded for step 1")
+    start_qc_refused("Every mating of step 1 is marked unsuccessful")
     res = patch(
         api,
         "staff_mrc",
         f"/requests/{rid}/matings/{m1}",
-        {"successful": True, "reason": "P1 carries tm1c", "version": 1},
+        {"successful": True, "reason": "P1 carries tm1c", "version": 2},
     )
     assert res.status_code == 200 and res.get_json()["successful"] is True
-    assert res.get_json()["corrections"][0]["changes"] == {"successful": [None, True]}
+    assert [c["changes"] for c in res.get_json()["corrections"]] == [
+        {"successful": [None, False]},
+        {"successful": [False, True]},
+    ]
+    assert api.go("staff_mrc", rid, "start_qc")["status"] == "qc"
+
+
+def test_a_mating_not_judged_yet_does_not_hold_qc_back(api):
+    """The contract's matings carry no success flag: a mating not judged yet may be the one."""
+    rid, _ = _at(api, "breeding")
+    _litter(api, rid)  # M1, not judged
     assert api.go("staff_mrc", rid, "start_qc")["status"] == "qc"
 
 
@@ -627,14 +640,11 @@ def test_a_successful_mating_of_step_one_does_not_open_qc_of_step_two(api):
         {"label": "G3-1", "sex": "male", "allele": "tm1d", "deleter_transgene": "negative"},
         status=201,
     )
+    cre = {"deleter": "C57BL/6NTac-Tg(ACTB-cre)3Mrt/H", "set_up_on": "2026-05-01", "generation": 1}
+    api.ok("staff_mrc", f"/requests/{rid}/matings", {**cre, "successful": False}, status=201)
     res = api.fire("staff_mrc", rid, "start_qc")
-    assert res.status_code == 409 and "No successful mating recorded for step 2" in res.get_json()["error"]
-    api.ok(
-        "staff_mrc",
-        f"/requests/{rid}/matings",
-        {"deleter": "C57BL/6NTac-Tg(ACTB-cre)3Mrt/H", "set_up_on": "2026-05-01", "generation": 1, "successful": True},
-        status=201,
-    )
+    assert res.status_code == 409 and "Every mating of step 2 is marked unsuccessful" in res.get_json()["error"]
+    api.ok("staff_mrc", f"/requests/{rid}/matings", {**cre, "successful": True}, status=201)
     assert api.go("staff_mrc", rid, "start_qc")["status"] == "qc"
 
 

@@ -129,12 +129,17 @@ def test_lab_forms_walk_a_two_step_request_to_ready(seeded, rita, sue):
     sue.ok(rid, "animals", born_on="2026-04-20", mating="M1", **rows)
     page = sue.text(f"/requests/{rid}")
     assert "M1" in page and "F0-1 · tm1a" in page  # numbered per request; parents from the animals
-    # start_qc waits for M1 marked successful; the reason links to M1's row ("Mark successful")
+    # M1 judged unsuccessful: start_qc waits for a mating marked successful, and the reason links to
+    # M1's row ("Mark successful")
     m1 = _mating(rid, 1)
+    assert "Mark M1 successful" in page
+    res = sue.correct(rid, "matings", m1, "No carriers genotyped yet", successful="no")
+    assert res.status_code == 302, flashes(res.get_data(as_text=True))
+    page = sue.text(f"/requests/{rid}")
     assert f'<a href="#matings-{m1}" class="fix-link">' in page and "Mark M1 successful" in page
-    assert "No successful mating recorded for step 1" in page
+    assert "Every mating of step 1 is marked unsuccessful" in page
     res = sue.fire(rid, "start_qc")
-    assert res.status_code == 409 and "No successful mating recorded for step 1" in res.get_data(as_text=True)
+    assert res.status_code == 409 and "Every mating of step 1 is marked unsuccessful" in res.get_data(as_text=True)
     res = sue.correct(rid, "matings", m1, "", successful="yes")
     assert res.status_code == 422 and _status(rid) == "breeding"  # a reason is required
     res = sue.correct(rid, "matings", m1, "P1 carries tm1c, deleter-negative", successful="yes")

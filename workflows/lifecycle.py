@@ -173,9 +173,10 @@ class RequestLike(Protocol):
     def has_step_product_animal(self) -> bool:
         """An animal carrying the current step's product allele, deleter-transgene negative."""
 
-    def has_successful_mating(self) -> bool:
-        """A mating of the current step, not voided, is marked successful (the peers, iMits and
-        GenTaR, gate excision on a successful mating)."""
+    def step_matings_unsuccessful(self) -> bool:
+        """Every mating of the current step (not voided; at least one) is marked unsuccessful: the
+        peers, iMits and GenTaR, gate excision on a successful mating. A mating not judged yet may
+        still be the one (the contract's lab records carry no success flag)."""
 
     def passing_assays_in_step(self) -> int:
         """Number of passing QC assays recorded in the current step."""
@@ -336,16 +337,16 @@ def guard_start_breeding(obj: Any, data: dict) -> None:
 
 def guard_start_qc(obj: Any, data: dict) -> None:
     """An animal carrying the step's product allele, deleter-transgene negative, is recorded, and
-    a mating of the step is marked successful."""
+    not every mating of the step is marked unsuccessful."""
     if not obj.has_step_product_animal():
         raise GuardFailed(
             f"No deleter-negative animal carrying {_product_label(obj)} has been "
             "recorded yet: record one before starting QC"
         )
-    if not obj.has_successful_mating():
+    if obj.step_matings_unsuccessful():
         raise GuardFailed(
-            f"No successful mating recorded for step {getattr(obj, 'current_step', 1)}: mark the mating "
-            "that gave the converted pups successful before starting QC"
+            f"Every mating of step {getattr(obj, 'current_step', 1)} is marked unsuccessful: mark the "
+            "mating that gave the converted pups successful before starting QC"
         )
 
 

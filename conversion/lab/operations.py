@@ -1190,20 +1190,13 @@ class GuardFacts:
         )
 
     @staticmethod
-    def has_successful_mating(req: ConversionRequest) -> bool:
-        return (
-            db.session.scalar(
-                select(Mating.id)
-                .where(
-                    Mating.request_id == req.id,
-                    Mating.step == req.current_step,
-                    Mating.successful.is_(True),
-                    Mating.voided_at.is_(None),
-                )
-                .limit(1)
+    def step_matings_unsuccessful(req: ConversionRequest) -> bool:
+        judged = db.session.scalars(
+            select(Mating.successful).where(
+                Mating.request_id == req.id, Mating.step == req.current_step, Mating.voided_at.is_(None)
             )
-            is not None
-        )
+        ).all()
+        return bool(judged) and all(ok is False for ok in judged)
 
     @staticmethod
     def passing_assays_in_step(req: ConversionRequest) -> int:

@@ -156,13 +156,13 @@ def workspace(req: ConversionRequest, user, replace: dict) -> dict | None:
     editable = _is_node_staff(req) and req.status not in FINAL_STATES
     expected = expected_qc(req)
     fixes = dict(FIXES)
-    if req.status == "breeding":  # start_qc: the animal first, then the mating marked successful
+    if req.status == "breeding":  # start_qc: the animal first, then a mating not marked unsuccessful
         step_matings = [m for m in records["matings"] if not m["voided"] and m["step"] == req.current_step]
         has_animal = any(
             not a["voided"] and a["allele"] == req.step_product_label and a["deleter_transgene"] == "negative"
             for a in records["animals"]
         )
-        if has_animal and not any(m["successful"] for m in step_matings):
+        if has_animal and step_matings and all(m["successful"] is False for m in step_matings):
             fixes["start_qc"] = f"matings-{step_matings[-1]['id']}" if step_matings else "mating"
     return {
         "template": "lab/_workspace.html",

@@ -129,8 +129,8 @@ class ConversionRequest(db.Model):
     def has_step_product_animal(self) -> bool:
         return lab_facts().has_step_product_animal(self)
 
-    def has_successful_mating(self) -> bool:
-        return lab_facts().has_successful_mating(self)
+    def step_matings_unsuccessful(self) -> bool:
+        return lab_facts().step_matings_unsuccessful(self)
 
     def passing_assays_in_step(self) -> int:
         return lab_facts().passing_assays_in_step(self)

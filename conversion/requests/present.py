@@ -83,7 +83,7 @@ TRIGGER_HELP = {
     "start_rederivation": "Needs the MTA date and a purchase order (or payment) recorded.",
     "rederivation_failed": "No pregnancies or no carriers: back to accepted to try again.",
     "start_breeding": "Needs a founder carrying the source allele.",
-    "start_qc": "Needs a deleter-negative animal carrying this step's product and a mating of the step marked successful.",
+    "start_qc": "Needs a deleter-negative animal carrying this step's product, and a mating of the step not marked unsuccessful.",
     "pass_qc": "Needs a passing assay recorded for this step.",
     "fail_qc": "Back to breeding; say what failed.",
     "complete_cryopreservation": "Needs stored material and a passing test thaw.",

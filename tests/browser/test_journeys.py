@@ -397,15 +397,25 @@ def test_litter_table_correction_and_void(people, seeded, shots):
     assert p1.evaluate("r => getComputedStyle(r.cells[0]).textDecorationLine") == "line-through"
     shots(page, "lab-workspace-correction-void")
 
-    # P2 now carries tm1c, deleter-negative: Start QC waits for M1 marked successful, and the
-    # reason links to M1's row, where "Mark successful" is
+    # P2 now carries tm1c, deleter-negative. M1 judged unsuccessful (its row's Correct form): Start
+    # QC waits for a mating marked successful, and the reason links to M1's row ("Mark successful")
+    m1 = page.locator("#mating table.records tbody tr", has_text="M1")
+    row_id = m1.get_attribute("id")  # matings-<id>
+    m1.locator("details.row-action > summary", has_text=re.compile(r"^\s*Correct\s*$")).click()
+    page.locator(f"#set-{row_id}-successful").fill("no")
+    page.locator(f"#fix-{row_id}-reason").fill("No carriers genotyped yet")
+    with page.expect_navigation():
+        m1.locator(f"form[action$='/{row_id.replace('-', '/')}/correct']").get_by_role(
+            "button", name="Save correction"
+        ).click()
+    sue.expect_flash("Corrected (successful)", "success")
     assert page.get_by_role("button", name="Start QC").is_disabled()
-    assert "No successful mating recorded for step 1" in page.locator("#why-start_qc").inner_text()
+    assert "Every mating of step 1 is marked unsuccessful" in page.locator("#why-start_qc").inner_text()
     href = page.locator("#why-start_qc a.fix-link").get_attribute("href")
     assert href.startswith("#matings-") and page.locator(href).inner_text().startswith("M1")
     sue.mark_successful("M1", "P2 carries tm1c, deleter-negative")
     m1 = page.locator("#mating table.records tbody tr", has_text="M1")
-    assert m1.locator("td").nth(7).inner_text().startswith("yes") and "Corrected 1×" in m1.inner_text()
+    assert m1.locator("td").nth(7).inner_text().startswith("yes") and "Corrected 2×" in m1.inner_text()
     # its litter is a record of its own, corrected in place
     litter = m1.locator(".sub-record")
     litter.locator("details.row-action summary", has_text="Correct litter").click()

@@ -45,7 +45,7 @@ class Req:
     paperwork: list = field(default_factory=list)
     founder: bool = True
     product_animal: bool = True
-    successful_mating: bool = True
+    matings_unsuccessful: bool = False
     passing: dict = field(default_factory=lambda: {1: 1, 2: 1})
     loxp_failed: bool = False
     source: str = "Cdk5rap2<tm1a(EUCOMM)Wtsi>"
@@ -62,8 +62,8 @@ class Req:
     def has_step_product_animal(self):
         return self.product_animal
 
-    def has_successful_mating(self):
-        return self.successful_mating
+    def step_matings_unsuccessful(self):
+        return self.matings_unsuccessful
 
     def passing_assays_in_step(self):
         return self.passing.get(self.current_step, 0)
@@ -459,19 +459,19 @@ def test_cancel_records_the_slug():
         (  # the peers (iMits, GenTaR) gate excision on a successful mating
             "breeding",
             "start_qc",
-            {"successful_mating": False},
-            "No successful mating recorded for step 1: mark the mating that gave the converted pups successful",
+            {"matings_unsuccessful": True},
+            "Every mating of step 1 is marked unsuccessful: mark the mating that gave the converted pups successful",
         ),
         (
             "breeding",
             "start_qc",
-            {"successful_mating": False, "current_step": 2, "step_count": 2},
-            "No successful mating recorded for step 2",
+            {"matings_unsuccessful": True, "current_step": 2, "step_count": 2},
+            "Every mating of step 2 is marked unsuccessful",
         ),
         (  # the animal is asked for first
             "breeding",
             "start_qc",
-            {"product_animal": False, "successful_mating": False},
+            {"product_animal": False, "matings_unsuccessful": True},
             "No deleter-negative animal carrying tm1c (step 1 product)",
         ),
         ("qc", "pass_qc", {"passing": {1: 0}}, "No passing QC assay recorded for step 1"),
@@ -630,7 +630,7 @@ FACTS = st.fixed_dictionaries(
         "paperwork": st.sampled_from([[], ["MTA signature date"]]),
         "founder": st.booleans(),
         "product_animal": st.booleans(),
-        "successful_mating": st.booleans(),
+        "matings_unsuccessful": st.booleans(),
         "passing": st.sampled_from([{1: 1, 2: 1}, {1: 1}, {}]),
         "loxp_failed": st.booleans(),
         "cryo": st.sampled_from([None, "No material"]),

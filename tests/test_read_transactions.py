@@ -1,0 +1,98 @@
+"""A GET that wrote nothing ends its transaction with COMMIT (so that PostgreSQL keeps the
+statements it prepared: docs/benchmarks.md); anything that wrote, or failed, still ends in ROLLBACK.
+These routes do what a careless view might: the database must not keep any of it."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select, text
+
+
+@pytest.fixture
+def careless(app):
+    """A second app on the same database with views that write during a GET and never commit."""
+    from flask import abort
+
+    from conversion import create_app
+    from conversion.catalogue.models import Node
+    from conversion.extensions import db
+
+    other = create_app({"APP_CONFIG": "testing", "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]})
+
+    def node(code: str) -> Node:
+        return Node(code=code, name=f"Node {code}", country="DE", lab_code=code)
+
+    @other.get("/_t/flush")
+    def flushed():
+        db.session.add(node("FLUSH"))
+        db.session.flush()
+        return "ok"
+
+    @other.get("/_t/core")
+    def core():
+        db.session.execute(
+            text(
+                "INSERT INTO nodes (code, name, country, lab_code, offers_conversion, address, email) "
+                "VALUES ('CORE', 'Node CORE', 'DE', 'CORE', false, '', '')"
+            )
+        )
+        return "ok"
+
+    @other.get("/_t/pending")
+    def pending():
+        db.session.add(node("PENDING"))  # never flushed
+        return "ok"
+
+    @other.get("/_t/dirty")
+    def dirty():
+        db.session.scalar(select(Node).where(Node.code == "KEEP")).name = "Renamed in memory"
+        return "ok"
+
+    @other.get("/_t/refused")
+    def refused():
+        db.session.add(node("REFUSED"))
+        db.session.flush()
+        abort(409)
+
+    @other.get("/_t/read")
+    def read():
+        return str(db.session.scalar(select(func.count()).select_from(Node).where(Node.code == "KEEP")))
+
+    @other.get("/_t/prepared")
+    def prepared():
+        return str(db.session.scalar(text("SELECT count(*) FROM pg_prepared_statements")))
+
+    with other.app_context():
+        db.session.add(node("KEEP"))
+        db.session.commit()
+    yield other, other.test_client()  # each request in an app context of its own, as when served
+    with other.app_context():
+        db.engine.dispose()
+
+
+def test_a_get_that_wrote_keeps_nothing(careless):
+    from conversion.catalogue.models import Node
+    from conversion.extensions import db
+
+    other, client = careless
+    assert [client.get(f"/_t/{name}").status_code for name in ("flush", "core", "pending", "dirty", "refused")] == [
+        200,
+        200,
+        200,
+        200,
+        409,
+    ]
+    with other.app_context():
+        codes = set(db.session.scalars(select(Node.code)))
+        assert not codes & {"FLUSH", "CORE", "PENDING", "REFUSED"}
+        assert db.session.scalar(select(Node.name).where(Node.code == "KEEP")) == "Node KEEP"
+
+
+def test_reads_keep_their_prepared_statements_on_postgresql(careless):
+    other, client = careless
+    if other.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("prepared statements are PostgreSQL's (psycopg prepares a query run 5 times)")
+    for _ in range(6):
+        assert client.get("/_t/read").get_data(as_text=True) == "1"
+    # had each request ended in ROLLBACK, psycopg would have forgotten them every time
+    assert int(client.get("/_t/prepared").get_data(as_text=True)) >= 1

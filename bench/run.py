@@ -549,7 +549,10 @@ def report(r: dict) -> str:
         f"Counted with a SQLAlchemy `before_cursor_execute` listener around one Flask test-client "
         f"request (second call, warm), on PostgreSQL with {r['small']} and with {r['n']} requests "
         f"(bench/querycounts.py). The count includes the sign-in lookup (token or session user). "
-        f"tests/test_query_counts.py pins the counts in CI (5 vs 50 requests, SQLite and PostgreSQL).",
+        f"tests/test_query_counts.py pins the counts in CI (5 vs 50 requests, SQLite and PostgreSQL). "
+        f"The two columns measure two different requests (the newest in breeding at ICS in each data "
+        f"set): what a request holds, not the table's size, can add a statement, such as the "
+        f"corrections read only when a lab record was corrected or voided.",
         "",
         f"| what | statements ({r['small']}) | statements ({r['n']}) | ms ({r['small']}) | ms ({r['n']}) |",
         "|---|---:|---:|---:|---:|",

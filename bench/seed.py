@@ -36,6 +36,7 @@ from conversion.invoices.vat import normalise_vat
 from conversion.lab.models import Animal, Cryopreservation, CryoThaw, Litter, Mating, Paperwork, QcResult, Shipment
 from conversion.requests.durations import typical_days
 from conversion.requests.models import ConversionRequest, RequestEvent
+from conversion.requests.tallies import rebuild as rebuild_tallies
 
 CHUNK = 2000  # requests per executemany round
 YEARS = 3
@@ -1032,6 +1033,7 @@ def seed_bench(
         w.close()
     _move_sequences()
     rebuild_state_durations()  # the dashboard's time-in-state histogram, from the history written above
+    rebuild_tallies()  # and its counts per node, state and month
     db.session.commit()
     _refresh_statistics()
     return dict(w.counts)

@@ -55,3 +55,72 @@ def test_transitions_keep_the_time_in_state_figures_that_a_rebuild_from_history_
         req = db.session.get(ConversionRequest, rid)
         last = max(e.at for e in db.session.query(RequestEvent).filter(RequestEvent.request_id == rid))
         assert abs((req.state_since - last).total_seconds()) < 1
+
+
+def _tallies() -> dict[tuple[int, str], int]:
+    from sqlalchemy import select
+
+    from conversion.extensions import db
+    from conversion.requests.models import RequestTally
+
+    return {
+        (n, k): c for n, k, c in db.session.execute(select(RequestTally.node_id, RequestTally.key, RequestTally.n)) if c
+    }
+
+
+def test_submissions_and_transitions_keep_the_counts_that_a_rebuild_gives(seeded, api):
+    """Assign, decline and assign elsewhere, hold, cancel, reject, complete: the dashboard's counts
+    per node and state and per month, kept by each step, are the ones a rebuild computes from the
+    requests, and the ones the dashboard shows."""
+    from sqlalchemy import select
+
+    from conversion.accounts.models import User
+    from conversion.dashboards.metrics import counts_by_node_and_state, throughput
+    from conversion.extensions import db
+    from conversion.requests import tallies
+
+    ids = [api.submit(fresh_strain(), "c")["id"] for _ in range(5)]
+    walk(api, ids[0], "completed", node="MRC")
+    walk(api, ids[1], "assigned", node="ICS")
+    api.go("staff_ics", ids[1], "decline", comment="No room in the facility")
+    walk(api, ids[1], "breeding", node="MRC")
+    api.go("coordinator", ids[1], "hold", comment="Waiting for the MTA")
+    walk(api, ids[2], "accepted", node="ICS")
+    api.go("coordinator", ids[2], "cancel", reason="no_longer_required")
+    api.go("coordinator", ids[3], "reject", comment="Not a conversion EMMA offers")
+    kept = _tallies()
+    assert kept[(0, "rejected")] >= 1 and kept[(0, "submitted")] >= 1
+    tallies.rebuild()
+    db.session.commit()
+    assert _tallies() == kept
+
+    coordinator = db.session.scalar(select(User).where(User.email == "coordinator@emma.example"))
+    staff = db.session.scalar(select(User).where(User.email == "staff.ics@emma.example"))
+    _, _, counts = counts_by_node_and_state(coordinator)
+    assert counts[("MRC", "completed")] >= 1 and counts[("MRC", "on_hold")] >= 1
+    assert counts[("ICS", "cancelled")] >= 1 and counts[("", "rejected")] >= 1 and counts[("", "submitted")] >= 1
+    _, _, mine = counts_by_node_and_state(staff)
+    assert {node for node, _ in mine} == {"ICS"}  # staff see their node's counts only
+    months = throughput(coordinator)
+    this_month = months[-1]
+    assert this_month[1] >= 5 and this_month[2] >= 1  # submitted, completed this month
+
+
+def test_migration_0016_fills_the_counts_a_rebuild_gives(seeded, api):
+    """Requests that existed before the counts were kept get them from the migration."""
+    from flask_migrate import downgrade, upgrade
+
+    from conversion.extensions import db
+    from conversion.requests import tallies
+
+    ids = [api.submit(fresh_strain(), "c")["id"] for _ in range(3)]
+    walk(api, ids[0], "completed", node="MRC")
+    walk(api, ids[1], "breeding", node="ICS")
+    db.session.remove()
+    downgrade(revision="0015")
+    upgrade(revision="heads")
+    migrated = _tallies()
+    assert migrated[(0, "submitted")] >= 1 and sum(n for (_, k), n in migrated.items() if k == "completed") >= 1
+    tallies.rebuild()
+    db.session.commit()
+    assert _tallies() == migrated

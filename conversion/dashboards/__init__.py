@@ -29,11 +29,13 @@ def init_app(app):
 
 @click.command("rebuild-dashboard")
 def rebuild_dashboard_cmd():
-    """Recompute the dashboard's time-in-state histogram from the whole history (after a restore or
-    history written outside the app; transitions keep it up to date themselves)."""
+    """Recompute the dashboard's time-in-state histogram and its counts from the requests and their
+    history (after a restore or rows written outside the app; transitions keep them up to date)."""
     from ..extensions import db
+    from ..requests.tallies import rebuild
     from .metrics import rebuild_state_durations
 
     visits = rebuild_state_durations()
+    requests = rebuild()
     db.session.commit()
-    click.echo(f"Time in state: {visits} finished visits counted.")
+    click.echo(f"Time in state: {visits} finished visits counted. Counts: {requests} requests tallied.")

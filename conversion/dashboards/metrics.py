@@ -9,11 +9,13 @@ from conversion_requests.state_since: its statements read as many rows at 50,000
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import reduce
 
-from sqlalchemy import Select, bindparam, func, or_, select, union_all
+from sqlalchemy import Select, bindparam, func, select, union_all
 
 from workflows.lifecycle import FINAL_STATES, OPEN_STATES, STATES
 
@@ -22,7 +24,7 @@ from ..catalogue.models import Node
 from ..extensions import db, utcnow
 from ..requests.durations import TYPICAL_WEEKS, typical_days
 from ..requests.estimates import DAY, intervals
-from ..requests.models import ConversionRequest, RequestEvent
+from ..requests.models import ConversionRequest, RequestEvent, RequestTally
 from ..requests.operations import visible_requests
 from .models import StateDuration, bucket_of
 
@@ -37,26 +39,20 @@ def _visible(user: User) -> list:
     return [] if where is None else [where]
 
 
-def _month(column):
-    """YYYY-MM of a UTC timestamp column, in SQL."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
-    return func.strftime("%Y-%m", column)
-
-
 # ---- dashboard figures ---------------------------------------------------------
+def _tallies(user: User, *conditions) -> Select:
+    stmt = select(RequestTally.node_id, RequestTally.key, RequestTally.n).where(RequestTally.n != 0, *conditions)
+    if user.role is not Role.coordinator:  # the dashboard is for coordinators (all) and staff (their node)
+        stmt = stmt.where(RequestTally.node_id == (user.node_id or -1))
+    return stmt
+
+
 def counts_by_node_and_state(user: User) -> tuple[list[str], list[str], dict]:
-    """(node codes incl. '' for unassigned, states with any request, {(node, state): n})."""
-    per_node = (
-        select(ConversionRequest.node_id, ConversionRequest.status, func.count().label("n"))
-        .where(*_visible(user))
-        .group_by(ConversionRequest.node_id, ConversionRequest.status)
-        .subquery()
-    )
+    """(node codes incl. '' for unassigned, states with any request, {(node, state): n}): from the
+    tallies (requests.tallies), a few dozen rows whatever the number of requests."""
+    tallied = _tallies(user, RequestTally.key.in_(STATES)).subquery()
     rows = db.session.execute(
-        select(Node.code, per_node.c.status, per_node.c.n)
-        .select_from(per_node)
-        .outerjoin(Node, per_node.c.node_id == Node.id)
+        select(Node.code, tallied.c.key, tallied.c.n).select_from(tallied).outerjoin(Node, Node.id == tallied.c.node_id)
     ).all()
     counts = {(code or "", status): n for code, status, n in rows}
     nodes = sorted({code for code, _ in counts}, key=lambda c: (c == "", c))
@@ -169,8 +165,8 @@ def rebuild_state_durations() -> int:
 
 
 def throughput(user: User, months: int = 12, now: datetime | None = None) -> list[tuple[str, int, int]]:
-    """[(YYYY-MM, submitted, completed)] for the last `months` months, oldest first: two grouped
-    counts of conversion_requests (created_at; state_since of completed requests, a final state)."""
+    """[(YYYY-MM, submitted, completed)] for the last `months` months, oldest first, from the
+    tallies (requests.tallies: submissions by created_at, completions by the day they completed)."""
     now = now or utcnow()
     keys = []
     year, month = now.year, now.month
@@ -178,23 +174,12 @@ def throughput(user: User, months: int = 12, now: datetime | None = None) -> lis
         keys.append(f"{year:04d}-{month:02d}")
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
     keys.reverse()
-    start = datetime(int(keys[0][:4]), int(keys[0][5:]), 1, tzinfo=now.tzinfo)
-    submitted_month = _month(ConversionRequest.created_at)
-    submitted = dict(
-        db.session.execute(
-            select(submitted_month, func.count())
-            .where(ConversionRequest.created_at >= start, *_visible(user))
-            .group_by(submitted_month)
-        ).all()
-    )
-    completed_month = _month(ConversionRequest.state_since)
-    completed = dict(
-        db.session.execute(
-            select(completed_month, func.count())
-            .where(ConversionRequest.status == "completed", ConversionRequest.state_since >= start, *_visible(user))
-            .group_by(completed_month)
-        ).all()
-    )
+    wanted = [f"{kind}:{k}" for kind in ("submitted", "completed") for k in keys]
+    found: dict[str, int] = defaultdict(int)
+    for _, key, n in db.session.execute(_tallies(user, RequestTally.key.in_(wanted))):
+        found[key] += n
+    submitted = {k: found[f"submitted:{k}"] for k in keys}
+    completed = {k: found[f"completed:{k}"] for k in keys}
     return [(k, submitted.get(k, 0), completed.get(k, 0)) for k in keys]
 
 
@@ -229,7 +214,20 @@ def _overdue_statements(user: User, limit: int) -> tuple[Select, Select]:
             (ConversionRequest.status == s) & (ConversionRequest.state_since < bindparam(f"cutoff_{s}"))
             for s in LATE_STATES
         ]
-        count = select(func.count()).select_from(ConversionRequest).where(or_(*late), *_visible(user))
+        # one range of the (status, state_since) index per state, added up: a single count with the
+        # states OR-ed together read the whole index (15 ms at 50,000 requests)
+        count = select(
+            reduce(
+                operator.add,
+                [
+                    select(func.count())
+                    .select_from(ConversionRequest)
+                    .where(condition, *_visible(user))
+                    .scalar_subquery()
+                    for condition in late
+                ],
+            )
+        )
         parts = [
             select(
                 ConversionRequest.id,

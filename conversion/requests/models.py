@@ -199,6 +199,19 @@ Index(
 ).ddl_if(dialect="postgresql")
 
 
+class RequestTally(db.Model):
+    """How many requests are in each state at each node, and how many were submitted and completed
+    in each month (counted at the request's current node): every submission and transition adds
+    its change in its own transaction (requests.tallies), so the dashboard's counts read a few
+    hundred rows whatever the number of requests. `rebuild-dashboard` recomputes them."""
+
+    __tablename__ = "request_tallies"
+
+    node_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # 0: no node yet
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)  # a state, submitted:YYYY-MM, completed:YYYY-MM
+    n: Mapped[int] = mapped_column(default=0)
+
+
 class RequestEvent(db.Model):
     """One transition of a request: never updated, never deleted."""
 

@@ -23,7 +23,8 @@ from ..countries import normalise_vat, parse_country
 from ..errors import ApiError, Conflict, Forbidden, Invalid, NotFound, from_lifecycle
 from ..extensions import db, sqlite_write_lock, utcnow
 from ..inputs import MAX_INT
-from .models import ConversionRequest, Deliverable, RequestEvent, Sector, conversion_problem
+from . import tallies
+from .models import ConversionRequest, Deliverable, RequestEvent, RequestTally, Sector, conversion_problem
 from .signals import request_changed, stock_asked
 
 AFTER_COMMIT: list = []
@@ -492,6 +493,7 @@ def submit_request(
         data={},
     )
     db.session.add(event)
+    tallies.submitted(req)
     _commit(req, event)
     return req
 
@@ -569,6 +571,7 @@ def _apply(user: User, req: ConversionRequest, trigger: str, comment: str | None
         if node is None:
             raise Invalid(f"Unknown node {data['node']!r}: use a node code such as ICS or MRC.")
     comment = (comment or "").strip() or None
+    node_before = req.node_id or 0
     try:
         fired = lifecycle.fire(req, trigger, actor_for(user, req), comment=comment, **data)
     except LifecycleError as exc:
@@ -597,6 +600,7 @@ def _apply(user: User, req: ConversionRequest, trigger: str, comment: str | None
         at=at,
     )
     db.session.add(event)
+    tallies.moved(req, node_before, event)
     return event
 
 
@@ -659,13 +663,13 @@ def assignment_context() -> AssignmentContext:
     counts = cast(
         dict[int, int],
         dict(
-            db.session.execute(
-                select(ConversionRequest.node_id, func.count())
-                .where(ConversionRequest.status.in_(open_states), ConversionRequest.node_id.is_not(None))
-                .group_by(ConversionRequest.node_id)
+            db.session.execute(  # from the tallies (requests.tallies): a few dozen rows at any size
+                select(RequestTally.node_id, func.sum(RequestTally.n))
+                .where(RequestTally.key.in_(open_states), RequestTally.node_id != 0)
+                .group_by(RequestTally.node_id)
             ).all()
         ),
-    )  # node_id IS NOT NULL
+    )
     nodes = list(db.session.scalars(select(Node).options(selectinload(Node.deleters)).order_by(Node.code)))
     return AssignmentContext(nodes, counts)
 

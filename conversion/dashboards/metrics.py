@@ -21,7 +21,7 @@ from workflows.lifecycle import FINAL_STATES, OPEN_STATES, STATES
 
 from ..accounts.models import Role, User
 from ..catalogue.models import Node
-from ..extensions import db, utcnow
+from ..extensions import add_to_counts, db, utcnow
 from ..requests.durations import TYPICAL_WEEKS, typical_days
 from ..requests.estimates import DAY, intervals
 from ..requests.models import ConversionRequest, RequestEvent, RequestTally
@@ -118,22 +118,10 @@ def record_visit(req: ConversionRequest, event: RequestEvent) -> None:
 
 
 def add_visits(counts: dict[tuple[int, str, int], tuple[int, float]]) -> None:
-    """Add {(node_id, state, bucket): (visits, days)} to the histogram (INSERT ... ON CONFLICT DO UPDATE)."""
-    if not counts:
-        return
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    table = StateDuration.__table__
-    stmt = insert(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.node_id, table.c.state, table.c.bucket],
-        set_={"visits": table.c.visits + stmt.excluded.visits, "days": table.c.days + stmt.excluded.days},
-    )
+    """Add {(node_id, state, bucket): (visits, days)} to the histogram (an upsert: concurrent
+    transitions add up)."""
     rows = [{"node_id": n, "state": s, "bucket": b, "visits": v, "days": d} for (n, s, b), (v, d) in counts.items()]
-    for start in range(0, len(rows), 1000):
-        db.session.execute(stmt, rows[start : start + 1000])
+    add_to_counts(StateDuration.__table__, ["node_id", "state", "bucket"], rows)
 
 
 def rebuild_state_durations() -> int:

@@ -323,12 +323,6 @@ class Cryopreservation(LabRecord, db.Model):
     def thaws_in_force(self) -> list[CryoThaw]:
         return [t for t in self.thaws if not t.voided]
 
-    @property
-    def test_thaw(self) -> str | None:
-        """The latest test thaw's result (pass, fail) or None; voided thaws count nowhere."""
-        thaws = self.thaws_in_force
-        return thaws[-1].result if thaws else None
-
     def to_dict(self) -> dict:
         return cryo_json(self, [t.to_dict() for t in self.thaws])
 

@@ -983,8 +983,9 @@ READ_KINDS = ("matings", "animals", "qc", "cryo", "shipments")
 # What lab_records reads: Core statements built once, run on the session's connection (a fifth of
 # the CPU of loading ORM entities with their relationships, docs/benchmarks.md); each row becomes
 # the same JSON as the model's to_dict (the *_json functions in models.py).
-def _columns(model) -> list:
-    return [getattr(model, attr.key).label(attr.key) for attr in sa_inspect(model).column_attrs]
+def _columns(model, prefix: str = "") -> list:
+    """The model's columns, each named `prefix` + its attribute (a Core row reads like the entity)."""
+    return [getattr(model, attr.key).label(prefix + attr.key) for attr in sa_inspect(model).column_attrs]
 
 
 def _of_request(model, *extra, voider: bool = True) -> Select:
@@ -999,9 +1000,8 @@ def _with_part(stmt: Select, model, prefix: str, on) -> Select:
     """stmt with the record's parts (a mating's litters, a session's thaws) joined, one row per part:
     their columns (and who voided them) named `prefix` + attribute."""
     by = aliased(User)
-    columns = [getattr(model, attr.key).label(prefix + attr.key) for attr in sa_inspect(model).column_attrs]
     return (
-        stmt.add_columns(*columns, by.email.label(prefix + "void_by"))
+        stmt.add_columns(*_columns(model, prefix), by.email.label(prefix + "void_by"))
         .outerjoin(model, on)
         .outerjoin(by, by.id == model.voided_by_id)
         .order_by(model.id)

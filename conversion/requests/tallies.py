@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from ..extensions import db
+from ..extensions import add_to_counts, db
 from .models import ConversionRequest, RequestEvent, RequestTally
 
 
@@ -26,23 +26,9 @@ def month_sql(column):
 
 
 def add(changes: Counter) -> None:
-    """Add {(node_id, key): n} to the tallies (INSERT ... ON CONFLICT DO UPDATE, in key order so
-    that two transactions lock the rows in the same order)."""
-    rows = [{"node_id": node, "key": key, "n": n} for (node, key), n in sorted(changes.items()) if n]
-    if not rows:
-        return
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    table = RequestTally.__table__
-    stmt = insert(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.node_id, table.c.key], set_={"n": table.c.n + stmt.excluded.n}
-    )
-    with db.session.no_autoflush:  # a transition's pending changes stay pending (dashboards.record_visit)
-        for start in range(0, len(rows), 1000):
-            db.session.execute(stmt, rows[start : start + 1000])
+    """Add {(node_id, key): n} to the tallies (an upsert: concurrent transactions add up)."""
+    rows = [{"node_id": node, "key": key, "n": n} for (node, key), n in changes.items() if n]
+    add_to_counts(RequestTally.__table__, ["node_id", "key"], rows)
 
 
 def submitted(req: ConversionRequest) -> None:

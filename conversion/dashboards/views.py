@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template
+from flask import Blueprint, Response, abort, render_template, url_for
 from flask_login import current_user, login_required
 
 from workflows.lifecycle import OPEN_STATES, STATES
 
-from ..catalogue.operations import all_nodes
 from ..requests.durations import TYPICAL_WEEKS
+from ..urls import id_url, query
 from . import charts, metrics
 
 bp = Blueprint("dashboards", __name__)
@@ -26,24 +26,34 @@ def _viewer():
 @login_required
 def dashboard():
     user = _viewer()
-    nodes, states, counts = metrics.counts_by_node_and_state(user)
+    # four statements: the signed-in user, the tallies (with the converting nodes), the overdue
+    # list with its count, the medians
+    nodes, states, counts, converting, months = metrics.counts_and_throughput(user)
     states = [s for s in STATES if s in OPEN_STATES or s in states]
     if user.role.value == "coordinator":  # every node that converts, busy or not
-        nodes = sorted(set(nodes) | {n.code for n in all_nodes() if n.offers_conversion}, key=lambda c: (c == "", c))
+        nodes = sorted(set(nodes) | set(converting), key=lambda c: (c == "", c))
     elif not nodes:
         nodes = [user.node.code]
     overdue_total, overdue = metrics.overdue(user)
-    months = metrics.throughput(user)
     times = metrics.median_time_in_state(user)
     total_open = sum(n for (_, state), n in counts.items() if state in OPEN_STATES)
     row_totals = {node: sum(n for (code, _), n in counts.items() if code == node) for node in nodes}
     col_totals = {state: sum(n for (_, s), n in counts.items() if s == state) for state in states}
+    # the links, built here rather than by url_for in the template's loops (a call per cell)
+    index = url_for("requests.index")
+    links = {
+        (n, s): f"{index}?{query({'status': s, 'node': n} if n else {'status': s})}"
+        for (n, s), c in counts.items()
+        if c
+    }
+    show = id_url("requests.show")
     return render_template(
         "dashboards/dashboard.html",
         nodes=nodes,
         states=states,
         counts=counts,
-        overdue=overdue,
+        links=links,
+        overdue=[(o, show(o.request_id)) for o in overdue],
         overdue_total=overdue_total,
         times=times,
         total_open=total_open,

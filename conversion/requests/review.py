@@ -116,7 +116,7 @@ def _rows_statement() -> Select:
                 ConversionRequest.reference,
                 ConversionRequest.source_class,
                 ConversionRequest.product_symbol,
-                ConversionRequest.plan,
+                ConversionRequest.plan["steps"].label("steps"),  # the recombinases, in step order
                 ConversionRequest.use_tat_cre,
                 ConversionRequest.billing_organisation,
                 ConversionRequest.billing_country,
@@ -157,13 +157,9 @@ _RETRACTED = (
 )
 
 
-def _steps(plan: dict | None, tat_cre: bool) -> str:
-    text = " then ".join(str(escape(s["recombinase"])) for s in (plan or {}).get("step_details", []))
+def _steps(steps: list[str] | None, tat_cre: bool) -> str:
+    text = " then ".join(str(escape(recombinase)) for recombinase in steps or ())
     return text + (" · TAT-Cre" if tat_cre else "")
-
-
-def _needs(plan: dict | None) -> tuple[str, ...]:
-    return tuple(sorted({s["recombinase"] for s in (plan or {}).get("step_details", [])}))
 
 
 def queue() -> Queue:
@@ -185,13 +181,20 @@ def queue() -> Queue:
     common = {"csrf": escape(generate_csrf()), "back": escape(url_for("requests.review"))}
     review, assign = [], []
     options: dict[tuple, Markup] = {}  # (recombinases needed, stock holder) -> the <option>s
+    symbols: dict[str, Markup] = {}  # products repeat: each one's HTML once
+
+    def allele(symbol: str) -> Markup:
+        if symbol not in symbols:
+            symbols[symbol] = allele_html(symbol)
+        return symbols[symbol]
+
     for (
         status,
         rid,
         reference,
         source_class,
         product,
-        plan,
+        steps,
         tat_cre,
         organisation,
         country,
@@ -208,8 +211,8 @@ def queue() -> Queue:
                 emma_id=escape(emma_id),
                 gene=escape(gene),
                 source_class=escape(source_class),
-                product=allele_html(product),
-                steps=_steps(plan, tat_cre),
+                product=allele(product),
+                steps=_steps(steps, tat_cre),
                 organisation=escape(organisation),
                 country=escape(country),
                 sector=escape(sector.value),
@@ -217,14 +220,14 @@ def queue() -> Queue:
             )
             review.append(TO_REVIEW.format_map(row))
         else:
-            needed = _needs(plan)
+            needed = tuple(sorted(set(steps or ())))
             key = (needed, holder_id)
             if key not in options:
                 ranked = rank_nodes(set(needed), holder_id, context)
                 best = ranked[0].node.code if ranked and ranked[0].ok else None
                 options[key] = node_options(ranked, best)
             row.update(
-                product=allele_html(product),
+                product=allele(product),
                 needs=f"{escape(' and '.join(needed))} deleter{'s' if len(needed) > 1 else ''}",
                 holder=escape(holder_code),
                 options=options[key],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 from flask import url_for
 from werkzeug.routing import IntegerConverter
@@ -28,6 +28,6 @@ def id_url(endpoint: str, name: str = "request_id") -> Callable[[int], str]:
     return lambda value: f"{head}{int(value)}{tail}"
 
 
-def query(args: dict) -> str:
-    """A query string as url_for writes one (werkzeug.urls: the same characters left unquoted)."""
-    return urlencode([(k, v) for k, v in args.items() if v is not None], safe="!$'()*,/:;?@")
+def query_value(value: str) -> str:
+    """A query string's value quoted as url_for quotes it (werkzeug.urls._urlencode)."""
+    return quote_plus(value, safe="!$'()*,/:;?@")

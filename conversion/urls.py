@@ -1,7 +1,11 @@
-"""URL converters."""
+"""URL converters, and URLs built once per page for its many rows."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from urllib.parse import quote_plus
+
+from flask import url_for
 from werkzeug.routing import IntegerConverter
 
 MAX_ID = 2**31 - 1
@@ -14,3 +18,16 @@ class IdConverter(IntegerConverter):
     def __init__(self, map, *args, **kwargs):
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
+
+
+def id_url(endpoint: str, name: str = "request_id") -> Callable[[int], str]:
+    """`url_for(endpoint, **{name: id})` for many ids at the cost of one url_for (a page's rows:
+    url_for costs ~15 µs a call). The id is an integer, so the URL is the same text around it."""
+    marker = str(MAX_ID)
+    head, _, tail = url_for(endpoint, **{name: MAX_ID}).partition(marker)
+    return lambda value: f"{head}{int(value)}{tail}"
+
+
+def query_value(value: str) -> str:
+    """A query string's value quoted as url_for quotes it (werkzeug.urls._urlencode)."""
+    return quote_plus(value, safe="!$'()*,/:;?@")

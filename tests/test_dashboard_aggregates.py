@@ -16,16 +16,34 @@ def api(seeded, client):
 
 
 def _visits_per_state() -> dict[str, int]:
+    """Finished visits per state, the nodes' rows added up; they must equal the all-nodes rows
+    (ALL_NODES, bucket by bucket) that the coordinator's medians read."""
     from sqlalchemy import func, select
 
-    from conversion.dashboards.models import StateDuration
+    from conversion.dashboards.models import ALL_NODES, StateDuration
     from conversion.extensions import db
 
-    return dict(
-        db.session.execute(
-            select(StateDuration.state, func.sum(StateDuration.visits)).group_by(StateDuration.state)
-        ).all()
-    )
+    def buckets(*where) -> dict:
+        return {
+            (state, bucket): (int(visits), round(float(days), 6))
+            for state, bucket, visits, days in db.session.execute(
+                select(
+                    StateDuration.state,
+                    StateDuration.bucket,
+                    func.sum(StateDuration.visits),
+                    func.sum(StateDuration.days),
+                )
+                .where(*where)
+                .group_by(StateDuration.state, StateDuration.bucket)
+            )
+        }
+
+    per_node = buckets(StateDuration.node_id != ALL_NODES)
+    assert buckets(StateDuration.node_id == ALL_NODES) == per_node
+    out: dict[str, int] = {}
+    for (state, _), (visits, _) in per_node.items():
+        out[state] = out.get(state, 0) + visits
+    return out
 
 
 def test_transitions_keep_the_time_in_state_figures_that_a_rebuild_from_history_gives(seeded, api):
@@ -124,3 +142,56 @@ def test_migration_0016_fills_the_counts_a_rebuild_gives(seeded, api):
     tallies.rebuild()
     db.session.commit()
     assert _tallies() == migrated
+
+
+def test_the_overdue_list_shows_the_latest_first_whatever_their_state(seeded, api):
+    """Requests late in different states: the count covers them all, the list the most overdue
+    first (how long past the state's usual duration), cut at the limit."""
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from conversion.accounts.models import User
+    from conversion.dashboards.metrics import overdue
+    from conversion.extensions import db, utcnow
+    from conversion.requests.models import ConversionRequest
+
+    ids = [api.submit(fresh_strain(), "c")["id"] for _ in range(4)]
+    walk(api, ids[0], "accepted", node="MRC")  # usually 6 weeks
+    walk(api, ids[1], "assigned", node="ICS")  # usually 2 weeks
+    walk(api, ids[2], "approved")  # usually 1 week
+    now = utcnow()
+    # late by 503, 510 and 502.5 weeks (later than any demo request), and not late
+    weeks_in_state = {ids[0]: 509, ids[1]: 512, ids[2]: 503.5, ids[3]: 0.5}
+    for rid, weeks in weeks_in_state.items():
+        db.session.execute(
+            update(ConversionRequest)
+            .where(ConversionRequest.id == rid)
+            .values(state_since=now - timedelta(weeks=weeks))
+        )
+    db.session.commit()
+    coordinator = db.session.scalar(select(User).where(User.email == "coordinator@emma.example"))
+    total, shown = overdue(coordinator, limit=2)
+    assert total >= 3
+    assert [o.request_id for o in shown] == [ids[1], ids[0]]
+    assert shown[0].node == "ICS" and shown[0].state == "assigned" and round(shown[0].late_days / 7, 1) == 510.0
+    total, shown = overdue(coordinator)
+    assert [o.request_id for o in shown][:3] == [ids[1], ids[0], ids[2]]
+    staff = db.session.scalar(select(User).where(User.email == "staff.ics@emma.example"))
+    assert [o.request_id for o in overdue(staff)[1] if o.request_id in ids] == [ids[1]]
+
+
+def test_migration_0017_adds_up_the_nodes_time_in_state(seeded, api):
+    """The all-nodes rows of the histogram, which the coordinator's medians read, come from the
+    migration for visits counted before it, and match the nodes' rows."""
+    from flask_migrate import downgrade, upgrade
+
+    from conversion.extensions import db
+
+    rid = api.submit(fresh_strain(), "c")["id"]
+    walk(api, rid, "breeding", node="MRC")
+    kept = _visits_per_state()
+    db.session.remove()
+    downgrade(revision="0016")
+    upgrade(revision="heads")
+    assert _visits_per_state() == kept and kept["accepted"] >= 1

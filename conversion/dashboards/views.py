@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template
+from flask import Blueprint, Response, abort, render_template, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
 
 from workflows.lifecycle import OPEN_STATES, STATES
 
-from ..catalogue.operations import all_nodes
-from ..requests.durations import TYPICAL_WEEKS
+from ..requests.durations import PER_STEP, TYPICAL_WEEKS
+from ..requests.present import _time_tag, duration, state_label, weeks
+from ..urls import id_url, query_value
 from . import charts, metrics
 
 bp = Blueprint("dashboards", __name__)
@@ -26,24 +28,34 @@ def _viewer():
 @login_required
 def dashboard():
     user = _viewer()
-    nodes, states, counts = metrics.counts_by_node_and_state(user)
+    # four statements: the signed-in user, the tallies (with the converting nodes), the overdue
+    # list with its count, the medians
+    nodes, states, counts, converting, months = metrics.counts_and_throughput(user)
     states = [s for s in STATES if s in OPEN_STATES or s in states]
     if user.role.value == "coordinator":  # every node that converts, busy or not
-        nodes = sorted(set(nodes) | {n.code for n in all_nodes() if n.offers_conversion}, key=lambda c: (c == "", c))
+        nodes = sorted(set(nodes) | set(converting), key=lambda c: (c == "", c))
     elif not nodes:
         nodes = [user.node.code]
     overdue_total, overdue = metrics.overdue(user)
-    months = metrics.throughput(user)
     times = metrics.median_time_in_state(user)
     total_open = sum(n for (_, state), n in counts.items() if state in OPEN_STATES)
     row_totals = {node: sum(n for (code, _), n in counts.items() if code == node) for node in nodes}
     col_totals = {state: sum(n for (_, s), n in counts.items() if s == state) for state in states}
+    # the links, built here rather than by url_for in the template's loop (a call per cell)
+    index, quoted = url_for("requests.index"), {v: query_value(v) for v in {*nodes, *states}}
+    links = {
+        (n, s): f"{index}?status={quoted[s]}&node={quoted[n]}" if n else f"{index}?status={quoted[s]}"
+        for (n, s), c in counts.items()
+        if c
+    }
     return render_template(
         "dashboards/dashboard.html",
         nodes=nodes,
         states=states,
         counts=counts,
-        overdue=overdue,
+        links=links,
+        overdue_shown=len(overdue),
+        overdue_rows=_overdue_rows(overdue),
         overdue_total=overdue_total,
         times=times,
         total_open=total_open,
@@ -55,6 +67,34 @@ def dashboard():
         scope=("all nodes" if user.role.value == "coordinator" else user.node.code),
         has_throughput=any(s or c for _, s, c in months),
         has_times=any(t["count"] for t in times),
+    )
+
+
+OVERDUE_ROW = """
+      <tr><td data-label="Request"><a class="id" href="{show}">{reference}</a></td>
+        <td data-label="Node">{node}</td>
+        <td data-label="State">{state}</td>
+        <td data-label="Since">{since}</td>
+        <td data-label="In state"><strong>{days}</strong></td>
+        <td data-label="Usually">{usually}</td></tr>"""
+
+
+def _overdue_rows(overdue: list[metrics.Overdue]) -> Markup:
+    """The overdue table's rows, from escaped parts (not ~10 Jinja expressions and filters a row)."""
+    show = id_url("requests.show")
+    return Markup(
+        "".join(
+            OVERDUE_ROW.format(
+                show=show(o.request_id),
+                reference=escape(o.reference),
+                node=escape(o.node or "—"),
+                state=escape(state_label(o.state)),
+                since=_time_tag(o.since.date()),
+                days=escape(duration(o.days)),
+                usually=escape(weeks(o.typical_days)) + (" per step" if o.state in PER_STEP else ""),
+            )
+            for o in overdue
+        )
     )
 
 

@@ -359,6 +359,22 @@ def _parsed(value):
     return value
 
 
+def date_tag(value) -> Markup | str:
+    """A date (or the date of a time, or ISO 8601 text) as a page shows it: `{{ value | date }}`."""
+    value = _parsed(value)
+    if value is None or value == "":
+        return ""
+    return _time_tag(value.date() if isinstance(value, datetime) else value)
+
+
+def datetime_tag(value) -> Markup | str:
+    """A time (or ISO 8601 text) as a page shows it: `{{ value | datetime }}`."""
+    value = _parsed(value)
+    if value is None or value == "":
+        return ""
+    return _time_tag(value)
+
+
 @pass_eval_context
 def _date_filter(eval_ctx, value):
     value = _parsed(value)

@@ -422,3 +422,48 @@ def init_app(app) -> None:
     from ..countries import country_name
 
     app.jinja_env.globals.setdefault("country_name", country_name)
+
+
+def options_html(choices, selected: str | None = None) -> Markup:
+    """The <option>s of a select from (value, label) pairs or WTForms choices, as WTForms renders them."""
+    out = []
+    for choice in choices:
+        value, label = choice[0], choice[1]
+        flag = "selected " if selected is not None and str(value) == selected else ""
+        out.append(f'<option {flag}value="{escape(value)}">{escape(label)}</option>')
+    return Markup("".join(out))
+
+
+def list_rows(items, *, pick: bool) -> Markup:
+    """The rows of a request list (requests/list.html), built here: a Jinja loop with a macro, a
+    url_for and four filters per row cost a third of the staff queue's CPU."""
+    from flask import url_for
+
+    from ..catalogue.present import allele_html
+
+    base = url_for("requests.show", request_id=0)[:-1]  # "/requests/"
+    rows = []
+    for r in items:
+        rid, ref = r.id, escape(r.reference)
+        box = (
+            f'\n      <td class="pick"><input type="checkbox" name="ids" value="{rid}" id="pick-{rid}" '
+            f'aria-label="Select {ref}"></td>'
+            if pick
+            else ""
+        )
+        strain, node = r.strain, r.node
+        rows.append(
+            f"\n    <tr>{box}\n"
+            f'      <td data-label="Reference"><a class="id" href="{base}{rid}"><strong>{ref}</strong></a></td>\n'
+            f'      <td data-label="Status"><span class="badge status badge-{escape(r.status)}">'
+            f"{escape(state_label(r.status))}</span></td>\n"
+            f'      <td data-label="Strain"><span class="id">{escape(strain.emma_id)}</span></td>\n'
+            f'      <td data-label="Gene">{escape(strain.gene)}</td>\n'
+            f'      <td data-label="Product"><span class="allele">{allele_html(r.product_symbol)}</span></td>\n'
+            f'      <td data-label="Node">{escape(node.code) if node else "—"}</td>\n'
+            f'      <td data-label="Requester" class="minor">{escape(r.requester.email)}</td>\n'
+            f'      <td data-label="Submitted">{date_tag(r.created_at)}</td>\n'
+            f'      <td data-label="Last change" class="minor">{date_tag(r.updated_at)}</td>\n'
+            f"    </tr>"
+        )
+    return Markup("".join(rows))

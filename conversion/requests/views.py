@@ -96,10 +96,10 @@ def _csrf_error(exc: CSRFError):
 def _listing(args: dict):
     """The page of requests for the list's query string (an unknown status or node is flashed)."""
     try:
-        return list_page(current_user, args)
+        return list_page(current_user, args, rows=True)
     except ApiError as exc:
         flash(exc.message, "error")
-        return list_page(current_user, read_args({}))
+        return list_page(current_user, read_args({}), rows=True)
 
 
 @bp.route("/requests")

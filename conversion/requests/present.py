@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 from jinja2 import pass_context, pass_eval_context
 from markupsafe import Markup, escape
@@ -467,3 +468,54 @@ def list_rows(items, *, pick: bool) -> Markup:
             f"    </tr>"
         )
     return Markup("".join(rows))
+
+
+def _who(person) -> str:
+    node = person.node
+    where = f", {escape(node.code)}" if node else ""
+    return f'{escape(person.display_name)} <span class="muted">({escape(person.role.value)}{where})</span>'
+
+
+STAFF_ONLY_BADGE = '<span class="badge badge-on_hold">EMMA staff only</span>'
+
+
+def timeline_html(items: list[tuple[str, Any]], role: str) -> Markup:
+    """The request page's timeline entries (requests.views._timeline: history events and
+    messages in time order), built here rather than in a Jinja loop of a dozen tags per entry."""
+    out = []
+    for kind, e in items:
+        if kind == "event":
+            data = e.data or {}
+            moved = ""
+            if e.from_status:
+                moved = f'<span class="muted">{escape(state_label(e.from_status))} → {escape(state_label(e.to_status))}</span>'
+            extra = ""
+            if data.get("node"):
+                extra += f"\n      <div>Node: {escape(data['node'])}</div>"
+            if data.get("reason"):
+                extra += f"\n      <div>Reason: {escape(cancel_reason_label(data['reason'], role))}</div>"
+            if e.comment:
+                extra += f"\n      <blockquote>{escape(e.comment)}</blockquote>"
+            if data.get("notice"):
+                extra += f'\n      <p class="note">{escape(data["notice"])}</p>'
+            out.append(
+                f'\n    <li class="tl-{escape(e.to_status)}">\n'
+                f'      <div class="tl-head">\n'
+                f"        <strong>{escape(history_label(e.trigger))}</strong>\n"
+                f"        {moved}\n"
+                f"      </div>\n"
+                f'      <div class="tl-meta">{datetime_tag(e.at)} · {_who(e.actor)}</div>{extra}\n'
+                f"    </li>"
+            )
+        else:
+            internal, at = e.internal, e.created_at
+            out.append(
+                f'\n    <li class="tl-message{" tl-internal" if internal else ""}" id="message-{e.id}">\n'
+                f'      <div class="tl-head"><strong>{"Internal note" if internal else "Message"}</strong>\n'
+                f"        {STAFF_ONLY_BADGE if internal else ''}</div>\n"
+                f'      <div class="tl-meta"><time datetime="{escape(at.isoformat())}">{datetime_tag(at)}</time> · '
+                f"{_who(e.author)}</div>\n"
+                f'      <blockquote class="pre">{escape(e.body)}</blockquote>\n'
+                f"    </li>"
+            )
+    return Markup("".join(out))

@@ -40,13 +40,13 @@ from .models import ConversionRequest
 from .present import (
     TRIGGER_HELP,
     action_order,
-    cancel_reason_label,
     cancel_reasons_for,
     confirmation,
     humanize,
     list_rows,
     options_html,
     state_label,
+    timeline_html,
     trigger_label,
 )
 
@@ -358,11 +358,10 @@ def render_request(
         sections=sections,
         eta=estimate(req),
         open_action=open_action,
-        timeline=_timeline(req, threads.messages_of(user, req)),
+        timeline=timeline_html(_timeline(req, threads.messages_of(user, req)), _role()),
         message_body=message_body,
         can_write_notes=_role() != "requester",
         comment_required=lifecycle.COMMENT_REQUIRED,
-        reason_label=cancel_reason_label,
         trigger_help=TRIGGER_HELP,
         list_title=LIST_TITLES[_role()],
     ), status

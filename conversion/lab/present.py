@@ -162,3 +162,36 @@ class RecordRows:
             f"    </form>\n"
             f"  </details>\n  "
         )
+
+
+def _options(values, chosen) -> str:
+    return "".join(
+        f'<option value="{escape(v)}"{" selected" if chosen == v else ""}>{escape(v) or "—"}</option>' for v in values
+    )
+
+
+def litter_rows(count: int, table: list[dict], source: str, product: str) -> Markup:
+    """The rows of the litter table (one animal each; `table` holds the rows posted back with an
+    error), built here: a Jinja loop of three option loops per row was a third of the workspace."""
+    alleles, seen = [""], set()
+    for v in (source, product, "wt"):  # Jinja's `unique`: the first of each, ignoring case
+        key = v.lower() if isinstance(v, str) else v
+        if key not in seen:
+            seen.add(key)
+            alleles.append(v)
+    out = []
+    for n in range(max(count, len(table))):
+        r = table[n] if n < len(table) else {}
+        i = n + 1
+        out.append(
+            f"\n          <tr><td>{i}</td>\n"
+            f'            <td><input name="animals-{n}-label" aria-label="Label of row {i}" maxlength="60" '
+            f'value="{escape(r.get("label") or "")}"></td>\n'
+            f'            <td><select name="animals-{n}-sex" aria-label="Sex of row {i}">'
+            f"{_options(('', 'female', 'male', 'unknown'), r.get('sex'))}</select></td>\n"
+            f'            <td><select name="animals-{n}-allele" aria-label="Target locus of row {i}">'
+            f"{_options(alleles, r.get('allele'))}</select></td>\n"
+            f'            <td><select name="animals-{n}-transgene" aria-label="Deleter transgene of row {i}">'
+            f"{_options(('', 'negative', 'positive'), r.get('deleter_transgene'))}</select></td></tr>"
+        )
+    return Markup("".join(out))

@@ -33,7 +33,7 @@ from .forms import (
     opts,
 )
 from .models import KINDS, SHIPMENT_MATERIALS
-from .present import RecordRows, expected_qc, qc_flags
+from .present import RecordRows, expected_qc, litter_rows, qc_flags
 
 bp = Blueprint("lab", __name__)
 
@@ -188,6 +188,7 @@ def init_app(app) -> None:
 
     app.register_blueprint(bp)
     add_page_section(app, workspace)
+    app.add_template_global(litter_rows, "litter_rows")
 
 
 # ---- posting ----------------------------------------------------------------------------

@@ -417,6 +417,7 @@ def init_app(app) -> None:
     app.add_template_filter(strain_name, "strain_name")
     app.add_template_filter(node_options, "node_options")
     app.add_template_global(plan_stages, "plan_stages")
+    app.add_template_global(form_field, "form_field")
     app.jinja_env.globals.setdefault("DELIVERABLE_LABELS", DELIVERABLE_LABELS)
     app.jinja_env.globals.setdefault("NOW", NOW)
     app.jinja_env.globals.setdefault("WAITS_FOR", WAITS_FOR)
@@ -518,4 +519,24 @@ def timeline_html(items: list[tuple[str, Any]], role: str) -> Markup:
                 f'      <blockquote class="pre">{escape(e.body)}</blockquote>\n'
                 f"    </li>"
             )
+    return Markup("".join(out))
+
+
+def form_field(f, hint: str | None = None, wide: bool = False, **attrs) -> Markup:
+    """A labelled WTForms field with its hint and errors wired up for screen readers: the `field`
+    macro of requests/_macros.html, in Python (the lab workspace renders a few dozen per page)."""
+    fid = escape(f.id)
+    errors = f.errors
+    out = [f'<div class="field{" wide" if wide else ""}{" has-error" if errors else ""}">\n  {f.label(for_=f.id)}\n']
+    if hint:
+        out.append(f'  <p class="hint" id="{fid}-hint">{escape(hint)}</p>\n')
+    described = ((f"{f.id}-hint " if hint else "") + (f"{f.id}-error" if errors else "")).strip()
+    if described:
+        attrs["aria-describedby"] = described
+    if errors:
+        attrs["aria-invalid"] = "true"
+    out.append(f"  {f(**attrs)}\n")
+    if errors:
+        out.append(f'  <p class="field-error" id="{fid}-error">{" ".join(str(escape(e)) for e in errors)}</p>\n')
+    out.append("</div>")
     return Markup("".join(out))

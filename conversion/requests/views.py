@@ -110,7 +110,10 @@ def index():
     bulk = None
     if _role() != "requester" and listing.items:
         user = current_user._get_current_object()  # not the proxy once per row
-        offered = {t for r in listing.items for t in ops.available_triggers(user, r)}
+        # what each request offers depends on its state and who is asking, not on the request:
+        # once per (state, node, whether it is the user's own) on the page
+        kinds = {(r.status, r.held_status, r.node_id, r.requester_id == user.id): r for r in listing.items}
+        offered = {t for r in kinds.values() for t in ops.available_triggers(user, r)}
         # the bulk form's selects as HTML (it posts to bulk(), validated there as a BulkForm):
         # WTForms rendered them option by option, a tenth of the page's CPU
         bulk = SimpleNamespace(

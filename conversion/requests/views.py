@@ -108,7 +108,10 @@ def index():
     listing = _listing(read_args(request.args))
     args = listing.args
     bulk = None
-    if _role() != "requester" and listing.items:
+    role = _role()
+    # one read of the nodes for the bulk form's assign select and the coordinator's node filter
+    nodes = all_nodes() if role == "coordinator" or (role != "requester" and listing.items) else []
+    if role != "requester" and listing.items:
         user = current_user._get_current_object()  # not the proxy once per row
         # what each request offers depends on its state and who is asking, not on the request:
         # once per (state, node, whether it is the user's own) on the page
@@ -121,15 +124,13 @@ def index():
                 [("", "Choose an action…")] + [(t, trigger_label(t)) for t in lifecycle.TRIGGERS if t in offered]
             ),
             reasons=options_html([("", "—")] + list(lifecycle.CANCEL_REASONS.items())),
-            nodes=options_html(
-                [("", "—")] + [(n.code, f"{n.code} · {n.name}") for n in all_nodes() if n.offers_conversion]
-            ),
+            nodes=options_html([("", "—")] + [(n.code, f"{n.code} · {n.name}") for n in nodes if n.offers_conversion]),
         )
     defaults = read_args({})
     link_args = {k: v for k, v in args.items() if v and v != defaults[k]}  # short, shareable URLs
     return render_template(
         "requests/list.html",
-        title=LIST_TITLES[_role()],
+        title=LIST_TITLES[role],
         listing=listing,
         args=args,
         link_args=link_args,
@@ -139,7 +140,7 @@ def index():
         states=lifecycle.STATES,
         bulk=bulk,
         rows=list_rows(listing.items, pick=bulk is not None),
-        nodes=all_nodes() if _role() == "coordinator" else [],
+        nodes=nodes if role == "coordinator" else [],
     )
 
 

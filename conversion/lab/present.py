@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
+from markupsafe import Markup, escape
+
 from ..requests.models import ConversionRequest
+from ..requests.present import _time_tag, date_tag, datetime_tag
 
 
 def expected_qc(req: ConversionRequest) -> dict[int, dict[str, str]]:
@@ -39,3 +44,154 @@ def qc_flags(results: list[dict], expected: dict[int, dict[str, str]]) -> dict[i
         if why:
             flags[q["id"]] = "; ".join(why)
     return flags
+
+
+def _text(value) -> Markup | str:
+    """`{{ value }}` in a page: escaped, dates as <time> tags."""
+    if isinstance(value, (date, datetime)):
+        return _time_tag(value)
+    return escape(value)
+
+
+def _show(value) -> Markup | str:
+    if value is None or value == "":
+        return "—"
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    return _text(value)
+
+
+def _raw(value) -> Markup | str:
+    if value is None:
+        return ""
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    return _text(value)
+
+
+class RecordRows:
+    """Each lab record's history (void note, corrections) and its "Correct" and "Void" forms, built
+    in Python with the page's one CSRF token: a Jinja macro per record rendered a WTForm's CSRF
+    field twice per record and cost a fifth of the request page's CPU. The forms post to
+    lab.views.correct and lab.views.void, which validate them as CorrectForm and VoidForm."""
+
+    def __init__(self, req, *, editable: bool, forms: dict, fields: dict[str, list[str]], posted) -> None:
+        from flask import url_for
+        from flask_wtf.csrf import generate_csrf
+
+        token = escape(generate_csrf())
+        self.fix_csrf = Markup(f'<input id="fix-csrf_token" name="fix-csrf_token" type="hidden" value="{token}">')
+        self.void_csrf = Markup(f'<input id="void-csrf_token" name="void-csrf_token" type="hidden" value="{token}">')
+        self.editable = editable
+        self.forms = forms
+        self.fields = fields
+        self.posted = posted  # the posted form (a correction shown again with its values)
+        # "/requests/<id>/" once: url_for per record and action cost more than the rest of a row
+        self.base = url_for("lab.correct", request_id=req.id, kind="k", record_id=0).rsplit("/k/0/correct", 1)[0]
+
+    def history(self, rec: dict) -> Markup:
+        out = []
+        if rec.get("voided"):
+            void = rec.get("void") or {}
+            by = f" by {escape(void['by'])}" if void.get("by") else ""
+            out.append(
+                f'<p class="void-note">Voided <span class="date">{date_tag(void.get("at"))}</span>{by}: '
+                f"{escape(void.get('reason'))}</p>"
+            )
+        corrections = rec.get("corrections")
+        if corrections:
+            items = []
+            for c in corrections:
+                changes = "; ".join(
+                    f"{escape(f)} <del>{_show(pair[0])}</del> → <ins>{_show(pair[1])}</ins>"
+                    for f, pair in c["changes"].items()
+                )
+                items.append(
+                    f'<li><span class="date">{datetime_tag(c.get("at"))}</span> · {escape(c.get("by"))} · '
+                    f"<em>{escape(c.get('reason'))}</em>:\n      {changes}</li>"
+                )
+            out.append(
+                f'\n  <details class="corrections"><summary>Corrected {len(corrections)}×</summary>\n'
+                f"    <ul>{''.join(items)}</ul>\n  </details>"
+            )
+        return Markup("".join(out))
+
+    def actions(self, kind: str, rec: dict, noun: str = "") -> Markup:
+        if not self.editable or rec.get("voided"):
+            return Markup("")
+        rid = rec["id"]
+        fix = self.forms.get(f"fix-{kind}-{rid}")
+        vf = self.forms.get(f"void-{kind}-{rid}")
+        noun = f" {escape(noun)}" if noun else ""
+        version = _raw(rec.get("version"))
+        key = f"{escape(kind)}-{rid}"
+        rows = []
+        for f in self.fields[kind]:
+            was = _raw(rec.get(f))
+            now = escape(self.posted.get(f"set-{f}", was)) if fix else was
+            rows.append(
+                f'\n      <div class="field"><label for="set-{key}-{f}">{escape(f.replace("_", " "))}</label>\n'
+                f'        <input type="hidden" name="was-{f}" value="{was}">\n'
+                f'        <input id="set-{key}-{f}" name="set-{f}" value="{now}"></div>'
+            )
+        reason = escape(fix.reason.data or "") if fix else ""
+        url = f"{self.base}/{escape(kind)}/{rid}"
+        return Markup(
+            f'\n  <details class="row-action"{" open" if fix else ""}><summary>Correct{noun}</summary>\n'
+            f'    <form method="post" action="{url}/correct" class="form-grid correct-form">\n'
+            f"      {self.fix_csrf}\n"
+            f'      <input type="hidden" name="fix-version" value="{version}">{"".join(rows)}\n'
+            f'      <div class="field wide"><label for="fix-{key}-reason">Why (required, kept with the old value)'
+            f"</label>\n"
+            f'        <input id="fix-{key}-reason" name="fix-reason" required maxlength="2000" value="{reason}">'
+            f"</div>\n"
+            f'      <div class="field submit"><button type="submit">Save correction</button></div>\n'
+            f"    </form>\n"
+            f"  </details>\n"
+            f'  <details class="row-action"{" open" if vf else ""}><summary>Void{noun}</summary>\n'
+            f'    <form method="post" action="{url}/void" class="void-form">\n'
+            f"      {self.void_csrf}\n"
+            f'      <input type="hidden" name="void-version" value="{version}">\n'
+            f'      <label for="void-{key}-reason">Why void it (required)</label>\n'
+            f'      <input id="void-{key}-reason" name="void-reason" required maxlength="2000">\n'
+            f'      <button type="submit" class="danger">Void record</button>\n'
+            f"    </form>\n"
+            f"  </details>\n  "
+        )
+
+
+def _options(values, chosen) -> str:
+    return "".join(
+        f'<option value="{escape(v)}"{" selected" if chosen == v else ""}>{escape(v) or "—"}</option>' for v in values
+    )
+
+
+def litter_rows(count: int, table: list[dict], source: str, product: str) -> Markup:
+    """The rows of the litter table (one animal each; `table` holds the rows posted back with an
+    error), built here: a Jinja loop of three option loops per row was a third of the workspace."""
+    alleles, seen = [""], set()
+    for v in (source, product, "wt"):  # Jinja's `unique`: the first of each, ignoring case
+        key = v.lower() if isinstance(v, str) else v
+        if key not in seen:
+            seen.add(key)
+            alleles.append(v)
+    out = []
+    for n in range(max(count, len(table))):
+        r = table[n] if n < len(table) else {}
+        i = n + 1
+        out.append(
+            f"\n          <tr><td>{i}</td>\n"
+            f'            <td><input name="animals-{n}-label" aria-label="Label of row {i}" maxlength="60" '
+            f'value="{escape(r.get("label") or "")}"></td>\n'
+            f'            <td><select name="animals-{n}-sex" aria-label="Sex of row {i}">'
+            f"{_options(('', 'female', 'male', 'unknown'), r.get('sex'))}</select></td>\n"
+            f'            <td><select name="animals-{n}-allele" aria-label="Target locus of row {i}">'
+            f"{_options(alleles, r.get('allele'))}</select></td>\n"
+            f'            <td><select name="animals-{n}-transgene" aria-label="Deleter transgene of row {i}">'
+            f"{_options(('', 'negative', 'positive'), r.get('deleter_transgene'))}</select></td></tr>"
+        )
+    return Markup("".join(out))

@@ -33,7 +33,7 @@ from .forms import (
     opts,
 )
 from .models import KINDS, SHIPMENT_MATERIALS
-from .present import expected_qc, qc_flags
+from .present import RecordRows, expected_qc, litter_rows, qc_flags
 
 bp = Blueprint("lab", __name__)
 
@@ -155,6 +155,7 @@ def workspace(req: ConversionRequest, user, replace: dict) -> dict | None:
         return None
     editable = _is_node_staff(req) and req.status not in FINAL_STATES
     expected = expected_qc(req)
+    fields = {kind: lab.correctable(kind) for kind in KINDS}
     fixes = dict(FIXES)
     if req.status == "breeding":  # start_qc: the animal first, then a mating not marked unsuccessful
         step_matings = [m for m in records["matings"] if not m["voided"] and m["step"] == req.current_step]
@@ -174,12 +175,11 @@ def workspace(req: ConversionRequest, user, replace: dict) -> dict | None:
         "frozen": req.status in FINAL_STATES,
         "expected": expected,
         "flags": qc_flags(records["qc"], expected),
-        "fields": {kind: lab.correctable(kind) for kind in KINDS},
+        "fields": fields,
         "rows": min(max(request.args.get("rows", TABLE_ROWS, type=int) or TABLE_ROWS, 1), 50),
         "table": replace.get("table_rows") or [],
         "materials": SHIPMENT_MATERIALS,
-        "correct_form": CorrectForm(prefix="fix"),
-        "void_form": VoidForm(prefix="void"),
+        "rows_html": RecordRows(req, editable=editable, forms=forms, fields=fields, posted=request.form),
     }
 
 
@@ -188,6 +188,7 @@ def init_app(app) -> None:
 
     app.register_blueprint(bp)
     add_page_section(app, workspace)
+    app.add_template_global(litter_rows, "litter_rows")
 
 
 # ---- posting ----------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from workflows.lifecycle import FINAL_STATES, OPEN_STATES
+from workflows.lifecycle import FINAL_STATES, OPEN_STATES, STATES, machine
 
 from ..accounts.models import Role, User
 from ..catalogue.models import DeleterStrain, deleter_label
@@ -951,27 +951,67 @@ def _rows(model, req_id: int, *options) -> list:
     )
 
 
-# Lab work is recorded from rederivation on, after `accepted`: a request still in (or held in) one of
-# these states, or rejected, never got there, so it has no lab records but paperwork (no query).
-BEFORE_LAB_WORK = ("submitted", "approved", "assigned", "rejected")
+# The states each kind read by lab_records is recorded in (a mating's litters come with it, a
+# session's thaws with it: a litter needs a mating, a thaw a session).
+_RECORDED_IN = {
+    "matings": frozenset(STATES_FOR["matings"]),
+    "animals": frozenset(STATES_FOR["animals"]),
+    "qc": frozenset(STATES_FOR["qc"]),
+    "cryo": frozenset(STATES_FOR["cryo"]),
+    "shipments": frozenset(STATES_FOR["shipments"]),
+}
+
+
+def _reachable_before() -> dict[str, frozenset[str]]:
+    """{state: the states a request in it can have been in}, from the lifecycle's transitions
+    (holds and cancellations aside: a held request is read by its held state; a cancelled one
+    may have been anywhere)."""
+    came_from: dict[str, set[str]] = defaultdict(set)
+    for trigger, event in machine.events.items():
+        if trigger in ("hold", "resume", "cancel"):
+            continue
+        for source, transitions in event.transitions.items():
+            for t in transitions:
+                came_from[str(t.dest)].add(source)
+    out = {}
+    for state in STATES:
+        seen, todo = {state}, [state]
+        while todo:
+            for before in came_from[todo.pop()] - seen:
+                seen.add(before)
+                todo.append(before)
+        out[state] = frozenset(seen)
+    out["cancelled"] = out["on_hold"] = frozenset(STATES)
+    return out
+
+
+REACHABLE_BEFORE = _reachable_before()
+
+
+def kinds_recorded(req) -> tuple[str, ...]:
+    """The kinds of READ_KINDS the request can have records of: those recorded in a state it went
+    through (`req.reached`, the states of its history, when the caller read it: RequestRow), else
+    in a state the lifecycle can have taken it through. A request still before rederivation, or
+    rejected, has none (its lab_records read the paperwork alone)."""
+    reached: frozenset[str] | None = getattr(req, "reached", None)
+    if reached is None:
+        state = req.held_status if req.status == "on_hold" else req.status
+        reached = REACHABLE_BEFORE.get(state or "", frozenset(STATES))
+    return tuple(kind for kind in READ_KINDS if not _RECORDED_IN[kind].isdisjoint(reached))
 
 
 def lab_records(req: ConversionRequest, user: User | None = None) -> dict:
     """Every record of the request, voided ones included (marked), with their corrections, and
-    the stock. A requester sees the shipments only (courier, tracking: never storage positions)."""
-    started = (req.held_status if req.status == "on_hold" else req.status) not in BEFORE_LAB_WORK
+    the stock. A requester sees the shipments only (courier, tracking: never storage positions).
+    Only the kinds the request's states can have are read (kinds_recorded): the others are empty."""
+    kinds = kinds_recorded(req)
     requester = user is not None and user.role is Role.requester
     if requester:
-        shipments = read_records(req.id, ("shipments",))["shipments"] if started else []
+        shipments = read_records(req.id, ("shipments",))["shipments"] if "shipments" in kinds else []
         return {"shipments": [{k: s[k] for k in PUBLIC_SHIPMENT} for s in shipments if not s["voided"]]}
-    if not started:
-        paper = db.session.get(Paperwork, req.id)
-        return {
-            "paperwork": paper.to_dict() if paper else None,
-            **{kind: [] for kind in READ_KINDS},
-            "stock": stock(req, {kind: [] for kind in READ_KINDS}),
-        }
-    records = read_records(req.id, ("paperwork", *READ_KINDS))
+    records = read_records(req.id, ("paperwork", *kinds))
+    for kind in READ_KINDS:
+        records.setdefault(kind, [])
     records["stock"] = stock(req, records)
     return records
 

@@ -10,7 +10,7 @@ from typing import cast
 
 from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from workflows import lifecycle
@@ -21,7 +21,7 @@ from ..catalogue.models import Access, Node, Strain
 from ..catalogue.operations import create_derived_strain, escape_like, find_archived, get_node, get_strain
 from ..countries import normalise_vat, parse_country
 from ..errors import ApiError, Conflict, Forbidden, Invalid, NotFound, from_lifecycle
-from ..extensions import db, sqlite_write_lock, utcnow
+from ..extensions import db, iso_utc, sqlite_write_lock, utcnow
 from ..inputs import MAX_INT
 from . import tallies
 from .models import ConversionRequest, Deliverable, RequestEvent, RequestTally, Sector, conversion_problem
@@ -103,6 +103,160 @@ def get_request(user: User, request_id: int, *, for_update: bool = False, detail
     return req
 
 
+# ---- the API detail, read with Core ------------------------------------------------------
+# Two statements built once per process (per role), reading only the columns the detail shows:
+# loading the request, its strain, node, requester and archived strain as ORM entities, and the
+# history with full actor and node rows, cost three times the CPU (docs/benchmarks.md).
+_archived = aliased(Strain)
+REQUEST_FIELDS = (
+    "id",
+    "reference",
+    "status",
+    "held_status",
+    "target",
+    "source_class",
+    "product_symbol",
+    "product_class",
+    "product_strain_name",
+    "plan",
+    "step_count",
+    "current_step",
+    "use_tat_cre",
+    "deliverable",
+    "billing_organisation",
+    "billing_address",
+    "billing_country",
+    "billing_vat_number",
+    "billing_sector",
+    "created_at",
+    "updated_at",
+    "requester_id",
+    "node_id",
+)
+DETAIL_COLUMNS = (
+    *(getattr(ConversionRequest, name) for name in REQUEST_FIELDS),
+    Strain.emma_id.label("strain_emma_id"),
+    Strain.gene.label("strain_gene"),
+    Strain.strain_name.label("strain_name"),
+    Strain.allele_symbol.label("strain_allele_symbol"),
+    Strain.access.label("strain_access"),
+    Node.code.label("node_code"),
+    User.email.label("requester_email"),
+    _archived.emma_id.label("archived_emma_id"),
+)
+_DETAIL_STATEMENTS: dict[Role, Select] = {}
+HISTORY = (
+    select(
+        RequestEvent.trigger,
+        RequestEvent.from_status,
+        RequestEvent.to_status,
+        User.email,
+        RequestEvent.at,
+        RequestEvent.comment,
+        RequestEvent.data,
+    )
+    .join(User, User.id == RequestEvent.actor_id)
+    .where(RequestEvent.request_id == bindparam("request_id"))
+    .order_by(RequestEvent.id)
+)
+
+
+class RequestRow:
+    """A request as the detail JSON, the lifecycle's permissions and lab's detail extra read it:
+    the DETAIL_COLUMNS as attributes, its history as the JSON of RequestEvent.to_dict, and the
+    states that history went through (`reached`). From read_request_detail(), or of() an ORM row."""
+
+    id: int
+    status: str
+    held_status: str | None
+    plan: dict
+    current_step: int
+    requester_id: int
+    node_id: int | None
+    deliverable: Deliverable
+    product_class: str
+
+    def __init__(self, values: dict, history: list[dict]) -> None:
+        self.__dict__.update(values)
+        self.history = history
+        self.reached = frozenset(e["to"] for e in history)
+
+    @classmethod
+    def of(cls, req: ConversionRequest) -> RequestRow:
+        values = {name: getattr(req, name) for name in REQUEST_FIELDS}
+        strain, node, archived = req.strain, req.node, req.archived_strain if req.archived_strain_id else None
+        values.update(
+            strain_emma_id=strain.emma_id,
+            strain_gene=strain.gene,
+            strain_name=strain.strain_name,
+            strain_allele_symbol=strain.allele_symbol,
+            strain_access=strain.access,
+            node_code=node.code if node else None,
+            requester_email=req.requester.email,
+            archived_emma_id=archived.emma_id if archived else None,
+        )
+        return cls(values, [e.to_dict() for e in req.history])
+
+    @property
+    def step(self) -> dict | None:
+        """The plan step being worked on now (ConversionRequest.step)."""
+        steps = self.plan.get("step_details", [])
+        return steps[min(self.current_step, len(steps)) - 1] if steps else None
+
+
+def event_json(e) -> dict:
+    """RequestEvent.to_dict() of a HISTORY row."""
+    out = {
+        "trigger": e.trigger,
+        "from": e.from_status,
+        "to": e.to_status,
+        "by": e.email,
+        "at": iso_utc(e.at),
+        "comment": e.comment,
+    }
+    if e.data:
+        out["data"] = e.data
+    return out
+
+
+def _detail_statement(role: Role) -> Select:
+    stmt = _DETAIL_STATEMENTS.get(role)
+    if stmt is None:
+        stmt = (
+            select(*DETAIL_COLUMNS)
+            .select_from(ConversionRequest)
+            .join(Strain, ConversionRequest.strain_id == Strain.id)
+            .join(User, ConversionRequest.requester_id == User.id)
+            .outerjoin(Node, ConversionRequest.node_id == Node.id)
+            .outerjoin(_archived, ConversionRequest.archived_strain_id == _archived.id)
+            .where(ConversionRequest.id == bindparam("request_id"))
+        )
+        if role is Role.requester:
+            stmt = stmt.where(ConversionRequest.requester_id == bindparam("user_id"))
+        elif role is Role.staff:
+            stmt = stmt.where(ConversionRequest.node_id == bindparam("node_id"))
+        _DETAIL_STATEMENTS[role] = stmt
+    return stmt
+
+
+def read_request_detail(user: User, request_id: int) -> RequestRow:
+    """The request as a RequestRow if `user` may see it (404 otherwise, as get_request): two Core
+    statements, the request with its strain, node, requester and archived strain, then its history."""
+    try:
+        request_id = int(request_id)
+    except (TypeError, ValueError):
+        raise NotFound(f"No request {request_id!r}, or it is not yours to see.") from None
+    if not 1 <= request_id <= MAX_INT:
+        raise NotFound(f"No request {request_id}, or it is not yours to see.")
+    conn = db.session.connection()
+    row = conn.execute(
+        _detail_statement(user.role), {"request_id": request_id, "user_id": user.id, "node_id": user.node_id}
+    ).first()
+    if row is None:
+        raise NotFound(f"No request {request_id}, or it is not yours to see.")
+    return RequestRow(row._asdict(), [event_json(e) for e in conn.execute(HISTORY, {"request_id": request_id})])
+
+
 def get_request_by_reference(user: User, reference: str) -> ConversionRequest:
     req = db.session.scalar(visible_requests(user).where(ConversionRequest.reference == reference))
     if req is None:
@@ -110,7 +264,7 @@ def get_request_by_reference(user: User, reference: str) -> ConversionRequest:
     return req
 
 
-def actor_for(user: User, req: ConversionRequest) -> lifecycle.Actor:
+def actor_for(user: User, req: ConversionRequest | RequestRow) -> lifecycle.Actor:
     return lifecycle.Actor(
         role=user.role.value,
         is_owner=req.requester_id == user.id,
@@ -118,7 +272,7 @@ def actor_for(user: User, req: ConversionRequest) -> lifecycle.Actor:
     )
 
 
-def available_triggers(user: User, req: ConversionRequest) -> list[str]:
+def available_triggers(user: User, req: ConversionRequest | RequestRow) -> list[str]:
     return lifecycle.available_triggers(req, actor_for(user, req))
 
 

@@ -169,7 +169,7 @@ def submit(body):
 
 
 @blp.route("/requests", methods=["GET"])
-@blp.arguments(ListQuery, location="query")
+@blp.arguments(ListQuery(), location="query")  # one instance: webargs builds none per call
 @blp.response(200, RequestListSchema)
 @_errors(401, 422)
 def list_requests(args):

@@ -8,7 +8,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    bindparam,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    text,
+    union_all,
+)
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -144,20 +157,15 @@ DETAIL_COLUMNS = (
     User.email.label("requester_email"),
     _archived.emma_id.label("archived_emma_id"),
 )
-_DETAIL_STATEMENTS: dict[Role, Select] = {}
-HISTORY = (
-    select(
-        RequestEvent.trigger,
-        RequestEvent.from_status,
-        RequestEvent.to_status,
-        User.email,
-        RequestEvent.at,
-        RequestEvent.comment,
-        RequestEvent.data,
-    )
-    .join(User, User.id == RequestEvent.actor_id)
-    .where(RequestEvent.request_id == bindparam("request_id"))
-    .order_by(RequestEvent.id)
+_DETAIL_STATEMENTS: dict[Role, Any] = {}
+HISTORY_COLUMNS = (
+    RequestEvent.trigger,
+    RequestEvent.from_status,
+    RequestEvent.to_status,
+    User.email,
+    RequestEvent.at,
+    RequestEvent.comment,
+    RequestEvent.data,
 )
 
 
@@ -205,7 +213,7 @@ class RequestRow:
 
 
 def event_json(e) -> dict:
-    """RequestEvent.to_dict() of a HISTORY row."""
+    """RequestEvent.to_dict() of a row of HISTORY_COLUMNS."""
     out = {
         "trigger": e.trigger,
         "from": e.from_status,
@@ -219,11 +227,20 @@ def event_json(e) -> dict:
     return out
 
 
-def _detail_statement(role: Role) -> Select:
+def _nulls(columns) -> list:
+    """Typed NULLs standing for `columns` in the other arm of a UNION ALL (same names and types)."""
+    return [sql_cast(null(), c.type).label(c.key) for c in columns]
+
+
+def _detail_statement(role: Role):
+    """The request (the first row, part 0) and its history (part 1, in order) in one statement: the
+    UNION ALL of the request's row with NULLs for the history's columns, and of each history row
+    with NULLs for the request's. An invisible request gives history rows alone."""
     stmt = _DETAIL_STATEMENTS.get(role)
     if stmt is None:
-        stmt = (
-            select(*DETAIL_COLUMNS)
+        request_arm = (
+            select(literal_column("0", Integer()).label("part"), *DETAIL_COLUMNS, *_nulls(HISTORY_COLUMNS))
+            .add_columns(sql_cast(null(), Integer()).label("event_id"))
             .select_from(ConversionRequest)
             .join(Strain, ConversionRequest.strain_id == Strain.id)
             .join(User, ConversionRequest.requester_id == User.id)
@@ -232,29 +249,41 @@ def _detail_statement(role: Role) -> Select:
             .where(ConversionRequest.id == bindparam("request_id"))
         )
         if role is Role.requester:
-            stmt = stmt.where(ConversionRequest.requester_id == bindparam("user_id"))
+            request_arm = request_arm.where(ConversionRequest.requester_id == bindparam("user_id"))
         elif role is Role.staff:
-            stmt = stmt.where(ConversionRequest.node_id == bindparam("node_id"))
+            request_arm = request_arm.where(ConversionRequest.node_id == bindparam("node_id"))
+        history_arm = (
+            select(literal_column("1", Integer()).label("part"), *_nulls(DETAIL_COLUMNS), *HISTORY_COLUMNS)
+            .add_columns(RequestEvent.id.label("event_id"))
+            .join(User, User.id == RequestEvent.actor_id)
+            .where(RequestEvent.request_id == bindparam("request_id"))
+        )
+        stmt = union_all(request_arm, history_arm).order_by(literal_column("part"), literal_column("event_id"))
         _DETAIL_STATEMENTS[role] = stmt
     return stmt
 
 
+_REQUEST_KEYS = tuple(c.key for c in DETAIL_COLUMNS)
+
+
 def read_request_detail(user: User, request_id: int) -> RequestRow:
-    """The request as a RequestRow if `user` may see it (404 otherwise, as get_request): two Core
-    statements, the request with its strain, node, requester and archived strain, then its history."""
+    """The request as a RequestRow if `user` may see it (404 otherwise, as get_request): one Core
+    statement, the request with its strain, node, requester and archived strain, and its history."""
     try:
         request_id = int(request_id)
     except (TypeError, ValueError):
         raise NotFound(f"No request {request_id!r}, or it is not yours to see.") from None
     if not 1 <= request_id <= MAX_INT:
         raise NotFound(f"No request {request_id}, or it is not yours to see.")
-    conn = db.session.connection()
-    row = conn.execute(
-        _detail_statement(user.role), {"request_id": request_id, "user_id": user.id, "node_id": user.node_id}
-    ).first()
-    if row is None:
+    rows = (
+        db.session.connection()
+        .execute(_detail_statement(user.role), {"request_id": request_id, "user_id": user.id, "node_id": user.node_id})
+        .all()
+    )
+    if not rows or rows[0].part != 0:
         raise NotFound(f"No request {request_id}, or it is not yours to see.")
-    return RequestRow(row._asdict(), [event_json(e) for e in conn.execute(HISTORY, {"request_id": request_id})])
+    first = rows[0]._mapping
+    return RequestRow({key: first[key] for key in _REQUEST_KEYS}, [event_json(e) for e in rows[1:]])
 
 
 def get_request_by_reference(user: User, reference: str) -> ConversionRequest:

@@ -1002,14 +1002,11 @@ REACHABLE_BEFORE = _reachable_before()
 
 
 def kinds_recorded(req) -> tuple[str, ...]:
-    """The kinds of READ_KINDS the request can have records of: those recorded in a state it went
-    through (`req.reached`, the states of its history, when the caller read it: RequestRow), else
-    in a state the lifecycle can have taken it through. A request still before rederivation, or
-    rejected, has none (its lab_records read the paperwork alone)."""
-    reached: frozenset[str] | None = getattr(req, "reached", None)
-    if reached is None:
-        state = req.held_status if req.status == "on_hold" else req.status
-        reached = REACHABLE_BEFORE.get(state or "", frozenset(STATES))
+    """The kinds of READ_KINDS the request can have records of: those recorded in a state the
+    lifecycle can have taken it through (a held request: by its held state; a cancelled one: any).
+    A request still before rederivation, or rejected, has none (lab_records reads the paperwork)."""
+    state = req.held_status if req.status == "on_hold" else req.status
+    reached = REACHABLE_BEFORE.get(state or "", frozenset(STATES))
     return tuple(kind for kind in READ_KINDS if not _RECORDED_IN[kind].isdisjoint(reached))
 
 

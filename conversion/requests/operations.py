@@ -171,8 +171,8 @@ HISTORY_COLUMNS = (
 
 class RequestRow:
     """A request as the detail JSON, the lifecycle's permissions and lab's detail extra read it:
-    the DETAIL_COLUMNS as attributes, its history as the JSON of RequestEvent.to_dict, and the
-    states that history went through (`reached`). From read_request_detail(), or of() an ORM row."""
+    the DETAIL_COLUMNS as attributes and its history as the JSON of RequestEvent.to_dict. From
+    read_request_detail(), or of() an ORM row."""
 
     id: int
     status: str
@@ -187,7 +187,6 @@ class RequestRow:
     def __init__(self, values: dict, history: list[dict]) -> None:
         self.__dict__.update(values)
         self.history = history
-        self.reached = frozenset(e["to"] for e in history)
 
     @classmethod
     def of(cls, req: ConversionRequest) -> RequestRow:

@@ -204,7 +204,7 @@ def fire(body, request_id):
     data = {k: body[k] for k in ("node", "reason") if body.get(k) is not None}
     req, _ = ops.fire_trigger(user, request_id, body["trigger"], comment=body["comment"], **data)
     try:
-        return row_detail(ops.read_request_detail(user, request_id), user)  # reloaded in 2 statements
+        return row_detail(ops.read_request_detail(user, request_id), user)  # reloaded with Core
     except NotFound:  # committed, and out of the caller's view now (a staff decline): still a 200
         return request_detail(req, user)
 

@@ -701,3 +701,28 @@ def test_two_staff_correcting_the_same_record_at_once_one_wins_the_other_gets_40
         assert now[field] == value
     for field, value in changes[1 - winner].items():
         assert now[field] != value
+
+
+def test_records_show_after_the_request_steps_back_or_is_held(api):
+    """Lab records are read only for the kinds the request's states can have (issue 20): a founder
+    recorded in rederivation still shows once rederivation failed (back to accepted) and while the
+    request is held there; a request before lab work shows none."""
+    rid, _ = _at(api, "rederivation")
+    api.ok(
+        "staff_mrc",
+        f"/requests/{rid}/animals",
+        {"label": "F0-7", "born_on": "2026-02-01", "sex": "female", "allele": "tm1a"},
+    )
+    api.go("staff_mrc", rid, "rederivation_failed", comment="No founder carried the allele")
+    for step in ("accepted", "on_hold"):
+        for who in ("coordinator", "staff_mrc"):
+            shown = api.get(who, f"/requests/{rid}").get_json()
+            assert shown["status"] == step
+            assert [a["label"] for a in shown["records"]["animals"]] == ["F0-7"], (who, step)
+            assert shown["records"]["paperwork"]["po_reference"] == "PO-1"
+            assert shown["records"]["matings"] == [] and shown["records"]["shipments"] == []
+        if step == "accepted":
+            api.go("coordinator", rid, "hold", comment="Waiting for the client")
+    assert api.get("requester", f"/requests/{rid}").get_json()["records"] == {"shipments": []}
+    fresh = api.submit(None, "c")["id"]
+    assert api.get("coordinator", f"/requests/{fresh}").get_json()["records"]["animals"] == []

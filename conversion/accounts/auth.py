@@ -9,7 +9,8 @@ from functools import wraps
 from flask import abort, current_app, g, request, session
 from flask_login import current_user
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from ..extensions import db, login_manager, utcnow
 from .models import ApiToken, Role, User, UserSession, hash_token
@@ -64,23 +65,36 @@ def issue_token(user: User) -> str:
     return token
 
 
-# One statement per API call, built once per process (building it cost about as much CPU as
-# running it); only the user is loaded as an ORM entity (the token's two dates are plain columns).
+# One narrow Core statement per API call, built once per process (building it cost about as much CPU
+# as running it): the caller's id, email, role, node and whether active, and the token's two dates.
+# Loading a full User entity from the wide row cost more (0.29 -> 0.18 ms per lookup, issue 20).
 _TOKEN_USER = (
-    select(User, ApiToken.revoked_at, ApiToken.expires_at)
+    select(User.id, User.email, User.role, User.node_id, User.active, ApiToken.revoked_at, ApiToken.expires_at)
     .join(ApiToken, ApiToken.user_id == User.id)
     .where(ApiToken.token_hash == bindparam("token_hash"))
 )
 
 
 def user_for_token(token: str) -> User | None:
-    row = db.session.execute(_TOKEN_USER, {"token_hash": hash_token(token)}).first()
-    if row is None:
+    """The active user of an unrevoked, unexpired token; None otherwise."""
+    row = db.session.connection().execute(_TOKEN_USER, {"token_hash": hash_token(token)}).first()
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow() or not row.active:
         return None
-    user, revoked_at, expires_at = row
-    if revoked_at is not None or expires_at <= utcnow():
-        return None
-    return user if user.active else None
+    return _session_user(row)
+
+
+def _session_user(row) -> User:
+    """The User of `row` as a persistent entity of the session, made from the columns read (no second
+    statement): the session's own copy if it holds one, else a new one whose other attributes load
+    on first use, like an expired entity's."""
+    key = identity_key(User, row.id)
+    found = db.session.identity_map.get(key)
+    if found is not None:
+        return found
+    user = User(id=row.id, email=row.email, role=row.role, node_id=row.node_id, active=row.active)
+    make_transient_to_detached(user)
+    db.session.add(user)
+    return user
 
 
 def revoke_token(token: str) -> None:

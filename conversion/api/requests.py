@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 
 from ..errors import NotFound
 from ..requests import operations as ops
-from ..requests.serialize import request_detail, summary_from_row
+from ..requests.serialize import request_detail, row_detail, summary_from_row
 from . import error_responses, require_user
 
 blp = Blueprint("api_requests", __name__, description="Conversion requests and their lifecycle")
@@ -169,7 +169,7 @@ def submit(body):
 
 
 @blp.route("/requests", methods=["GET"])
-@blp.arguments(ListQuery, location="query")
+@blp.arguments(ListQuery(), location="query")  # one instance: webargs builds none per call
 @blp.response(200, RequestListSchema)
 @_errors(401, 422)
 def list_requests(args):
@@ -191,7 +191,7 @@ def list_requests(args):
 def show(request_id):
     """One request with its plan, step, available triggers, history and lab records."""
     user = require_user()
-    return _json(request_detail(ops.get_request(user, request_id, detail=True), user))
+    return _json(row_detail(ops.read_request_detail(user, request_id), user))
 
 
 @blp.route("/requests/<int:request_id>/events", methods=["POST"])
@@ -204,10 +204,9 @@ def fire(body, request_id):
     data = {k: body[k] for k in ("node", "reason") if body.get(k) is not None}
     req, _ = ops.fire_trigger(user, request_id, body["trigger"], comment=body["comment"], **data)
     try:
-        req = ops.get_request(user, request_id, detail=True)  # reloaded in 2 statements
+        return row_detail(ops.read_request_detail(user, request_id), user)  # reloaded with Core
     except NotFound:  # committed, and out of the caller's view now (a staff decline): still a 200
-        pass
-    return request_detail(req, user)
+        return request_detail(req, user)
 
 
 @blp.route("/requests/<int:request_id>/node-suggestions", methods=["GET"])

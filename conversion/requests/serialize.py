@@ -5,13 +5,14 @@ from __future__ import annotations
 from workflows import lifecycle
 
 from ..accounts.models import Role, User
+from ..catalogue.models import Access
 from ..extensions import iso_utc
 from .hooks import detail_extras
 from .models import ConversionRequest
-from .operations import available_triggers
+from .operations import RequestRow, available_triggers
 
 
-def step_info(req: ConversionRequest) -> dict | None:
+def step_info(req: ConversionRequest | RequestRow) -> dict | None:
     step = req.step
     if step is None:
         return None
@@ -59,40 +60,52 @@ def summary_from_row(row) -> dict:
 
 
 def request_detail(req: ConversionRequest, user: User) -> dict:
-    out = request_summary(req)
-    out.update(
-        {
-            "strain_name": req.strain.strain_name,
-            "source_symbol": req.strain.allele_symbol,
-            "source_class": req.source_class,
-            "product_class": req.product_class,
-            "product_strain_name": req.product_strain_name,
-            "held_status": req.held_status,
-            "archived_strain": req.archived_strain.emma_id if req.archived_strain_id else None,
-            "step": step_info(req),
-            "plan": req.plan,
-            "use_tat_cre": req.use_tat_cre,
-            "deliverable": req.deliverable.value,
-            "billing": {
-                "organisation": req.billing_organisation,
-                "address": req.billing_address,
-                "country": req.billing_country,
-                "vat_number": req.billing_vat_number,
-                "sector": req.billing_sector.value,
-            },
-            "available_triggers": available_triggers(user, req),
-            "history": [e.to_dict() for e in req.history],
-        }
-    )
+    """The detail JSON of an ORM request (after a submit or a transition)."""
+    return row_detail(RequestRow.of(req), user)
+
+
+def row_detail(r: RequestRow, user: User) -> dict:
+    """The detail JSON of a request read by operations.read_request_detail (the API's GET)."""
+    out = {
+        "id": r.id,
+        "reference": r.reference,
+        "status": r.status,
+        "strain": r.strain_emma_id,
+        "gene": r.strain_gene,
+        "target": r.target,
+        "product_symbol": r.product_symbol,
+        "node": r.node_code,
+        "requester": r.requester_email,
+        "created_at": iso_utc(r.created_at),
+        "updated_at": iso_utc(r.updated_at),
+        "strain_name": r.strain_name,
+        "source_symbol": r.strain_allele_symbol,
+        "source_class": r.source_class,
+        "product_class": r.product_class,
+        "product_strain_name": r.product_strain_name,
+        "held_status": r.held_status,
+        "archived_strain": r.archived_emma_id,
+        "step": step_info(r),
+        "plan": r.plan,
+        "use_tat_cre": r.use_tat_cre,
+        "deliverable": r.deliverable.value,
+        "billing": {
+            "organisation": r.billing_organisation,
+            "address": r.billing_address,
+            "country": r.billing_country,
+            "vat_number": r.billing_vat_number,
+            "sector": r.billing_sector.value,
+        },
+        "available_triggers": available_triggers(user, r),
+        "history": r.history,
+    }
     if user.role is not Role.requester:  # flagged to EMMA (the requester never saw it as hidden)
-        out["strain_retracted"] = strain_retracted(req)
+        out["strain_retracted"] = r.strain_access is Access.retracted and r.status not in lifecycle.FINAL_STATES
     for key, extra in detail_extras().items():
-        out[key] = extra(req, user)
+        out[key] = extra(r, user)
     return out
 
 
 def strain_retracted(req: ConversionRequest) -> bool:
     """The strain was retracted after this (open) request was submitted: a coordinator decides."""
-    from ..catalogue.models import Access
-
     return req.strain.access is Access.retracted and req.status not in lifecycle.FINAL_STATES

@@ -456,7 +456,9 @@ def _list_statement(role: Role, status: bool, node: bool, cursor: bool, search: 
             ids = ids.where(or_(*text_arms))
     if cursor:
         ids = ids.where(ConversionRequest.id < bindparam("cursor"))
-    limit: Any = bindparam("limit")
+    # the LIMIT written into the SQL: given as a parameter, PostgreSQL cannot cost a generic plan of
+    # the prepared statement and plans it again on every call (1.4 ms, more than running it)
+    limit: Any = bindparam("limit", type_=Integer, literal_execute=True)
     stmt = (
         select(*SUMMARY_COLUMNS)
         .select_from(ConversionRequest)

@@ -8,7 +8,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, MetaData, bindparam
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -66,6 +66,15 @@ def iso_utc(dt: datetime | None) -> str | None:
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+def in_sql_text(value, name: str | None = None, type_=None):
+    """`value` written into the SQL text instead of sent as a parameter (LIMIT, OFFSET, constants).
+    PostgreSQL cannot cost a prepared statement's generic plan when its LIMIT is a parameter, and
+    then plans it again on every call (psycopg prepares what a connection runs five times): about
+    1 ms of planning per list call, often more than running it (docs/benchmarks.md). Never user
+    text: only integers and values of the code."""
+    return bindparam(name, value, type_=type_, literal_execute=True)
 
 
 def sqlite_write_lock(model, row_id: int) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.sql import operators
 
@@ -134,6 +134,15 @@ ROW_COLUMNS = (
 )
 
 
+_ROWS = (
+    select(*ROW_COLUMNS)
+    .join(Strain, ConversionRequest.strain_id == Strain.id)
+    .join(User, ConversionRequest.requester_id == User.id)
+    .outerjoin(Node, ConversionRequest.node_id == Node.id)
+    .where(ConversionRequest.id.in_(bindparam("ids", expanding=True)))
+)
+
+
 def list_page(user: User, args: dict, *, rows: bool = False) -> Listing:
     """One page of the requests the user may see; raises Invalid for an unknown status or node.
     With `rows`, the items are `Row`s (what the list page and its CSV show), else entities.
@@ -147,15 +156,14 @@ def list_page(user: User, args: dict, *, rows: bool = False) -> Listing:
     page = min(args["page"], max(1, -(-total // per_page)))
     ids = page_ids(given, args["sort"], per_page, (page - 1) * per_page)
     if rows:
-        found = db.session.execute(
-            select(*ROW_COLUMNS)
-            .join(Strain, ConversionRequest.strain_id == Strain.id)
-            .join(User, ConversionRequest.requester_id == User.id)
-            .outerjoin(Node, ConversionRequest.node_id == Node.id)
-            .where(ConversionRequest.id.in_(ids.correlate(None)))
-            .order_by(*SORTS[args["sort"]][1])
-        )
-        return Listing([Row(r) for r in found], total, page, per_page, {**args, "page": page})
+        # The ids, then their rows: two statements rather than one with the ids as a subquery,
+        # because PostgreSQL plans the page's statement on every call (its OFFSET varies) and
+        # planning the join took ~1 ms, the ids alone ~0.1; the rows' statement keeps its plan.
+        page_of = list(db.session.scalars(ids))
+        found = db.session.execute(_ROWS, {"ids": page_of}) if page_of else ()
+        by_id = {row.id: Row(row) for row in found}
+        items = [by_id[i] for i in page_of if i in by_id]
+        return Listing(items, total, page, per_page, {**args, "page": page})
     items = list(
         db.session.scalars(
             select(ConversionRequest)

@@ -21,7 +21,7 @@ from workflows.lifecycle import FINAL_STATES, OPEN_STATES, STATES
 
 from ..accounts.models import Role, User
 from ..catalogue.models import Node
-from ..extensions import add_to_counts, db, utcnow
+from ..extensions import add_to_counts, db, in_sql_text, utcnow
 from ..requests.durations import TYPICAL_WEEKS, typical_days
 from ..requests.estimates import DAY, intervals
 from ..requests.models import ConversionRequest, RequestEvent, RequestTally
@@ -295,7 +295,7 @@ def _overdue_statement(user: User, limit: int, dialect: str) -> Select:
             )
             .where(condition, *_visible(user))
             .order_by(ConversionRequest.state_since)
-            .limit(limit)
+            .limit(in_sql_text(limit))  # (a LIMIT parameter: PostgreSQL plans again every call)
             .subquery()
             for s, condition in late
         ]
@@ -306,7 +306,7 @@ def _overdue_statement(user: User, limit: int, dialect: str) -> Select:
             )
             .outerjoin(Node, Node.id == oldest.c.node_id)
             .order_by(oldest.c.late.desc(), oldest.c.id)
-            .limit(limit)
+            .limit(in_sql_text(limit))
         )
     return _OVERDUE[key]
 

@@ -457,18 +457,23 @@ def _list_statement(role: Role, status: bool, node: bool, cursor: bool, search: 
     if cursor:
         ids = ids.where(ConversionRequest.id < bindparam("cursor"))
     limit: Any = in_sql_text(None, "limit", Integer)  # generic plans of the prepared statement
-    stmt = (
-        select(*SUMMARY_COLUMNS)
-        .select_from(ConversionRequest)
-        .join(Strain, ConversionRequest.strain_id == Strain.id)
-        .join(User, ConversionRequest.requester_id == User.id)
-        .outerjoin(Node, ConversionRequest.node_id == Node.id)
-        .where(ConversionRequest.id.in_(ids.order_by(ConversionRequest.id.desc()).limit(limit)))
-        .order_by(ConversionRequest.id.desc())
-        .limit(limit)
-    )
+    ids = ids.order_by(ConversionRequest.id.desc()).limit(limit)
+    # A text search is planned again for its pattern on every call: the ids alone (one table) plan
+    # in a tenth of the time the joined statement took (1.3 ms); _SUMMARIES then reads their rows.
+    stmt = ids if search is not None else _SUMMARIES.where(ConversionRequest.id.in_(ids)).limit(limit)
     _LIST_STATEMENTS[key] = stmt
     return stmt
+
+
+_SUMMARIES = (
+    select(*SUMMARY_COLUMNS)
+    .select_from(ConversionRequest)
+    .join(Strain, ConversionRequest.strain_id == Strain.id)
+    .join(User, ConversionRequest.requester_id == User.id)
+    .outerjoin(Node, ConversionRequest.node_id == Node.id)
+    .order_by(ConversionRequest.id.desc())
+)
+_SUMMARIES_OF = _SUMMARIES.where(ConversionRequest.id.in_(bindparam("ids", expanding=True)))
 
 
 def list_request_summaries(
@@ -509,6 +514,8 @@ def list_request_summaries(
             search, params["strain_ids"] = "ids", strain_ids
     stmt = _list_statement(user.role, bool(status), bool(node), bool(cursor), search)
     rows = conn.execute(stmt, params).all()  # Core rows on the session's connection: no ORM step
+    if search is not None:  # the ids, then their rows
+        rows = conn.execute(_SUMMARIES_OF, {"ids": [r.id for r in rows]}).all() if rows else []
     if node and not rows and get_node(node) is None:
         raise Invalid(f"Unknown node {node!r}.")
     more = len(rows) > limit

@@ -41,6 +41,9 @@ def create_app(config: str | type | dict | None = None) -> Flask:
     from .urls import IdConverter
 
     app.url_map.converters["int"] = IdConverter  # ids beyond the database's integers are 404s
+    from .extensions import OrjsonProvider
+
+    app.json = OrjsonProvider(app)
     overrides = config if isinstance(config, dict) else {}
     cfg = get_config(config if isinstance(config, str) else overrides.get("APP_CONFIG"))
     if isinstance(config, type):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sys
@@ -10,6 +9,7 @@ import time
 import uuid
 from functools import cache
 
+import orjson
 from flask import Blueprint, current_app, g, has_request_context, jsonify, request
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -37,7 +37,7 @@ class JsonFormatter(logging.Formatter):
         out.update(getattr(record, "fields", None) or {})
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
-        return json.dumps(out, default=str)
+        return orjson.dumps(out, default=str).decode()  # (a tenth of json.dumps's time: a line per request)
 
 
 JsonFormatter.converter = time.gmtime

@@ -4,6 +4,7 @@ nested too deeply for the parser. See docs/security.md."""
 from __future__ import annotations
 
 from flask import abort, request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .inputs import json_body
@@ -15,7 +16,21 @@ CSP = (
 )
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie session, with its signing serializer built once per secret key rather
+    than on every request (itsdangerous encodes a test value each time it builds one)."""
+
+    _built: tuple | None = None
+
+    def get_signing_serializer(self, app):
+        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        if self._built is None or self._built[0] != keys:
+            self._built = (keys, super().get_signing_serializer(app))
+        return self._built[1]
+
+
 def init_app(app) -> None:
+    app.session_interface = SessionInterface()
     proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
     if proxies:  # behind N reverse proxies: take the client address and scheme from them
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
@@ -37,17 +52,23 @@ def init_app(app) -> None:
         elif any("\x00" in key or "\x00" in value for key, value in request.form.items(multi=True)):
             abort(400, "NUL characters are not allowed in form fields.")
 
+    always = [
+        ("Content-Security-Policy", CSP),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "same-origin"),
+    ]
+    if app.config.get("SESSION_COOKIE_SECURE"):
+        always.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    session_cookie = app.config["SESSION_COOKIE_NAME"]
+
     @app.after_request
     def _headers(response):
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CSP)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        if app.config.get("SESSION_COOKIE_SECURE"):
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if "Cache-Control" not in headers and (
-            "Authorization" in request.headers or request.cookies.get(app.config["SESSION_COOKIE_NAME"])
+        present = {key.lower() for key in headers.keys()}  # noqa: SIM118 (Headers iterate as pairs)
+        headers.extend([(key, value) for key, value in always if key.lower() not in present])
+        if "cache-control" not in present and (
+            "Authorization" in request.headers or request.cookies.get(session_cookie)
         ):
             # personal pages and answers are not kept by shared caches or the back button
             headers["Cache-Control"] = "no-store"

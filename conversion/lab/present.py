@@ -84,8 +84,10 @@ class RecordRows:
         from flask_wtf.csrf import generate_csrf
 
         token = escape(generate_csrf())
-        self.fix_csrf = Markup(f'<input id="fix-csrf_token" name="fix-csrf_token" type="hidden" value="{token}">')
-        self.void_csrf = Markup(f'<input id="void-csrf_token" name="void-csrf_token" type="hidden" value="{token}">')
+        self.fix_csrf_token = Markup(f'<input id="fix-csrf_token" name="fix-csrf_token" type="hidden" value="{token}">')
+        self.void_csrf_token = Markup(
+            f'<input id="void-csrf_token" name="void-csrf_token" type="hidden" value="{token}">'
+        )
         self.editable = editable
         self.forms = forms
         self.fields = fields
@@ -143,7 +145,7 @@ class RecordRows:
         return Markup(
             f'\n  <details class="row-action"{" open" if fix else ""}><summary>Correct{noun}</summary>\n'
             f'    <form method="post" action="{url}/correct" class="form-grid correct-form">\n'
-            f"      {self.fix_csrf}\n"
+            f"      {self.fix_csrf_token}\n"
             f'      <input type="hidden" name="fix-version" value="{version}">{"".join(rows)}\n'
             f'      <div class="field wide"><label for="fix-{key}-reason">Why (required, kept with the old value)'
             f"</label>\n"
@@ -154,7 +156,7 @@ class RecordRows:
             f"  </details>\n"
             f'  <details class="row-action"{" open" if vf else ""}><summary>Void{noun}</summary>\n'
             f'    <form method="post" action="{url}/void" class="void-form">\n'
-            f"      {self.void_csrf}\n"
+            f"      {self.void_csrf_token}\n"
             f'      <input type="hidden" name="void-version" value="{version}">\n'
             f'      <label for="void-{key}-reason">Why void it (required)</label>\n'
             f'      <input id="void-{key}-reason" name="void-reason" required maxlength="2000">\n'

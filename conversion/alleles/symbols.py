@@ -67,9 +67,16 @@ def _balanced(text: str) -> bool:
     return depth == 0
 
 
+# What plain_form would change: another bracket, a <sup> tag, spacing at an edge, around a bracket,
+# repeated or other than a space. Most text on a page is plain already and is returned as it is.
+_NOT_PLAIN = re.compile(r"[‹›〈〉＜＞]|<\s*/?\s*sup|\s[\s<>]|[<>]\s|^\s|\s$|[^\S ]", re.I)
+
+
 def plain_form(text: str) -> str:
     """`<sup>`, `‹ ›` and spacing folded to MGI's plain form: `Gene<sup> tm1a(EUCOMM)Wtsi </sup>`
     -> `Gene<tm1a(EUCOMM)Wtsi>` (no validation; strain names go through this too)."""
+    if not _NOT_PLAIN.search(text):
+        return text
     text = _SUP_CLOSE.sub(">", _SUP_OPEN.sub("<", text.translate(_ANGLES)))
     text = re.sub(r"\s*([<>])\s*", r"\1", text.strip())
     return re.sub(r"\s+", " ", text)

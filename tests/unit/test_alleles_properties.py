@@ -17,6 +17,7 @@ from conversion.alleles import (
     family_classes,
     has_pair,
     parse_symbol,
+    plain_form,
     plan_conversion,
     product_strain_name,
     site_of,
@@ -153,3 +154,22 @@ def test_product_strain_names(sym, background, holder, code):
     product = str(sym.with_class("b"))
     name = product_strain_name(strain, product, code)
     assert name.startswith(f"{background}-{product}/") and name.endswith(code)
+
+
+def _fold_slowly(text: str) -> str:
+    """plain_form without its shortcut for text that is plain already."""
+    import re
+
+    from conversion.alleles.symbols import _ANGLES, _SUP_CLOSE, _SUP_OPEN
+
+    text = _SUP_CLOSE.sub(">", _SUP_OPEN.sub("<", text.translate(_ANGLES)))
+    return re.sub(r"\s+", " ", re.sub(r"\s*([<>])\s*", r"\1", text.strip()))
+
+
+SYMBOLISH = st.text(alphabet=st.sampled_from(list("Ab1(/)<>‹›〈〉＜＞ \t\n\xa0supSUP")), max_size=30)
+
+
+@given(st.one_of(SYMBOLISH, st.text(max_size=30)))
+def test_plain_form_shortcut_changes_nothing(text):
+    assert plain_form(text) == _fold_slowly(text)
+    assert plain_form(plain_form(text)) == plain_form(text)

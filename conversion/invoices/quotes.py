@@ -11,6 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -256,6 +257,32 @@ def quotes_of(user: User, req: ConversionRequest) -> list[Quote]:
             .order_by(Quote.id.desc())
         )
     )
+
+
+class PanelQuote(NamedTuple):
+    """A quote row of the request page's panel: the columns it shows."""
+
+    id: int
+    number: str | None
+    node_code: str
+    currency: str
+    total: Decimal
+    valid_until: date
+
+
+def panel_quotes(user: User, req: ConversionRequest) -> list[PanelQuote]:
+    """quotes_of(user, req) as plain rows of the columns the request page shows, newest first."""
+    stmt = select(Quote.id, Quote.number, Node.code, Quote.currency, Quote.total, Quote.valid_until).join(
+        Node, Node.id == Quote.node_id
+    )
+    if user.role is Role.requester:  # visible_quotes(user)
+        stmt = stmt.where(Quote.requester_id == user.id)
+    elif user.role is Role.staff:  # the request is loaded already: its node is known
+        if req.node_id != user.node_id:
+            return []
+        stmt = stmt.where(Quote.node_id == user.node_id)
+    rows = db.session.execute(stmt.where(Quote.request_id == req.id).order_by(Quote.id.desc()))
+    return [PanelQuote(*row) for row in rows]
 
 
 def quote_pdf(user: User, quote_id: int) -> tuple[Quote, bytes]:

@@ -116,7 +116,8 @@ _PANEL_INVOICES = (
 def panel_invoices(user: User, req: ConversionRequest) -> list[PanelInvoice]:
     """invoices_of(user, req) with their balances (balances()) in one statement, as plain rows
     (the request page's panel: no lines, no entities)."""
-    rows = db.session.execute(_PANEL_INVOICES, {"request_id": req.id}).all()
+    # Plain rows straight from the session's connection: no ORM result handling (a read, nothing to flush).
+    rows = db.session.connection().execute(_PANEL_INVOICES, {"request_id": req.id}).all()
     credited: dict[int, Decimal] = {}
     for row in rows:  # what issued credit notes have taken off each invoice (credited_totals)
         if row.credits_id is not None and row.status == "issued":

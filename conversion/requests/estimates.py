@@ -195,7 +195,7 @@ def learnt_days(req: ConversionRequest) -> tuple[int, dict[str, float]]:
         return len(similar), expected_days(similar, req.step_count) if similar else {}
     params = {f"step_{i}": name for i, name in enumerate(wanted)}
     params.update(node_id=req.node_id, step_count=req.step_count, request_id=req.id, tat=bool(req.use_tat_cre))
-    return _medians(db.session.execute(_similar_ids(len(wanted)), params), req.step_count)
+    return _medians(db.session.connection().execute(_similar_ids(len(wanted)), params), req.step_count)
 
 
 def estimate(req: ConversionRequest, now: datetime | None = None) -> Estimate | None:

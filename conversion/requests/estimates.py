@@ -186,7 +186,8 @@ def _similar_ids(steps: int, limit: int = 50) -> Select:
 
 
 def learnt_days(req: ConversionRequest) -> tuple[int, dict[str, float]]:
-    """(len(similar_completed(req)), expected_days of those) in one statement."""
+    """(len(similar_completed(req)), expected_days of those) in one statement (the requests are
+    counted from their history: a completed request always has one)."""
     if req.node_id is None:
         return 0, {}
     wanted = _recombinases(req)

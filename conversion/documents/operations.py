@@ -214,7 +214,7 @@ _PANEL_DOCUMENTS = (
 def panel_documents(req: ConversionRequest) -> list[PanelDocument]:
     """documents_of(user, req) as the columns the panel shows, oldest first."""
     # Plain rows straight from the session's connection: no ORM result handling (a read, nothing to flush).
-    rows = db.session.connection().execute(_PANEL_DOCUMENTS, {"request_id": req.id})
+    rows = db.session.connection().execute(_PANEL_DOCUMENTS, {"request_id": req.id}).all()
     return [PanelDocument(*row[:6], row[6] or row[7]) for row in rows]
 
 

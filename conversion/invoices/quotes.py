@@ -289,7 +289,7 @@ def panel_quotes(user: User, req: ConversionRequest) -> list[PanelQuote]:
     if user.role is Role.staff and req.node_id != user.node_id:  # visible_quotes: the node's requests
         return []
     params = {"request_id": req.id, "user_id": user.id, "node_id": user.node_id}
-    return [PanelQuote(*row) for row in db.session.connection().execute(_PANEL_QUOTES[user.role], params)]
+    return [PanelQuote(*row) for row in db.session.connection().execute(_PANEL_QUOTES[user.role], params).all()]
 
 
 def quote_pdf(user: User, quote_id: int) -> tuple[Quote, bytes]:

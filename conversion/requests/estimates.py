@@ -112,7 +112,7 @@ def similar_completed(req: ConversionRequest, limit: int = 50) -> list[int]:
 
 def expected_days(request_ids: list[int], step_count: int) -> dict[str, float]:
     """{state: median days per visit} learnt from completed requests (per step for breeding/QC)."""
-    return _medians(db.session.execute(_spans_of(request_ids)), step_count)[1]
+    return _medians(db.session.execute(_spans_of(request_ids)).all(), step_count)[1]
 
 
 # The events' times as the driver gives them (no UTCDateTime processing per row: only differences
@@ -196,7 +196,7 @@ def learnt_days(req: ConversionRequest) -> tuple[int, dict[str, float]]:
         return len(similar), expected_days(similar, req.step_count) if similar else {}
     params = {f"step_{i}": name for i, name in enumerate(wanted)}
     params.update(node_id=req.node_id, step_count=req.step_count, request_id=req.id, tat=bool(req.use_tat_cre))
-    return _medians(db.session.connection().execute(_similar_ids(len(wanted)), params), req.step_count)
+    return _medians(db.session.connection().execute(_similar_ids(len(wanted)), params).all(), req.step_count)
 
 
 def estimate(req: ConversionRequest, now: datetime | None = None) -> Estimate | None:

@@ -103,7 +103,7 @@ _TIMELINE = {True: _timeline_statement(True), False: _timeline_statement(False)}
 def timeline_messages(user: User, req: ConversionRequest) -> list[TimelineMessage]:
     """messages_of(user, req) as plain rows of what the request page's timeline shows."""
     # Plain rows straight from the session's connection: no ORM result handling (a read, nothing to flush).
-    rows = db.session.connection().execute(_TIMELINE[user.role is not Role.requester], {"request_id": req.id})
+    rows = db.session.connection().execute(_TIMELINE[user.role is not Role.requester], {"request_id": req.id}).all()
     return [
         TimelineMessage(mid, at, internal, body, Author(name or email, role, NodeCode(code) if code else None))
         for mid, at, internal, body, name, email, role, code in rows

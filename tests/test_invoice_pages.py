@@ -120,6 +120,11 @@ def test_staff_drafts_edits_and_issues_from_the_pages(app, api, login):
         follow_redirects=True,
     )
     assert f"Credit note ICS-{YEAR}-0002 issued." in res.get_data(as_text=True)
+    # The request page's panel: the invoice with what is still owed, the credit note naming it
+    panel = browser.get(f"/requests/{rid}").get_data(as_text=True)
+    rows = re.findall(r"<tr><td><a href=\"/invoices/\d+\">(.*?)</tr>", panel, re.S)
+    assert "Invoice</td>" in rows[0] and "EUR 6000.00" in rows[0] and "EUR 5400.00" in rows[0]
+    assert f"Credit note for ICS-{YEAR}-0001" in rows[1] and "EUR -600.00" in rows[1]
     other = app.test_client()
     login(other, "staff_mrc")
     assert other.get(f"/invoices/{invoice_id}").status_code == 404

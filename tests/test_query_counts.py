@@ -6,6 +6,8 @@ has the figures at 1,000 and 50,000 requests."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from conftest import sign_in
 from flows import Api, walk
@@ -102,11 +104,14 @@ def test_statements_do_not_grow_with_requests_history_and_lab_records(seeded, wo
     # session. The sign-in lookup now loads the node with the user.)
     grew = {k: (before[k], after[k]) for k in before if after[k] > before[k]}
     assert not grew, grew  # never more statements with more data
-    assert before["api list"] <= 3 and before["api detail"] <= 3  # sign-in lookup + the data
+    assert before["api list"] <= 2 and before["api detail"] <= 3  # sign-in lookup + the data
     # the request, its history, lab records (one statement: paperwork, matings with litters, animals,
     # QC, cryopreservation with thaws, shipments, of the kinds its states can have; the corrections
-    # when a record has any), estimate, invoices; (issue 16) its quotes, uploaded documents and messages
-    assert before["request page (staff)"] <= 12
+    # when a record has any), estimate (the similar requests and their history in one), invoices;
+    # (issue 16) its quotes, uploaded documents and messages
+    assert before["request page (staff)"] <= 11 and before["request page (coordinator)"] <= 9
+    # the signed-in user, the nodes (bulk form), the count, the page's ids, then their rows
+    assert before["staff queue page"] <= 5
     # the signed-in user; the tallies: counts by node and state, 12 months and the converting nodes;
     # the overdue list with its count; the medians from the histogram
     assert before["dashboard (coordinator)"] <= 4 and before["dashboard (staff)"] <= 4
@@ -155,3 +160,32 @@ def test_review_page_reads_nodes_once_not_per_request(seeded, world):
     assert before <= 5
     approved(12)
     assert statements(seeded, world["coordinator"], "/review") == before
+
+
+def test_request_page_reads_invoices_quotes_and_documents_in_one_statement_each(seeded, world):
+    """The documents panel: invoices with their balances and credited numbers, quotes and uploads
+    are read in one statement each, however many there are (no lines, no lazy load per row)."""
+    api, rid = world["api"], world["rid"]
+    pages = dict.fromkeys(("staff", "coordinator"), f"/requests/{rid}")
+    before = {who: statements(seeded, world[who], url) for who, url in pages.items()}
+    for _ in range(2):
+        res = api.client.post(f"/api/v1/requests/{rid}/invoices", headers=api.headers("staff_ics"))
+        assert res.status_code == 201, res.get_json()
+        invoice = res.get_json()
+        note = api.client.post(
+            f"/api/v1/invoices/{invoice['id']}/credit-note",
+            json={"reason": "Wrong PO"},
+            headers=api.headers("staff_ics"),
+        )
+        assert note.status_code == 201, note.get_json()
+        upload = api.client.post(
+            f"/api/v1/requests/{rid}/documents",
+            headers=api.headers("staff_ics"),
+            data={"kind": "purchase_order", "file": (io.BytesIO(b"%PDF-1.4 PO"), "po.pdf")},
+            content_type="multipart/form-data",
+        )
+        assert upload.status_code == 201, upload.get_json()
+    after = {who: statements(seeded, world[who], url) for who, url in pages.items()}
+    assert after == before
+    page = world["staff"].get(pages["staff"]).get_data(as_text=True)
+    assert page.count("Credit note for ") == 2 and page.count("po.pdf") == 2

@@ -34,6 +34,20 @@ def init_app(app) -> None:
         g.pop(app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
 
 
+# Built once per process, like _TOKEN_USER below; the node comes with the user (every page's menu
+# names it: no lazy load per page).
+_SESSION_USER = (
+    select(User)
+    .join(UserSession, UserSession.user_id == User.id)
+    .where(
+        User.id == bindparam("user_id"),
+        UserSession.token_hash == bindparam("token_hash"),
+        UserSession.ended_at.is_(None),
+    )
+    .options(joinedload(User.node))
+)
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     try:
@@ -45,12 +59,7 @@ def load_user(user_id: str) -> User | None:
         return None
     # One statement: the user, if this browser session is still open on the server (sign-out,
     # sign out everywhere and a password reset end it: a copied cookie stops working).
-    user = db.session.scalar(
-        select(User)
-        .join(UserSession, UserSession.user_id == User.id)
-        .where(User.id == uid, UserSession.token_hash == hash_token(sid), UserSession.ended_at.is_(None))
-        .options(joinedload(User.node))  # every page's menu names it: no lazy load per page
-    )
+    user = db.session.scalar(_SESSION_USER, {"user_id": uid, "token_hash": hash_token(sid)})
     if user is None or user.session_version != version or not user.active:
         return None
     return user

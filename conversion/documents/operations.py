@@ -10,11 +10,12 @@ import hashlib
 import os
 import tempfile
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from ..accounts.models import Role, User
@@ -177,17 +178,56 @@ def certificate_pdf(user: User, request_id: int) -> tuple[ConversionRequest, byt
 
 
 # ---- the request page's panel ----------------------------------------------------------
+class PanelDocument(NamedTuple):
+    """An uploaded document as the request page's panel shows it."""
+
+    id: int
+    kind: str
+    name: str
+    size: int
+    sha256: str
+    uploaded_at: datetime
+    uploaded_by_name: str  # User.display_name
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_LABELS.get(DocumentKind(self.kind), self.kind)
+
+
+_PANEL_DOCUMENTS = (
+    select(
+        RequestDocument.id,
+        RequestDocument.kind,
+        RequestDocument.name,
+        RequestDocument.size,
+        RequestDocument.sha256,
+        RequestDocument.uploaded_at,
+        User.name,
+        User.email,
+    )
+    .join(User, User.id == RequestDocument.uploaded_by_id)
+    .where(RequestDocument.request_id == bindparam("request_id"))
+    .order_by(RequestDocument.id)
+)
+
+
+def panel_documents(req: ConversionRequest) -> list[PanelDocument]:
+    """documents_of(user, req) as the columns the panel shows, oldest first."""
+    # Plain rows straight from the session's connection: no ORM result handling (a read, nothing to flush).
+    rows = db.session.connection().execute(_PANEL_DOCUMENTS, {"request_id": req.id}).all()
+    return [PanelDocument(*row[:6], row[6] or row[7]) for row in rows]
+
+
 def request_section(req: ConversionRequest, user: User, replace: dict | None = None) -> dict:
     """What the documents section of a request page shows `user` (requests.hooks.add_page_section)."""
-    invoice_rows = invoices.invoices_of(user, req)
+    invoice_rows = invoices.panel_invoices(user, req)
     is_node_staff = user.is_staff_of(req.node_id)
     return {
         "template": "documents/_panel.html",
         "invoices": invoice_rows,
-        "balances": invoices.balances(invoice_rows),
         "can_draft": invoices.can_draft(user, req),
-        "quotes": invoices.quotes_of(user, req),
-        "documents": documents_of(user, req),
+        "quotes": invoices.panel_quotes(user, req),
+        "documents": panel_documents(req),
         "kinds": list(KIND_LABELS.items()),
         "can_record_paperwork": (is_node_staff or user.role is Role.coordinator) and req.status in OPEN_FOR_PAPERWORK,
         "certificate": req.status == "completed",

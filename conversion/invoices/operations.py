@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .issuing import (  # noqa: F401
     NOT_YET_BILLABLE,
+    PanelInvoice,
     accepted_at,
     balance,
     balances,
@@ -29,6 +30,7 @@ from .issuing import (  # noqa: F401
     issue_preview,
     lines_fingerprint,
     list_invoices,
+    panel_invoices,
     request_invoices,
     snapshots,
     unsaved_edits,
@@ -48,4 +50,4 @@ from .pricing import (  # noqa: F401
     tat_cre_used,
     today,
 )
-from .quotes import create_quote, estimate, get_quote, quote_pdf, quotes_of  # noqa: F401
+from .quotes import create_quote, estimate, get_quote, panel_quotes, quote_pdf, quotes_of  # noqa: F401

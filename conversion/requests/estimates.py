@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import Boolean, DateTime, Select, String, bindparam, false, func, inspect, select, type_coerce
 
 from workflows.lifecycle import OPEN_STATES
 
@@ -112,15 +112,91 @@ def similar_completed(req: ConversionRequest, limit: int = 50) -> list[int]:
 
 def expected_days(request_ids: list[int], step_count: int) -> dict[str, float]:
     """{state: median days per visit} learnt from completed requests (per step for breeding/QC)."""
+    return _medians(db.session.execute(_spans_of(request_ids)).all(), step_count)[1]
+
+
+# The events' times as the driver gives them (no UTCDateTime processing per row: only differences
+# between two times of one request are used).
+_AT = type_coerce(RequestEvent.at, DateTime(timezone=True))
+
+
+def _spans_of(request_ids) -> Select:
+    """(request id, state, start) of each event of the requests, in order."""
+    return (
+        select(RequestEvent.request_id, RequestEvent.to_status, _AT)
+        .where(RequestEvent.request_id.in_(request_ids))
+        .order_by(RequestEvent.request_id, RequestEvent.id)
+    )
+
+
+def _medians(rows, step_count: int) -> tuple[int, dict[str, float]]:
+    """(how many requests, {state: median days per visit}) from _spans rows (expected_days)."""
     per_state: dict[str, list[float]] = defaultdict(list)
-    for spans in intervals(request_ids).values():
-        totals: dict[str, float] = defaultdict(float)
-        for span in spans:
-            if span.end is not None and span.state in TYPICAL_WEEKS:
-                totals[span.state] += span.days()
+    requests = 0
+    totals: dict[str, float] = {}
+    previous_rid = previous_state = previous_at = None
+
+    def close() -> None:
         for state, days in totals.items():
             per_state[state].append(days / step_count if state in PER_STEP else days)
-    return {state: median(values) for state, values in per_state.items()}
+
+    for rid, state, at in rows:
+        if rid != previous_rid:
+            close()
+            totals = {}
+            requests += 1
+        elif previous_state in TYPICAL_WEEKS:
+            totals[previous_state] = totals.get(previous_state, 0.0) + (at - previous_at).total_seconds() / DAY
+        previous_rid, previous_state, previous_at = rid, state, at
+    close()
+    return requests, {state: median(values) for state, values in per_state.items()}
+
+
+_SIMILAR: dict[int, Select] = {}  # statements per number of steps, built once per process
+
+
+def _similar_ids(steps: int, limit: int = 50) -> Select:
+    """similar_completed(req, limit) as a statement: of the same 4 * limit latest completed requests
+    at the node with as many steps, those with the same steps and TAT-Cre use (bound parameters:
+    node_id, step_count, request_id, step_0 ..., tat)."""
+    if steps not in _SIMILAR:
+        latest = (
+            select(ConversionRequest.id)
+            .where(
+                ConversionRequest.node_id == bindparam("node_id"),
+                ConversionRequest.status == "completed",
+                ConversionRequest.step_count == bindparam("step_count"),
+                ConversionRequest.id != bindparam("request_id"),
+            )
+            .order_by(ConversionRequest.id.desc())
+            .limit(limit * 4)
+        )
+        plan = ConversionRequest.plan
+        same = [plan[("steps", i)].as_string() == bindparam(f"step_{i}", type_=String) for i in range(steps)]
+        same.append(plan[("steps", steps)].as_string().is_(None))  # no further step
+        tat = func.coalesce(ConversionRequest.use_tat_cre, false()) == bindparam("tat", type_=Boolean)
+        similar = (
+            select(ConversionRequest.id)
+            .where(ConversionRequest.id.in_(latest.scalar_subquery()), *same, tat)
+            .order_by(ConversionRequest.id.desc())
+            .limit(limit)
+        )
+        _SIMILAR[steps] = _spans_of(similar.scalar_subquery())
+    return _SIMILAR[steps]
+
+
+def learnt_days(req: ConversionRequest) -> tuple[int, dict[str, float]]:
+    """(len(similar_completed(req)), expected_days of those) in one statement (the requests are
+    counted from their history: a completed request always has one)."""
+    if req.node_id is None:
+        return 0, {}
+    wanted = _recombinases(req)
+    if not all(isinstance(name, str) for name in wanted):  # a plan without names: compare in Python
+        similar = similar_completed(req)
+        return len(similar), expected_days(similar, req.step_count) if similar else {}
+    params = {f"step_{i}": name for i, name in enumerate(wanted)}
+    params.update(node_id=req.node_id, step_count=req.step_count, request_id=req.id, tat=bool(req.use_tat_cre))
+    return _medians(db.session.connection().execute(_similar_ids(len(wanted)), params).all(), req.step_count)
 
 
 def estimate(req: ConversionRequest, now: datetime | None = None) -> Estimate | None:
@@ -128,8 +204,7 @@ def estimate(req: ConversionRequest, now: datetime | None = None) -> Estimate | 
     if req.status not in OPEN_STATES:
         return None
     now = now or utcnow()
-    similar = similar_completed(req)
-    learnt = expected_days(similar, req.step_count) if similar else {}
+    based_on, learnt = learnt_days(req)
     expect = {s: learnt.get(s, typical_days(s)) for s in TYPICAL_WEEKS}
     state = req.held_status if req.status == "on_hold" else req.status
     steps = path(req.step_count)
@@ -145,7 +220,7 @@ def estimate(req: ConversionRequest, now: datetime | None = None) -> Estimate | 
     remaining = max(left_here, 0.0) + sum(expect[s] for s in steps[here + 1 :])
     return Estimate(
         now + timedelta(days=remaining),
-        len(similar),
+        based_on,
         req.node.code if req.node else None,
         _plan_text(req),
         late_in=state if left_here < 0 else None,

@@ -363,7 +363,7 @@ def render_request(
         sections=sections,
         eta=estimate(req),
         open_action=open_action,
-        timeline=timeline_html(_timeline(req, threads.messages_of(user, req)), _role()),
+        timeline=timeline_html(_timeline(req, threads.timeline_messages(user, req)), _role()),
         message_body=message_body,
         can_write_notes=_role() != "requester",
         comment_required=lifecycle.COMMENT_REQUIRED,

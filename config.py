@@ -23,7 +23,9 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'conversion.sqlite3'}")
     # JSON columns (plans, history data) read by orjson: a third of the standard library's time
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "json_deserializer": orjson.loads}
+    # (a pooled connection the database closed is replaced on check-out without a round trip:
+    # extensions.check_pooled_connections, rather than pool_pre_ping's SELECT 1 per request)
+    SQLALCHEMY_ENGINE_OPTIONS = {"json_deserializer": orjson.loads}
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "EMMA allele conversions <noreply@emma.example>")

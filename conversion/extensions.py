@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select as select_module
 from datetime import UTC, date, datetime
 
 import orjson
@@ -128,6 +129,32 @@ def _note_write(conn, cursor, statement: str, parameters, context, executemany) 
 
 def _forget_writes(conn) -> None:
     conn.info.pop("wrote", None)
+
+
+def _closed_while_idle(dbapi_connection, connection_record, connection_proxy) -> None:
+    """A pooled PostgreSQL connection checked out is tested without a round trip: the server sends
+    nothing to an idle connection unless it closes it (a restart, a terminated backend, an idle
+    timeout), so a socket with something to read means a dead or odd connection, replaced by a
+    new one (as redis-py does). pool_pre_ping's SELECT 1 cost a round trip on every request."""
+    pgconn = getattr(dbapi_connection, "pgconn", None)  # psycopg; SQLite has no server
+    if pgconn is None:
+        return
+    from sqlalchemy.exc import DisconnectionError
+
+    try:
+        readable = select_module.select([pgconn.socket], [], [], 0)[0]
+    except (OSError, ValueError) as exc:  # the socket is gone
+        raise DisconnectionError(str(exc)) from exc
+    if readable:
+        raise DisconnectionError("the database closed the connection while it was idle")
+
+
+def check_pooled_connections() -> None:
+    from sqlalchemy import event
+    from sqlalchemy.pool import Pool
+
+    if not event.contains(Pool, "checkout", _closed_while_idle):
+        event.listen(Pool, "checkout", _closed_while_idle)
 
 
 def end_reads_with_commit(app) -> None:

@@ -178,7 +178,7 @@ def test_database_outage_and_restart_without_restarting_the_app(seeded, server, 
             "-c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
         )
         _pg_ctl("-l", _pg_log(), "-o", options, "start")
-    for _ in range(12):  # the stale pooled connections are replaced (pool_pre_ping)
+    for _ in range(12):  # the stale pooled connections are replaced (extensions.check_pooled_connections)
         code, body = _http("GET", f"{server}/api/v1/strains?q=Cdk5rap2")
         assert code == 200 and body["items"], body
         assert _http("GET", f"{server}/api/v1/requests", token=reader)[0] == 200

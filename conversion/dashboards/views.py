@@ -9,7 +9,7 @@ from markupsafe import Markup, escape
 from workflows.lifecycle import OPEN_STATES, STATES
 
 from ..requests.durations import PER_STEP, TYPICAL_WEEKS
-from ..requests.present import _time_tag, duration, state_label, weeks
+from ..requests.present import date_tag, duration, state_label, weeks
 from ..urls import id_url, query_value
 from . import charts, metrics
 
@@ -89,7 +89,7 @@ def _overdue_rows(overdue: list[metrics.Overdue]) -> Markup:
                 reference=escape(o.reference),
                 node=escape(o.node or "—"),
                 state=escape(state_label(o.state)),
-                since=_time_tag(o.since.date()),
+                since=date_tag(o.since),
                 days=escape(duration(o.days)),
                 usually=escape(weeks(o.typical_days)) + (" per step" if o.state in PER_STEP else ""),
             )

@@ -966,13 +966,8 @@ def _rows(model, req_id: int, *options) -> list:
 
 # The states each kind read by lab_records is recorded in (a mating's litters come with it, a
 # session's thaws with it: a litter needs a mating, a thaw a session).
-_RECORDED_IN = {
-    "matings": frozenset(STATES_FOR["matings"]),
-    "animals": frozenset(STATES_FOR["animals"]),
-    "qc": frozenset(STATES_FOR["qc"]),
-    "cryo": frozenset(STATES_FOR["cryo"]),
-    "shipments": frozenset(STATES_FOR["shipments"]),
-}
+READ_KINDS = ("matings", "animals", "qc", "cryo", "shipments")
+_RECORDED_IN = {kind: frozenset(STATES_FOR[kind]) for kind in READ_KINDS}
 
 
 def _reachable_before() -> dict[str, frozenset[str]]:
@@ -1027,7 +1022,6 @@ def lab_records(req: ConversionRequest, user: User | None = None) -> dict:
 
 
 PUBLIC_SHIPMENT = ("id", "courier", "tracking", "shipped_on", "material", "quantity")
-READ_KINDS = ("matings", "animals", "qc", "cryo", "shipments")
 
 
 # What lab_records reads: ONE Core statement per set of kinds, built once per process and run on the

@@ -53,17 +53,8 @@ def _text(value) -> Markup | str:
     return escape(value)
 
 
-def _show(value) -> Markup | str:
-    if value is None or value == "":
-        return "—"
-    if value is True:
-        return "yes"
-    if value is False:
-        return "no"
-    return _text(value)
-
-
 def _raw(value) -> Markup | str:
+    """A field's value in a form: empty when unset, flags as yes/no."""
     if value is None:
         return ""
     if value is True:
@@ -71,6 +62,11 @@ def _raw(value) -> Markup | str:
     if value is False:
         return "no"
     return _text(value)
+
+
+def _show(value) -> Markup | str:
+    """A value in a correction's history: a dash when unset."""
+    return "—" if value is None or value == "" else _raw(value)
 
 
 class RecordRows:

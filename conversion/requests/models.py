@@ -100,9 +100,7 @@ class ConversionRequest(db.Model):
     @property
     def step(self) -> dict | None:
         """The plan step being worked on now."""
-        if not self.steps:
-            return None
-        return self.steps[min(self.current_step, len(self.steps)) - 1]
+        return plan_step(self.plan, self.current_step)
 
     @property
     def step_product_label(self) -> str:
@@ -233,17 +231,28 @@ class RequestEvent(db.Model):
     __table_args__ = (Index("ix_request_events_request_id_id", "request_id", "id"),)  # history in order
 
     def to_dict(self) -> dict:
-        out = {
-            "trigger": self.trigger,
-            "from": self.from_status,
-            "to": self.to_status,
-            "by": self.actor.email,
-            "at": iso_utc(self.at),
-            "comment": self.comment,
-        }
-        if self.data:
-            out["data"] = self.data
-        return out
+        return event_json(self, self.actor.email)
+
+
+def plan_step(plan: dict, current_step: int) -> dict | None:
+    """The step of `plan` being worked on at `current_step` (ConversionRequest.step)."""
+    steps = plan.get("step_details", [])
+    return steps[min(current_step, len(steps)) - 1] if steps else None
+
+
+def event_json(e, by: str) -> dict:
+    """The JSON of a history event (an entity, or a Core row of its columns), `by` its actor's email."""
+    out = {
+        "trigger": e.trigger,
+        "from": e.from_status,
+        "to": e.to_status,
+        "by": by,
+        "at": iso_utc(e.at),
+        "comment": e.comment,
+    }
+    if e.data:
+        out["data"] = e.data
+    return out
 
 
 @event.listens_for(RequestEvent, "before_update")

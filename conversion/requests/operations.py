@@ -30,14 +30,23 @@ from workflows import lifecycle
 from workflows.errors import LifecycleError
 
 from ..accounts.models import Role, User
-from ..catalogue.models import Access, Node, Strain
+from ..catalogue.models import Node, Strain
 from ..catalogue.operations import create_derived_strain, escape_like, find_archived, get_node, get_strain
 from ..countries import normalise_vat, parse_country
 from ..errors import ApiError, Conflict, Forbidden, Invalid, NotFound, from_lifecycle
-from ..extensions import db, in_sql_text, iso_utc, sqlite_write_lock, utcnow
+from ..extensions import db, in_sql_text, sqlite_write_lock, utcnow
 from ..inputs import MAX_INT
 from . import tallies
-from .models import ConversionRequest, Deliverable, RequestEvent, RequestTally, Sector, conversion_problem
+from .models import (
+    ConversionRequest,
+    Deliverable,
+    RequestEvent,
+    RequestTally,
+    Sector,
+    conversion_problem,
+    event_json,
+    plan_step,
+)
 from .signals import request_changed, stock_asked
 
 AFTER_COMMIT: list = []
@@ -207,23 +216,7 @@ class RequestRow:
     @property
     def step(self) -> dict | None:
         """The plan step being worked on now (ConversionRequest.step)."""
-        steps = self.plan.get("step_details", [])
-        return steps[min(self.current_step, len(steps)) - 1] if steps else None
-
-
-def event_json(e) -> dict:
-    """RequestEvent.to_dict() of a row of HISTORY_COLUMNS."""
-    out = {
-        "trigger": e.trigger,
-        "from": e.from_status,
-        "to": e.to_status,
-        "by": e.email,
-        "at": iso_utc(e.at),
-        "comment": e.comment,
-    }
-    if e.data:
-        out["data"] = e.data
-    return out
+        return plan_step(self.plan, self.current_step)
 
 
 def _nulls(columns) -> list:
@@ -282,7 +275,7 @@ def read_request_detail(user: User, request_id: int) -> RequestRow:
     if not rows or rows[0].part != 0:
         raise NotFound(f"No request {request_id}, or it is not yours to see.")
     first = rows[0]._mapping
-    return RequestRow({key: first[key] for key in _REQUEST_KEYS}, [event_json(e) for e in rows[1:]])
+    return RequestRow({key: first[key] for key in _REQUEST_KEYS}, [event_json(e, e.email) for e in rows[1:]])
 
 
 def get_request_by_reference(user: User, reference: str) -> ConversionRequest:
@@ -954,25 +947,3 @@ def rank_nodes(
         out.append(NodeSuggestion(node, problem is None, problem, node.id == holder_node_id, counts.get(node.id, 0)))
     out.sort(key=lambda s: (not s.ok, not s.holds_stock, s.open_requests, s.node.code))
     return out
-
-
-def retracted_open_requests(user: User) -> list[ConversionRequest]:
-    """Open requests whose strain was retracted after they were submitted (a retracted strain
-    cannot be requested): the coordinator's review queue flags them. Coordinators only."""
-    if user.role is not Role.coordinator:
-        return []
-    # The retracted strains first (few, usually none), then only their requests, from the
-    # (strain_id, id) index: one query joining both walked every request in id order whenever
-    # PostgreSQL used its generic plan for the prepared statement (docs/benchmarks.md).
-    retracted = list(db.session.scalars(select(Strain.id).where(Strain.access == Access.retracted)))
-    if not retracted:
-        return []
-    return list(
-        db.session.scalars(
-            select(ConversionRequest)
-            .where(ConversionRequest.strain_id.in_(retracted), ConversionRequest.status.in_(lifecycle.OPEN_STATES))
-            .options(joinedload(ConversionRequest.strain))
-            .order_by(ConversionRequest.id)
-            .limit(200)
-        )
-    )

@@ -25,7 +25,7 @@ from ..extensions import db, in_sql_text
 from ..urls import id_url
 from .models import ConversionRequest, RequestTally
 from .operations import AssignmentContext, rank_nodes
-from .present import _time_tag, node_options
+from .present import date_tag, node_options
 
 SHOWN = 50  # per list, the oldest first; the rest wait on the next visit
 
@@ -216,7 +216,7 @@ def queue() -> Queue:
                 organisation=escape(organisation),
                 country=escape(country),
                 sector=escape(sector.value),
-                submitted=_time_tag(created.date()),
+                submitted=date_tag(created),
             )
             review.append(TO_REVIEW.format_map(row))
         else:

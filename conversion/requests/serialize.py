@@ -104,8 +104,3 @@ def row_detail(r: RequestRow, user: User) -> dict:
     for key, extra in detail_extras().items():
         out[key] = extra(r, user)
     return out
-
-
-def strain_retracted(req: ConversionRequest) -> bool:
-    """The strain was retracted after this (open) request was submitted: a coordinator decides."""
-    return req.strain.access is Access.retracted and req.status not in lifecycle.FINAL_STATES

@@ -91,10 +91,12 @@ def read_args(source) -> dict:
 class Row:
     """A request of a list as the list shows it (and as lifecycle.available_triggers reads it),
     read with Core: loading entities with their strain, node and requester cost more CPU than
-    the rest of the staff queue's statements together."""
+    the rest of the staff queue's statements together. The strain's, node's and requester's
+    columns are plain attributes (present.list_rows); `strain`, `node` and `requester` give them
+    the entities' shape (COLUMNS, the CSV)."""
 
     __slots__ = ("id", "reference", "status", "held_status", "node_id", "requester_id", "product_symbol")
-    __slots__ += ("created_at", "updated_at", "strain", "node", "requester")
+    __slots__ += ("created_at", "updated_at", "emma_id", "gene", "node_code", "email")
 
     def __init__(self, row) -> None:
         (
@@ -107,14 +109,23 @@ class Row:
             self.product_symbol,
             self.created_at,
             self.updated_at,
-            emma_id,
-            gene,
-            code,
-            email,
+            self.emma_id,
+            self.gene,
+            self.node_code,
+            self.email,
         ) = row
-        self.strain = SimpleNamespace(emma_id=emma_id, gene=gene)
-        self.node = SimpleNamespace(code=code) if code is not None else None
-        self.requester = SimpleNamespace(email=email)
+
+    @property
+    def strain(self) -> SimpleNamespace:
+        return SimpleNamespace(emma_id=self.emma_id, gene=self.gene)
+
+    @property
+    def node(self) -> SimpleNamespace | None:
+        return SimpleNamespace(code=self.node_code) if self.node_code is not None else None
+
+    @property
+    def requester(self) -> SimpleNamespace:
+        return SimpleNamespace(email=self.email)
 
 
 ROW_COLUMNS = (

@@ -6,17 +6,21 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
+from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Integer, Select, bindparam, func, select
 from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.sql import operators
 
-from ..accounts.models import User
+from workflows import lifecycle
+
+from ..accounts.models import Role, User
 from ..catalogue.models import Node, Strain
+from ..errors import Invalid
 from ..exports import csv_writer
-from ..extensions import db
+from ..extensions import db, in_sql_text
 from .models import ConversionRequest
-from .operations import RequestFilter, count_requests, request_filter
+from .operations import RequestFilter, bound_search, request_filter, text_search
 from .present import iso, state_label
 
 SORTS = {
@@ -160,19 +164,33 @@ def list_page(user: User, args: dict, *, rows: bool = False) -> Listing:
 
     Statements (as many at 50,000 requests as at 50): for a text search the matching strains,
     the count, then the page: its ids ordered and cut in a subquery (page_ids) that an index
-    answers, and only those rows loaded with their strain, node and requester, in the same order."""
-    given = request_filter(user, status=args["status"] or None, node=args["node"] or None, q=args["q"] or None)
-    total = count_requests(given)
-    per_page = args["per_page"]
+    answers, and only those rows loaded with their strain, node and requester, in the same order.
+    The statements are request_filter()'s, built once per shape (_page_statements) with every
+    value a bound parameter: building them on every call cost more CPU than running them."""
+    status, node = args["status"] or None, args["node"] or None
+    if status and status not in lifecycle.STATES:  # as request_filter() says it
+        raise Invalid(f"Unknown status {status!r}: use one of {', '.join(lifecycle.STATES)}.")
+    params: dict = {"user_id": user.id, "user_node_id": user.node_id, "status": status}
+    if node:
+        node_id = db.session.connection().execute(_NODE_ID, {"code": node.strip().upper()}).scalar()
+        if node_id is None:  # as request_filter() says it
+            raise Invalid(f"Unknown node {node!r}.")
+        params["node_id"] = node_id
+    search = text_search(args["q"] or None, params)
+    per_page, sort = args["per_page"], args["sort"]
+    conn = db.session.connection()  # Core on the session's connection: no ORM step
+    count, _ = _page_statements(user, bool(status), bool(node), search, sort, False)
+    total = conn.execute(count, params).scalar_one()
     page = min(args["page"], max(1, -(-total // per_page)))
-    ids = page_ids(given, args["sort"], per_page, (page - 1) * per_page)
+    params["limit"], params["offset"] = per_page, (page - 1) * per_page
+    _, ids = _page_statements(user, bool(status), bool(node), search, sort, page > 1)
     if rows:
         # The ids, then their rows: two statements rather than one with the ids as a subquery,
         # because PostgreSQL plans the page's statement on every call (its OFFSET varies) and
         # planning the join took ~1 ms, the ids alone ~0.1; the rows' statement keeps its plan.
-        page_of = list(db.session.scalars(ids))
-        found = db.session.execute(_ROWS, {"ids": page_of}) if page_of else ()
-        by_id = {row.id: Row(row) for row in found}
+        page_of = list(conn.execute(ids, params).scalars())
+        found_rows = conn.execute(_ROWS, {"ids": page_of}) if page_of else ()
+        by_id = {row[0]: Row(row) for row in found_rows}
         items = [by_id[i] for i in page_of if i in by_id]
         return Listing(items, total, page, per_page, {**args, "page": page})
     items = list(
@@ -185,13 +203,50 @@ def list_page(user: User, args: dict, *, rows: bool = False) -> Listing:
                 joinedload(ConversionRequest.requester),
             )
             .where(ConversionRequest.id.in_(ids.correlate(None)))
-            .order_by(*SORTS[args["sort"]][1])
+            .order_by(*SORTS[sort][1]),
+            params,
         ).unique()
     )
     return Listing(items, total, page, per_page, {**args, "page": page})
 
 
-def page_ids(given: RequestFilter, sort: str, limit: int, offset: int) -> Select:
+_PAGE_STATEMENTS: dict[tuple, tuple[Select, Select]] = {}
+_NODE_ID = select(Node.id).where(Node.code == bindparam("code"))
+
+
+def _page_statements(
+    user: User, status: bool, node: bool, search: str | None, sort: str, deep: bool
+) -> tuple[Select, Select]:
+    """(count, page ids) of list_page for one shape of query: request_filter()'s conditions with
+    bound parameters user_id, user_node_id, status, node_id (and text_search()'s), the page's
+    LIMIT in the SQL text (three values: PostgreSQL can keep a generic plan), its OFFSET a
+    parameter. `deep`: a page after the first (page_ids)."""
+    role = user.role
+    nodeless = role is Role.staff and user.node_id is None
+    key = (role, nodeless, status, node, search, sort, deep)
+    found = _PAGE_STATEMENTS.get(key)
+    if found is not None:
+        return found
+    where: list = []
+    if role is Role.requester:
+        where.append(ConversionRequest.requester_id == bindparam("user_id"))
+    elif nodeless:  # as _visible_to: `node_id == None`
+        where.append(ConversionRequest.node_id.is_(None))
+    elif role is Role.staff:
+        where.append(ConversionRequest.node_id == bindparam("user_node_id"))
+    if status:
+        where.append(ConversionRequest.status == bindparam("status"))
+    if node:
+        where.append(ConversionRequest.node_id == bindparam("node_id"))
+    given = RequestFilter(tuple(where), bound_search(search))
+    count = select(func.count(ConversionRequest.id)).where(*given.conditions)  # as count_requests
+    limit: Any = in_sql_text(None, "limit", Integer)
+    ids = page_ids(given, sort, limit, bindparam("offset", type_=Integer), deep=deep)
+    _PAGE_STATEMENTS[key] = (count, ids)
+    return count, ids
+
+
+def page_ids(given: RequestFilter, sort: str, limit: Any, offset: Any, *, deep: bool | None = None) -> Select:
     """The ids of one page, in the sort's order (each sort ends on id: a total order).
 
     Without a text search every condition is on conversion_requests alone and each sort is the
@@ -200,13 +255,14 @@ def page_ids(given: RequestFilter, sort: str, limit: int, offset: int) -> Select
     each one's ids from (strain_id, id), sorted by gene and id).
 
     With a search, page 1 is left to the planner: when matches are frequent, reading in the sort's
-    order stops after `limit` of them. Later pages find the matches first, by the search's indexes
-    as the count found them, and sort only those: reading in the sort's order would test every
-    skipped request (up to all of them), so a page costs at most about what its count does.
-    OFFSET 0 keeps PostgreSQL from merging the two steps back."""
+    order stops after `limit` of them. Later pages (`deep`; by default a non-zero `offset`) find
+    the matches first, by the search's indexes as the count found them, and sort only those:
+    reading in the sort's order would test every skipped request (up to all of them), so a page
+    costs at most about what its count does. OFFSET 0 keeps PostgreSQL from merging the two steps
+    back."""
     order = SORTS[sort][1]
     joined = sort == "gene"
-    if given.search is None or not offset:
+    if given.search is None or not (bool(offset) if deep is None else deep):
         stmt = select(ConversionRequest.id).where(*given.conditions)
         if joined:
             stmt = stmt.join(Strain, ConversionRequest.strain_id == Strain.id)
@@ -221,6 +277,15 @@ def page_ids(given: RequestFilter, sort: str, limit: int, offset: int) -> Select
         for key, clause in zip(keys, order)
     ]
     return select(matches.c.id).order_by(*by).limit(limit).offset(offset)
+
+
+_NODE_CHOICES = select(Node.code, Node.name, Node.offers_conversion).order_by(Node.code)
+
+
+def node_choices() -> list:
+    """The nodes as the list page's node filter and bulk form name them: rows of (code, name,
+    offers_conversion) in code order (all_nodes() loaded every column as entities)."""
+    return db.session.connection().execute(_NODE_CHOICES).all()
 
 
 def to_csv(listing: Listing) -> str:

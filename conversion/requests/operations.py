@@ -415,8 +415,39 @@ _MATCHING_STRAINS = (
             func.lower(Strain.gene).like(bindparam("pattern"), escape="\\"),
         )
     )
-    .limit(STRAIN_IDS_INLINE + 1)
+    .limit(in_sql_text(STRAIN_IDS_INLINE + 1))  # (a LIMIT parameter: planned again on every call)
 )
+
+
+def text_search(q: str | None, params: dict) -> str | None:
+    """The kind of text search for the statements built with bound parameters (the API list and
+    listing.list_page), as _text_condition decides it: None (no search), "text" (no strain
+    matches), "ids" (the matching strains' ids, read here) or "strains" (more than
+    STRAIN_IDS_INLINE of them: a subquery). Adds `pattern` (and `strain_ids`) to params."""
+    pattern = _search_pattern(q)
+    if not pattern:
+        return None
+    params["pattern"] = pattern
+    strain_ids = list(db.session.connection().execute(_MATCHING_STRAINS, {"pattern": pattern}).scalars())
+    if not strain_ids:
+        return "text"
+    if len(strain_ids) > STRAIN_IDS_INLINE:
+        return "strains"
+    params["strain_ids"] = strain_ids
+    return "ids"
+
+
+def bound_search(search: str | None) -> ColumnElement | None:
+    """The text search of text_search()'s kind with the bound parameters it set."""
+    if search is None:
+        return None
+    pattern: Any = bindparam("pattern")
+    text_arms = _request_matches(pattern)
+    if search == "ids":
+        return or_(ConversionRequest.strain_id.in_(bindparam("strain_ids", expanding=True)), *text_arms)
+    if search == "strains":
+        return or_(ConversionRequest.strain_id.in_(select(Strain.id).where(_strain_matches(pattern))), *text_arms)
+    return or_(*text_arms)
 
 
 def _list_statement(role: Role, status: bool, node: bool, cursor: bool, search: str | None) -> Select:
@@ -437,16 +468,9 @@ def _list_statement(role: Role, status: bool, node: bool, cursor: bool, search: 
         ids = ids.where(
             ConversionRequest.node_id == select(Node.id).where(Node.code == bindparam("node")).scalar_subquery()
         )
-    if search is not None:
-        pattern: Any = bindparam("pattern")
-        text_arms = _request_matches(pattern)
-        if search == "ids":
-            ids = ids.where(or_(ConversionRequest.strain_id.in_(bindparam("strain_ids", expanding=True)), *text_arms))
-        elif search == "strains":
-            strains = select(Strain.id).where(_strain_matches(pattern))
-            ids = ids.where(or_(ConversionRequest.strain_id.in_(strains), *text_arms))
-        else:
-            ids = ids.where(or_(*text_arms))
+    matches = bound_search(search)
+    if matches is not None:
+        ids = ids.where(matches)
     if cursor:
         ids = ids.where(ConversionRequest.id < bindparam("cursor"))
     limit: Any = in_sql_text(None, "limit", Integer)  # generic plans of the prepared statement
@@ -494,17 +518,8 @@ def list_request_summaries(
         params["node"] = node.strip().upper()
     if cursor:
         params["cursor"] = cursor
-    conn, search = db.session.connection(), None
-    pattern = _search_pattern(q)
-    if pattern:
-        params["pattern"] = pattern
-        strain_ids = list(conn.execute(_MATCHING_STRAINS, {"pattern": pattern}).scalars())
-        if not strain_ids:
-            search = "text"
-        elif len(strain_ids) > STRAIN_IDS_INLINE:
-            search = "strains"
-        else:
-            search, params["strain_ids"] = "ids", strain_ids
+    conn = db.session.connection()
+    search = text_search(q, params)
     stmt = _list_statement(user.role, bool(status), bool(node), bool(cursor), search)
     rows = conn.execute(stmt, params).all()  # Core rows on the session's connection: no ORM step
     if search is not None:  # the ids, then their rows

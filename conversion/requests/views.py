@@ -26,7 +26,7 @@ from flask_wtf.csrf import CSRFError
 from workflows import lifecycle
 
 from ..accounts.models import Role
-from ..catalogue.operations import all_nodes, get_strain
+from ..catalogue.operations import get_strain
 from ..errors import ApiError, json_error, wants_json
 from ..inputs import parse_ids, safe_next
 from ..registry import plan_extras
@@ -35,7 +35,17 @@ from . import operations as ops
 from .durations import typical_months
 from .forms import ActionForm, BulkForm, RequestForm, opts
 from .hooks import page_sections
-from .listing import COLUMNS, PER_PAGE, SORTS, csv_stream, export_query, list_page, read_args, to_csv
+from .listing import (
+    COLUMNS,
+    PER_PAGE,
+    SORTS,
+    csv_stream,
+    export_query,
+    list_page,
+    node_choices,
+    read_args,
+    to_csv,
+)
 from .models import ConversionRequest
 from .present import (
     TRIGGER_HELP,
@@ -111,7 +121,7 @@ def index():
     bulk = None
     role = _role()
     # one read of the nodes for the bulk form's assign select and the coordinator's node filter
-    nodes = all_nodes() if role == "coordinator" or (role != "requester" and listing.items) else []
+    nodes = node_choices() if role == "coordinator" or (role != "requester" and listing.items) else []
     if role != "requester" and listing.items:
         user = current_user._get_current_object()  # not the proxy once per row
         # what each request offers depends on its state and who is asking, not on the request:

@@ -188,8 +188,8 @@ def list_page(user: User, args: dict, *, rows: bool = False) -> Listing:
         # The ids, then their rows: two statements rather than one with the ids as a subquery,
         # because PostgreSQL plans the page's statement on every call (its OFFSET varies) and
         # planning the join took ~1 ms, the ids alone ~0.1; the rows' statement keeps its plan.
-        page_of = list(conn.execute(ids, params).scalars())
-        found_rows = conn.execute(_ROWS, {"ids": page_of}) if page_of else ()
+        page_of = conn.execute(ids, params).scalars().all()
+        found_rows = conn.execute(_ROWS, {"ids": page_of}).all() if page_of else ()
         by_id = {row[0]: Row(row) for row in found_rows}
         items = [by_id[i] for i in page_of if i in by_id]
         return Listing(items, total, page, per_page, {**args, "page": page})

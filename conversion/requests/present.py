@@ -437,6 +437,18 @@ def options_html(choices, selected: str | None = None) -> Markup:
     return Markup("".join(out))
 
 
+@lru_cache(maxsize=256)
+def filter_options(choices: tuple, selected) -> Markup:
+    """The <option>s of one of the list's filters (requests/list.html) from (value, label) pairs,
+    the one equal to `selected` selected: a few dozen per page, built once per choice made."""
+    return Markup(
+        "".join(
+            f'<option value="{_html(value)}"{" selected" if value == selected else ""}>{_html(label)}</option>'
+            for value, label in choices
+        )
+    )
+
+
 def _html(text) -> str:
     """`escape(text)` as text, for the list's cells: str.replace rather than a Markup per cell."""
     return (

@@ -52,6 +52,7 @@ from .present import (
     action_order,
     cancel_reasons_for,
     confirmation,
+    filter_options,
     humanize,
     list_rows,
     options_html,
@@ -104,6 +105,12 @@ def _csrf_error(exc: CSRFError):
 
 
 # ---- lists ------------------------------------------------------------------------
+# The list's filters as (value, label) pairs (present.filter_options)
+STATUS_CHOICES = tuple((s, state_label(s)) for s in lifecycle.STATES)
+SORT_CHOICES = tuple((key, label) for key, (label, _) in SORTS.items())
+PER_PAGE_CHOICES = tuple((n, n) for n in PER_PAGE)
+
+
 def _listing(args: dict):
     """The page of requests for the list's query string (an unknown status or node is flashed)."""
     try:
@@ -146,9 +153,9 @@ def index():
         args=args,
         link_args=link_args,
         columns=COLUMNS,
-        sorts=SORTS,
-        per_page_choices=PER_PAGE,
-        states=lifecycle.STATES,
+        status_options=filter_options(STATUS_CHOICES, args["status"]),
+        sort_options=filter_options(SORT_CHOICES, args["sort"]),
+        per_page_options=filter_options(PER_PAGE_CHOICES, args["per_page"]),
         bulk=bulk,
         rows=list_rows(listing.items, pick=bulk is not None),
         nodes=nodes if role == "coordinator" else [],

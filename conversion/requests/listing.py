@@ -179,20 +179,41 @@ def list_page(user: User, args: dict, *, rows: bool = False) -> Listing:
     search = text_search(args["q"] or None, params)
     per_page, sort = args["per_page"], args["sort"]
     conn = db.session.connection()  # Core on the session's connection: no ORM step
-    count, _ = _page_statements(user, bool(status), bool(node), search, sort, False)
-    total = conn.execute(count, params).scalar_one()
-    page = min(args["page"], max(1, -(-total // per_page)))
-    params["limit"], params["offset"] = per_page, (page - 1) * per_page
-    _, ids = _page_statements(user, bool(status), bool(node), search, sort, page > 1)
-    if rows:
-        # The ids, then their rows: two statements rather than one with the ids as a subquery,
-        # because PostgreSQL plans the page's statement on every call (its OFFSET varies) and
-        # planning the join took ~1 ms, the ids alone ~0.1; the rows' statement keeps its plan.
-        page_of = conn.execute(ids, params).scalars().all()
+    if rows and (args["page"] - 1) * per_page <= MAX_OFFSET:
+        # The page's ids with the count (a subquery PostgreSQL runs once), then their rows: the
+        # count alone is read only when the page is empty (none match, or past the last page).
+        # Two statements rather than one with the ids as a subquery of the rows', because
+        # PostgreSQL plans the page's statement on every call (its OFFSET varies) and planning
+        # the join took ~1 ms, the ids alone ~0.1; the rows' statement keeps its plan.
+        page = args["page"]
+        params["limit"], params["offset"] = per_page, (page - 1) * per_page
+        counted = _page_statements(user, bool(status), bool(node), search, sort, page > 1)[2]
+        found = conn.execute(counted, params).all()
+        if found:
+            total, page_of = found[0][1], [r[0] for r in found]
+        else:
+            count = _page_statements(user, bool(status), bool(node), search, sort, False)[0]
+            total = conn.execute(count, params).scalar_one()
+            page = min(page, max(1, -(-total // per_page)))
+            page_of = []
+            if total and page != args["page"]:  # past the last page: the last one
+                params["offset"] = (page - 1) * per_page
+                ids = _page_statements(user, bool(status), bool(node), search, sort, page > 1)[1]
+                page_of = conn.execute(ids, params).scalars().all()
         found_rows = conn.execute(_ROWS, {"ids": page_of}).all() if page_of else ()
         by_id = {row[0]: Row(row) for row in found_rows}
         items = [by_id[i] for i in page_of if i in by_id]
         return Listing(items, total, page, per_page, {**args, "page": page})
+    count = _page_statements(user, bool(status), bool(node), search, sort, False)[0]
+    total = conn.execute(count, params).scalar_one()
+    page = min(args["page"], max(1, -(-total // per_page)))
+    params["limit"], params["offset"] = per_page, (page - 1) * per_page
+    ids = _page_statements(user, bool(status), bool(node), search, sort, page > 1)[1]
+    if rows:
+        page_of = conn.execute(ids, params).scalars().all()
+        found_rows = conn.execute(_ROWS, {"ids": page_of}).all() if page_of else ()
+        by_id = {row[0]: Row(row) for row in found_rows}
+        return Listing([by_id[i] for i in page_of if i in by_id], total, page, per_page, {**args, "page": page})
     items = list(
         db.session.scalars(
             select(ConversionRequest)
@@ -210,14 +231,15 @@ def list_page(user: User, args: dict, *, rows: bool = False) -> Listing:
     return Listing(items, total, page, per_page, {**args, "page": page})
 
 
-_PAGE_STATEMENTS: dict[tuple, tuple[Select, Select]] = {}
+_PAGE_STATEMENTS: dict[tuple, tuple[Select, Select, Select]] = {}
+MAX_OFFSET = 2**31 - 1  # (a larger page number: the count first, which brings it back to the last page)
 _NODE_ID = select(Node.id).where(Node.code == bindparam("code"))
 
 
 def _page_statements(
     user: User, status: bool, node: bool, search: str | None, sort: str, deep: bool
-) -> tuple[Select, Select]:
-    """(count, page ids) of list_page for one shape of query: request_filter()'s conditions with
+) -> tuple[Select, Select, Select]:
+    """(count, page ids, page ids with the count as a second column) of list_page for one shape of query: request_filter()'s conditions with
     bound parameters user_id, user_node_id, status, node_id (and text_search()'s), the page's
     LIMIT in the SQL text (three values: PostgreSQL can keep a generic plan), its OFFSET a
     parameter. `deep`: a page after the first (page_ids)."""
@@ -242,8 +264,9 @@ def _page_statements(
     count = select(func.count(ConversionRequest.id)).where(*given.conditions)  # as count_requests
     limit: Any = in_sql_text(None, "limit", Integer)
     ids = page_ids(given, sort, limit, bindparam("offset", type_=Integer), deep=deep)
-    _PAGE_STATEMENTS[key] = (count, ids)
-    return count, ids
+    counted = ids.add_columns(count.correlate(None).scalar_subquery().label("total"))
+    _PAGE_STATEMENTS[key] = found = (count, ids, counted)
+    return found
 
 
 def page_ids(given: RequestFilter, sort: str, limit: Any, offset: Any, *, deep: bool | None = None) -> Select:

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 
 from ..errors import NotFound
 from ..requests import operations as ops
-from ..requests.serialize import request_detail, row_detail, summary_from_row
+from ..requests.serialize import request_detail, row_detail, summaries_from_rows
 from . import error_responses, require_user
 
 blp = Blueprint("api_requests", __name__, description="Conversion requests and their lifecycle")
@@ -182,7 +182,7 @@ def list_requests(args):
     if next_cursor:
         params = {k: v for k, v in args.items() if v is not None and k != "cursor"}
         nxt = url_for("api_requests.list_requests", cursor=next_cursor, **params)
-    return _json({"items": [summary_from_row(r) for r in rows], "next": nxt})
+    return _json({"items": summaries_from_rows(rows), "next": nxt})
 
 
 @blp.route("/requests/<int:request_id>", methods=["GET"])

@@ -20,7 +20,7 @@ from ..errors import Invalid
 from ..exports import csv_writer
 from ..extensions import db, in_sql_text
 from .models import ConversionRequest
-from .operations import RequestFilter, bound_search, request_filter, text_search
+from .operations import RequestFilter, bound_search, ids_in, request_filter, text_search
 from .present import iso, state_label
 
 SORTS = {
@@ -149,13 +149,13 @@ ROW_COLUMNS = (
 )
 
 
-_ROWS = (
+_ROWS_OF = (
     select(*ROW_COLUMNS)
     .join(Strain, ConversionRequest.strain_id == Strain.id)
     .join(User, ConversionRequest.requester_id == User.id)
     .outerjoin(Node, ConversionRequest.node_id == Node.id)
-    .where(ConversionRequest.id.in_(bindparam("ids", expanding=True)))
 )
+_ROWS = ids_in(_ROWS_OF)
 
 
 def list_page(user: User, args: dict, *, rows: bool = False) -> Listing:
@@ -200,7 +200,7 @@ def list_page(user: User, args: dict, *, rows: bool = False) -> Listing:
                 params["offset"] = (page - 1) * per_page
                 ids = _page_statements(user, bool(status), bool(node), search, sort, page > 1)[1]
                 page_of = conn.execute(ids, params).scalars().all()
-        found_rows = conn.execute(_ROWS, {"ids": page_of}).all() if page_of else ()
+        found_rows = conn.execute(_ROWS[conn.dialect.name == "postgresql"], {"ids": page_of}).all() if page_of else ()
         by_id = {row[0]: Row(row) for row in found_rows}
         items = [by_id[i] for i in page_of if i in by_id]
         return Listing(items, total, page, per_page, {**args, "page": page})
@@ -211,7 +211,7 @@ def list_page(user: User, args: dict, *, rows: bool = False) -> Listing:
     ids = _page_statements(user, bool(status), bool(node), search, sort, page > 1)[1]
     if rows:
         page_of = conn.execute(ids, params).scalars().all()
-        found_rows = conn.execute(_ROWS, {"ids": page_of}).all() if page_of else ()
+        found_rows = conn.execute(_ROWS[conn.dialect.name == "postgresql"], {"ids": page_of}).all() if page_of else ()
         by_id = {row[0]: Row(row) for row in found_rows}
         return Listing([by_id[i] for i in page_of if i in by_id], total, page, per_page, {**args, "page": page})
     items = list(

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
     Integer,
     Select,
+    any_,
     bindparam,
     func,
     literal_column,
@@ -490,7 +492,19 @@ _SUMMARIES = (
     .outerjoin(Node, ConversionRequest.node_id == Node.id)
     .order_by(ConversionRequest.id.desc())
 )
-_SUMMARIES_OF = _SUMMARIES.where(ConversionRequest.id.in_(bindparam("ids", expanding=True)))
+
+
+def ids_in(stmt: Select) -> tuple[Select, Select]:
+    """`stmt` for the requests of the list `ids`: (elsewhere, PostgreSQL). PostgreSQL takes the
+    list as one array parameter (`id = ANY(...)`): the same SQL text for any number of ids, where
+    an expanding IN is written out again for each call."""
+    return (
+        stmt.where(ConversionRequest.id.in_(bindparam("ids", expanding=True))),
+        stmt.where(ConversionRequest.id == any_(bindparam("ids", type_=ARRAY(Integer)))),
+    )
+
+
+_SUMMARIES_OF = ids_in(_SUMMARIES)
 
 
 def list_request_summaries(
@@ -523,7 +537,8 @@ def list_request_summaries(
     stmt = _list_statement(user.role, bool(status), bool(node), bool(cursor), search)
     rows = conn.execute(stmt, params).all()  # Core rows on the session's connection: no ORM step
     if search is not None:  # the ids, then their rows
-        rows = conn.execute(_SUMMARIES_OF, {"ids": [r.id for r in rows]}).all() if rows else []
+        of = _SUMMARIES_OF[conn.dialect.name == "postgresql"]
+        rows = conn.execute(of, {"ids": [r[0] for r in rows]}).all() if rows else []
     if node and not rows and get_node(node) is None:
         raise Invalid(f"Unknown node {node!r}.")
     more = len(rows) > limit

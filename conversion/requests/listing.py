@@ -18,9 +18,9 @@ from ..accounts.models import Role, User
 from ..catalogue.models import Node, Strain
 from ..errors import Invalid
 from ..exports import csv_writer
-from ..extensions import db, in_sql_text
+from ..extensions import db
 from .models import ConversionRequest
-from .operations import RequestFilter, bound_search, ids_in, request_filter, text_search
+from .operations import RequestFilter, bound_search, ids_in, request_filter, sql_limit, text_search
 from .present import iso, state_label
 
 SORTS = {
@@ -187,28 +187,28 @@ def list_page(user: User, args: dict, *, rows: bool = False) -> Listing:
         # the join took ~1 ms, the ids alone ~0.1; the rows' statement keeps its plan.
         page = args["page"]
         params["limit"], params["offset"] = per_page, (page - 1) * per_page
-        counted = _page_statements(user, bool(status), bool(node), search, sort, page > 1)[2]
+        counted = _page_statements(user, bool(status), bool(node), search, sort, page > 1, per_page)[2]
         found = conn.execute(counted, params).all()
         if found:
             total, page_of = found[0][1], [r[0] for r in found]
         else:
-            count = _page_statements(user, bool(status), bool(node), search, sort, False)[0]
+            count = _page_statements(user, bool(status), bool(node), search, sort, False, per_page)[0]
             total = conn.execute(count, params).scalar_one()
             page = min(page, max(1, -(-total // per_page)))
             page_of = []
             if total and page != args["page"]:  # past the last page: the last one
                 params["offset"] = (page - 1) * per_page
-                ids = _page_statements(user, bool(status), bool(node), search, sort, page > 1)[1]
+                ids = _page_statements(user, bool(status), bool(node), search, sort, page > 1, per_page)[1]
                 page_of = conn.execute(ids, params).scalars().all()
         found_rows = conn.execute(_ROWS[conn.dialect.name == "postgresql"], {"ids": page_of}).all() if page_of else ()
         by_id = {row[0]: Row(row) for row in found_rows}
         items = [by_id[i] for i in page_of if i in by_id]
         return Listing(items, total, page, per_page, {**args, "page": page})
-    count = _page_statements(user, bool(status), bool(node), search, sort, False)[0]
+    count = _page_statements(user, bool(status), bool(node), search, sort, False, per_page)[0]
     total = conn.execute(count, params).scalar_one()
     page = min(args["page"], max(1, -(-total // per_page)))
     params["limit"], params["offset"] = per_page, (page - 1) * per_page
-    ids = _page_statements(user, bool(status), bool(node), search, sort, page > 1)[1]
+    ids = _page_statements(user, bool(status), bool(node), search, sort, page > 1, per_page)[1]
     if rows:
         page_of = conn.execute(ids, params).scalars().all()
         found_rows = conn.execute(_ROWS[conn.dialect.name == "postgresql"], {"ids": page_of}).all() if page_of else ()
@@ -237,7 +237,7 @@ _NODE_ID = select(Node.id).where(Node.code == bindparam("code"))
 
 
 def _page_statements(
-    user: User, status: bool, node: bool, search: str | None, sort: str, deep: bool
+    user: User, status: bool, node: bool, search: str | None, sort: str, deep: bool, per_page: int
 ) -> tuple[Select, Select, Select]:
     """(count, page ids, page ids with the count as a second column) of list_page for one shape of query: request_filter()'s conditions with
     bound parameters user_id, user_node_id, status, node_id (and text_search()'s), the page's
@@ -245,7 +245,7 @@ def _page_statements(
     parameter. `deep`: a page after the first (page_ids)."""
     role = user.role
     nodeless = role is Role.staff and user.node_id is None
-    key = (role, nodeless, status, node, search, sort, deep)
+    key = (role, nodeless, status, node, search, sort, deep, per_page if per_page in PER_PAGE else None)
     found = _PAGE_STATEMENTS.get(key)
     if found is not None:
         return found
@@ -262,7 +262,7 @@ def _page_statements(
         where.append(ConversionRequest.node_id == bindparam("node_id"))
     given = RequestFilter(tuple(where), bound_search(search))
     count = select(func.count(ConversionRequest.id)).where(*given.conditions)  # as count_requests
-    limit: Any = in_sql_text(None, "limit", Integer)
+    limit = sql_limit(per_page, PER_PAGE)
     ids = page_ids(given, sort, limit, bindparam("offset", type_=Integer), deep=deep)
     counted = ids.add_columns(count.correlate(None).scalar_subquery().label("total"))
     _PAGE_STATEMENTS[key] = found = (count, ids, counted)

@@ -165,6 +165,7 @@ def list_page(user: User, args: dict, *, rows: bool = False) -> Listing:
     Statements (as many at 50,000 requests as at 50): for a text search the matching strains,
     the count, then the page: its ids ordered and cut in a subquery (page_ids) that an index
     answers, and only those rows loaded with their strain, node and requester, in the same order.
+    The first page's ids carry the count (one statement for both)
     The statements are request_filter()'s, built once per shape (_page_statements) with every
     value a bound parameter: building them on every call cost more CPU than running them."""
     status, node = args["status"] or None, args["node"] or None
@@ -179,41 +180,25 @@ def list_page(user: User, args: dict, *, rows: bool = False) -> Listing:
     search = text_search(args["q"] or None, params)
     per_page, sort = args["per_page"], args["sort"]
     conn = db.session.connection()  # Core on the session's connection: no ORM step
-    if rows and (args["page"] - 1) * per_page <= MAX_OFFSET:
-        # The page's ids with the count (a subquery PostgreSQL runs once), then their rows: the
-        # count alone is read only when the page is empty (none match, or past the last page).
-        # Two statements rather than one with the ids as a subquery of the rows', because
-        # PostgreSQL plans the page's statement on every call (its OFFSET varies) and planning
-        # the join took ~1 ms, the ids alone ~0.1; the rows' statement keeps its plan.
-        page = args["page"]
-        params["limit"], params["offset"] = per_page, (page - 1) * per_page
-        counted = _page_statements(user, bool(status), bool(node), search, sort, page > 1, per_page)[2]
+    if rows and args["page"] == 1:
+        # The first page's ids with the count (a subquery PostgreSQL runs once), then their
+        # rows; no ids: no request matches. (A later page reads the count first: past the last
+        # page, the last one is shown.) Two statements rather than one with the ids as a subquery
+        # of the rows', because PostgreSQL plans the page's statement on every call (its OFFSET
+        # varies) and planning the join took ~1 ms, the ids alone ~0.1; the rows' keeps its plan.
+        params["limit"], params["offset"] = per_page, 0
+        counted = _page_statements(user, bool(status), bool(node), search, sort, False, per_page)[2]
         found = conn.execute(counted, params).all()
-        if found:
-            total, page_of = found[0][1], [r[0] for r in found]
-        else:
-            count = _page_statements(user, bool(status), bool(node), search, sort, False, per_page)[0]
-            total = conn.execute(count, params).scalar_one()
-            page = min(page, max(1, -(-total // per_page)))
-            page_of = []
-            if total and page != args["page"]:  # past the last page: the last one
-                params["offset"] = (page - 1) * per_page
-                ids = _page_statements(user, bool(status), bool(node), search, sort, page > 1, per_page)[1]
-                page_of = conn.execute(ids, params).scalars().all()
-        found_rows = conn.execute(_ROWS[conn.dialect.name == "postgresql"], {"ids": page_of}).all() if page_of else ()
-        by_id = {row[0]: Row(row) for row in found_rows}
-        items = [by_id[i] for i in page_of if i in by_id]
-        return Listing(items, total, page, per_page, {**args, "page": page})
+        items = _rows_of([r[0] for r in found], conn)
+        return Listing(items, found[0][1] if found else 0, 1, per_page, {**args, "page": 1})
     count = _page_statements(user, bool(status), bool(node), search, sort, False, per_page)[0]
     total = conn.execute(count, params).scalar_one()
     page = min(args["page"], max(1, -(-total // per_page)))
     params["limit"], params["offset"] = per_page, (page - 1) * per_page
     ids = _page_statements(user, bool(status), bool(node), search, sort, page > 1, per_page)[1]
     if rows:
-        page_of = conn.execute(ids, params).scalars().all()
-        found_rows = conn.execute(_ROWS[conn.dialect.name == "postgresql"], {"ids": page_of}).all() if page_of else ()
-        by_id = {row[0]: Row(row) for row in found_rows}
-        return Listing([by_id[i] for i in page_of if i in by_id], total, page, per_page, {**args, "page": page})
+        items = _rows_of(conn.execute(ids, params).scalars().all(), conn)
+        return Listing(items, total, page, per_page, {**args, "page": page})
     items = list(
         db.session.scalars(
             select(ConversionRequest)
@@ -231,8 +216,15 @@ def list_page(user: User, args: dict, *, rows: bool = False) -> Listing:
     return Listing(items, total, page, per_page, {**args, "page": page})
 
 
+def _rows_of(ids, conn) -> list[Row]:
+    """The `Row`s of these request ids, in their order."""
+    if not ids:
+        return []
+    by_id = {row[0]: Row(row) for row in conn.execute(_ROWS[conn.dialect.name == "postgresql"], {"ids": ids})}
+    return [by_id[i] for i in ids if i in by_id]
+
+
 _PAGE_STATEMENTS: dict[tuple, tuple[Select, Select, Select]] = {}
-MAX_OFFSET = 2**31 - 1  # (a larger page number: the count first, which brings it back to the last page)
 _NODE_ID = select(Node.id).where(Node.code == bindparam("code"))
 
 

@@ -220,7 +220,8 @@ def _rows_of(ids, conn) -> list[Row]:
     """The `Row`s of these request ids, in their order."""
     if not ids:
         return []
-    by_id = {row[0]: Row(row) for row in conn.execute(_ROWS[conn.dialect.name == "postgresql"], {"ids": ids})}
+    found = conn.execute(_ROWS[conn.dialect.name == "postgresql"], {"ids": ids}).all()  # (iterating: a fetchone a row)
+    by_id = {row[0]: Row(row) for row in found}
     return [by_id[i] for i in ids if i in by_id]
 
 

@@ -430,7 +430,7 @@ def text_search(q: str | None, params: dict) -> str | None:
     if not pattern:
         return None
     params["pattern"] = pattern
-    strain_ids = list(db.session.connection().execute(_MATCHING_STRAINS, {"pattern": pattern}).scalars())
+    strain_ids = db.session.connection().execute(_MATCHING_STRAINS, {"pattern": pattern}).scalars().all()
     if not strain_ids:
         return "text"
     if len(strain_ids) > STRAIN_IDS_INLINE:

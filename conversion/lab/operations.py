@@ -1074,9 +1074,9 @@ class _Arm:
                 "recorded_at": model.recorded_at,
                 "voided_at": model.voided_at,
                 "void_reason": model.void_reason,
-                "void_by": by.email,
+                # by primary key per record: a join made PostgreSQL hash every user for each kind
+                "void_by": select(by.email).where(by.id == model.voided_by_id).scalar_subquery(),
             }
-            joins = (*joins, (by, by.id == model.voided_by_id))
         exprs: dict[str, Any] = dict(common)
         slots: dict[str, str] = {name: name for name in common}  # attribute -> slot
         used: dict[str, int] = defaultdict(int)

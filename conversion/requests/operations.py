@@ -168,11 +168,13 @@ DETAIL_COLUMNS = (
     _archived.emma_id.label("archived_emma_id"),
 )
 _DETAIL_STATEMENTS: dict[Role, Read] = {}
+_actor = aliased(User)
 HISTORY_COLUMNS = (
     RequestEvent.trigger,
     RequestEvent.from_status,
     RequestEvent.to_status,
-    User.email,
+    # the actor's email by primary key per event: a join made PostgreSQL hash all users (0.3 ms)
+    select(_actor.email).where(_actor.id == RequestEvent.actor_id).scalar_subquery().label("email"),
     RequestEvent.at,
     RequestEvent.comment,
     RequestEvent.data,
@@ -248,7 +250,6 @@ def _detail_statement(role: Role):
         history_arm = (
             select(literal_column("1", Integer()).label("part"), *_nulls(DETAIL_COLUMNS), *HISTORY_COLUMNS)
             .add_columns(RequestEvent.id.label("event_id"))
-            .join(User, User.id == RequestEvent.actor_id)
             .where(RequestEvent.request_id == bindparam("request_id"))
         )
         stmt = Read(union_all(request_arm, history_arm).order_by(literal_column("part"), literal_column("event_id")))

@@ -11,6 +11,7 @@ together for these index reads, plus ~10 µs per result column for psycopg's des
 listeners see every statement (statement counts, the read/write bookkeeping), and a driver error is
 raised as SQLAlchemy's (a dropped connection invalidated, as with `Connection.execute`).
 
+A NULL is returned as None without its column's converter (true of every type used here).
 Statements with expanding IN lists or other post-compile parameters are refused at compile time:
 run those with `Connection.execute`."""
 
@@ -100,7 +101,8 @@ class Read:
         for row in raw:
             values = list(row)
             for i, proc in plan.results:
-                values[i] = proc(values[i])
+                if values[i] is not None:  # NULL stays None (the union's empty slots are most values)
+                    values[i] = proc(values[i])
             out.append(make(values))
         return out
 

@@ -30,9 +30,23 @@ DOMAINS = [
 ]
 
 
+class App(Flask):
+    """Flask, with its check of whether a view or hook is a coroutine made once per function rather
+    than on each of the ~15 calls of a request (inspect.iscoroutinefunction; issue 20)."""
+
+    def ensure_sync(self, func):
+        synced = self.__dict__.setdefault("_synced", {})
+        found = synced.get(func)
+        if found is None:
+            found = super().ensure_sync(func)
+            if len(synced) < 10_000:  # views and hooks are registered once; anything else is not kept
+                synced[func] = found
+        return found
+
+
 def create_app(config: str | type | dict | None = None) -> Flask:
     """Build the app. `config` is a config name, a config class or a dict of overrides."""
-    app = Flask(
+    app = App(
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),

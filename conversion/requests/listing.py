@@ -19,8 +19,18 @@ from ..catalogue.models import Node, Strain
 from ..errors import Invalid
 from ..exports import csv_writer
 from ..extensions import db
+from ..reads import Read
 from .models import ConversionRequest
-from .operations import RequestFilter, bound_search, ids_in, request_filter, sql_limit, text_search
+from .operations import (
+    RequestFilter,
+    bound_search,
+    ids_in,
+    list_read,
+    request_filter,
+    run_list,
+    sql_limit,
+    text_search,
+)
 from .present import iso, state_label
 
 SORTS = {
@@ -173,13 +183,12 @@ def list_page(user: User, args: dict, *, rows: bool = False) -> Listing:
         raise Invalid(f"Unknown status {status!r}: use one of {', '.join(lifecycle.STATES)}.")
     params: dict = {"user_id": user.id, "user_node_id": user.node_id, "status": status}
     if node:
-        node_id = db.session.connection().execute(_NODE_ID, {"code": node.strip().upper()}).scalar()
+        node_id = _NODE_ID.first({"code": node.strip().upper()})
         if node_id is None:  # as request_filter() says it
             raise Invalid(f"Unknown node {node!r}.")
-        params["node_id"] = node_id
+        params["node_id"] = node_id[0]
     search = text_search(args["q"] or None, params)
     per_page, sort = args["per_page"], args["sort"]
-    conn = db.session.connection()  # Core on the session's connection: no ORM step
     if rows and args["page"] == 1:
         # The first page's ids with the count (a subquery PostgreSQL runs once), then their
         # rows; no ids: no request matches. (A later page reads the count first: past the last
@@ -188,16 +197,16 @@ def list_page(user: User, args: dict, *, rows: bool = False) -> Listing:
         # varies) and planning the join took ~1 ms, the ids alone ~0.1; the rows' keeps its plan.
         params["limit"], params["offset"] = per_page, 0
         counted = _page_statements(user, bool(status), bool(node), search, sort, False, per_page)[2]
-        found = conn.execute(counted, params).all()
-        items = _rows_of([r[0] for r in found], conn)
+        found = run_list(counted, params)
+        items = _rows_of([r[0] for r in found])
         return Listing(items, found[0][1] if found else 0, 1, per_page, {**args, "page": 1})
     count = _page_statements(user, bool(status), bool(node), search, sort, False, per_page)[0]
-    total = conn.execute(count, params).scalar_one()
+    total = run_list(count, params)[0][0]
     page = min(args["page"], max(1, -(-total // per_page)))
     params["limit"], params["offset"] = per_page, (page - 1) * per_page
-    ids = _page_statements(user, bool(status), bool(node), search, sort, page > 1, per_page)[1]
+    ids, ids_select = _page_statements(user, bool(status), bool(node), search, sort, page > 1, per_page)[1::2]
     if rows:
-        items = _rows_of(conn.execute(ids, params).scalars().all(), conn)
+        items = _rows_of([r[0] for r in run_list(ids, params)])
         return Listing(items, total, page, per_page, {**args, "page": page})
     items = list(
         db.session.scalars(
@@ -208,7 +217,7 @@ def list_page(user: User, args: dict, *, rows: bool = False) -> Listing:
                 joinedload(ConversionRequest.node),
                 joinedload(ConversionRequest.requester),
             )
-            .where(ConversionRequest.id.in_(ids.correlate(None)))
+            .where(ConversionRequest.id.in_(ids_select.correlate(None)))
             .order_by(*SORTS[sort][1]),
             params,
         ).unique()
@@ -216,23 +225,24 @@ def list_page(user: User, args: dict, *, rows: bool = False) -> Listing:
     return Listing(items, total, page, per_page, {**args, "page": page})
 
 
-def _rows_of(ids, conn) -> list[Row]:
+def _rows_of(ids: list) -> list[Row]:
     """The `Row`s of these request ids, in their order."""
     if not ids:
         return []
-    found = conn.execute(_ROWS[conn.dialect.name == "postgresql"], {"ids": ids}).all()  # (iterating: a fetchone a row)
+    found = run_list(_ROWS[db.session.get_bind().dialect.name == "postgresql"], {"ids": ids})
     by_id = {row[0]: Row(row) for row in found}
     return [by_id[i] for i in ids if i in by_id]
 
 
-_PAGE_STATEMENTS: dict[tuple, tuple[Select, Select, Select]] = {}
-_NODE_ID = select(Node.id).where(Node.code == bindparam("code"))
+_PAGE_STATEMENTS: dict[tuple, tuple[Any, Any, Any, Select]] = {}
+_NODE_ID = Read(select(Node.id).where(Node.code == bindparam("code")))
 
 
 def _page_statements(
     user: User, status: bool, node: bool, search: str | None, sort: str, deep: bool, per_page: int
-) -> tuple[Select, Select, Select]:
-    """(count, page ids, page ids with the count as a second column) of list_page for one shape of query: request_filter()'s conditions with
+) -> tuple[Any, Any, Any, Select]:
+    """(count, page ids, page ids with the count as a second column: operations.list_read, for
+    run_list; the page ids as a Select) of list_page for one shape of query: request_filter()'s conditions with
     bound parameters user_id, user_node_id, status, node_id (and text_search()'s), the page's
     LIMIT in the SQL text (three values: PostgreSQL can keep a generic plan), its OFFSET a
     parameter. `deep`: a page after the first (page_ids)."""
@@ -258,7 +268,13 @@ def _page_statements(
     limit = sql_limit(per_page, PER_PAGE)
     ids = page_ids(given, sort, limit, bindparam("offset", type_=Integer), deep=deep)
     counted = ids.add_columns(count.correlate(None).scalar_subquery().label("total"))
-    _PAGE_STATEMENTS[key] = found = (count, ids, counted)
+    readable = search != "ids" and per_page in PER_PAGE  # (no expanding IN, no in_sql_text)
+    _PAGE_STATEMENTS[key] = found = (
+        list_read(count, readable),
+        list_read(ids, readable),
+        list_read(counted, readable),
+        ids,
+    )
     return found
 
 
@@ -295,13 +311,13 @@ def page_ids(given: RequestFilter, sort: str, limit: Any, offset: Any, *, deep: 
     return select(matches.c.id).order_by(*by).limit(limit).offset(offset)
 
 
-_NODE_CHOICES = select(Node.code, Node.name, Node.offers_conversion).order_by(Node.code)
+_NODE_CHOICES = Read(select(Node.code, Node.name, Node.offers_conversion).order_by(Node.code))
 
 
 def node_choices() -> list:
     """The nodes as the list page's node filter and bulk form name them: rows of (code, name,
     offers_conversion) in code order (all_nodes() loaded every column as entities)."""
-    return db.session.connection().execute(_NODE_CHOICES).all()
+    return _NODE_CHOICES.all({})
 
 
 def to_csv(listing: Listing) -> str:

@@ -406,8 +406,23 @@ SUMMARY_COLUMNS = (
 # The API list's statements, built once per process for each shape of query (role, which filters,
 # which kind of text search) with every value a bound parameter: building them per call (the
 # conditions of request_filter) cost more CPU than running them. Same conditions as request_filter.
-_LIST_STATEMENTS: dict[tuple, Select] = {}
-_MATCHING_STRAINS = (
+_LIST_STATEMENTS: dict[tuple, Any] = {}
+
+
+def list_read(stmt: Select, readable: bool) -> Any:
+    """A list statement as a reads.Read when it has plain bound parameters only (`readable`: no
+    expanding IN, no in_sql_text), else as it is; run_list runs either."""
+    return Read(stmt) if readable else stmt
+
+
+def run_list(stmt: Any, params: dict) -> list:
+    """The rows of a list_read() statement: through the driver (reads.Read), else Connection.execute."""
+    if isinstance(stmt, Read):
+        return stmt.all(params)
+    return list(db.session.connection().execute(stmt, params).all())
+
+
+_MATCHING_STRAINS = Read(
     select(Strain.id)
     .where(
         or_(
@@ -428,7 +443,7 @@ def text_search(q: str | None, params: dict) -> str | None:
     if not pattern:
         return None
     params["pattern"] = pattern
-    strain_ids = db.session.connection().execute(_MATCHING_STRAINS, {"pattern": pattern}).scalars().all()
+    strain_ids = [row[0] for row in _MATCHING_STRAINS.all({"pattern": pattern})]
     if not strain_ids:
         return "text"
     if len(strain_ids) > STRAIN_IDS_INLINE:
@@ -459,7 +474,7 @@ def sql_limit(n: int, common: tuple[int, ...]) -> Any:
 API_LIMITS = (26, 51, 101)  # the API list's usual page sizes (25, 50, 100), and one to see if there is more
 
 
-def _list_statement(role: Role, status: bool, node: bool, cursor: bool, search: str | None, limit: int) -> Select:
+def _list_statement(role: Role, status: bool, node: bool, cursor: bool, search: str | None, limit: int) -> Any:
     """search: None, "text" (no strain matches), "ids" (the matching strains' ids) or "strains"
     (more than STRAIN_IDS_INLINE of them: a subquery). limit: the LIMIT (sql_limit)."""
     key = (role, status, node, cursor, search, limit if limit in API_LIMITS else None)
@@ -487,8 +502,8 @@ def _list_statement(role: Role, status: bool, node: bool, cursor: bool, search: 
     # A text search is planned again for its pattern on every call: the ids alone (one table) plan
     # in a tenth of the time the joined statement took (1.3 ms); _SUMMARIES then reads their rows.
     stmt = ids if search is not None else _SUMMARIES.where(ConversionRequest.id.in_(ids)).limit(sql)
-    _LIST_STATEMENTS[key] = stmt
-    return stmt
+    _LIST_STATEMENTS[key] = found = list_read(stmt, search != "ids" and limit in API_LIMITS)
+    return found
 
 
 _SUMMARIES = (
@@ -501,13 +516,13 @@ _SUMMARIES = (
 )
 
 
-def ids_in(stmt: Select) -> tuple[Select, Select]:
-    """`stmt` for the requests of the list `ids`: (elsewhere, PostgreSQL). PostgreSQL takes the
-    list as one array parameter (`id = ANY(...)`): the same SQL text for any number of ids, where
-    an expanding IN is written out again for each call."""
+def ids_in(stmt: Select) -> tuple[Select, Read]:
+    """`stmt` for the requests of the list `ids`, for run_list: (elsewhere, PostgreSQL).
+    PostgreSQL takes the list as one array parameter (`id = ANY(...)`): the same SQL text for any
+    number of ids (an expanding IN is written out again for each call), run as a reads.Read."""
     return (
         stmt.where(ConversionRequest.id.in_(bindparam("ids", expanding=True))),
-        stmt.where(ConversionRequest.id == any_(bindparam("ids", type_=ARRAY(Integer)))),
+        Read(stmt.where(ConversionRequest.id == any_(bindparam("ids", type_=ARRAY(Integer))))),
     )
 
 
@@ -539,13 +554,12 @@ def list_request_summaries(
         params["node"] = node.strip().upper()
     if cursor:
         params["cursor"] = cursor
-    conn = db.session.connection()
     search = text_search(q, params)
     stmt = _list_statement(user.role, bool(status), bool(node), bool(cursor), search, limit + 1)
-    rows = conn.execute(stmt, params).all()  # Core rows on the session's connection: no ORM step
-    if search is not None:  # the ids, then their rows
-        of = _SUMMARIES_OF[conn.dialect.name == "postgresql"]
-        rows = conn.execute(of, {"ids": [r[0] for r in rows]}).all() if rows else []
+    rows = run_list(stmt, params)  # on the session's connection: no ORM step
+    if search is not None and rows:  # the ids, then their rows
+        of = _SUMMARIES_OF[db.session.get_bind().dialect.name == "postgresql"]
+        rows = run_list(of, {"ids": [r[0] for r in rows]})
     if node and not rows and get_node(node) is None:
         raise Invalid(f"Unknown node {node!r}.")
     more = len(rows) > limit

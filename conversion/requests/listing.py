@@ -175,8 +175,7 @@ def list_page(user: User, args: dict, *, rows: bool = False) -> Listing:
     Statements (as many at 50,000 requests as at 50): for a text search the matching strains,
     the count, then the page: its ids ordered and cut in a subquery (page_ids) that an index
     answers, and only those rows loaded with their strain, node and requester, in the same order.
-    The first page's ids carry the count (one statement for both)
-    The statements are request_filter()'s, built once per shape (_page_statements) with every
+    The first page's ids carry the count (one statement for both). The statements are request_filter()'s, built once per shape (_page_statements) with every
     value a bound parameter: building them on every call cost more CPU than running them."""
     status, node = args["status"] or None, args["node"] or None
     if status and status not in lifecycle.STATES:  # as request_filter() says it
@@ -241,11 +240,11 @@ _NODE_ID = Read(select(Node.id).where(Node.code == bindparam("code")))
 def _page_statements(
     user: User, status: bool, node: bool, search: str | None, sort: str, deep: bool, per_page: int
 ) -> tuple[Any, Any, Any, Select]:
-    """(count, page ids, page ids with the count as a second column: operations.list_read, for
-    run_list; the page ids as a Select) of list_page for one shape of query: request_filter()'s conditions with
-    bound parameters user_id, user_node_id, status, node_id (and text_search()'s), the page's
-    LIMIT in the SQL text (three values: PostgreSQL can keep a generic plan), its OFFSET a
-    parameter. `deep`: a page after the first (page_ids)."""
+    """(count, page ids, page ids with the count as a second column), as operations.list_read
+    makes them for run_list, and the page ids' Select, of list_page for one shape of query:
+    request_filter()'s conditions with bound parameters user_id, user_node_id, status, node_id
+    (and text_search()'s), the page's LIMIT in the SQL text (three values: PostgreSQL can keep a
+    generic plan), its OFFSET a parameter. `deep`: a page after the first (page_ids)."""
     role = user.role
     nodeless = role is Role.staff and user.node_id is None
     key = (role, nodeless, status, node, search, sort, deep, per_page if per_page in PER_PAGE else None)

@@ -430,7 +430,7 @@ _MATCHING_STRAINS = Read(
             func.lower(Strain.gene).like(bindparam("pattern"), escape="\\"),
         )
     )
-    .limit(literal_column(str(STRAIN_IDS_INLINE + 1)))  # (a LIMIT parameter: planned again on every call)
+    .limit(literal_column(str(STRAIN_IDS_INLINE + 1)))  # in the SQL text (a LIMIT parameter: planned on every call)
 )
 
 

@@ -52,9 +52,10 @@ def create_app(config: str | type | dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
         instance_path=str(INSTANCE_DIR),
     )
-    from .urls import IdConverter
+    from .urls import IdConverter, fixed_url_for
 
     app.url_map.converters["int"] = IdConverter  # ids beyond the database's integers are 404s
+    app.jinja_env.globals["url_for"] = fixed_url_for
     from .extensions import OrjsonProvider
 
     app.json = OrjsonProvider(app)

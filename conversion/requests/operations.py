@@ -387,7 +387,8 @@ def count_requests(given: RequestFilter) -> int:
     return db.session.execute(select(func.count(ConversionRequest.id)).where(*given.conditions)).scalar_one()
 
 
-# The columns of serialize.request_summary(), for list_request_summaries().
+# The columns of serialize.request_summary(), for list_request_summaries() (the requester's email
+# a scalar subquery by primary key: joined, PostgreSQL hashed every user for each page).
 SUMMARY_COLUMNS = (
     ConversionRequest.id,
     ConversionRequest.reference,
@@ -397,7 +398,7 @@ SUMMARY_COLUMNS = (
     ConversionRequest.target,
     ConversionRequest.product_symbol,
     Node.code.label("node"),
-    User.email.label("requester"),
+    select(User.email).where(User.id == ConversionRequest.requester_id).scalar_subquery().label("requester"),
     ConversionRequest.created_at,
     ConversionRequest.updated_at,
 )
@@ -510,7 +511,6 @@ _SUMMARIES = (
     select(*SUMMARY_COLUMNS)
     .select_from(ConversionRequest)
     .join(Strain, ConversionRequest.strain_id == Strain.id)
-    .join(User, ConversionRequest.requester_id == User.id)
     .outerjoin(Node, ConversionRequest.node_id == Node.id)
     .order_by(ConversionRequest.id.desc())
 )

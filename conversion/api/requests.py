@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import current_app, request, url_for
+from flask import current_app, request
 from flask_smorest import Blueprint
 
 from ..errors import NotFound
 from ..requests import operations as ops
-from ..requests.serialize import request_detail, row_detail, summary_from_row
+from ..requests.serialize import request_detail, row_detail, summaries_from_rows
+from ..urls import query_value
 from . import error_responses, require_user
 
 blp = Blueprint("api_requests", __name__, description="Conversion requests and their lifecycle")
@@ -179,10 +180,11 @@ def list_requests(args):
         user, status=args["status"], node=args["node"], q=args["q"], cursor=args["cursor"], limit=args["limit"]
     )
     nxt = None
-    if next_cursor:
-        params = {k: v for k, v in args.items() if v is not None and k != "cursor"}
-        nxt = url_for("api_requests.list_requests", cursor=next_cursor, **params)
-    return _json({"items": [summary_from_row(r) for r in rows], "next": nxt})
+    if next_cursor:  # url_for(".list_requests", cursor=next_cursor, **the other args) as url_for writes it
+        others = [f"{k}={query_value(str(v))}" for k, v in args.items() if v is not None and k != "cursor"]
+        query = "&".join([f"cursor={next_cursor}", *others])
+        nxt = f"{request.script_root}{request.path}?{query}"
+    return _json({"items": summaries_from_rows(rows), "next": nxt})
 
 
 @blp.route("/requests/<int:request_id>", methods=["GET"])

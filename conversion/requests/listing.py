@@ -6,17 +6,31 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
+from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Integer, Select, bindparam, func, select
 from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.sql import operators
 
-from ..accounts.models import User
+from workflows import lifecycle
+
+from ..accounts.models import Role, User
 from ..catalogue.models import Node, Strain
+from ..errors import Invalid
 from ..exports import csv_writer
 from ..extensions import db
+from ..reads import Read
 from .models import ConversionRequest
-from .operations import RequestFilter, count_requests, request_filter
+from .operations import (
+    RequestFilter,
+    bound_search,
+    ids_in,
+    list_read,
+    request_filter,
+    run_list,
+    sql_limit,
+    text_search,
+)
 from .present import iso, state_label
 
 SORTS = {
@@ -91,10 +105,12 @@ def read_args(source) -> dict:
 class Row:
     """A request of a list as the list shows it (and as lifecycle.available_triggers reads it),
     read with Core: loading entities with their strain, node and requester cost more CPU than
-    the rest of the staff queue's statements together."""
+    the rest of the staff queue's statements together. The strain's, node's and requester's
+    columns are plain attributes (present.list_rows); `strain`, `node` and `requester` give them
+    the entities' shape (COLUMNS, the CSV)."""
 
     __slots__ = ("id", "reference", "status", "held_status", "node_id", "requester_id", "product_symbol")
-    __slots__ += ("created_at", "updated_at", "strain", "node", "requester")
+    __slots__ += ("created_at", "updated_at", "emma_id", "gene", "node_code", "email")
 
     def __init__(self, row) -> None:
         (
@@ -107,14 +123,23 @@ class Row:
             self.product_symbol,
             self.created_at,
             self.updated_at,
-            emma_id,
-            gene,
-            code,
-            email,
+            self.emma_id,
+            self.gene,
+            self.node_code,
+            self.email,
         ) = row
-        self.strain = SimpleNamespace(emma_id=emma_id, gene=gene)
-        self.node = SimpleNamespace(code=code) if code is not None else None
-        self.requester = SimpleNamespace(email=email)
+
+    @property
+    def strain(self) -> SimpleNamespace:
+        return SimpleNamespace(emma_id=self.emma_id, gene=self.gene)
+
+    @property
+    def node(self) -> SimpleNamespace | None:
+        return SimpleNamespace(code=self.node_code) if self.node_code is not None else None
+
+    @property
+    def requester(self) -> SimpleNamespace:
+        return SimpleNamespace(email=self.email)
 
 
 ROW_COLUMNS = (
@@ -130,17 +155,18 @@ ROW_COLUMNS = (
     Strain.emma_id,
     Strain.gene,
     Node.code,
-    User.email,
+    select(User.email).where(User.id == ConversionRequest.requester_id).scalar_subquery().label("email"),
 )
 
 
-_ROWS = (
+# (the requester's email a scalar subquery by primary key: joined, PostgreSQL hashed every user
+# for each page, docs/DEVELOPING.md)
+_ROWS_OF = (
     select(*ROW_COLUMNS)
     .join(Strain, ConversionRequest.strain_id == Strain.id)
-    .join(User, ConversionRequest.requester_id == User.id)
     .outerjoin(Node, ConversionRequest.node_id == Node.id)
-    .where(ConversionRequest.id.in_(bindparam("ids", expanding=True)))
 )
+_ROWS = ids_in(_ROWS_OF)
 
 
 def list_page(user: User, args: dict, *, rows: bool = False) -> Listing:
@@ -149,20 +175,38 @@ def list_page(user: User, args: dict, *, rows: bool = False) -> Listing:
 
     Statements (as many at 50,000 requests as at 50): for a text search the matching strains,
     the count, then the page: its ids ordered and cut in a subquery (page_ids) that an index
-    answers, and only those rows loaded with their strain, node and requester, in the same order."""
-    given = request_filter(user, status=args["status"] or None, node=args["node"] or None, q=args["q"] or None)
-    total = count_requests(given)
-    per_page = args["per_page"]
+    answers, and only those rows loaded with their strain, node and requester, in the same order.
+    The first page's ids carry the count (one statement for both). The statements are request_filter()'s, built once per shape (_page_statements) with every
+    value a bound parameter: building them on every call cost more CPU than running them."""
+    status, node = args["status"] or None, args["node"] or None
+    if status and status not in lifecycle.STATES:  # as request_filter() says it
+        raise Invalid(f"Unknown status {status!r}: use one of {', '.join(lifecycle.STATES)}.")
+    params: dict = {"user_id": user.id, "user_node_id": user.node_id, "status": status}
+    if node:
+        node_id = _NODE_ID.first({"code": node.strip().upper()})
+        if node_id is None:  # as request_filter() says it
+            raise Invalid(f"Unknown node {node!r}.")
+        params["node_id"] = node_id[0]
+    search = text_search(args["q"] or None, params)
+    per_page, sort = args["per_page"], args["sort"]
+    if rows and args["page"] == 1:
+        # The first page's ids with the count (a subquery PostgreSQL runs once), then their
+        # rows; no ids: no request matches. (A later page reads the count first: past the last
+        # page, the last one is shown.) Two statements rather than one with the ids as a subquery
+        # of the rows', because PostgreSQL plans the page's statement on every call (its OFFSET
+        # varies) and planning the join took ~1 ms, the ids alone ~0.1; the rows' keeps its plan.
+        params["limit"], params["offset"] = per_page, 0
+        counted = _page_statements(user, bool(status), bool(node), search, sort, False, per_page)[2]
+        found = run_list(counted, params)
+        items = _rows_of([r[0] for r in found])
+        return Listing(items, found[0][1] if found else 0, 1, per_page, {**args, "page": 1})
+    count = _page_statements(user, bool(status), bool(node), search, sort, False, per_page)[0]
+    total = run_list(count, params)[0][0]
     page = min(args["page"], max(1, -(-total // per_page)))
-    ids = page_ids(given, args["sort"], per_page, (page - 1) * per_page)
+    params["limit"], params["offset"] = per_page, (page - 1) * per_page
+    ids, ids_select = _page_statements(user, bool(status), bool(node), search, sort, page > 1, per_page)[1::2]
     if rows:
-        # The ids, then their rows: two statements rather than one with the ids as a subquery,
-        # because PostgreSQL plans the page's statement on every call (its OFFSET varies) and
-        # planning the join took ~1 ms, the ids alone ~0.1; the rows' statement keeps its plan.
-        page_of = list(db.session.scalars(ids))
-        found = db.session.execute(_ROWS, {"ids": page_of}) if page_of else ()
-        by_id = {row.id: Row(row) for row in found}
-        items = [by_id[i] for i in page_of if i in by_id]
+        items = _rows_of([r[0] for r in run_list(ids, params)])
         return Listing(items, total, page, per_page, {**args, "page": page})
     items = list(
         db.session.scalars(
@@ -173,14 +217,68 @@ def list_page(user: User, args: dict, *, rows: bool = False) -> Listing:
                 joinedload(ConversionRequest.node),
                 joinedload(ConversionRequest.requester),
             )
-            .where(ConversionRequest.id.in_(ids.correlate(None)))
-            .order_by(*SORTS[args["sort"]][1])
+            .where(ConversionRequest.id.in_(ids_select.correlate(None)))
+            .order_by(*SORTS[sort][1]),
+            params,
         ).unique()
     )
     return Listing(items, total, page, per_page, {**args, "page": page})
 
 
-def page_ids(given: RequestFilter, sort: str, limit: int, offset: int) -> Select:
+def _rows_of(ids: list) -> list[Row]:
+    """The `Row`s of these request ids, in their order."""
+    if not ids:
+        return []
+    found = run_list(_ROWS[db.session.get_bind().dialect.name == "postgresql"], {"ids": ids})
+    by_id = {row[0]: Row(row) for row in found}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+_PAGE_STATEMENTS: dict[tuple, tuple[Any, Any, Any, Select]] = {}
+_NODE_ID = Read(select(Node.id).where(Node.code == bindparam("code")))
+
+
+def _page_statements(
+    user: User, status: bool, node: bool, search: str | None, sort: str, deep: bool, per_page: int
+) -> tuple[Any, Any, Any, Select]:
+    """(count, page ids, page ids with the count as a second column), as operations.list_read
+    makes them for run_list, and the page ids' Select, of list_page for one shape of query:
+    request_filter()'s conditions with bound parameters user_id, user_node_id, status, node_id
+    (and text_search()'s), the page's LIMIT in the SQL text (three values: PostgreSQL can keep a
+    generic plan), its OFFSET a parameter. `deep`: a page after the first (page_ids)."""
+    role = user.role
+    nodeless = role is Role.staff and user.node_id is None
+    key = (role, nodeless, status, node, search, sort, deep, per_page if per_page in PER_PAGE else None)
+    found = _PAGE_STATEMENTS.get(key)
+    if found is not None:
+        return found
+    where: list = []
+    if role is Role.requester:
+        where.append(ConversionRequest.requester_id == bindparam("user_id"))
+    elif nodeless:  # as _visible_to: `node_id == None`
+        where.append(ConversionRequest.node_id.is_(None))
+    elif role is Role.staff:
+        where.append(ConversionRequest.node_id == bindparam("user_node_id"))
+    if status:
+        where.append(ConversionRequest.status == bindparam("status"))
+    if node:
+        where.append(ConversionRequest.node_id == bindparam("node_id"))
+    given = RequestFilter(tuple(where), bound_search(search))
+    count = select(func.count(ConversionRequest.id)).where(*given.conditions)  # as count_requests
+    limit = sql_limit(per_page, PER_PAGE)
+    ids = page_ids(given, sort, limit, bindparam("offset", type_=Integer), deep=deep)
+    counted = ids.add_columns(count.correlate(None).scalar_subquery().label("total"))
+    readable = search != "ids" and per_page in PER_PAGE  # (no expanding IN, no in_sql_text)
+    _PAGE_STATEMENTS[key] = found = (
+        list_read(count, readable),
+        list_read(ids, readable),
+        list_read(counted, readable),
+        ids,
+    )
+    return found
+
+
+def page_ids(given: RequestFilter, sort: str, limit: Any, offset: Any, *, deep: bool | None = None) -> Select:
     """The ids of one page, in the sort's order (each sort ends on id: a total order).
 
     Without a text search every condition is on conversion_requests alone and each sort is the
@@ -189,13 +287,14 @@ def page_ids(given: RequestFilter, sort: str, limit: int, offset: int) -> Select
     each one's ids from (strain_id, id), sorted by gene and id).
 
     With a search, page 1 is left to the planner: when matches are frequent, reading in the sort's
-    order stops after `limit` of them. Later pages find the matches first, by the search's indexes
-    as the count found them, and sort only those: reading in the sort's order would test every
-    skipped request (up to all of them), so a page costs at most about what its count does.
-    OFFSET 0 keeps PostgreSQL from merging the two steps back."""
+    order stops after `limit` of them. Later pages (`deep`; by default a non-zero `offset`) find
+    the matches first, by the search's indexes as the count found them, and sort only those:
+    reading in the sort's order would test every skipped request (up to all of them), so a page
+    costs at most about what its count does. OFFSET 0 keeps PostgreSQL from merging the two steps
+    back."""
     order = SORTS[sort][1]
     joined = sort == "gene"
-    if given.search is None or not offset:
+    if given.search is None or not (bool(offset) if deep is None else deep):
         stmt = select(ConversionRequest.id).where(*given.conditions)
         if joined:
             stmt = stmt.join(Strain, ConversionRequest.strain_id == Strain.id)
@@ -210,6 +309,15 @@ def page_ids(given: RequestFilter, sort: str, limit: int, offset: int) -> Select
         for key, clause in zip(keys, order)
     ]
     return select(matches.c.id).order_by(*by).limit(limit).offset(offset)
+
+
+_NODE_CHOICES = Read(select(Node.code, Node.name, Node.offers_conversion).order_by(Node.code))
+
+
+def node_choices() -> list:
+    """The nodes as the list page's node filter and bulk form name them: rows of (code, name,
+    offers_conversion) in code order (all_nodes() loaded every column as entities)."""
+    return _NODE_CHOICES.all({})
 
 
 def to_csv(listing: Listing) -> str:

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
     Integer,
     Select,
+    any_,
     bindparam,
     func,
     literal_column,
@@ -386,7 +388,8 @@ def count_requests(given: RequestFilter) -> int:
     return db.session.execute(select(func.count(ConversionRequest.id)).where(*given.conditions)).scalar_one()
 
 
-# The columns of serialize.request_summary(), for list_request_summaries().
+# The columns of serialize.request_summary(), for list_request_summaries() (the requester's email
+# a scalar subquery by primary key: joined, PostgreSQL hashed every user for each page).
 SUMMARY_COLUMNS = (
     ConversionRequest.id,
     ConversionRequest.reference,
@@ -396,7 +399,7 @@ SUMMARY_COLUMNS = (
     ConversionRequest.target,
     ConversionRequest.product_symbol,
     Node.code.label("node"),
-    User.email.label("requester"),
+    select(User.email).where(User.id == ConversionRequest.requester_id).scalar_subquery().label("requester"),
     ConversionRequest.created_at,
     ConversionRequest.updated_at,
 )
@@ -405,8 +408,23 @@ SUMMARY_COLUMNS = (
 # The API list's statements, built once per process for each shape of query (role, which filters,
 # which kind of text search) with every value a bound parameter: building them per call (the
 # conditions of request_filter) cost more CPU than running them. Same conditions as request_filter.
-_LIST_STATEMENTS: dict[tuple, Select] = {}
-_MATCHING_STRAINS = (
+_LIST_STATEMENTS: dict[tuple, Any] = {}
+
+
+def list_read(stmt: Select, readable: bool) -> Any:
+    """A list statement as a reads.Read when it has plain bound parameters only (`readable`: no
+    expanding IN, no in_sql_text), else as it is; run_list runs either."""
+    return Read(stmt) if readable else stmt
+
+
+def run_list(stmt: Any, params: dict) -> list:
+    """The rows of a list_read() statement: through the driver (reads.Read), else Connection.execute."""
+    if isinstance(stmt, Read):
+        return stmt.all(params)
+    return list(db.session.connection().execute(stmt, params).all())
+
+
+_MATCHING_STRAINS = Read(
     select(Strain.id)
     .where(
         or_(
@@ -414,14 +432,54 @@ _MATCHING_STRAINS = (
             func.lower(Strain.gene).like(bindparam("pattern"), escape="\\"),
         )
     )
-    .limit(STRAIN_IDS_INLINE + 1)
+    .limit(literal_column(str(STRAIN_IDS_INLINE + 1)))  # in the SQL text (a LIMIT parameter: planned on every call)
 )
 
 
-def _list_statement(role: Role, status: bool, node: bool, cursor: bool, search: str | None) -> Select:
+def text_search(q: str | None, params: dict) -> str | None:
+    """The kind of text search for the statements built with bound parameters (the API list and
+    listing.list_page), as _text_condition decides it: None (no search), "text" (no strain
+    matches), "ids" (the matching strains' ids, read here) or "strains" (more than
+    STRAIN_IDS_INLINE of them: a subquery). Adds `pattern` (and `strain_ids`) to params."""
+    pattern = _search_pattern(q)
+    if not pattern:
+        return None
+    params["pattern"] = pattern
+    strain_ids = [row[0] for row in _MATCHING_STRAINS.all({"pattern": pattern})]
+    if not strain_ids:
+        return "text"
+    if len(strain_ids) > STRAIN_IDS_INLINE:
+        return "strains"
+    params["strain_ids"] = strain_ids
+    return "ids"
+
+
+def bound_search(search: str | None) -> ColumnElement | None:
+    """The text search of text_search()'s kind with the bound parameters it set."""
+    if search is None:
+        return None
+    pattern: Any = bindparam("pattern")
+    text_arms = _request_matches(pattern)
+    if search == "ids":
+        return or_(ConversionRequest.strain_id.in_(bindparam("strain_ids", expanding=True)), *text_arms)
+    if search == "strains":
+        return or_(ConversionRequest.strain_id.in_(select(Strain.id).where(_strain_matches(pattern))), *text_arms)
+    return or_(*text_arms)
+
+
+def sql_limit(n: int, common: tuple[int, ...]) -> Any:
+    """A LIMIT written into the SQL text: a literal for one of the `common` values (a statement
+    each), else in_sql_text (one statement, whose text is written out again on every call)."""
+    return literal_column(str(n)) if n in common else in_sql_text(None, "limit", Integer)
+
+
+API_LIMITS = (26, 51, 101)  # the API list's usual page sizes (25, 50, 100), and one to see if there is more
+
+
+def _list_statement(role: Role, status: bool, node: bool, cursor: bool, search: str | None, limit: int) -> Any:
     """search: None, "text" (no strain matches), "ids" (the matching strains' ids) or "strains"
-    (more than STRAIN_IDS_INLINE of them: a subquery)."""
-    key = (role, status, node, cursor, search)
+    (more than STRAIN_IDS_INLINE of them: a subquery). limit: the LIMIT (sql_limit)."""
+    key = (role, status, node, cursor, search, limit if limit in API_LIMITS else None)
     stmt = _LIST_STATEMENTS.get(key)
     if stmt is not None:
         return stmt
@@ -436,36 +494,40 @@ def _list_statement(role: Role, status: bool, node: bool, cursor: bool, search: 
         ids = ids.where(
             ConversionRequest.node_id == select(Node.id).where(Node.code == bindparam("node")).scalar_subquery()
         )
-    if search is not None:
-        pattern: Any = bindparam("pattern")
-        text_arms = _request_matches(pattern)
-        if search == "ids":
-            ids = ids.where(or_(ConversionRequest.strain_id.in_(bindparam("strain_ids", expanding=True)), *text_arms))
-        elif search == "strains":
-            strains = select(Strain.id).where(_strain_matches(pattern))
-            ids = ids.where(or_(ConversionRequest.strain_id.in_(strains), *text_arms))
-        else:
-            ids = ids.where(or_(*text_arms))
+    matches = bound_search(search)
+    if matches is not None:
+        ids = ids.where(matches)
     if cursor:
         ids = ids.where(ConversionRequest.id < bindparam("cursor"))
-    limit: Any = in_sql_text(None, "limit", Integer)  # generic plans of the prepared statement
-    ids = ids.order_by(ConversionRequest.id.desc()).limit(limit)
+    sql: Any = sql_limit(limit, API_LIMITS)  # in the SQL text: generic plans of the prepared statement
+    ids = ids.order_by(ConversionRequest.id.desc()).limit(sql)
     # A text search is planned again for its pattern on every call: the ids alone (one table) plan
     # in a tenth of the time the joined statement took (1.3 ms); _SUMMARIES then reads their rows.
-    stmt = ids if search is not None else _SUMMARIES.where(ConversionRequest.id.in_(ids)).limit(limit)
-    _LIST_STATEMENTS[key] = stmt
-    return stmt
+    stmt = ids if search is not None else _SUMMARIES.where(ConversionRequest.id.in_(ids)).limit(sql)
+    _LIST_STATEMENTS[key] = found = list_read(stmt, search != "ids" and limit in API_LIMITS)
+    return found
 
 
 _SUMMARIES = (
     select(*SUMMARY_COLUMNS)
     .select_from(ConversionRequest)
     .join(Strain, ConversionRequest.strain_id == Strain.id)
-    .join(User, ConversionRequest.requester_id == User.id)
     .outerjoin(Node, ConversionRequest.node_id == Node.id)
     .order_by(ConversionRequest.id.desc())
 )
-_SUMMARIES_OF = _SUMMARIES.where(ConversionRequest.id.in_(bindparam("ids", expanding=True)))
+
+
+def ids_in(stmt: Select) -> tuple[Select, Read]:
+    """`stmt` for the requests of the list `ids`, for run_list: (elsewhere, PostgreSQL).
+    PostgreSQL takes the list as one array parameter (`id = ANY(...)`): the same SQL text for any
+    number of ids (an expanding IN is written out again for each call), run as a reads.Read."""
+    return (
+        stmt.where(ConversionRequest.id.in_(bindparam("ids", expanding=True))),
+        Read(stmt.where(ConversionRequest.id == any_(bindparam("ids", type_=ARRAY(Integer))))),
+    )
+
+
+_SUMMARIES_OF = ids_in(_SUMMARIES)
 
 
 def list_request_summaries(
@@ -493,21 +555,12 @@ def list_request_summaries(
         params["node"] = node.strip().upper()
     if cursor:
         params["cursor"] = cursor
-    conn, search = db.session.connection(), None
-    pattern = _search_pattern(q)
-    if pattern:
-        params["pattern"] = pattern
-        strain_ids = list(conn.execute(_MATCHING_STRAINS, {"pattern": pattern}).scalars())
-        if not strain_ids:
-            search = "text"
-        elif len(strain_ids) > STRAIN_IDS_INLINE:
-            search = "strains"
-        else:
-            search, params["strain_ids"] = "ids", strain_ids
-    stmt = _list_statement(user.role, bool(status), bool(node), bool(cursor), search)
-    rows = conn.execute(stmt, params).all()  # Core rows on the session's connection: no ORM step
-    if search is not None:  # the ids, then their rows
-        rows = conn.execute(_SUMMARIES_OF, {"ids": [r.id for r in rows]}).all() if rows else []
+    search = text_search(q, params)
+    stmt = _list_statement(user.role, bool(status), bool(node), bool(cursor), search, limit + 1)
+    rows = run_list(stmt, params)  # on the session's connection: no ORM step
+    if search is not None and rows:  # the ids, then their rows
+        of = _SUMMARIES_OF[db.session.get_bind().dialect.name == "postgresql"]
+        rows = run_list(of, {"ids": [r[0] for r in rows]})
     if node and not rows and get_node(node) is None:
         raise Invalid(f"Unknown node {node!r}.")
     more = len(rows) > limit

@@ -26,7 +26,7 @@ from flask_wtf.csrf import CSRFError
 from workflows import lifecycle
 
 from ..accounts.models import Role
-from ..catalogue.operations import all_nodes, get_strain
+from ..catalogue.operations import get_strain
 from ..errors import ApiError, json_error, wants_json
 from ..inputs import parse_ids, safe_next
 from ..registry import plan_extras
@@ -35,13 +35,24 @@ from . import operations as ops
 from .durations import typical_months
 from .forms import ActionForm, BulkForm, RequestForm, opts
 from .hooks import page_sections
-from .listing import COLUMNS, PER_PAGE, SORTS, csv_stream, export_query, list_page, read_args, to_csv
+from .listing import (
+    COLUMNS,
+    PER_PAGE,
+    SORTS,
+    csv_stream,
+    export_query,
+    list_page,
+    node_choices,
+    read_args,
+    to_csv,
+)
 from .models import ConversionRequest
 from .present import (
     TRIGGER_HELP,
     action_order,
     cancel_reasons_for,
     confirmation,
+    filter_options,
     humanize,
     list_rows,
     options_html,
@@ -94,6 +105,12 @@ def _csrf_error(exc: CSRFError):
 
 
 # ---- lists ------------------------------------------------------------------------
+# The list's filters as (value, label) pairs (present.filter_options)
+STATUS_CHOICES = tuple((s, state_label(s)) for s in lifecycle.STATES)
+SORT_CHOICES = tuple((key, label) for key, (label, _) in SORTS.items())
+PER_PAGE_CHOICES = tuple((n, n) for n in PER_PAGE)
+
+
 def _listing(args: dict):
     """The page of requests for the list's query string (an unknown status or node is flashed)."""
     try:
@@ -111,7 +128,7 @@ def index():
     bulk = None
     role = _role()
     # one read of the nodes for the bulk form's assign select and the coordinator's node filter
-    nodes = all_nodes() if role == "coordinator" or (role != "requester" and listing.items) else []
+    nodes = node_choices() if role == "coordinator" or (role != "requester" and listing.items) else []
     if role != "requester" and listing.items:
         user = current_user._get_current_object()  # not the proxy once per row
         # what each request offers depends on its state and who is asking, not on the request:
@@ -136,9 +153,9 @@ def index():
         args=args,
         link_args=link_args,
         columns=COLUMNS,
-        sorts=SORTS,
-        per_page_choices=PER_PAGE,
-        states=lifecycle.STATES,
+        status_options=filter_options(STATUS_CHOICES, args["status"]),
+        sort_options=filter_options(SORT_CHOICES, args["sort"]),
+        per_page_options=filter_options(PER_PAGE_CHOICES, args["per_page"]),
         bulk=bulk,
         rows=list_rows(listing.items, pick=bulk is not None),
         nodes=nodes if role == "coordinator" else [],

@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median
+from typing import Any
 
 from sqlalchemy import Boolean, DateTime, Select, String, bindparam, false, func, inspect, select, type_coerce
 
@@ -199,8 +200,12 @@ def learnt_days(req: ConversionRequest) -> tuple[int, dict[str, float]]:
     return _medians(db.session.connection().execute(_similar_ids(len(wanted)), params).all(), req.step_count)
 
 
-def estimate(req: ConversionRequest, now: datetime | None = None) -> Estimate | None:
-    """When an open request should be completed; None for closed ones."""
+_UNREAD: Any = object()
+
+
+def estimate(req: ConversionRequest, now: datetime | None = None, *, history_end: Any = _UNREAD) -> Estimate | None:
+    """When an open request should be completed; None for closed ones. `history_end`: the time of
+    its last event when the caller read it already (the request page's timeline)."""
     if req.status not in OPEN_STATES:
         return None
     now = now or utcnow()
@@ -211,9 +216,11 @@ def estimate(req: ConversionRequest, now: datetime | None = None) -> Estimate | 
     here = position(state, req.current_step, req.step_count)
     elapsed = 0.0
     if req.status != "on_hold":  # a held request is assumed to resume now
-        if "history" in inspect(req).unloaded:
+        if history_end is not _UNREAD:  # the request page read it already
+            last = history_end
+        elif "history" in inspect(req).unloaded:
             last = db.session.scalar(select(func.max(RequestEvent.at)).where(RequestEvent.request_id == req.id))
-        else:  # the request page loaded it already
+        else:
             last = max((e.at for e in req.history), default=None)
         elapsed = (now - last).total_seconds() / DAY if last else 0.0
     left_here = expect[state] - elapsed

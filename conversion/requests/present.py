@@ -480,7 +480,7 @@ STAFF_ONLY_BADGE = '<span class="badge badge-on_hold">EMMA staff only</span>'
 
 
 def timeline_html(items: list[tuple[str, Any]], role: str) -> Markup:
-    """The request page's timeline entries (requests.views._timeline: history events and
+    """The request page's timeline entries (messages.timeline: history events and
     messages in time order), built here rather than in a Jinja loop of a dozen tags per entry."""
     out = []
     for kind, e in items:

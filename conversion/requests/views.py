@@ -352,6 +352,8 @@ def render_request(
     sections = [section(req, user, replace) for section in page_sections()]
     sections = [s for s in sections if s]
     fixes = {t: anchor for s in sections for t, anchor in s.get("fixes", {}).items()}
+    timeline = threads.timeline(user, req.id)
+    history_end = max((item.at for kind, item in timeline if kind == "event"), default=None)
     return render_template(
         "requests/show.html",
         req=req,
@@ -361,22 +363,15 @@ def render_request(
         fixes=fixes,
         suggestions=suggestions,
         sections=sections,
-        eta=estimate(req),
+        eta=estimate(req, history_end=history_end),
         open_action=open_action,
-        timeline=timeline_html(_timeline(req, threads.timeline_messages(user, req)), _role()),
+        timeline=timeline_html(timeline, _role()),
         message_body=message_body,
         can_write_notes=_role() != "requester",
         comment_required=lifecycle.COMMENT_REQUIRED,
         trigger_help=TRIGGER_HELP,
         list_title=LIST_TITLES[_role()],
     ), status
-
-
-def _timeline(req: ConversionRequest, messages: list) -> list[tuple[str, object]]:
-    """History and messages in time order: [("event", RequestEvent) | ("message", RequestMessage)]."""
-    items = [(e.at, 0, e.id, "event", e) for e in req.history]
-    items += [(m.created_at, 1, m.id, "message", m) for m in messages]
-    return [(kind, item) for *_, kind, item in sorted(items, key=lambda t: t[:3])]
 
 
 @bp.route("/requests/<int:request_id>")

@@ -539,3 +539,99 @@ def form_field(f, hint: str | None = None, wide: bool = False, **attrs) -> Marku
         out.append(f'  <p class="field-error" id="{fid}-error">{" ".join(str(escape(e)) for e in errors)}</p>\n')
     out.append("</div>")
     return Markup("".join(out))
+
+
+_DANGER = ("reject", "decline", "cancel", "fail_qc", "rederivation_failed")
+
+
+def action_forms(
+    triggers: list[str],
+    posted: dict,
+    *,
+    fire_url: str,
+    token: str,
+    reasons: list,
+    suggestions: list,
+    node: str | None,
+    problems: dict[str, str],
+    fixes: dict[str, str],
+    open_action: str | None,
+    comment_required,
+) -> Markup:
+    """The request page's action forms, one per trigger, built here with the page's one CSRF token
+    rather than a WTForm each rendered in a Jinja loop; `posted` holds the ActionForms shown again
+    with their values and errors (rendered by WTForms). `node`: the assign select's choice."""
+    out = ["\n    "]
+    for t in triggers:
+        f = posted.get(t)
+        danger = t in _DANGER
+        tucked = danger or t == "hold"
+        needs_input = t in comment_required or t in ("cancel", "assign")
+        label = escape(trigger_label(t))
+        et = escape(t)
+        prefix = f"a-{et}"
+        out.append("\n      \n      \n      \n      \n      ")
+        if tucked:
+            out.append(f'<details class="action-more"{" open" if open_action == t else ""}><summary>{label}…</summary>')
+        csrf = (
+            f.csrf_token()
+            if f is not None
+            else f'<input id="{prefix}-csrf_token" name="{prefix}-csrf_token" type="hidden" value="{token}">'
+        )
+        out.append(
+            f'\n      <form method="post" action="{escape(fire_url)}" class="action{" action-danger" if danger else ""}"'
+            f' id="action-{et}">\n        {csrf}\n        <input type="hidden" name="trigger" value="{et}">\n        '
+        )
+        if t == "assign":
+            chosen = f.node.data if f is not None else node
+            options = []
+            for i, s in enumerate(suggestions):
+                code = escape(s.node.code)
+                flags = (" selected" if chosen == s.node.code else "") + ("" if s.ok else " disabled")
+                if s.ok:
+                    extra = (" · suggested" if i == 0 else "") + (" · holds stock" if s.holds_stock else "")
+                else:
+                    extra = " · cannot"
+                options.append(f'<option value="{code}"{flags}>{code}{extra}</option>')
+            out.append(
+                f'\n          <label for="{prefix}-node">Node</label>\n'
+                f'          <select name="{prefix}-node" id="{prefix}-node" required>\n'
+                f"            {''.join(options)}\n          </select>\n        "
+            )
+        out.append("\n        ")
+        if t == "cancel":
+            select = (
+                f.reason(required=True)
+                if f is not None
+                else f'<select id="{prefix}-reason" name="{prefix}-reason" required>{options_html(reasons)}</select>'
+            )
+            out.append(f'\n          <label for="{prefix}-reason">Reason</label>\n          {select}\n        ')
+        out.append("\n        ")
+        if needs_input or open_action == t:
+            required = t in comment_required
+            if f is not None:
+                box = f.comment(rows=2, required=required)
+                errors = "".join(f'<p class="field-error">{escape(e)}</p>' for e in f.comment.errors)
+            else:
+                box = (
+                    f'<textarea id="{prefix}-comment" maxlength="4000" name="{prefix}-comment"'
+                    f'{" required" if required else ""} rows="2">\r\n</textarea>'
+                )
+                errors = ""
+            out.append(
+                f'\n          <label for="{prefix}-comment">{"Why? (required)" if required else "Comment (optional)"}'
+                f"</label>\n          {box}\n          {errors}\n        "
+            )
+        css = ' class="danger"' if danger else ' class="secondary"' if t in ("hold", "resume") else ""
+        if t in problems:
+            css += f' disabled aria-describedby="why-{et}"'
+            fix = fixes.get(t)
+            link = f' <a href="#{escape(fix)}" class="fix-link">Go to the form</a>' if fix else ""
+            note = f'<p class="why" id="why-{et}">{escape(problems[t])}.{link}</p>'
+        else:
+            note = f'<p class="hint">{escape(TRIGGER_HELP.get(t, ""))}</p>'
+        out.append(
+            f'\n        <button type="submit"{css}>{label}</button>\n        {note}\n      </form>\n      '
+            f"{'</details>' if tucked else ''}\n    "
+        )
+    return Markup("".join(out))

@@ -240,9 +240,10 @@ def _stage_key(state: str | None, step: int) -> str | None:
     }.get(state or "")
 
 
-def _stopped_in(req) -> str | None:
-    """The open state a rejected or cancelled request left (skipping a hold)."""
-    events = list(getattr(req, "history", None) or [])
+def _stopped_in(req, history=None) -> str | None:
+    """The open state a rejected or cancelled request left (skipping a hold); `history`: its events
+    in order when the caller read them already (else the request's)."""
+    events = list(getattr(req, "history", None) or []) if history is None else history
     for i in range(len(events) - 1, -1, -1):
         if events[i].to_status == req.status:
             state = events[i].from_status
@@ -252,8 +253,9 @@ def _stopped_in(req) -> str | None:
     return None
 
 
-def plan_stages(req) -> list[Stage]:
-    """Every stage of the request's life, in order, each marked done / current / to do."""
+def plan_stages(req, history=None) -> list[Stage]:
+    """Every stage of the request's life, in order, each marked done / current / to do (`history`:
+    the request's events in order, when the caller read them already)."""
     node = getattr(req, "node", None)
     stages = [
         Stage("review", "Review by EMMA", "The request and its plan are checked."),
@@ -302,7 +304,7 @@ def plan_stages(req) -> list[Stage]:
     if status == "on_hold":
         state, mark = req.held_status, "held"
     elif status in ("rejected", "cancelled"):
-        state, mark = _stopped_in(req), "stopped"
+        state, mark = _stopped_in(req, history), "stopped"
     key = _stage_key(state, req.current_step)
     if key not in keys:
         return stages
@@ -310,6 +312,24 @@ def plan_stages(req) -> list[Stage]:
     for i, st in enumerate(stages):
         st.mark = "done" if i < at else mark if i == at else "todo"
     return stages
+
+
+def plan_html(stages: list[Stage]) -> Markup:
+    """The request page's plan (plan_stages), built here rather than in a Jinja loop."""
+    out = []
+    for st in stages:
+        current = ' aria-current="step"' if st.mark in ("current", "held") else ""
+        allele = f'<span class="allele">{escape(st.allele)}</span>' if st.allele else ""
+        detail = f"<small>{escape(st.detail)}</small>" if st.detail else ""
+        out.append(
+            f'\n        <li class="step step-{escape(st.mark)}"{current}>\n'
+            f"          <strong>{escape(st.title)}</strong>\n"
+            f"          {allele}\n"
+            f'          <span class="step-state">{escape(st.mark_label)}</span>\n'
+            f"          {detail}\n"
+            f"        </li>\n      "
+        )
+    return Markup("".join(out))
 
 
 def strain_name(name: str | None) -> Markup:

@@ -45,6 +45,8 @@ from .present import (
     humanize,
     list_rows,
     options_html,
+    plan_html,
+    plan_stages,
     state_label,
     timeline_html,
     trigger_label,
@@ -366,12 +368,17 @@ def render_request(
         suggestions=suggestions,
         sections=sections,
         eta=estimate(req, history_end=history_end),
+        plan=plan_html(plan_stages(req, sorted((e for kind, e in timeline if kind == "event"), key=_event_id))),
         open_action=open_action,
         timeline=timeline_html(timeline, role),
         message_body=message_body,
         can_write_notes=role != "requester",
         list_title=LIST_TITLES[role],
     ), status
+
+
+def _event_id(event) -> int:
+    return event.id
 
 
 @bp.route("/requests/<int:request_id>")

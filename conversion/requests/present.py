@@ -438,6 +438,7 @@ def init_app(app) -> None:
     app.add_template_filter(node_options, "node_options")
     app.add_template_global(plan_stages, "plan_stages")
     app.add_template_global(form_field, "form_field")
+    app.add_template_global(form_radios, "form_radios")
     app.jinja_env.globals.setdefault("DELIVERABLE_LABELS", DELIVERABLE_LABELS)
     app.jinja_env.globals.setdefault("NOW", NOW)
     app.jinja_env.globals.setdefault("WAITS_FOR", WAITS_FOR)
@@ -655,3 +656,16 @@ def action_forms(
             f"{'</details>' if tucked else ''}\n    "
         )
     return Markup("".join(out))
+
+
+def form_radios(f) -> Markup:
+    """A WTForms radio field as a fieldset: the `radios` macro of requests/_macros.html, in Python
+    (importing the macros cost the request page a template module per render)."""
+    errors = f.errors
+    described = f' aria-describedby="{escape(f.id)}-error"' if errors else ""
+    choices = "".join(f'<label class="choice">{opt()} <span>{escape(opt.label.text)}</span></label>' for opt in f)
+    error = f'<p class="field-error" id="{escape(f.id)}-error">{Markup(" ").join(errors)}</p>' if errors else ""
+    return Markup(
+        f'<fieldset class="field radios{" has-error" if errors else ""}"{described}>\n'
+        f"  <legend>{escape(f.label.text)}</legend>\n  \n  {choices}\n  {error}\n</fieldset>"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from jinja2 import pass_context, pass_eval_context
@@ -332,6 +333,7 @@ def plan_html(stages: list[Stage]) -> Markup:
     return Markup("".join(out))
 
 
+@lru_cache(maxsize=4096)  # a pure function of the name, a few hundred calls each: pages repeat strains
 def strain_name(name: str | None) -> Markup:
     """A strain name that may break after a slash, never inside a part ("C57BL/" "6N-Gene<tm1b(...)>/" "H")."""
     from ..alleles import plain_form

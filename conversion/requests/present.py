@@ -493,10 +493,30 @@ def list_rows(items, *, pick: bool) -> Markup:
     return Markup("".join(rows))
 
 
+@lru_cache(maxsize=1024)  # an Author of messages.timeline: a timeline names a few people many times
 def _who(person) -> str:
     node = person.node
     where = f", {escape(node.code)}" if node else ""
     return f'{escape(person.display_name)} <span class="muted">({escape(person.role.value)}{where})</span>'
+
+
+@lru_cache(maxsize=256)
+def _state_html(state: str | None) -> Markup:
+    return escape(state_label(state))
+
+
+@lru_cache(maxsize=256)
+def _history_html(trigger: str) -> Markup:
+    return escape(history_label(trigger))
+
+
+def _at_html(value) -> Markup | str:
+    """datetime_tag(value) of a time (no parsing; the text is digits and month names)."""
+    if not isinstance(value, datetime):
+        return datetime_tag(value)
+    u = value.astimezone(UTC)
+    stamp = u.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return f'<time class="date" datetime="{stamp}">{u.day} {u:%b %Y, %H:%M} UTC</time>'
 
 
 STAFF_ONLY_BADGE = '<span class="badge badge-on_hold">EMMA staff only</span>'
@@ -511,7 +531,7 @@ def timeline_html(items: list[tuple[str, Any]], role: str) -> Markup:
             data = e.data or {}
             moved = ""
             if e.from_status:
-                moved = f'<span class="muted">{escape(state_label(e.from_status))} → {escape(state_label(e.to_status))}</span>'
+                moved = f'<span class="muted">{_state_html(e.from_status)} → {_state_html(e.to_status)}</span>'
             extra = ""
             if data.get("node"):
                 extra += f"\n      <div>Node: {escape(data['node'])}</div>"
@@ -524,10 +544,10 @@ def timeline_html(items: list[tuple[str, Any]], role: str) -> Markup:
             out.append(
                 f'\n    <li class="tl-{escape(e.to_status)}">\n'
                 f'      <div class="tl-head">\n'
-                f"        <strong>{escape(history_label(e.trigger))}</strong>\n"
+                f"        <strong>{_history_html(e.trigger)}</strong>\n"
                 f"        {moved}\n"
                 f"      </div>\n"
-                f'      <div class="tl-meta">{datetime_tag(e.at)} · {_who(e.actor)}</div>{extra}\n'
+                f'      <div class="tl-meta">{_at_html(e.at)} · {_who(e.actor)}</div>{extra}\n'
                 f"    </li>"
             )
         else:
@@ -536,7 +556,7 @@ def timeline_html(items: list[tuple[str, Any]], role: str) -> Markup:
                 f'\n    <li class="tl-message{" tl-internal" if internal else ""}" id="message-{e.id}">\n'
                 f'      <div class="tl-head"><strong>{"Internal note" if internal else "Message"}</strong>\n'
                 f"        {STAFF_ONLY_BADGE if internal else ''}</div>\n"
-                f'      <div class="tl-meta"><time datetime="{escape(at.isoformat())}">{datetime_tag(at)}</time> · '
+                f'      <div class="tl-meta"><time datetime="{escape(at.isoformat())}">{_at_html(at)}</time> · '
                 f"{_who(e.author)}</div>\n"
                 f'      <blockquote class="pre">{escape(e.body)}</blockquote>\n'
                 f"    </li>"

@@ -134,11 +134,13 @@ def _medians(rows, step_count: int) -> tuple[int, dict[str, float]]:
     """(how many requests, {state: median days per visit}) from _spans rows (expected_days)."""
     per_state: dict[str, list[float]] = defaultdict(list)
     requests = 0
-    totals: dict[str, float] = {}
+    totals: dict[str, timedelta] = {}  # time per state of one request, summed exactly, in days at close()
     previous_rid = previous_state = previous_at = None
+    zero = timedelta()
 
     def close() -> None:
-        for state, days in totals.items():
+        for state, spent in totals.items():
+            days = spent.total_seconds() / DAY
             per_state[state].append(days / step_count if state in PER_STEP else days)
 
     for rid, state, at in rows:
@@ -147,7 +149,7 @@ def _medians(rows, step_count: int) -> tuple[int, dict[str, float]]:
             totals = {}
             requests += 1
         elif previous_state in TYPICAL_WEEKS:
-            totals[previous_state] = totals.get(previous_state, 0.0) + (at - previous_at).total_seconds() / DAY
+            totals[previous_state] = totals.get(previous_state, zero) + (at - previous_at)
         previous_rid, previous_state, previous_at = rid, state, at
     close()
     return requests, {state: median(values) for state, values in per_state.items()}

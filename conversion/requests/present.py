@@ -569,7 +569,8 @@ def form_field(f, hint: str | None = None, wide: bool = False, **attrs) -> Marku
     macro of requests/_macros.html, in Python (the lab workspace renders a few dozen per page)."""
     fid = escape(f.id)
     errors = f.errors
-    out = [f'<div class="field{" wide" if wide else ""}{" has-error" if errors else ""}">\n  {f.label(for_=f.id)}\n']
+    label = f'<label for="{fid}">{escape(f.label.text)}</label>'  # as WTForms' f.label(for_=f.id)
+    out = [f'<div class="field{" wide" if wide else ""}{" has-error" if errors else ""}">\n  {label}\n']
     if hint:
         out.append(f'  <p class="hint" id="{fid}-hint">{escape(hint)}</p>\n')
     described = ((f"{f.id}-hint " if hint else "") + (f"{f.id}-error" if errors else "")).strip()

@@ -30,17 +30,32 @@ DOMAINS = [
 ]
 
 
+class App(Flask):
+    """Flask, with its check of whether a view or hook is a coroutine made once per function rather
+    than on each of the ~15 calls of a request (inspect.iscoroutinefunction; issue 20)."""
+
+    def ensure_sync(self, func):
+        synced = self.__dict__.setdefault("_synced", {})
+        found = synced.get(func)
+        if found is None:
+            found = super().ensure_sync(func)
+            if len(synced) < 10_000:  # views and hooks are registered once; anything else is not kept
+                synced[func] = found
+        return found
+
+
 def create_app(config: str | type | dict | None = None) -> Flask:
     """Build the app. `config` is a config name, a config class or a dict of overrides."""
-    app = Flask(
+    app = App(
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
         instance_path=str(INSTANCE_DIR),
     )
-    from .urls import IdConverter
+    from .urls import IdConverter, fixed_url_for
 
     app.url_map.converters["int"] = IdConverter  # ids beyond the database's integers are 404s
+    app.jinja_env.globals["url_for"] = fixed_url_for
     from .extensions import OrjsonProvider
 
     app.json = OrjsonProvider(app)

@@ -176,9 +176,15 @@ def end_reads_with_commit(app) -> None:
         session = db.session()  # the request's Session (the scoped_session proxies only part of it)
         if exc is not None or not g.pop("read_answered", False) or not session.in_transaction():
             return
-        if session.new or session.dirty or session.deleted or session.connection().info.get("wrote"):
+        if session.new or session.dirty or session.deleted:
             return  # left to the usual ROLLBACK
-        session.commit()
+        conn = session.connection()
+        if conn.info.get("wrote"):
+            return
+        # The driver's COMMIT: the session's own commit would also expire every entity it holds and
+        # walk its transaction states, all of which the session's removal at the end of the request
+        # undoes anyway (its ROLLBACK then finds no transaction open: no statement is sent).
+        conn.connection.dbapi_connection.commit()
 
 
 class OrjsonProvider(DefaultJSONProvider):

@@ -9,10 +9,12 @@ from functools import wraps
 from flask import abort, current_app, g, request, session
 from flask_login import current_user
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy.orm import class_mapper, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
+from ..catalogue.models import Node
 from ..extensions import db, login_manager, utcnow
+from ..reads import Read
 from .models import ApiToken, Role, User, UserSession, hash_token
 
 
@@ -34,18 +36,37 @@ def init_app(app) -> None:
         g.pop(app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
 
 
-# Built once per process, like _TOKEN_USER below; the node comes with the user (every page's menu
-# names it: no lazy load per page).
-_SESSION_USER = (
-    select(User)
+# Built once per process, like _TOKEN_USER below: every column of the user and of its node (every
+# page's menu names the node), made into entities without the ORM's loading machinery (_entity).
+_SESSION_USER = Read(
+    select(*User.__table__.c, *(c.label(f"node__{c.key}") for c in Node.__table__.c))
     .join(UserSession, UserSession.user_id == User.id)
+    .outerjoin(Node, Node.id == User.node_id)
     .where(
         User.id == bindparam("user_id"),
         UserSession.token_hash == bindparam("token_hash"),
         UserSession.ended_at.is_(None),
     )
-    .options(joinedload(User.node))
 )
+
+
+def _entity(model, values: dict):
+    """The persistent entity of `model` with these column values, as if the session had loaded it
+    (no change recorded): the session's own copy if it holds one. Attributes not given load on
+    first use, like an expired entity's."""
+    key = identity_key(model, values["id"])
+    found = db.session.identity_map.get(key)
+    if found is not None:
+        return found
+    obj = class_mapper(model).class_manager.new_instance()
+    obj.__dict__.update(values)  # where the ORM's own loading puts loaded values
+    make_transient_to_detached(obj)  # loaded, unchanged, with its identity
+    db.session.add(obj)
+    return obj
+
+
+_USER_KEYS = tuple(c.key for c in User.__table__.c)
+_NODE_KEYS = tuple((f"node__{c.key}", c.key) for c in Node.__table__.c)
 
 
 @login_manager.user_loader
@@ -59,10 +80,12 @@ def load_user(user_id: str) -> User | None:
         return None
     # One statement: the user, if this browser session is still open on the server (sign-out,
     # sign out everywhere and a password reset end it: a copied cookie stops working).
-    user = db.session.scalar(_SESSION_USER, {"user_id": uid, "token_hash": hash_token(sid)})
-    if user is None or user.session_version != version or not user.active:
+    row = _SESSION_USER.first({"user_id": uid, "token_hash": hash_token(sid)})
+    if row is None or row.session_version != version or not row.active:
         return None
-    return user
+    values = row._asdict()
+    node = None if row.node_id is None else _entity(Node, {key: values[label] for label, key in _NODE_KEYS})
+    return _entity(User, {"node": node, **{key: values[key] for key in _USER_KEYS}})
 
 
 def issue_token(user: User) -> str:
@@ -77,7 +100,7 @@ def issue_token(user: User) -> str:
 # One narrow Core statement per API call, built once per process (building it cost about as much CPU
 # as running it): the caller's id, email, role, node and whether active, and the token's two dates.
 # Loading a full User entity from the wide row cost more (0.29 -> 0.18 ms per lookup, issue 20).
-_TOKEN_USER = (
+_TOKEN_USER = Read(
     select(User.id, User.email, User.role, User.node_id, User.active, ApiToken.revoked_at, ApiToken.expires_at)
     .join(ApiToken, ApiToken.user_id == User.id)
     .where(ApiToken.token_hash == bindparam("token_hash"))
@@ -86,7 +109,7 @@ _TOKEN_USER = (
 
 def user_for_token(token: str) -> User | None:
     """The active user of an unrevoked, unexpired token; None otherwise."""
-    row = db.session.connection().execute(_TOKEN_USER, {"token_hash": hash_token(token)}).first()
+    row = _TOKEN_USER.first({"token_hash": hash_token(token)})
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow() or not row.active:
         return None
     return _session_user(row)
@@ -96,14 +119,9 @@ def _session_user(row) -> User:
     """The User of `row` as a persistent entity of the session, made from the columns read (no second
     statement): the session's own copy if it holds one, else a new one whose other attributes load
     on first use, like an expired entity's."""
-    key = identity_key(User, row.id)
-    found = db.session.identity_map.get(key)
-    if found is not None:
-        return found
-    user = User(id=row.id, email=row.email, role=row.role, node_id=row.node_id, active=row.active)
-    make_transient_to_detached(user)
-    db.session.add(user)
-    return user
+    return _entity(
+        User, {"id": row.id, "email": row.email, "role": row.role, "node_id": row.node_id, "active": row.active}
+    )
 
 
 def revoke_token(token: str) -> None:

@@ -41,6 +41,7 @@ from ..catalogue.models import DeleterStrain, deleter_label
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import UTCDateTime, db, iso_utc, utcnow, utctoday
 from ..inputs import parse_date
+from ..reads import Read
 from ..requests.models import ConversionRequest
 from ..requests.operations import get_request
 from .models import (
@@ -1073,9 +1074,9 @@ class _Arm:
                 "recorded_at": model.recorded_at,
                 "voided_at": model.voided_at,
                 "void_reason": model.void_reason,
-                "void_by": by.email,
+                # by primary key per record: a join made PostgreSQL hash every user for each kind
+                "void_by": select(by.email).where(by.id == model.voided_by_id).scalar_subquery(),
             }
-            joins = (*joins, (by, by.id == model.voided_by_id))
         exprs: dict[str, Any] = dict(common)
         slots: dict[str, str] = {name: name for name in common}  # attribute -> slot
         used: dict[str, int] = defaultdict(int)
@@ -1186,22 +1187,22 @@ _ARMS: dict[str, _Arm] = {
 }
 _BY_NUMBER = {arm.number: arm for arm in _ARMS.values()}
 _PARTS = {"matings": ("litters",), "cryo": ("thaws",)}  # read with their record
-_CORRECTIONS = (
+_CORRECTIONS = Read(
     select(LabCorrection.kind, LabCorrection.record_id, LabCorrection.at, LabCorrection.reason, LabCorrection.changes)
     .add_columns(User.email.label("by"))
     .join(User, User.id == LabCorrection.by_id)
     .where(LabCorrection.request_id == bindparam("rid"))
     .order_by(LabCorrection.id)
 )
-_UNIONS: dict[tuple[str, ...], Any] = {}
+_UNIONS: dict[tuple[str, ...], Read] = {}
 
 
-def _records_statement(kinds: tuple[str, ...]):
+def _records_statement(kinds: tuple[str, ...]) -> Read:
     stmt = _UNIONS.get(kinds)
     if stmt is None:
         arms = [_ARMS[name].stmt for kind in kinds for name in (kind, *_PARTS.get(kind, ()))]
         union = union_all(*arms) if len(arms) > 1 else arms[0]
-        stmt = _UNIONS[kinds] = union.order_by(literal_column("kind"), literal_column("id"))
+        stmt = _UNIONS[kinds] = Read(union.order_by(literal_column("kind"), literal_column("id")))
     return stmt
 
 
@@ -1209,9 +1210,8 @@ def read_records(request_id: int, kinds: tuple[str, ...]) -> dict:
     """{kind: [record JSON]} of one request for the kinds asked (paperwork: its JSON or None), in
     one statement (_records_statement). The corrections are read only when a record was corrected
     or voided: both raise its version."""
-    conn = db.session.connection()
     found: dict[str, list[SimpleNamespace]] = defaultdict(list)
-    for row in conn.execute(_records_statement(kinds), {"rid": request_id}):
+    for row in _records_statement(kinds).all({"rid": request_id}):
         arm = _BY_NUMBER[row[0]]
         found[arm.kind].append(arm.view(row))
     out: dict[str, Any] = {}
@@ -1220,7 +1220,7 @@ def read_records(request_id: int, kinds: tuple[str, ...]) -> dict:
         out["paperwork"] = paperwork_json(paper[0]) if paper else None
     corrections: dict[tuple[str, int], list[dict]] = defaultdict(list)
     if any((r.version or 1) > 1 for rows in found.values() for r in rows):
-        for c in conn.execute(_CORRECTIONS, {"rid": request_id}):
+        for c in _CORRECTIONS.all({"rid": request_id}):
             corrections[(c.kind, c.record_id)].append(
                 {"at": iso_utc(c.at), "by": c.by, "reason": c.reason, "changes": c.changes}
             )

@@ -36,6 +36,7 @@ from ..countries import normalise_vat, parse_country
 from ..errors import ApiError, Conflict, Forbidden, Invalid, NotFound, from_lifecycle
 from ..extensions import db, in_sql_text, sqlite_write_lock, utcnow
 from ..inputs import MAX_INT
+from ..reads import Read
 from . import tallies
 from .models import (
     ConversionRequest,
@@ -168,12 +169,14 @@ DETAIL_COLUMNS = (
     User.email.label("requester_email"),
     _archived.emma_id.label("archived_emma_id"),
 )
-_DETAIL_STATEMENTS: dict[Role, Any] = {}
+_DETAIL_STATEMENTS: dict[Role, Read] = {}
+_actor = aliased(User)
 HISTORY_COLUMNS = (
     RequestEvent.trigger,
     RequestEvent.from_status,
     RequestEvent.to_status,
-    User.email,
+    # the actor's email by primary key per event: a join made PostgreSQL hash all users (0.3 ms)
+    select(_actor.email).where(_actor.id == RequestEvent.actor_id).scalar_subquery().label("email"),
     RequestEvent.at,
     RequestEvent.comment,
     RequestEvent.data,
@@ -249,10 +252,9 @@ def _detail_statement(role: Role):
         history_arm = (
             select(literal_column("1", Integer()).label("part"), *_nulls(DETAIL_COLUMNS), *HISTORY_COLUMNS)
             .add_columns(RequestEvent.id.label("event_id"))
-            .join(User, User.id == RequestEvent.actor_id)
             .where(RequestEvent.request_id == bindparam("request_id"))
         )
-        stmt = union_all(request_arm, history_arm).order_by(literal_column("part"), literal_column("event_id"))
+        stmt = Read(union_all(request_arm, history_arm).order_by(literal_column("part"), literal_column("event_id")))
         _DETAIL_STATEMENTS[role] = stmt
     return stmt
 
@@ -269,14 +271,10 @@ def read_request_detail(user: User, request_id: int) -> RequestRow:
         raise NotFound(f"No request {request_id!r}, or it is not yours to see.") from None
     if not 1 <= request_id <= MAX_INT:
         raise NotFound(f"No request {request_id}, or it is not yours to see.")
-    rows = (
-        db.session.connection()
-        .execute(_detail_statement(user.role), {"request_id": request_id, "user_id": user.id, "node_id": user.node_id})
-        .all()
-    )
+    rows = _detail_statement(user.role).all({"request_id": request_id, "user_id": user.id, "node_id": user.node_id})
     if not rows or rows[0].part != 0:
         raise NotFound(f"No request {request_id}, or it is not yours to see.")
-    first = rows[0]._mapping
+    first = rows[0]._asdict()
     return RequestRow({key: first[key] for key in _REQUEST_KEYS}, [event_json(e, e.email) for e in rows[1:]])
 
 

@@ -26,7 +26,7 @@ LAYERS = [
     "api",
     "pages",
 ]
-SHARED = {"extensions", "errors", "registry", "urls", "exports", "inputs", "countries"}
+SHARED = {"extensions", "errors", "registry", "urls", "exports", "inputs", "countries", "reads"}
 
 
 def _module_name(path: Path) -> str:

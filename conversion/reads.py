@@ -1,0 +1,111 @@
+"""The hottest reads (the API caller's token, the request detail, its lab records, the list pages)
+run through the driver's cursor rather than SQLAlchemy's execution layer.
+
+A `Read` is a Core SELECT, written and typed as usual, compiled once per dialect into its SQL text,
+its parameters' order and converters, and its result columns' converters. Each call then sends the
+text with the values on the session's connection (same transaction, same prepared statements) and
+returns plain named tuples. SQLAlchemy's per-call work (execution context, cursor description,
+result metadata, Row objects) cost ~90 µs of CPU per statement, more than psycopg and PostgreSQL
+together for these index reads, plus ~10 µs per result column for psycopg's description
+(docs/benchmarks.md, issue 20). What stays the same: the connection's `before_cursor_execute`
+listeners see every statement (statement counts, the read/write bookkeeping), and a driver error is
+raised as SQLAlchemy's (a dropped connection invalidated, as with `Connection.execute`).
+
+A NULL is returned as None without its column's converter (true of every type used here).
+Statements with expanding IN lists or other post-compile parameters are refused at compile time:
+run those with `Connection.execute`."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import Any
+
+from .extensions import db
+
+try:  # psycopg parses a statement's text once and keeps the result, unless it is over 4 KB: the
+    # lab records' union is 6.6 KB, parsed again on every call (~50 µs). Our statements are a fixed
+    # set built once per process, so the cache stays small.
+    from psycopg import _queries
+
+    _queries.MAX_CACHED_STATEMENT_LENGTH = max(_queries.MAX_CACHED_STATEMENT_LENGTH, 16_384)
+except (ImportError, AttributeError):  # SQLite only, or another psycopg
+    pass
+
+
+class _Compiled:
+    __slots__ = ("sql", "defaults", "order", "processors", "row", "columns", "results", "error")
+
+    def __init__(self, stmt, dialect) -> None:
+        compiled = stmt.compile(dialect=dialect)
+        if compiled.post_compile_params or compiled.literal_execute_params or compiled.escaped_bind_names:
+            raise ValueError("reads.Read takes plain bound parameters only (no expanding IN, no quoted names)")
+        self.sql = compiled.string
+        self.defaults = compiled.construct_params(_check=False, escape_names=False)
+        names = compiled.positiontup if compiled.positional else list(self.defaults)
+        self.order = names if compiled.positional else None
+        self.processors = [(name, compiled._bind_processors.get(name)) for name in names]
+        self.columns = compiled._result_columns
+        self.row = namedtuple("Row", [column.keyname for column in self.columns])  # type: ignore[misc]
+        self.results: list | None = None  # [(index, converter)], from the first answer's column types
+        self.error = dialect.loaded_dbapi.Error
+
+    def args(self, params: dict):
+        values = {**self.defaults, **params}
+        if self.order is None:
+            return {name: (values[name] if proc is None else proc(values[name])) for name, proc in self.processors}
+        return tuple(values[name] if proc is None else proc(values[name]) for name, proc in self.processors)
+
+    def converters(self, dialect, description) -> list:
+        if len(description) != len(self.columns):
+            raise ValueError(f"{len(description)} columns answered, {len(self.columns)} expected")
+        pairs = []
+        for i, (column, described) in enumerate(zip(self.columns, description, strict=True)):
+            proc = column.type._cached_result_processor(dialect, described[1])
+            if proc is not None:
+                pairs.append((i, proc))
+        return pairs
+
+
+class Read:
+    """`Read(select(...))` built once per process; `.all(params)` / `.first(params)` per call."""
+
+    __slots__ = ("stmt", "_by_dialect")
+
+    def __init__(self, stmt) -> None:
+        self.stmt = stmt
+        self._by_dialect: dict[Any, _Compiled] = {}
+
+    def all(self, params: dict) -> list:
+        conn = db.session.connection()
+        dialect = conn.dialect
+        plan = self._by_dialect.get(dialect)
+        if plan is None:
+            plan = self._by_dialect[dialect] = _Compiled(self.stmt, dialect)
+        args = plan.args(params)
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            for listener in conn.dispatch.before_cursor_execute:
+                listener(conn, cursor, plan.sql, args, None, False)
+            cursor.execute(plan.sql, args)
+            raw = cursor.fetchall()
+            if plan.results is None:
+                plan.results = plan.converters(dialect, cursor.description)
+        except plan.error as exc:
+            conn._handle_dbapi_exception(exc, plan.sql, args, cursor, None)
+        finally:
+            cursor.close()
+        make = plan.row._make
+        if not plan.results:
+            return [make(row) for row in raw]
+        out = []
+        for row in raw:
+            values = list(row)
+            for i, proc in plan.results:
+                if values[i] is not None:  # NULL stays None (the union's empty slots are most values)
+                    values[i] = proc(values[i])
+            out.append(make(values))
+        return out
+
+    def first(self, params: dict):
+        rows = self.all(params)
+        return rows[0] if rows else None

@@ -1,0 +1,75 @@
+"""conversion.reads.Read, the hottest reads sent through the driver's cursor: the same answers as
+SQLAlchemy's Connection.execute (typed: UTC datetimes, enums, dates, JSON, NULLs), every statement
+seen by the statement counters, and a failing statement raised as SQLAlchemy raises it."""
+
+from __future__ import annotations
+
+import pytest
+from flows import BILLING_DE, Api, walk
+from sqlalchemy import bindparam, select
+from sqlalchemy.exc import StatementError
+
+from bench.sqlcount import count_statements
+from conversion.accounts.models import User
+from conversion.extensions import db
+from conversion.reads import Read
+from conversion.requests.models import ConversionRequest, RequestEvent
+
+
+def test_a_read_answers_what_core_answers(seeded, client):
+    api = Api(client)
+    body = {"strain": "EM:05402", "target": "c", "deliverable": "frozen_sperm", "billing": BILLING_DE}
+    walk(api, api.ok("requester", "/requests", body)["id"], "breeding")
+    stmt = (
+        select(
+            ConversionRequest.id,
+            ConversionRequest.reference,
+            ConversionRequest.status,
+            ConversionRequest.created_at,
+            ConversionRequest.plan,
+            ConversionRequest.node_id,
+            RequestEvent.at,
+            RequestEvent.trigger,
+            User.role,
+        )
+        .join(RequestEvent, RequestEvent.request_id == ConversionRequest.id)
+        .join(User, User.id == RequestEvent.actor_id)
+        .where(ConversionRequest.id >= bindparam("from_id"))
+        .order_by(RequestEvent.id)
+    )
+    params = {"from_id": 1}
+    expected = [tuple(row) for row in db.session.connection().execute(stmt, params)]
+    read = Read(stmt)
+    for _ in range(2):  # the first call learns the column types, the second uses them
+        got = read.all(params)
+        assert [tuple(row) for row in got] == expected
+    assert len(expected) >= 5
+    row = got[0]
+    assert row.created_at.utcoffset().total_seconds() == 0  # aware UTC, on SQLite too
+    assert row.role.value in {"requester", "staff", "coordinator"}  # the enum, not its text
+    assert read.first({"from_id": 10**9}) is None
+
+
+def test_a_read_is_counted_and_sees_the_transaction(seeded):
+    read = Read(select(User.email).where(User.id == bindparam("id")))
+    user = db.session.scalar(select(User).order_by(User.id))
+    user.email = "renamed@example.org"
+    db.session.flush()  # not committed: a read in the same transaction sees it
+    with count_statements(db.engine) as seen:
+        assert read.first({"id": user.id}).email == "renamed@example.org"
+    assert len(seen) == 1 and "FROM users" in seen[0]
+    db.session.rollback()
+
+
+def test_a_failing_read_raises_as_sqlalchemy_does(app):
+    read = Read(select(User.id).where(User.id == bindparam("id")))
+    with pytest.raises(StatementError):
+        read.all({"id": object()})  # the driver cannot send it
+    db.session.rollback()
+    assert read.all({"id": 1}) == []  # the session goes on
+
+
+def test_expanding_in_lists_are_refused(app):
+    read = Read(select(User.id).where(User.id.in_(bindparam("ids", expanding=True))))
+    with pytest.raises(ValueError, match="expanding IN"):
+        read.all({"ids": [1, 2]})

@@ -16,6 +16,7 @@ from ..accounts.models import Role, User
 from ..catalogue.models import Node
 from ..errors import Forbidden, Invalid
 from ..extensions import db
+from ..reads import Read
 from .models import ConversionRequest, RequestEvent, RequestMessage
 from .operations import get_request
 from .signals import message_posted
@@ -139,14 +140,14 @@ def _timeline_both_statement(notes: bool):
     return union_all(events, messages)
 
 
-_TIMELINE_BOTH = {True: _timeline_both_statement(True), False: _timeline_both_statement(False)}
+_TIMELINE_BOTH = {True: Read(_timeline_both_statement(True)), False: Read(_timeline_both_statement(False))}
 
 
 def timeline(user: User, request_id: int) -> list[tuple[str, TimelineEvent | TimelineMessage]]:
     """The request page's timeline: its history and the messages `user` may see (requesters: no
     notes), in time order, as [("event", TimelineEvent) | ("message", TimelineMessage)]. One
     statement of plain rows (not the request's history entities with their actors and nodes)."""
-    rows = db.session.connection().execute(_TIMELINE_BOTH[user.role is not Role.requester], {"request_id": request_id})
+    rows = _TIMELINE_BOTH[user.role is not Role.requester].all({"request_id": request_id})
     items: list[tuple[Any, int, int, str, TimelineEvent | TimelineMessage]] = []
     for part, rid, at, trigger, from_status, to_status, comment, data, internal, body, name, email, role, code in rows:
         author = Author(name or email, role, NodeCode(code) if code else None)

@@ -15,7 +15,6 @@ from sqlalchemy import Boolean, DateTime, Select, String, bindparam, false, func
 from workflows.lifecycle import OPEN_STATES
 
 from ..extensions import db, utcnow
-from ..reads import Read
 from .durations import PER_STEP, TYPICAL_WEEKS, path, position, typical_days
 from .models import ConversionRequest, RequestEvent
 
@@ -156,10 +155,10 @@ def _medians(rows, step_count: int) -> tuple[int, dict[str, float]]:
     return requests, {state: median(values) for state, values in per_state.items()}
 
 
-_SIMILAR: dict[int, Read] = {}  # statements per number of steps, built once per process
+_SIMILAR: dict[int, Select] = {}  # statements per number of steps, built once per process
 
 
-def _similar_ids(steps: int, limit: int = 50) -> Read:
+def _similar_ids(steps: int, limit: int = 50) -> Select:
     """similar_completed(req, limit) as a statement: of the same 4 * limit latest completed requests
     at the node with as many steps, those with the same steps and TAT-Cre use (bound parameters:
     node_id, step_count, request_id, step_0 ..., tat)."""
@@ -185,7 +184,7 @@ def _similar_ids(steps: int, limit: int = 50) -> Read:
             .order_by(ConversionRequest.id.desc())
             .limit(limit)
         )
-        _SIMILAR[steps] = Read(_spans_of(similar.scalar_subquery()))
+        _SIMILAR[steps] = _spans_of(similar.scalar_subquery())
     return _SIMILAR[steps]
 
 
@@ -200,7 +199,7 @@ def learnt_days(req: ConversionRequest) -> tuple[int, dict[str, float]]:
         return len(similar), expected_days(similar, req.step_count) if similar else {}
     params = {f"step_{i}": name for i, name in enumerate(wanted)}
     params.update(node_id=req.node_id, step_count=req.step_count, request_id=req.id, tat=bool(req.use_tat_cre))
-    return _medians(_similar_ids(len(wanted)).all(params), req.step_count)
+    return _medians(db.session.connection().execute(_similar_ids(len(wanted)), params).all(), req.step_count)
 
 
 _UNREAD: Any = object()

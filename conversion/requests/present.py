@@ -564,6 +564,34 @@ def timeline_html(items: list[tuple[str, Any]], role: str) -> Markup:
     return Markup("".join(out))
 
 
+def _select_html(f, kwargs: dict) -> Markup | None:
+    """`f(**kwargs)` of a plain SelectField as WTForms renders it, without its html_params and
+    Choice objects per option (the lab forms' dam, sire and animal selects list every animal);
+    None for any other field, grouped choices or choices with their own attributes."""
+    from wtforms.fields import SelectField
+    from wtforms.widgets import Select, html_params
+
+    if type(f) is not SelectField or type(f.widget) is not Select or f.widget.multiple:
+        return None
+    choices = f._choices_from_input(f.choices) or []
+    if any(c.optgroup is not None or c.render_kw or c.value is None for c in choices):
+        return None
+    kwargs = {**(f.render_kw or {}), **kwargs}
+    kwargs.setdefault("id", f.id)
+    flags = f.flags
+    for k in dir(flags):
+        if k in Select.validation_attrs and k not in kwargs:
+            kwargs[k] = getattr(flags, k)
+    data, coerce = f.data, f.coerce
+    out = [f"<select {html_params(name=f.name, **kwargs)}>"]
+    for c in choices:
+        value = str(c.value) if isinstance(c.value, bool) else c.value
+        selected = "selected " if coerce(c.value) == data else ""
+        out.append(f'<option {selected}value="{escape(value)}">{escape(c.label or c.value)}</option>')
+    out.append("</select>")
+    return Markup("".join(out))
+
+
 def form_field(f, hint: str | None = None, wide: bool = False, **attrs) -> Markup:
     """A labelled WTForms field with its hint and errors wired up for screen readers: the `field`
     macro of requests/_macros.html, in Python (the lab workspace renders a few dozen per page)."""
@@ -578,7 +606,7 @@ def form_field(f, hint: str | None = None, wide: bool = False, **attrs) -> Marku
         attrs["aria-describedby"] = described
     if errors:
         attrs["aria-invalid"] = "true"
-    out.append(f"  {f(**attrs)}\n")
+    out.append(f"  {_select_html(f, attrs) or f(**attrs)}\n")
     if errors:
         out.append(f'  <p class="field-error" id="{fid}-error">{" ".join(str(escape(e)) for e in errors)}</p>\n')
     out.append("</div>")

@@ -720,3 +720,36 @@ def form_radios(f) -> Markup:
         f'<fieldset class="field radios{" has-error" if errors else ""}"{described}>\n'
         f"  <legend>{escape(f.label.text)}</legend>\n  \n  {choices}\n  {error}\n</fieldset>"
     )
+
+
+def facts_html(req) -> Markup:
+    """The request page's details (the lines of its <dl class="facts">), built here rather than in a
+    template of thirty expressions."""
+    from flask import url_for
+
+    from ..catalogue.present import allele_html
+    from ..countries import country_name
+
+    strain, node, requester = req.strain, req.node, req.requester
+    product = f'<span class="allele">{allele_html(req.product_symbol)}</span>'
+    if req.product_strain_name:
+        product += f'<br><span class="strain">{strain_name(req.product_strain_name)}</span>'
+    archived = ""
+    if req.archived_strain:
+        emma_id = escape(req.archived_strain.emma_id)
+        href = escape(url_for("catalogue.strain", emma_id=req.archived_strain.emma_id))
+        archived = f'<dt>Archived as</dt><dd><a class="id" href="{href}">{emma_id}</a>: the product is in the EMMA catalogue</dd>'
+    deliverable = req.deliverable.value
+    vat = f" · VAT {escape(req.billing_vat_number)}" if req.billing_vat_number else ""
+    return Markup(
+        f'      <dt>Strain</dt><dd><a class="id" href="{escape(url_for("catalogue.strain", emma_id=strain.emma_id))}">'
+        f'{escape(strain.emma_id)}</a> <span class="strain">{strain_name(strain.strain_name)}</span></dd>\n'
+        f"      <dt>Product</dt><dd>{product}</dd>\n"
+        f"      {archived}\n"
+        f"      <dt>Deliver as</dt><dd>{escape(DELIVERABLE_LABELS.get(deliverable, deliverable))}</dd>\n"
+        f"      <dt>Node</dt><dd>{f'{escape(node.name)} ({escape(node.code)})' if node else 'not assigned yet'}</dd>\n"
+        f"      <dt>Requester</dt><dd>{escape(requester.display_name)} &lt;{escape(requester.email)}&gt;</dd>\n"
+        f"      <dt>Billing</dt><dd>{escape(req.billing_organisation)}, {escape(country_name(req.billing_country))} · "
+        f'{escape(req.billing_sector.value)}{vat}<br><small class="pre">{escape(req.billing_address)}</small></dd>\n'
+        f"      <dt>Submitted</dt><dd>{datetime_tag(req.created_at)}</dd>"
+    )

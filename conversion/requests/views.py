@@ -347,11 +347,12 @@ def render_request(
     timeline = threads.timeline(user, req.id)
     history_end = max((item.at for kind, item in timeline if kind == "event"), default=None)
     problems = ops.guard_problems(user, req)
+    token = generate_csrf()  # the page's one token: its forms' CSRF fields (sections' templates: page_csrf)
     actions = action_forms(
         triggers,
         posted,
         fire_url=url_for("requests.fire", request_id=req.id),
-        token=generate_csrf(),
+        token=token,
         reasons=[("", "Choose a reason…"), *cancel_reasons_for(role).items()] if "cancel" in triggers else [],
         suggestions=suggestions,
         node=suggestions[0].node.code if suggestions and suggestions[0].ok else None,
@@ -370,6 +371,7 @@ def render_request(
         sections=sections,
         eta=estimate(req, history_end=history_end),
         facts=facts_html(req),
+        page_csrf=token,
         plan=plan_html(plan_stages(req, sorted((e for kind, e in timeline if kind == "event"), key=_event_id))),
         open_action=open_action,
         timeline=timeline_html(timeline, role),

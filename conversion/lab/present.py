@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 
 from markupsafe import Markup, escape
 
@@ -72,6 +73,12 @@ def _show(value) -> Markup | str:
 _VOIDED = ' class="voided"'
 
 
+@lru_cache(maxsize=256)
+def _field_label(name: str) -> Markup:
+    """A correctable field's label in a record's "Correct" form."""
+    return escape(name.replace("_", " "))
+
+
 class RecordRows:
     """Each lab record's history (void note, corrections) and its "Correct" and "Void" forms, built
     in Python with the page's one CSRF token: a Jinja macro per record rendered a WTForm's CSRF
@@ -135,7 +142,7 @@ class RecordRows:
             was = _raw(rec.get(f))
             now = escape(self.posted.get(f"set-{f}", was)) if fix else was
             rows.append(
-                f'\n      <div class="field"><label for="set-{key}-{f}">{escape(f.replace("_", " "))}</label>\n'
+                f'\n      <div class="field"><label for="set-{key}-{f}">{_field_label(f)}</label>\n'
                 f'        <input type="hidden" name="was-{f}" value="{was}">\n'
                 f'        <input id="set-{key}-{f}" name="set-{f}" value="{now}"></div>'
             )

@@ -384,6 +384,17 @@ def _parsed(value):
 
 def date_tag(value) -> Markup | str:
     """A date (or the date of a time, or ISO 8601 text) as a page shows it: `{{ value | date }}`."""
+    if isinstance(value, str):
+        return _date_tag_of_text(value)
+    return _date_tag(value)
+
+
+@lru_cache(maxsize=4096)  # lab records' dates are ISO text, a page shows the same few many times
+def _date_tag_of_text(text: str) -> Markup | str:
+    return _date_tag(text)
+
+
+def _date_tag(value) -> Markup | str:
     value = _parsed(value)
     if value is None or value == "":
         return ""

@@ -452,6 +452,7 @@ def init_app(app) -> None:
     app.add_template_global(plan_stages, "plan_stages")
     app.add_template_global(form_field, "form_field")
     app.add_template_global(form_radios, "form_radios")
+    app.add_template_global(request_url, "request_url")
     app.jinja_env.globals.setdefault("DELIVERABLE_LABELS", DELIVERABLE_LABELS)
     app.jinja_env.globals.setdefault("NOW", NOW)
     app.jinja_env.globals.setdefault("WAITS_FOR", WAITS_FOR)
@@ -764,3 +765,24 @@ def facts_html(req) -> Markup:
         f'{escape(req.billing_sector.value)}{vat}<br><small class="pre">{escape(req.billing_address)}</small></dd>\n'
         f"      <dt>Submitted</dt><dd>{datetime_tag(req.created_at)}</dd>"
     )
+
+
+_REQUEST_URLS: dict[tuple[str, str], tuple[str, str]] = {}
+
+
+def request_url(endpoint: str, request_id: int) -> str:
+    """`url_for(endpoint, request_id=request_id)` for an endpoint whose only argument is the request:
+    the same text around the id on every page of a deployment (for its script root), so built once
+    per endpoint rather than by a url_for per form of the request page."""
+    from flask import request, url_for
+
+    from ..urls import MAX_ID
+
+    key = (request.script_root, endpoint)
+    parts = _REQUEST_URLS.get(key)
+    if parts is None:
+        head, _, tail = url_for(endpoint, request_id=MAX_ID).partition(str(MAX_ID))
+        parts = (head, tail)
+        if len(_REQUEST_URLS) < 1_000:
+            _REQUEST_URLS[key] = parts
+    return f"{parts[0]}{int(request_id)}{parts[1]}"

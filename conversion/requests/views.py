@@ -48,6 +48,7 @@ from .present import (
     options_html,
     plan_html,
     plan_stages,
+    request_url,
     state_label,
     timeline_html,
     trigger_label,
@@ -351,7 +352,7 @@ def render_request(
     actions = action_forms(
         triggers,
         posted,
-        fire_url=url_for("requests.fire", request_id=req.id),
+        fire_url=request_url("requests.fire", req.id),
         token=token,
         reasons=[("", "Choose a reason…"), *cancel_reasons_for(role).items()] if "cancel" in triggers else [],
         suggestions=suggestions,

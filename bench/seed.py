@@ -35,7 +35,7 @@ from conversion.extensions import db, utcnow
 from conversion.invoices.vat import normalise_vat
 from conversion.lab.models import Animal, Cryopreservation, CryoThaw, Litter, Mating, Paperwork, QcResult, Shipment
 from conversion.requests.durations import typical_days
-from conversion.requests.models import ConversionRequest, RequestEvent
+from conversion.requests.models import ConversionRequest, RequestEvent, recipe_of
 from conversion.requests.tallies import rebuild as rebuild_tallies
 
 CHUNK = 2000  # requests per executemany round
@@ -366,6 +366,7 @@ class _Life:
             "step_count": len(self.steps),
             "current_step": 1,
             "use_tat_cre": self.tat,
+            "recipe": recipe_of([step.get("recombinase") for step in self.steps], self.tat),
             "deliverable": deliverable,
             "billing_organisation": org[0],
             "billing_address": org[2],

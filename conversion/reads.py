@@ -7,9 +7,10 @@ text with the values on the session's connection (same transaction, same prepare
 returns plain named tuples. SQLAlchemy's per-call work (execution context, cursor description,
 result metadata, Row objects) cost ~90 µs of CPU per statement, more than psycopg and PostgreSQL
 together for these index reads, plus ~10 µs per result column for psycopg's description
-(docs/benchmarks.md, issue 20). What stays the same: the connection's `before_cursor_execute`
-listeners see every statement (statement counts, the read/write bookkeeping), and a driver error is
-raised as SQLAlchemy's (a dropped connection invalidated, as with `Connection.execute`).
+(docs/benchmarks.md, issue 20). What stays the same: the engine's before_ and after_cursor_execute
+listeners see every statement (statement counts, the read/write bookkeeping, bench/explain.py),
+and a driver error is raised as SQLAlchemy's (a dropped connection invalidated, as with
+`Connection.execute`).
 
 A NULL is returned as None without its column's converter (true of every type used here).
 Statements with expanding IN lists or other post-compile parameters are refused at compile time:
@@ -88,6 +89,8 @@ class Read:
                 listener(conn, cursor, plan.sql, args, None, False)
             cursor.execute(plan.sql, args)
             raw = cursor.fetchall()
+            for listener in conn.dispatch.after_cursor_execute:
+                listener(conn, cursor, plan.sql, args, None, False)
             if plan.results is None:
                 plan.results = plan.converters(dialect, cursor.description)
         except plan.error as exc:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from flows import BILLING_DE, Api, walk
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.exc import StatementError
 
 from bench.sqlcount import count_statements
@@ -55,9 +55,19 @@ def test_a_read_is_counted_and_sees_the_transaction(seeded):
     user = db.session.scalar(select(User).order_by(User.id))
     user.email = "renamed@example.org"
     db.session.flush()  # not committed: a read in the same transaction sees it
-    with count_statements(db.engine) as seen:
-        assert read.first({"id": user.id}).email == "renamed@example.org"
+    finished = []
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        finished.append(statement)
+
+    event.listen(db.engine, "after_cursor_execute", after)
+    try:
+        with count_statements(db.engine) as seen:
+            assert read.first({"id": user.id}).email == "renamed@example.org"
+    finally:
+        event.remove(db.engine, "after_cursor_execute", after)
     assert len(seen) == 1 and "FROM users" in seen[0]
+    assert len(finished) == 1 and "FROM users" in finished[0]
     db.session.rollback()
 
 

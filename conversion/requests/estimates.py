@@ -10,11 +10,12 @@ from datetime import datetime, timedelta
 from statistics import median
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, Select, String, bindparam, false, func, inspect, select, type_coerce
+from sqlalchemy import DateTime, Integer, Select, bindparam, func, inspect, literal_column, select, type_coerce
 
 from workflows.lifecycle import OPEN_STATES
 
 from ..extensions import db, utcnow
+from ..reads import Read
 from .durations import PER_STEP, TYPICAL_WEEKS, path, position, typical_days
 from .models import ConversionRequest, RequestEvent
 
@@ -78,7 +79,10 @@ def _plan_text(req: ConversionRequest) -> str:
     return steps + (" with TAT-Cre" if req.use_tat_cre else "")
 
 
-def similar_completed(req: ConversionRequest, limit: int = 50) -> list[int]:
+SIMILAR = 50  # completed requests the estimate learns from
+
+
+def similar_completed(req: ConversionRequest, limit: int = SIMILAR) -> list[int]:
     """Ids of the latest completed requests at req's node with the same steps (and TAT-Cre use)."""
     if req.node_id is None:
         return []
@@ -155,51 +159,35 @@ def _medians(rows, step_count: int) -> tuple[int, dict[str, float]]:
     return requests, {state: median(values) for state, values in per_state.items()}
 
 
-_SIMILAR: dict[int, Select] = {}  # statements per number of steps, built once per process
-
-
-def _similar_ids(steps: int, limit: int = 50) -> Select:
-    """similar_completed(req, limit) as a statement: of the same 4 * limit latest completed requests
-    at the node with as many steps, those with the same steps and TAT-Cre use (bound parameters:
-    node_id, step_count, request_id, step_0 ..., tat)."""
-    if steps not in _SIMILAR:
-        latest = (
-            select(ConversionRequest.id)
-            .where(
-                ConversionRequest.node_id == bindparam("node_id"),
-                ConversionRequest.status == "completed",
-                ConversionRequest.step_count == bindparam("step_count"),
-                ConversionRequest.id != bindparam("request_id"),
-            )
-            .order_by(ConversionRequest.id.desc())
-            .limit(limit * 4)
+# The events of the latest completed requests of the same recipe at the node: one index range of
+# (node_id, status, recipe, id) then their history (migration 0018), built once per process.
+_SIMILAR_SPANS = Read(
+    _spans_of(
+        select(ConversionRequest.id)
+        .where(
+            ConversionRequest.node_id == bindparam("node_id"),
+            ConversionRequest.status == "completed",
+            ConversionRequest.recipe == bindparam("recipe"),
+            ConversionRequest.id != bindparam("request_id"),
         )
-        plan = ConversionRequest.plan
-        same = [plan[("steps", i)].as_string() == bindparam(f"step_{i}", type_=String) for i in range(steps)]
-        same.append(plan[("steps", steps)].as_string().is_(None))  # no further step
-        tat = func.coalesce(ConversionRequest.use_tat_cre, false()) == bindparam("tat", type_=Boolean)
-        similar = (
-            select(ConversionRequest.id)
-            .where(ConversionRequest.id.in_(latest.scalar_subquery()), *same, tat)
-            .order_by(ConversionRequest.id.desc())
-            .limit(limit)
-        )
-        _SIMILAR[steps] = _spans_of(similar.scalar_subquery())
-    return _SIMILAR[steps]
+        .order_by(ConversionRequest.id.desc())
+        .limit(literal_column(str(SIMILAR), Integer()))  # in the SQL text: a generic plan serves all
+        .scalar_subquery()
+    )
+)
 
 
 def learnt_days(req: ConversionRequest) -> tuple[int, dict[str, float]]:
-    """(len(similar_completed(req)), expected_days of those) in one statement (the requests are
-    counted from their history: a completed request always has one)."""
+    """(how many, expected_days of those) of the SIMILAR latest completed requests of the same
+    recipe at the node, in one statement (counted from their history: a completed request always
+    has one)."""
     if req.node_id is None:
         return 0, {}
-    wanted = _recombinases(req)
-    if not all(isinstance(name, str) for name in wanted):  # a plan without names: compare in Python
+    if req.recipe is None:  # a plan without recombinase names: compared in Python
         similar = similar_completed(req)
         return len(similar), expected_days(similar, req.step_count) if similar else {}
-    params = {f"step_{i}": name for i, name in enumerate(wanted)}
-    params.update(node_id=req.node_id, step_count=req.step_count, request_id=req.id, tat=bool(req.use_tat_cre))
-    return _medians(db.session.connection().execute(_similar_ids(len(wanted)), params).all(), req.step_count)
+    params = {"node_id": req.node_id, "recipe": req.recipe, "request_id": req.id}
+    return _medians(_SIMILAR_SPANS.all(params), req.step_count)
 
 
 _UNREAD: Any = object()

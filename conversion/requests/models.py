@@ -47,6 +47,10 @@ class ConversionRequest(db.Model):
     step_count: Mapped[int] = mapped_column(default=1)
     current_step: Mapped[int] = mapped_column(default=1)
     use_tat_cre: Mapped[bool] = mapped_column(default=False)
+    # The plan's recombinases in step order and TAT-Cre use ("Flp,Cre", "Cre+TAT"; recipe_of), fixed
+    # at submission like the plan: the completion estimate learns from the latest completed requests
+    # of the same recipe at the node by one index range (migration 0018). None: a step without one.
+    recipe: Mapped[str | None] = mapped_column(String(120))
     deliverable: Mapped[Deliverable] = mapped_column(
         Enum(Deliverable, name="deliverable", native_enum=False, length=20)
     )
@@ -90,6 +94,8 @@ class ConversionRequest(db.Model):
         # The dashboard (migration 0014): overdue requests per state, completions and submissions per month.
         Index("ix_conversion_requests_status_state_since", "status", "state_since"),
         Index("ix_conversion_requests_created_at", "created_at"),
+        # The completion estimate's similar requests (migration 0018).
+        Index("ix_conversion_requests_node_id_status_recipe_id", "node_id", "status", "recipe", "id"),
     )
 
     # ---- plan helpers -------------------------------------------------
@@ -232,6 +238,14 @@ class RequestEvent(db.Model):
 
     def to_dict(self) -> dict:
         return event_json(self, self.actor.email)
+
+
+def recipe_of(recombinases, use_tat_cre: bool) -> str | None:
+    """ConversionRequest.recipe: the recombinases in step order, "+TAT" when TAT-Cre is used; None
+    when a step names none."""
+    if not all(isinstance(name, str) and name for name in recombinases):
+        return None
+    return ",".join(recombinases) + ("+TAT" if use_tat_cre else "")
 
 
 def plan_step(plan: dict, current_step: int) -> dict | None:

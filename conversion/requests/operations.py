@@ -47,6 +47,7 @@ from .models import (
     conversion_problem,
     event_json,
     plan_step,
+    recipe_of,
 )
 from .signals import request_changed, stock_asked
 
@@ -720,6 +721,7 @@ def submit_request(
         step_count=len(plan.steps),
         current_step=1,
         use_tat_cre=use_tat_cre,
+        recipe=recipe_of([s.recombinase for s in plan.steps], use_tat_cre),
         deliverable=Deliverable(deliverable),
         billing_organisation=billing.organisation,
         billing_address=billing.address,

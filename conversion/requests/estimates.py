@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median
+from typing import Any
 
 from sqlalchemy import DateTime, Integer, Select, bindparam, func, inspect, literal_column, select, type_coerce
 
@@ -137,11 +138,13 @@ def _medians(rows, step_count: int) -> tuple[int, dict[str, float]]:
     """(how many requests, {state: median days per visit}) from _spans rows (expected_days)."""
     per_state: dict[str, list[float]] = defaultdict(list)
     requests = 0
-    totals: dict[str, float] = {}
+    totals: dict[str, timedelta] = {}  # time per state of one request, summed exactly, in days at close()
     previous_rid = previous_state = previous_at = None
+    zero = timedelta()
 
     def close() -> None:
-        for state, days in totals.items():
+        for state, spent in totals.items():
+            days = spent.total_seconds() / DAY
             per_state[state].append(days / step_count if state in PER_STEP else days)
 
     for rid, state, at in rows:
@@ -150,7 +153,7 @@ def _medians(rows, step_count: int) -> tuple[int, dict[str, float]]:
             totals = {}
             requests += 1
         elif previous_state in TYPICAL_WEEKS:
-            totals[previous_state] = totals.get(previous_state, 0.0) + (at - previous_at).total_seconds() / DAY
+            totals[previous_state] = totals.get(previous_state, zero) + (at - previous_at)
         previous_rid, previous_state, previous_at = rid, state, at
     close()
     return requests, {state: median(values) for state, values in per_state.items()}
@@ -187,8 +190,12 @@ def learnt_days(req: ConversionRequest) -> tuple[int, dict[str, float]]:
     return _medians(_SIMILAR_SPANS.all(params), req.step_count)
 
 
-def estimate(req: ConversionRequest, now: datetime | None = None) -> Estimate | None:
-    """When an open request should be completed; None for closed ones."""
+_UNREAD: Any = object()
+
+
+def estimate(req: ConversionRequest, now: datetime | None = None, *, history_end: Any = _UNREAD) -> Estimate | None:
+    """When an open request should be completed; None for closed ones. `history_end`: the time of
+    its last event when the caller read it already (the request page's timeline)."""
     if req.status not in OPEN_STATES:
         return None
     now = now or utcnow()
@@ -199,9 +206,11 @@ def estimate(req: ConversionRequest, now: datetime | None = None) -> Estimate | 
     here = position(state, req.current_step, req.step_count)
     elapsed = 0.0
     if req.status != "on_hold":  # a held request is assumed to resume now
-        if "history" in inspect(req).unloaded:
+        if history_end is not _UNREAD:  # the request page read it already
+            last = history_end
+        elif "history" in inspect(req).unloaded:
             last = db.session.scalar(select(func.max(RequestEvent.at)).where(RequestEvent.request_id == req.id))
-        else:  # the request page loaded it already
+        else:
             last = max((e.at for e in req.history), default=None)
         elapsed = (now - last).total_seconds() / DAY if last else 0.0
     left_here = expect[state] - elapsed

@@ -7,16 +7,17 @@ signal: the outbox) in one transaction, and shows in the request's timeline."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import JSON, Boolean, Integer, String, Text, bindparam, cast, literal_column, null, select, union_all
 from sqlalchemy.orm import joinedload
 
 from ..accounts.models import Role, User
 from ..catalogue.models import Node
 from ..errors import Forbidden, Invalid
 from ..extensions import db
-from .models import ConversionRequest, RequestMessage
+from ..reads import Read
+from .models import ConversionRequest, RequestEvent, RequestMessage
 from .operations import get_request
 from .signals import message_posted
 
@@ -76,11 +77,53 @@ class TimelineMessage(NamedTuple):
     author: Author
 
 
-def _timeline_statement(notes: bool):
-    stmt = (
+class TimelineEvent(NamedTuple):
+    """A history event as the request page's timeline shows it."""
+
+    id: int
+    at: datetime
+    trigger: str
+    from_status: str | None
+    to_status: str
+    comment: str | None
+    data: dict[str, Any] | None
+    actor: Author
+
+
+def _timeline_both_statement(notes: bool):
+    """The request's history (part 0) and messages (part 1) in one statement: the UNION ALL of
+    each event with NULLs for a message's columns, and of each message with NULLs for an event's."""
+    events = (
         select(
+            literal_column("0", Integer()).label("part"),
+            RequestEvent.id,
+            RequestEvent.at,
+            RequestEvent.trigger,
+            RequestEvent.from_status,
+            RequestEvent.to_status,
+            RequestEvent.comment,
+            RequestEvent.data,
+            cast(null(), Boolean()).label("internal"),
+            cast(null(), Text()).label("body"),
+            User.name,
+            User.email,
+            User.role,
+            Node.code,
+        )
+        .join(User, User.id == RequestEvent.actor_id)
+        .outerjoin(Node, Node.id == User.node_id)
+        .where(RequestEvent.request_id == bindparam("request_id"))
+    )
+    messages = (
+        select(
+            literal_column("1", Integer()).label("part"),
             RequestMessage.id,
             RequestMessage.created_at,
+            cast(null(), String()),
+            cast(null(), String()),
+            cast(null(), String()),
+            cast(null(), Text()),
+            cast(null(), JSON()),
             RequestMessage.internal,
             RequestMessage.body,
             User.name,
@@ -93,21 +136,28 @@ def _timeline_statement(notes: bool):
         .where(RequestMessage.request_id == bindparam("request_id"))
     )
     if not notes:
-        stmt = stmt.where(RequestMessage.internal.is_(False))
-    return stmt.order_by(RequestMessage.id)
+        messages = messages.where(RequestMessage.internal.is_(False))
+    return union_all(events, messages)
 
 
-_TIMELINE = {True: _timeline_statement(True), False: _timeline_statement(False)}  # built once per process
+_TIMELINE_BOTH = {True: Read(_timeline_both_statement(True)), False: Read(_timeline_both_statement(False))}
 
 
-def timeline_messages(user: User, req: ConversionRequest) -> list[TimelineMessage]:
-    """messages_of(user, req) as plain rows of what the request page's timeline shows."""
-    # Plain rows straight from the session's connection: no ORM result handling (a read, nothing to flush).
-    rows = db.session.connection().execute(_TIMELINE[user.role is not Role.requester], {"request_id": req.id}).all()
-    return [
-        TimelineMessage(mid, at, internal, body, Author(name or email, role, NodeCode(code) if code else None))
-        for mid, at, internal, body, name, email, role, code in rows
-    ]
+def timeline(user: User, request_id: int) -> list[tuple[str, TimelineEvent | TimelineMessage]]:
+    """The request page's timeline: its history and the messages `user` may see (requesters: no
+    notes), in time order, as [("event", TimelineEvent) | ("message", TimelineMessage)]. One
+    statement of plain rows (not the request's history entities with their actors and nodes)."""
+    rows = _TIMELINE_BOTH[user.role is not Role.requester].all({"request_id": request_id})
+    items: list[tuple[Any, int, int, str, TimelineEvent | TimelineMessage]] = []
+    for part, rid, at, trigger, from_status, to_status, comment, data, internal, body, name, email, role, code in rows:
+        author = Author(name or email, role, NodeCode(code) if code else None)
+        if part == 0:
+            event = TimelineEvent(rid, at, trigger, from_status, to_status, comment, data, author)
+            items.append((at, 0, rid, "event", event))
+        else:
+            items.append((at, 1, rid, "message", TimelineMessage(rid, at, internal, body, author)))
+    items.sort(key=lambda t: t[:3])
+    return [(kind, item) for *_, kind, item in items]
 
 
 def list_messages(user: User, request_id: int) -> list[RequestMessage]:

@@ -72,14 +72,16 @@ def _visible_to(stmt: Select, user: User) -> Select:
     return stmt
 
 
-# What a request page or the API detail shows, loaded with the request (constant statement count:
-# no lazy load per history row or actor; tests/test_query_counts.py).
+# What the request page shows of the request, loaded with it (constant statement count;
+# tests/test_query_counts.py). Its history is not: the page reads it as plain rows with its
+# messages (messages.timeline), a third of the cost of history entities with their actors and nodes.
+# The archived strain and the requester with only the columns the page shows: psycopg describes
+# every column of a result (a Python object each), and those two were 24 of its 79.
 DETAIL_LOAD = (
     joinedload(ConversionRequest.strain),
     joinedload(ConversionRequest.node),
-    joinedload(ConversionRequest.archived_strain),
-    joinedload(ConversionRequest.requester),
-    selectinload(ConversionRequest.history).joinedload(RequestEvent.actor).joinedload(User.node),
+    joinedload(ConversionRequest.archived_strain).load_only(Strain.emma_id),
+    joinedload(ConversionRequest.requester).load_only(User.name, User.email),
 )
 
 

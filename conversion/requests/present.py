@@ -241,9 +241,10 @@ def _stage_key(state: str | None, step: int) -> str | None:
     }.get(state or "")
 
 
-def _stopped_in(req) -> str | None:
-    """The open state a rejected or cancelled request left (skipping a hold)."""
-    events = list(getattr(req, "history", None) or [])
+def _stopped_in(req, history=None) -> str | None:
+    """The open state a rejected or cancelled request left (skipping a hold); `history`: its events
+    in order when the caller read them already (else the request's)."""
+    events = list(getattr(req, "history", None) or []) if history is None else history
     for i in range(len(events) - 1, -1, -1):
         if events[i].to_status == req.status:
             state = events[i].from_status
@@ -253,8 +254,9 @@ def _stopped_in(req) -> str | None:
     return None
 
 
-def plan_stages(req) -> list[Stage]:
-    """Every stage of the request's life, in order, each marked done / current / to do."""
+def plan_stages(req, history=None) -> list[Stage]:
+    """Every stage of the request's life, in order, each marked done / current / to do (`history`:
+    the request's events in order, when the caller read them already)."""
     node = getattr(req, "node", None)
     stages = [
         Stage("review", "Review by EMMA", "The request and its plan are checked."),
@@ -303,7 +305,7 @@ def plan_stages(req) -> list[Stage]:
     if status == "on_hold":
         state, mark = req.held_status, "held"
     elif status in ("rejected", "cancelled"):
-        state, mark = _stopped_in(req), "stopped"
+        state, mark = _stopped_in(req, history), "stopped"
     key = _stage_key(state, req.current_step)
     if key not in keys:
         return stages
@@ -313,6 +315,25 @@ def plan_stages(req) -> list[Stage]:
     return stages
 
 
+def plan_html(stages: list[Stage]) -> Markup:
+    """The request page's plan (plan_stages), built here rather than in a Jinja loop."""
+    out = []
+    for st in stages:
+        current = ' aria-current="step"' if st.mark in ("current", "held") else ""
+        allele = f'<span class="allele">{escape(st.allele)}</span>' if st.allele else ""
+        detail = f"<small>{escape(st.detail)}</small>" if st.detail else ""
+        out.append(
+            f'\n        <li class="step step-{escape(st.mark)}"{current}>\n'
+            f"          <strong>{escape(st.title)}</strong>\n"
+            f"          {allele}\n"
+            f'          <span class="step-state">{escape(st.mark_label)}</span>\n'
+            f"          {detail}\n"
+            f"        </li>\n      "
+        )
+    return Markup("".join(out))
+
+
+@lru_cache(maxsize=4096)  # a pure function of the name, a few hundred calls each: pages repeat strains
 def strain_name(name: str | None) -> Markup:
     """A strain name that may break after a slash, never inside a part ("C57BL/" "6N-Gene<tm1b(...)>/" "H")."""
     from ..alleles import plain_form
@@ -363,6 +384,17 @@ def _parsed(value):
 
 def date_tag(value) -> Markup | str:
     """A date (or the date of a time, or ISO 8601 text) as a page shows it: `{{ value | date }}`."""
+    if isinstance(value, str):
+        return _date_tag_of_text(value)
+    return _date_tag(value)
+
+
+@lru_cache(maxsize=4096)  # lab records' dates are ISO text, a page shows the same few many times
+def _date_tag_of_text(text: str) -> Markup | str:
+    return _date_tag(text)
+
+
+def _date_tag(value) -> Markup | str:
     value = _parsed(value)
     if value is None or value == "":
         return ""
@@ -419,6 +451,8 @@ def init_app(app) -> None:
     app.add_template_filter(node_options, "node_options")
     app.add_template_global(plan_stages, "plan_stages")
     app.add_template_global(form_field, "form_field")
+    app.add_template_global(form_radios, "form_radios")
+    app.add_template_global(request_url, "request_url")
     app.jinja_env.globals.setdefault("DELIVERABLE_LABELS", DELIVERABLE_LABELS)
     app.jinja_env.globals.setdefault("NOW", NOW)
     app.jinja_env.globals.setdefault("WAITS_FOR", WAITS_FOR)
@@ -519,17 +553,37 @@ def list_rows(items, *, pick: bool) -> Markup:
     return Markup("".join(rows))
 
 
+@lru_cache(maxsize=1024)  # an Author of messages.timeline: a timeline names a few people many times
 def _who(person) -> str:
     node = person.node
     where = f", {escape(node.code)}" if node else ""
     return f'{escape(person.display_name)} <span class="muted">({escape(person.role.value)}{where})</span>'
 
 
+@lru_cache(maxsize=256)
+def _state_html(state: str | None) -> Markup:
+    return escape(state_label(state))
+
+
+@lru_cache(maxsize=256)
+def _history_html(trigger: str) -> Markup:
+    return escape(history_label(trigger))
+
+
+def _at_html(value) -> Markup | str:
+    """datetime_tag(value) of a time (no parsing; the text is digits and month names)."""
+    if not isinstance(value, datetime):
+        return datetime_tag(value)
+    u = value.astimezone(UTC)
+    stamp = u.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return f'<time class="date" datetime="{stamp}">{u.day} {u:%b %Y, %H:%M} UTC</time>'
+
+
 STAFF_ONLY_BADGE = '<span class="badge badge-on_hold">EMMA staff only</span>'
 
 
 def timeline_html(items: list[tuple[str, Any]], role: str) -> Markup:
-    """The request page's timeline entries (requests.views._timeline: history events and
+    """The request page's timeline entries (messages.timeline: history events and
     messages in time order), built here rather than in a Jinja loop of a dozen tags per entry."""
     out = []
     for kind, e in items:
@@ -537,7 +591,7 @@ def timeline_html(items: list[tuple[str, Any]], role: str) -> Markup:
             data = e.data or {}
             moved = ""
             if e.from_status:
-                moved = f'<span class="muted">{escape(state_label(e.from_status))} → {escape(state_label(e.to_status))}</span>'
+                moved = f'<span class="muted">{_state_html(e.from_status)} → {_state_html(e.to_status)}</span>'
             extra = ""
             if data.get("node"):
                 extra += f"\n      <div>Node: {escape(data['node'])}</div>"
@@ -550,10 +604,10 @@ def timeline_html(items: list[tuple[str, Any]], role: str) -> Markup:
             out.append(
                 f'\n    <li class="tl-{escape(e.to_status)}">\n'
                 f'      <div class="tl-head">\n'
-                f"        <strong>{escape(history_label(e.trigger))}</strong>\n"
+                f"        <strong>{_history_html(e.trigger)}</strong>\n"
                 f"        {moved}\n"
                 f"      </div>\n"
-                f'      <div class="tl-meta">{datetime_tag(e.at)} · {_who(e.actor)}</div>{extra}\n'
+                f'      <div class="tl-meta">{_at_html(e.at)} · {_who(e.actor)}</div>{extra}\n'
                 f"    </li>"
             )
         else:
@@ -562,11 +616,39 @@ def timeline_html(items: list[tuple[str, Any]], role: str) -> Markup:
                 f'\n    <li class="tl-message{" tl-internal" if internal else ""}" id="message-{e.id}">\n'
                 f'      <div class="tl-head"><strong>{"Internal note" if internal else "Message"}</strong>\n'
                 f"        {STAFF_ONLY_BADGE if internal else ''}</div>\n"
-                f'      <div class="tl-meta"><time datetime="{escape(at.isoformat())}">{datetime_tag(at)}</time> · '
+                f'      <div class="tl-meta"><time datetime="{escape(at.isoformat())}">{_at_html(at)}</time> · '
                 f"{_who(e.author)}</div>\n"
                 f'      <blockquote class="pre">{escape(e.body)}</blockquote>\n'
                 f"    </li>"
             )
+    return Markup("".join(out))
+
+
+def _select_html(f, kwargs: dict) -> Markup | None:
+    """`f(**kwargs)` of a plain SelectField as WTForms renders it, without its html_params and
+    Choice objects per option (the lab forms' dam, sire and animal selects list every animal);
+    None for any other field, grouped choices or choices with their own attributes."""
+    from wtforms.fields import SelectField
+    from wtforms.widgets import Select, html_params
+
+    if type(f) is not SelectField or type(f.widget) is not Select or f.widget.multiple:
+        return None
+    choices = f._choices_from_input(f.choices) or []
+    if any(c.optgroup is not None or c.render_kw or c.value is None for c in choices):
+        return None
+    kwargs = {**(f.render_kw or {}), **kwargs}
+    kwargs.setdefault("id", f.id)
+    flags = f.flags
+    for k in dir(flags):
+        if k in Select.validation_attrs and k not in kwargs:
+            kwargs[k] = getattr(flags, k)
+    data, coerce = f.data, f.coerce
+    out = [f"<select {html_params(name=f.name, **kwargs)}>"]
+    for c in choices:
+        value = str(c.value) if isinstance(c.value, bool) else c.value
+        selected = "selected " if coerce(c.value) == data else ""
+        out.append(f'<option {selected}value="{escape(value)}">{escape(c.label or c.value)}</option>')
+    out.append("</select>")
     return Markup("".join(out))
 
 
@@ -575,7 +657,8 @@ def form_field(f, hint: str | None = None, wide: bool = False, **attrs) -> Marku
     macro of requests/_macros.html, in Python (the lab workspace renders a few dozen per page)."""
     fid = escape(f.id)
     errors = f.errors
-    out = [f'<div class="field{" wide" if wide else ""}{" has-error" if errors else ""}">\n  {f.label(for_=f.id)}\n']
+    label = f'<label for="{fid}">{escape(f.label.text)}</label>'  # as WTForms' f.label(for_=f.id)
+    out = [f'<div class="field{" wide" if wide else ""}{" has-error" if errors else ""}">\n  {label}\n']
     if hint:
         out.append(f'  <p class="hint" id="{fid}-hint">{escape(hint)}</p>\n')
     described = ((f"{f.id}-hint " if hint else "") + (f"{f.id}-error" if errors else "")).strip()
@@ -583,8 +666,171 @@ def form_field(f, hint: str | None = None, wide: bool = False, **attrs) -> Marku
         attrs["aria-describedby"] = described
     if errors:
         attrs["aria-invalid"] = "true"
-    out.append(f"  {f(**attrs)}\n")
+    out.append(f"  {_select_html(f, attrs) or f(**attrs)}\n")
     if errors:
         out.append(f'  <p class="field-error" id="{fid}-error">{" ".join(str(escape(e)) for e in errors)}</p>\n')
     out.append("</div>")
     return Markup("".join(out))
+
+
+_DANGER = ("reject", "decline", "cancel", "fail_qc", "rederivation_failed")
+
+
+def action_forms(
+    triggers: list[str],
+    posted: dict,
+    *,
+    fire_url: str,
+    token: str,
+    reasons: list,
+    suggestions: list,
+    node: str | None,
+    problems: dict[str, str],
+    fixes: dict[str, str],
+    open_action: str | None,
+    comment_required,
+) -> Markup:
+    """The request page's action forms, one per trigger, built here with the page's one CSRF token
+    rather than a WTForm each rendered in a Jinja loop; `posted` holds the ActionForms shown again
+    with their values and errors (rendered by WTForms). `node`: the assign select's choice."""
+    out = ["\n    "]
+    for t in triggers:
+        f = posted.get(t)
+        danger = t in _DANGER
+        tucked = danger or t == "hold"
+        needs_input = t in comment_required or t in ("cancel", "assign")
+        label = escape(trigger_label(t))
+        et = escape(t)
+        prefix = f"a-{et}"
+        out.append("\n      \n      \n      \n      \n      ")
+        if tucked:
+            out.append(f'<details class="action-more"{" open" if open_action == t else ""}><summary>{label}…</summary>')
+        csrf = (
+            f.csrf_token()
+            if f is not None
+            else f'<input id="{prefix}-csrf_token" name="{prefix}-csrf_token" type="hidden" value="{token}">'
+        )
+        out.append(
+            f'\n      <form method="post" action="{escape(fire_url)}" class="action{" action-danger" if danger else ""}"'
+            f' id="action-{et}">\n        {csrf}\n        <input type="hidden" name="trigger" value="{et}">\n        '
+        )
+        if t == "assign":
+            chosen = f.node.data if f is not None else node
+            options = []
+            for i, s in enumerate(suggestions):
+                code = escape(s.node.code)
+                flags = (" selected" if chosen == s.node.code else "") + ("" if s.ok else " disabled")
+                if s.ok:
+                    extra = (" · suggested" if i == 0 else "") + (" · holds stock" if s.holds_stock else "")
+                else:
+                    extra = " · cannot"
+                options.append(f'<option value="{code}"{flags}>{code}{extra}</option>')
+            out.append(
+                f'\n          <label for="{prefix}-node">Node</label>\n'
+                f'          <select name="{prefix}-node" id="{prefix}-node" required>\n'
+                f"            {''.join(options)}\n          </select>\n        "
+            )
+        out.append("\n        ")
+        if t == "cancel":
+            select = (
+                f.reason(required=True)
+                if f is not None
+                else f'<select id="{prefix}-reason" name="{prefix}-reason" required>{options_html(reasons)}</select>'
+            )
+            out.append(f'\n          <label for="{prefix}-reason">Reason</label>\n          {select}\n        ')
+        out.append("\n        ")
+        if needs_input or open_action == t:
+            required = t in comment_required
+            if f is not None:
+                box = f.comment(rows=2, required=required)
+                errors = "".join(f'<p class="field-error">{escape(e)}</p>' for e in f.comment.errors)
+            else:
+                box = (
+                    f'<textarea id="{prefix}-comment" maxlength="4000" name="{prefix}-comment"'
+                    f'{" required" if required else ""} rows="2">\r\n</textarea>'
+                )
+                errors = ""
+            out.append(
+                f'\n          <label for="{prefix}-comment">{"Why? (required)" if required else "Comment (optional)"}'
+                f"</label>\n          {box}\n          {errors}\n        "
+            )
+        css = ' class="danger"' if danger else ' class="secondary"' if t in ("hold", "resume") else ""
+        if t in problems:
+            css += f' disabled aria-describedby="why-{et}"'
+            fix = fixes.get(t)
+            link = f' <a href="#{escape(fix)}" class="fix-link">Go to the form</a>' if fix else ""
+            note = f'<p class="why" id="why-{et}">{escape(problems[t])}.{link}</p>'
+        else:
+            note = f'<p class="hint">{escape(TRIGGER_HELP.get(t, ""))}</p>'
+        out.append(
+            f'\n        <button type="submit"{css}>{label}</button>\n        {note}\n      </form>\n      '
+            f"{'</details>' if tucked else ''}\n    "
+        )
+    return Markup("".join(out))
+
+
+def form_radios(f) -> Markup:
+    """A WTForms radio field as a fieldset: the `radios` macro of requests/_macros.html, in Python
+    (importing the macros cost the request page a template module per render)."""
+    errors = f.errors
+    described = f' aria-describedby="{escape(f.id)}-error"' if errors else ""
+    choices = "".join(f'<label class="choice">{opt()} <span>{escape(opt.label.text)}</span></label>' for opt in f)
+    error = f'<p class="field-error" id="{escape(f.id)}-error">{Markup(" ").join(errors)}</p>' if errors else ""
+    return Markup(
+        f'<fieldset class="field radios{" has-error" if errors else ""}"{described}>\n'
+        f"  <legend>{escape(f.label.text)}</legend>\n  \n  {choices}\n  {error}\n</fieldset>"
+    )
+
+
+def facts_html(req) -> Markup:
+    """The request page's details (the lines of its <dl class="facts">), built here rather than in a
+    template of thirty expressions."""
+    from flask import url_for
+
+    from ..catalogue.present import allele_html
+    from ..countries import country_name
+
+    strain, node, requester = req.strain, req.node, req.requester
+    product = f'<span class="allele">{allele_html(req.product_symbol)}</span>'
+    if req.product_strain_name:
+        product += f'<br><span class="strain">{strain_name(req.product_strain_name)}</span>'
+    archived = ""
+    if req.archived_strain:
+        emma_id = escape(req.archived_strain.emma_id)
+        href = escape(url_for("catalogue.strain", emma_id=req.archived_strain.emma_id))
+        archived = f'<dt>Archived as</dt><dd><a class="id" href="{href}">{emma_id}</a>: the product is in the EMMA catalogue</dd>'
+    deliverable = req.deliverable.value
+    vat = f" · VAT {escape(req.billing_vat_number)}" if req.billing_vat_number else ""
+    return Markup(
+        f'      <dt>Strain</dt><dd><a class="id" href="{escape(url_for("catalogue.strain", emma_id=strain.emma_id))}">'
+        f'{escape(strain.emma_id)}</a> <span class="strain">{strain_name(strain.strain_name)}</span></dd>\n'
+        f"      <dt>Product</dt><dd>{product}</dd>\n"
+        f"      {archived}\n"
+        f"      <dt>Deliver as</dt><dd>{escape(DELIVERABLE_LABELS.get(deliverable, deliverable))}</dd>\n"
+        f"      <dt>Node</dt><dd>{f'{escape(node.name)} ({escape(node.code)})' if node else 'not assigned yet'}</dd>\n"
+        f"      <dt>Requester</dt><dd>{escape(requester.display_name)} &lt;{escape(requester.email)}&gt;</dd>\n"
+        f"      <dt>Billing</dt><dd>{escape(req.billing_organisation)}, {escape(country_name(req.billing_country))} · "
+        f'{escape(req.billing_sector.value)}{vat}<br><small class="pre">{escape(req.billing_address)}</small></dd>\n'
+        f"      <dt>Submitted</dt><dd>{datetime_tag(req.created_at)}</dd>"
+    )
+
+
+_REQUEST_URLS: dict[tuple[str, str], tuple[str, str]] = {}
+
+
+def request_url(endpoint: str, request_id: int) -> str:
+    """`url_for(endpoint, request_id=request_id)` for an endpoint whose only argument is the request:
+    the same text around the id on every page of a deployment (for its script root), so built once
+    per endpoint rather than by a url_for per form of the request page."""
+    from flask import request, url_for
+
+    from ..urls import MAX_ID
+
+    key = (request.script_root, endpoint)
+    parts = _REQUEST_URLS.get(key)
+    if parts is None:
+        head, _, tail = url_for(endpoint, request_id=MAX_ID).partition(str(MAX_ID))
+        parts = (head, tail)
+        if len(_REQUEST_URLS) < 1_000:
+            _REQUEST_URLS[key] = parts
+    return f"{parts[0]}{int(request_id)}{parts[1]}"

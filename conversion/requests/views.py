@@ -21,7 +21,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from flask_wtf.csrf import CSRFError
+from flask_wtf.csrf import CSRFError, generate_csrf
 
 from workflows import lifecycle
 
@@ -48,14 +48,18 @@ from .listing import (
 )
 from .models import ConversionRequest
 from .present import (
-    TRIGGER_HELP,
+    action_forms,
     action_order,
     cancel_reasons_for,
     confirmation,
+    facts_html,
     filter_options,
     humanize,
     list_rows,
     options_html,
+    plan_html,
+    plan_stages,
+    request_url,
     state_label,
     timeline_html,
     trigger_label,
@@ -350,50 +354,53 @@ def render_request(
     from .estimates import estimate
 
     user = current_user._get_current_object()
+    role = user.role.value
     triggers = action_order(ops.available_triggers(user, req))
-    actions = {t: _action_form(t) for t in triggers}
-    suggestions = []
-    if "assign" in triggers:
-        suggestions = ops.suggest_nodes(req)
-        actions["assign"].node.choices = opts(
-            (s.node.code, f"{s.node.code} · {s.node.name}" + ("" if s.ok else " (cannot)")) for s in suggestions
-        )
-        if suggestions and suggestions[0].ok and not actions["assign"].node.data:
-            actions["assign"].node.data = suggestions[0].node.code
+    suggestions = ops.suggest_nodes(req) if "assign" in triggers else []
     replace = dict(replace or {})
-    for key in list(replace):
-        if key in actions:
-            form = replace.pop(key)
-            form.reason.choices, form.node.choices = actions[key].reason.choices, actions[key].node.choices
-            actions[key] = form
+    posted = {key: replace.pop(key) for key in list(replace) if key in triggers}  # shown again
     sections = [section(req, user, replace) for section in page_sections()]
     sections = [s for s in sections if s]
     fixes = {t: anchor for s in sections for t, anchor in s.get("fixes", {}).items()}
+    timeline = threads.timeline(user, req.id)
+    history_end = max((item.at for kind, item in timeline if kind == "event"), default=None)
+    problems = ops.guard_problems(user, req)
+    token = generate_csrf()  # the page's one token: its forms' CSRF fields (sections' templates: page_csrf)
+    actions = action_forms(
+        triggers,
+        posted,
+        fire_url=request_url("requests.fire", req.id),
+        token=token,
+        reasons=[("", "Choose a reason…"), *cancel_reasons_for(role).items()] if "cancel" in triggers else [],
+        suggestions=suggestions,
+        node=suggestions[0].node.code if suggestions and suggestions[0].ok else None,
+        problems=problems,
+        fixes=fixes,
+        open_action=open_action,
+        comment_required=lifecycle.COMMENT_REQUIRED,
+    )
     return render_template(
         "requests/show.html",
         req=req,
         triggers=triggers,
         actions=actions,
-        problems=ops.guard_problems(user, req),
-        fixes=fixes,
+        problems=problems,
         suggestions=suggestions,
         sections=sections,
-        eta=estimate(req),
+        eta=estimate(req, history_end=history_end),
+        facts=facts_html(req),
+        page_csrf=token,
+        plan=plan_html(plan_stages(req, sorted((e for kind, e in timeline if kind == "event"), key=_event_id))),
         open_action=open_action,
-        timeline=timeline_html(_timeline(req, threads.timeline_messages(user, req)), _role()),
+        timeline=timeline_html(timeline, role),
         message_body=message_body,
-        can_write_notes=_role() != "requester",
-        comment_required=lifecycle.COMMENT_REQUIRED,
-        trigger_help=TRIGGER_HELP,
-        list_title=LIST_TITLES[_role()],
+        can_write_notes=role != "requester",
+        list_title=LIST_TITLES[role],
     ), status
 
 
-def _timeline(req: ConversionRequest, messages: list) -> list[tuple[str, object]]:
-    """History and messages in time order: [("event", RequestEvent) | ("message", RequestMessage)]."""
-    items = [(e.at, 0, e.id, "event", e) for e in req.history]
-    items += [(m.created_at, 1, m.id, "message", m) for m in messages]
-    return [(kind, item) for *_, kind, item in sorted(items, key=lambda t: t[:3])]
+def _event_id(event) -> int:
+    return event.id
 
 
 @bp.route("/requests/<int:request_id>")

@@ -49,10 +49,10 @@ def _menu_items(role: str | None, endpoint: str | None) -> list[dict]:
 
 
 _CURRENT = ' aria-current="page"'
-_BARS: dict[tuple, tuple[str, str]] = {}
+_BARS: dict[tuple, tuple[str, str, str, str]] = {}
 
 
-def _bar_parts(role: str | None, endpoint: str | None) -> tuple[str, str]:
+def _bar_parts(role: str | None, endpoint: str | None) -> tuple[str, str, str, str]:
     """The top bar's text that is the same for every user of a role on a page (per script root):
     its menus, and the links of the signed-in user's menu (the layout's loops, built once)."""
     from ..urls import fixed_url_for as url
@@ -61,7 +61,17 @@ def _bar_parts(role: str | None, endpoint: str | None) -> tuple[str, str]:
     parts = _BARS.get(key)
     if parts is not None:
         return parts
-    out = ["    "]
+    catalogue = _CURRENT if endpoint and endpoint.startswith("catalogue.") else ""
+    workflow = _CURRENT if endpoint == "pages.workflow" else ""
+    out = [
+        f'  <a class="brand" href="{escape(url("pages.home"))}"><img src="{escape(url("static", filename="favicon.svg"))}"'
+        ' alt="" width="24" height="24"> EMMA <span>allele conversions</span></a>\n'
+        '  <nav aria-label="Main">\n'
+        f'    <a href="{escape(url("catalogue.search"))}"{catalogue}>Catalogue</a>\n'
+        f'    <a href="{escape(url("pages.workflow"))}"{workflow}>Workflow</a>\n'
+        "    \n"  # where the layout had an empty nav block
+        "    "
+    ]
     for item in _menu_items(role, endpoint):
         current = _CURRENT if item["current"] else ""
         if "links" in item:
@@ -83,24 +93,25 @@ def _bar_parts(role: str | None, endpoint: str | None) -> tuple[str, str]:
         for title, target in (nav_links(current_app, role) if role else [])
         if target in ACCOUNT_MENU
     )
-    parts = ("".join(out), account)
+    parts = ("".join(out), account, escape(url("accounts.account")), escape(url("accounts.logout")))
     if len(_BARS) < 1_000:
         _BARS[key] = parts
     return parts
 
 
 def topbar() -> Markup:
-    """The layout's top-bar menus and the signed-in user's menu (or the sign-in link), as the
-    loops of base.html rendered them, built here: every page shows them."""
+    """The layout's top bar from its brand link to the end of its menus: the links, the role's
+    menus and the signed-in user's menu (or the sign-in link), as base.html rendered them, built
+    here: every page shows them."""
     from ..urls import fixed_url_for as url
 
     user = current_user._get_current_object()
     if not user.is_authenticated:
         return Markup(
-            f'{_bar_parts(None, request.endpoint)[0]}\n      <a class="button" href="{escape(url("accounts.login"))}">Sign in</a>\n    '
+            f'{_bar_parts(None, request.endpoint)[0]}\n      <a class="button" href="{escape(url("accounts.login"))}">Sign in</a>\n    \n  </nav>'
         )
     role = user.role.value
-    menus, account = _bar_parts(role, request.endpoint)
+    menus, account, account_url, logout_url = _bar_parts(role, request.endpoint)
     email = escape(user.email)
     node = user.node
     return Markup(
@@ -108,11 +119,11 @@ def topbar() -> Markup:
         f'        <summary title="Signed in as {email}">{escape(user.display_name)}</summary>\n'
         f"        <ul>\n"
         f'          <li class="menu-note">{email}<br>{escape(role)}{f" · {escape(node.code)}" if node else ""}</li>\n'
-        f'          <li><a href="{escape(url("accounts.account"))}">Your account</a></li>\n'
+        f'          <li><a href="{account_url}">Your account</a></li>\n'
         f"          {account}\n"
-        f'          <li><form method="post" action="{escape(url("accounts.logout"))}"><input name="csrf_token" type="hidden"'
+        f'          <li><form method="post" action="{logout_url}"><input name="csrf_token" type="hidden"'
         f' value="{escape(generate_csrf())}"><button type="submit" class="linklike">Sign out</button></form></li>\n'
-        f"        </ul>\n      </details>\n    "
+        f"        </ul>\n      </details>\n    \n  </nav>"
     )
 
 

@@ -195,6 +195,11 @@ Index(
     postgresql_using="gin",
     postgresql_ops={"lower_reference": "gin_trgm_ops"},
 ).ddl_if(dialect="postgresql")
+Index(  # migration 0019: a search starting with "AC-" is a prefix of references (LIKE 'ac-...%')
+    "ix_conversion_requests_reference_pattern",
+    func.lower(_columns.reference).label("lower_reference_pattern"),
+    postgresql_ops={"lower_reference_pattern": "text_pattern_ops"},
+).ddl_if(dialect="postgresql")
 Index(
     "ix_conversion_requests_product_symbol_trgm",
     func.lower(_columns.product_symbol).label("lower_product_symbol"),

@@ -333,9 +333,17 @@ def _search_pattern(q: str | None) -> str | None:
     return f"%{escape_like(q.strip().lower())}%" if q and q.strip() else None
 
 
-def _request_matches(pattern: str) -> list:
+def _reference_pattern(q: str) -> str:
+    """The pattern the references are matched with: a search starting with "AC-" can only be the
+    start of a reference ("AC-" begins every one, AC-YYYY-NNNNN, and occurs nowhere else in one),
+    so it is a prefix, which a btree answers (migration 0019); any other, a substring (trigrams)."""
+    text = q.strip().lower()
+    return f"{escape_like(text)}%" if text.startswith("ac-") else f"%{escape_like(text)}%"
+
+
+def _request_matches(pattern: Any, reference: Any) -> list:
     return [
-        func.lower(ConversionRequest.reference).like(pattern, escape="\\"),
+        func.lower(ConversionRequest.reference).like(reference, escape="\\"),
         func.lower(ConversionRequest.product_symbol).like(pattern, escape="\\"),
     ]
 
@@ -359,14 +367,15 @@ def _text_condition(q: str | None) -> ColumnElement | None:
     trigram indexes of migration 0008, instead of reading every request (a subquery under OR is
     evaluated row by row)."""
     pattern = _search_pattern(q)
-    if not pattern:
+    if not pattern or q is None:
         return None
+    matches = _request_matches(pattern, _reference_pattern(q))
     strains = select(Strain.id).where(_strain_matches(pattern))
     ids = list(db.session.scalars(strains.limit(STRAIN_IDS_INLINE + 1)))
     if not ids:
-        return or_(*_request_matches(pattern))
+        return or_(*matches)
     strain_arm = ConversionRequest.strain_id.in_(strains if len(ids) > STRAIN_IDS_INLINE else ids)
-    return or_(strain_arm, *_request_matches(pattern))
+    return or_(strain_arm, *matches)
 
 
 def _status_and_node_conditions(status: str | None, node: str | None) -> list:
@@ -442,11 +451,11 @@ def text_search(q: str | None, params: dict) -> str | None:
     """The kind of text search for the statements built with bound parameters (the API list and
     listing.list_page), as _text_condition decides it: None (no search), "text" (no strain
     matches), "ids" (the matching strains' ids, read here) or "strains" (more than
-    STRAIN_IDS_INLINE of them: a subquery). Adds `pattern` (and `strain_ids`) to params."""
+    STRAIN_IDS_INLINE of them: a subquery). Adds `pattern`, `reference` (and `strain_ids`) to params."""
     pattern = _search_pattern(q)
-    if not pattern:
+    if not pattern or q is None:
         return None
-    params["pattern"] = pattern
+    params["pattern"], params["reference"] = pattern, _reference_pattern(q)
     strain_ids = [row[0] for row in _MATCHING_STRAINS.all({"pattern": pattern})]
     if not strain_ids:
         return "text"
@@ -461,7 +470,7 @@ def bound_search(search: str | None) -> ColumnElement | None:
     if search is None:
         return None
     pattern: Any = bindparam("pattern")
-    text_arms = _request_matches(pattern)
+    text_arms = _request_matches(pattern, bindparam("reference"))
     if search == "ids":
         return or_(ConversionRequest.strain_id.in_(bindparam("strain_ids", expanding=True)), *text_arms)
     if search == "strains":

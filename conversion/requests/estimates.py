@@ -10,19 +10,7 @@ from datetime import datetime, timedelta
 from statistics import median
 from typing import Any
 
-from sqlalchemy import (
-    DateTime,
-    Integer,
-    Select,
-    bindparam,
-    func,
-    inspect,
-    literal_column,
-    select,
-    type_coerce,
-)
-from sqlalchemy.types import Interval as IntervalType
-from sqlalchemy.types import NullType
+from sqlalchemy import DateTime, Integer, Select, bindparam, func, inspect, literal_column, select, type_coerce
 
 from workflows.lifecycle import OPEN_STATES
 
@@ -189,66 +177,6 @@ _SIMILAR_SPANS = Read(
 )
 
 
-def _similar_spent() -> Read:
-    """PostgreSQL: _SIMILAR_SPANS summed in the database, one row per state with the time each
-    of those requests spent in it (an array of intervals, NULL for a last state: still in it) and
-    how many requests there were; _medians' arithmetic is then done on those few values."""
-    latest = (
-        select(ConversionRequest.id)
-        .where(
-            ConversionRequest.node_id == bindparam("node_id"),
-            ConversionRequest.status == "completed",
-            ConversionRequest.recipe == bindparam("recipe"),
-            ConversionRequest.id != bindparam("request_id"),
-        )
-        .order_by(ConversionRequest.id.desc())
-        .limit(literal_column(str(SIMILAR), Integer()))
-        .scalar_subquery()
-    )
-    at = type_coerce(RequestEvent.at, DateTime(timezone=True))
-    events = (
-        select(
-            RequestEvent.request_id.label("rid"),
-            RequestEvent.to_status.label("state"),
-            type_coerce(
-                func.lead(at).over(partition_by=RequestEvent.request_id, order_by=RequestEvent.id) - at, IntervalType()
-            ).label("spent"),
-        )
-        .where(RequestEvent.request_id.in_(latest))
-        .cte("events")
-    )
-    per = (
-        select(events.c.rid, events.c.state, type_coerce(func.sum(events.c.spent), IntervalType()).label("spent"))
-        .group_by(events.c.rid, events.c.state)
-        .cte("per")
-    )
-    requests = select(func.count(func.distinct(per.c.rid))).scalar_subquery()
-    return Read(
-        select(
-            per.c.state,
-            type_coerce(func.array_agg(per.c.spent), NullType()).label("spent"),
-            requests.label("requests"),
-        ).group_by(per.c.state)
-    )
-
-
-_SIMILAR_SPENT = _similar_spent()
-
-
-def _medians_spent(rows, step_count: int) -> tuple[int, dict[str, float]]:
-    """_medians from _SIMILAR_SPENT rows: the same sums of exact times, the same arithmetic."""
-    requests = 0
-    out = {}
-    for state, spent, count in rows:
-        requests = count
-        if state not in TYPICAL_WEEKS:
-            continue
-        days = [s.total_seconds() / DAY for s in spent if s is not None]
-        if days:
-            out[state] = median([d / step_count for d in days] if state in PER_STEP else days)
-    return requests, out
-
-
 def learnt_days(req: ConversionRequest) -> tuple[int, dict[str, float]]:
     """(how many, expected_days of those) of the SIMILAR latest completed requests of the same
     recipe at the node, in one statement (counted from their history: a completed request always
@@ -259,8 +187,6 @@ def learnt_days(req: ConversionRequest) -> tuple[int, dict[str, float]]:
         similar = similar_completed(req)
         return len(similar), expected_days(similar, req.step_count) if similar else {}
     params = {"node_id": req.node_id, "recipe": req.recipe, "request_id": req.id}
-    if db.session.connection().dialect.name == "postgresql":  # summed there: a row per state
-        return _medians_spent(_SIMILAR_SPENT.all(params), req.step_count)
     return _medians(_SIMILAR_SPANS.all(params), req.step_count)
 
 

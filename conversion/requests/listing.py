@@ -24,6 +24,7 @@ from .models import ConversionRequest
 from .operations import (
     RequestFilter,
     bound_search,
+    by_key,
     ids_in,
     list_read,
     request_filter,
@@ -152,20 +153,15 @@ ROW_COLUMNS = (
     ConversionRequest.product_symbol,
     ConversionRequest.created_at,
     ConversionRequest.updated_at,
-    Strain.emma_id,
-    Strain.gene,
-    Node.code,
-    select(User.email).where(User.id == ConversionRequest.requester_id).scalar_subquery().label("email"),
+    by_key(Strain.emma_id, Strain.id, ConversionRequest.strain_id).label("emma_id"),
+    by_key(Strain.gene, Strain.id, ConversionRequest.strain_id).label("gene"),
+    by_key(Node.code, Node.id, ConversionRequest.node_id).label("code"),
+    by_key(User.email, User.id, ConversionRequest.requester_id).label("email"),
 )
 
 
-# (the requester's email a scalar subquery by primary key: joined, PostgreSQL hashed every user
-# for each page, docs/DEVELOPING.md)
-_ROWS_OF = (
-    select(*ROW_COLUMNS)
-    .join(Strain, ConversionRequest.strain_id == Strain.id)
-    .outerjoin(Node, ConversionRequest.node_id == Node.id)
-)
+# From conversion_requests alone (operations.by_key: planned in a tenth of the joined statement's time)
+_ROWS_OF = select(*ROW_COLUMNS).select_from(ConversionRequest)
 _ROWS = ids_in(_ROWS_OF)
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import JSON, Boolean, Integer, String, Text, bindparam, cast, literal_column, null, select, union_all
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from ..accounts.models import Role, User
 from ..catalogue.models import Node
@@ -90,51 +90,50 @@ class TimelineEvent(NamedTuple):
     actor: Author
 
 
+def _author(user_id) -> list:
+    """The name, email, role and node code of the user `user_id` refers to, as scalar subqueries by
+    primary key: with joins PostgreSQL hashed all users for each page's timeline (0.94 -> 0.19 ms
+    of execution at 1,000 users under EXPLAIN ANALYZE)."""
+    user = aliased(User)
+    of_user = [
+        select(column).where(user.id == user_id).scalar_subquery() for column in (user.name, user.email, user.role)
+    ]
+    code = select(Node.code).join(user, user.node_id == Node.id).where(user.id == user_id)
+    return [
+        *(q.label(name) for q, name in zip(of_user, ("name", "email", "role"), strict=True)),
+        code.scalar_subquery().label("code"),
+    ]
+
+
 def _timeline_both_statement(notes: bool):
     """The request's history (part 0) and messages (part 1) in one statement: the UNION ALL of
     each event with NULLs for a message's columns, and of each message with NULLs for an event's."""
-    events = (
-        select(
-            literal_column("0", Integer()).label("part"),
-            RequestEvent.id,
-            RequestEvent.at,
-            RequestEvent.trigger,
-            RequestEvent.from_status,
-            RequestEvent.to_status,
-            RequestEvent.comment,
-            RequestEvent.data,
-            cast(null(), Boolean()).label("internal"),
-            cast(null(), Text()).label("body"),
-            User.name,
-            User.email,
-            User.role,
-            Node.code,
-        )
-        .join(User, User.id == RequestEvent.actor_id)
-        .outerjoin(Node, Node.id == User.node_id)
-        .where(RequestEvent.request_id == bindparam("request_id"))
-    )
-    messages = (
-        select(
-            literal_column("1", Integer()).label("part"),
-            RequestMessage.id,
-            RequestMessage.created_at,
-            cast(null(), String()),
-            cast(null(), String()),
-            cast(null(), String()),
-            cast(null(), Text()),
-            cast(null(), JSON()),
-            RequestMessage.internal,
-            RequestMessage.body,
-            User.name,
-            User.email,
-            User.role,
-            Node.code,
-        )
-        .join(User, User.id == RequestMessage.author_id)
-        .outerjoin(Node, Node.id == User.node_id)
-        .where(RequestMessage.request_id == bindparam("request_id"))
-    )
+    events = select(
+        literal_column("0", Integer()).label("part"),
+        RequestEvent.id,
+        RequestEvent.at,
+        RequestEvent.trigger,
+        RequestEvent.from_status,
+        RequestEvent.to_status,
+        RequestEvent.comment,
+        RequestEvent.data,
+        cast(null(), Boolean()).label("internal"),
+        cast(null(), Text()).label("body"),
+        *_author(RequestEvent.actor_id),
+    ).where(RequestEvent.request_id == bindparam("request_id"))
+    messages = select(
+        literal_column("1", Integer()).label("part"),
+        RequestMessage.id,
+        RequestMessage.created_at,
+        cast(null(), String()),
+        cast(null(), String()),
+        cast(null(), String()),
+        cast(null(), Text()),
+        cast(null(), JSON()),
+        RequestMessage.internal,
+        RequestMessage.body,
+        *_author(RequestMessage.author_id),
+    ).where(RequestMessage.request_id == bindparam("request_id"))
     if not notes:
         messages = messages.where(RequestMessage.internal.is_(False))
     return union_all(events, messages)

@@ -12,18 +12,22 @@ import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from flask import current_app
-from sqlalchemy import bindparam, select
+from sqlalchemy import Date, Integer, String, bindparam, cast, func, literal_column, null, select, union_all
 from sqlalchemy.orm import joinedload
 
 from ..accounts.models import Role, User
+from ..catalogue.models import Node
 from ..errors import ApiError, Conflict, Invalid, NotFound
-from ..extensions import db
+from ..extensions import UTCDateTime, db
 from ..invoices import operations as invoices
+from ..invoices.models import Invoice, Money, Quote
+from ..invoices.quotes import PanelQuote
 from ..lab.models import Cryopreservation, QcResult
 from ..lab.operations import OPEN_FOR_PAPERWORK, records_in_force
+from ..reads import Read
 from ..requests.models import ConversionRequest, RequestEvent
 from ..requests.operations import get_request
 from .models import KIND_LABELS, DocumentKind, RequestDocument
@@ -194,40 +198,115 @@ class PanelDocument(NamedTuple):
         return KIND_LABELS.get(DocumentKind(self.kind), self.kind)
 
 
-_PANEL_DOCUMENTS = (
-    select(
-        RequestDocument.id,
-        RequestDocument.kind,
-        RequestDocument.name,
-        RequestDocument.size,
-        RequestDocument.sha256,
-        RequestDocument.uploaded_at,
-        User.name,
-        User.email,
+# The panel's invoices, quotes and uploads of one request in one statement (a UNION ALL of three
+# arms over shared columns, `part` telling them apart), one per role (whose quotes are seen),
+# built once per process. One-column lookups by primary key are scalar subqueries.
+_PANEL_SLOTS: dict[str, Any] = {
+    "id": Integer(),
+    "kind": String(),
+    "status": String(),
+    "number": String(),
+    "on": Date(),
+    "currency": String(),
+    "total": Money,
+    "credits_id": Integer(),
+    "credited": String(),
+    "node_id": Integer(),
+    "node_code": String(),
+    "name": String(),
+    "size": Integer(),
+    "sha256": String(),
+    "uploaded_at": UTCDateTime(),
+    "by": String(),
+}
+
+
+def _panel_arm(part: int, model, columns: dict):
+    out = [literal_column(str(part), Integer()).label("part")]
+    for slot, kind in _PANEL_SLOTS.items():
+        expr = columns.get(slot)
+        out.append((cast(null(), kind) if expr is None else expr).label(slot))
+    return select(*out).select_from(model).where(model.request_id == bindparam("request_id"))
+
+
+def _panel_statement(role: Role) -> Read:
+    _credited = Invoice.__table__.alias("credited")
+    invoice_arm = _panel_arm(
+        0,
+        Invoice,
+        {
+            "id": Invoice.id,
+            "kind": Invoice.kind,
+            "status": Invoice.status,
+            "number": Invoice.number,
+            "on": Invoice.issued_on,
+            "currency": Invoice.currency,
+            "total": Invoice.total,
+            "credits_id": Invoice.credits_id,
+            "credited": select(_credited.c.number).where(_credited.c.id == Invoice.credits_id).scalar_subquery(),
+            "node_id": Invoice.node_id,
+        },
     )
-    .join(User, User.id == RequestDocument.uploaded_by_id)
-    .where(RequestDocument.request_id == bindparam("request_id"))
-    .order_by(RequestDocument.id)
-)
+    quote_arm = _panel_arm(
+        1,
+        Quote,
+        {
+            "id": Quote.id,
+            "number": Quote.number,
+            "on": Quote.valid_until,
+            "currency": Quote.currency,
+            "total": Quote.total,
+            "node_code": select(Node.code).where(Node.id == Quote.node_id).scalar_subquery(),
+        },
+    )
+    if role is Role.requester:  # visible_quotes(user)
+        quote_arm = quote_arm.where(Quote.requester_id == bindparam("user_id"))
+    elif role is Role.staff:  # of the user's node (the request's node is checked by the caller)
+        quote_arm = quote_arm.where(Quote.node_id == bindparam("node_id"))
+    document_arm = _panel_arm(
+        2,
+        RequestDocument,
+        {
+            "id": RequestDocument.id,
+            "kind": RequestDocument.kind,
+            "name": RequestDocument.name,
+            "size": RequestDocument.size,
+            "sha256": RequestDocument.sha256,
+            "uploaded_at": RequestDocument.uploaded_at,
+            "by": select(func.coalesce(func.nullif(User.name, ""), User.email))
+            .where(User.id == RequestDocument.uploaded_by_id)
+            .scalar_subquery(),
+        },
+    )
+    return Read(union_all(invoice_arm, quote_arm, document_arm).order_by(literal_column("part"), literal_column("id")))
 
 
-def panel_documents(req: ConversionRequest) -> list[PanelDocument]:
-    """documents_of(user, req) as the columns the panel shows, oldest first."""
-    # Plain rows straight from the session's connection: no ORM result handling (a read, nothing to flush).
-    rows = db.session.connection().execute(_PANEL_DOCUMENTS, {"request_id": req.id}).all()
-    return [PanelDocument(*row[:6], row[6] or row[7]) for row in rows]
+_PANEL = {role: _panel_statement(role) for role in Role}
 
 
 def request_section(req: ConversionRequest, user: User, replace: dict | None = None) -> dict:
     """What the documents section of a request page shows `user` (requests.hooks.add_page_section)."""
-    invoice_rows = invoices.panel_invoices(user, req)
+    rows = _PANEL[user.role].all({"request_id": req.id, "user_id": user.id, "node_id": user.node_id})
+    invoice_rows, quotes, documents = [], [], []
+    for r in rows:
+        if r.part == 0:
+            invoice_rows.append(
+                (r.id, r.kind, r.status, r.number, r.on, r.currency, r.total, r.credits_id, r.credited, r.node_id)
+            )
+        elif r.part == 1:
+            quotes.append(PanelQuote(r.id, r.number, r.node_code, r.currency, r.total, r.on))
+        else:
+            documents.append(PanelDocument(r.id, r.kind, r.name, r.size, r.sha256, r.uploaded_at, r.by))
+    quotes.reverse()  # newest first
+    if user.role is Role.staff and req.node_id != user.node_id:  # panel_quotes: the node's requests only
+        quotes = []
     is_node_staff = user.is_staff_of(req.node_id)
     return {
         "template": "documents/_panel.html",
-        "invoices": invoice_rows,
+        "invoices": invoices.panel_invoices_of(user, req, invoice_rows),
         "can_draft": invoices.can_draft(user, req),
-        "quotes": invoices.panel_quotes(user, req),
-        "documents": panel_documents(req),
+        "quotes": quotes,
+        "documents": documents,
         "kinds": list(KIND_LABELS.items()),
         "can_record_paperwork": (is_node_staff or user.role is Role.coordinator) and req.status in OPEN_FOR_PAPERWORK,
         "certificate": req.status == "completed",

@@ -117,19 +117,32 @@ def panel_invoices(user: User, req: ConversionRequest) -> list[PanelInvoice]:
     """invoices_of(user, req) with their balances (balances()) in one statement, as plain rows
     (the request page's panel: no lines, no entities)."""
     # Plain rows straight from the session's connection: no ORM result handling (a read, nothing to flush).
-    rows = db.session.connection().execute(_PANEL_INVOICES, {"request_id": req.id}).all()
+    return panel_invoices_of(user, req, db.session.connection().execute(_PANEL_INVOICES, {"request_id": req.id}).all())
+
+
+def panel_invoices_of(user: User, req: ConversionRequest, rows) -> list[PanelInvoice]:
+    """panel_invoices from rows of _PANEL_INVOICES' columns in its order (the documents panel
+    reads them in its own statement)."""
     credited: dict[int, Decimal] = {}
     for row in rows:  # what issued credit notes have taken off each invoice (credited_totals)
-        if row.credits_id is not None and row.status == "issued":
-            credited[row.credits_id] = credited.get(row.credits_id, ZERO) - Decimal(row.total)
+        if row[7] is not None and row[2] == "issued":
+            credited[row[7]] = credited.get(row[7], ZERO) - Decimal(row[6])
     if user.role is Role.requester:  # visible_invoices(user), for a request `user` may see
-        rows = [r for r in rows if r.status == "issued" and req.requester_id == user.id]
+        rows = [r for r in rows if r[2] == "issued" and req.requester_id == user.id]
     elif user.role is Role.staff:
-        rows = [r for r in rows if r.node_id == user.node_id]
+        rows = [r for r in rows if r[9] == user.node_id]
     return [
         PanelInvoice(
-            *row[:9],
-            None if row.status == "draft" or row.kind == "credit_note" else row.total - credited.get(row.id, ZERO),
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+            row[6],
+            row[7],
+            row[8],
+            None if row[2] == "draft" or row[1] == "credit_note" else row[6] - credited.get(row[0], ZERO),
         )
         for row in rows
     ]

@@ -31,6 +31,7 @@ from .issuing import (  # noqa: F401
     lines_fingerprint,
     list_invoices,
     panel_invoices,
+    panel_invoices_of,
     request_invoices,
     snapshots,
     unsaved_edits,

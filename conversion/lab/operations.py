@@ -30,8 +30,9 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy import event as orm_events
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from workflows.lifecycle import FINAL_STATES, OPEN_STATES, STATES, machine
@@ -1206,6 +1207,17 @@ def _records_statement(kinds: tuple[str, ...]) -> Read:
     return stmt
 
 
+_PAPERWORK_READ = "lab.paperwork_read"  # session.info: {request id: paperwork row or None} read_records read
+
+
+@orm_events.listens_for(Session, "after_flush")
+@orm_events.listens_for(Session, "after_commit")
+@orm_events.listens_for(Session, "after_soft_rollback")
+def _forget_paperwork_read(session, *args) -> None:
+    """A write (or another transaction's view) may change the paperwork: read it again."""
+    session.info.pop(_PAPERWORK_READ, None)
+
+
 def read_records(request_id: int, kinds: tuple[str, ...]) -> dict:
     """{kind: [record JSON]} of one request for the kinds asked (paperwork: its JSON or None), in
     one statement (_records_statement). The corrections are read only when a record was corrected
@@ -1218,6 +1230,8 @@ def read_records(request_id: int, kinds: tuple[str, ...]) -> dict:
     if "paperwork" in kinds:
         paper = found.pop("paperwork", None)
         out["paperwork"] = paperwork_json(paper[0]) if paper else None
+        # what the guards ask next on the request page (Facts.missing_paperwork), until a write
+        db.session.info.setdefault(_PAPERWORK_READ, {})[request_id] = paper[0] if paper else None
     corrections: dict[tuple[str, int], list[dict]] = defaultdict(list)
     if any((r.version or 1) > 1 for rows in found.values() for r in rows):
         for c in _CORRECTIONS.all({"rid": request_id}):
@@ -1304,7 +1318,8 @@ class GuardFacts:
 
     @staticmethod
     def missing_paperwork(req: ConversionRequest) -> list[str]:
-        paper = db.session.get(Paperwork, req.id)
+        read = db.session.info.get(_PAPERWORK_READ)
+        paper = read[req.id] if read and req.id in read else db.session.get(Paperwork, req.id)
         missing = []
         if paper is None or paper.mta_signed_on is None:
             missing.append("MTA signature date")

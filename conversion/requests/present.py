@@ -652,9 +652,29 @@ def _select_html(f, kwargs: dict) -> Markup | None:
     return Markup("".join(out))
 
 
+_FIELDS: dict[tuple, Markup] = {}
+_PLAIN = frozenset({"StringField", "IntegerField", "StrictDateField", "TextAreaField", "FileField", "DateField"})
+
+
 def form_field(f, hint: str | None = None, wide: bool = False, **attrs) -> Markup:
     """A labelled WTForms field with its hint and errors wired up for screen readers: the `field`
-    macro of requests/_macros.html, in Python (the lab workspace renders a few dozen per page)."""
+    macro of requests/_macros.html, in Python (the lab workspace renders a few dozen per page).
+
+    A field without choices, errors or posted text is the same HTML whenever its form class
+    (its validators: the flags), name, label, value and the arguments are: built once."""
+    key = None
+    if type(f).__name__ in _PLAIN and not f.errors and not f.raw_data:
+        key = (type(f), tuple(f.validators), f.id, f.name, f.label.text, repr(f.data), hint, wide, *attrs.items())
+        html = _FIELDS.get(key)
+        if html is not None:
+            return html
+    html = _form_field(f, hint, wide, attrs)
+    if key is not None and len(_FIELDS) < 10_000:
+        _FIELDS[key] = html
+    return html
+
+
+def _form_field(f, hint: str | None, wide: bool, attrs: dict) -> Markup:
     fid = escape(f.id)
     errors = f.errors
     label = f'<label for="{fid}">{escape(f.label.text)}</label>'  # as WTForms' f.label(for_=f.id)

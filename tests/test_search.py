@@ -1,10 +1,12 @@
 """Searching requests by reference: a whole reference, its start, or a piece from its middle finds
-exactly the requests whose reference contains the text (case-insensitive), in the API list and on
-the staff queue page. A search starting with "AC-" is answered as a prefix (migration 0019): the
-answers must not change. On SQLite and PostgreSQL."""
+exactly the requests whose reference contains the text (case-insensitive), in the API list, the
+whole list's CSV export and on the staff queue page. A search starting with "AC-" is answered as a
+prefix (migration 0019): the answers must not change. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 from conftest import sign_in
@@ -36,6 +38,12 @@ def test_reference_searches_find_what_contains_the_text(seeded, client):
             item["reference"] for item in api.get("coordinator", f"/requests?q={term}&limit=100").get_json()["items"]
         }
         assert found == expected, term
+    coordinator = seeded.test_client()
+    sign_in(coordinator, "coordinator")
+    for term in terms:  # the whole list's CSV export (its own statement, request_filter's condition)
+        export = coordinator.get("/requests.csv", query_string={"all": 1, "q": term}).get_data(as_text=True)
+        exported = {row[0] for row in csv.reader(io.StringIO(export))} - {"Reference"}
+        assert exported & refs == {ref for ref in refs if term.lower() in ref.lower()}, term
     sign_in(client, "staff_mrc")
     at_mrc = {item["reference"] for item in everything if item["node"] == "MRC"}
     assert len(at_mrc) == 4 and len(refs) >= 12

@@ -21,7 +21,7 @@ from sqlalchemy.orm import joinedload
 from ..accounts.models import Role, User
 from ..catalogue.models import Node
 from ..errors import ApiError, Conflict, Invalid, NotFound
-from ..extensions import UTCDateTime, db
+from ..extensions import UTCDateTime, by_key, db
 from ..invoices import operations as invoices
 from ..invoices.models import Invoice, Money, Quote
 from ..invoices.quotes import PanelQuote
@@ -243,7 +243,7 @@ def _panel_statement(role: Role) -> Read:
             "currency": Invoice.currency,
             "total": Invoice.total,
             "credits_id": Invoice.credits_id,
-            "credited": select(_credited.c.number).where(_credited.c.id == Invoice.credits_id).scalar_subquery(),
+            "credited": by_key(_credited.c.number, _credited.c.id, Invoice.credits_id),
             "node_id": Invoice.node_id,
         },
     )
@@ -256,7 +256,7 @@ def _panel_statement(role: Role) -> Read:
             "on": Quote.valid_until,
             "currency": Quote.currency,
             "total": Quote.total,
-            "node_code": select(Node.code).where(Node.id == Quote.node_id).scalar_subquery(),
+            "node_code": by_key(Node.code, Node.id, Quote.node_id),
         },
     )
     if role is Role.requester:  # visible_quotes(user)
@@ -273,9 +273,9 @@ def _panel_statement(role: Role) -> Read:
             "size": RequestDocument.size,
             "sha256": RequestDocument.sha256,
             "uploaded_at": RequestDocument.uploaded_at,
-            "by": select(func.coalesce(func.nullif(User.name, ""), User.email))
-            .where(User.id == RequestDocument.uploaded_by_id)
-            .scalar_subquery(),
+            "by": by_key(
+                func.coalesce(func.nullif(User.name, ""), User.email), User.id, RequestDocument.uploaded_by_id
+            ),
         },
     )
     return Read(union_all(invoice_arm, quote_arm, document_arm).order_by(literal_column("part"), literal_column("id")))
@@ -290,15 +290,13 @@ def request_section(req: ConversionRequest, user: User, replace: dict | None = N
     invoice_rows, quotes, documents = [], [], []
     for r in rows:
         if r.part == 0:
-            invoice_rows.append(
-                (r.id, r.kind, r.status, r.number, r.on, r.currency, r.total, r.credits_id, r.credited, r.node_id)
-            )
+            invoice_rows.append(r)
         elif r.part == 1:
             quotes.append(PanelQuote(r.id, r.number, r.node_code, r.currency, r.total, r.on))
         else:
             documents.append(PanelDocument(r.id, r.kind, r.name, r.size, r.sha256, r.uploaded_at, r.by))
     quotes.reverse()  # newest first
-    if user.role is Role.staff and req.node_id != user.node_id:  # panel_quotes: the node's requests only
+    if user.role is Role.staff and req.node_id != user.node_id:  # visible_quotes: the node's requests only
         quotes = []
     is_node_staff = user.is_staff_of(req.node_id)
     return {

@@ -15,9 +15,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..accounts.models import Role, User
 from ..catalogue.models import Node
@@ -91,58 +91,31 @@ class PanelInvoice(NamedTuple):
         return "Credit note" if self.kind == "credit_note" else "Invoice"
 
 
-_credited = aliased(Invoice)
-# Every invoice and credit note of one request (a credit note is on the request of the invoice it
-# credits), built once per process: what the panel shows and what the balances need.
-_PANEL_INVOICES = (
-    select(
-        Invoice.id,
-        Invoice.kind,
-        Invoice.status,
-        Invoice.number,
-        Invoice.issued_on,
-        Invoice.currency,
-        Invoice.total,
-        Invoice.credits_id,
-        _credited.number,
-        Invoice.node_id,
-    )
-    .outerjoin(_credited, _credited.id == Invoice.credits_id)
-    .where(Invoice.request_id == bindparam("request_id"))
-    .order_by(Invoice.id)
-)
-
-
-def panel_invoices(user: User, req: ConversionRequest) -> list[PanelInvoice]:
-    """invoices_of(user, req) with their balances (balances()) in one statement, as plain rows
-    (the request page's panel: no lines, no entities)."""
-    # Plain rows straight from the session's connection: no ORM result handling (a read, nothing to flush).
-    return panel_invoices_of(user, req, db.session.connection().execute(_PANEL_INVOICES, {"request_id": req.id}).all())
-
-
 def panel_invoices_of(user: User, req: ConversionRequest, rows) -> list[PanelInvoice]:
-    """panel_invoices from rows of _PANEL_INVOICES' columns in its order (the documents panel
-    reads them in its own statement)."""
+    """invoices_of(user, req) with their balances (balances()), from rows with the attributes id,
+    kind, status, number, on (the issue date), currency, total, credits_id, credited (the credited
+    invoice's number) and node_id: the documents panel reads them with its quotes and uploads in
+    one statement (no lines, no entities)."""
     credited: dict[int, Decimal] = {}
     for row in rows:  # what issued credit notes have taken off each invoice (credited_totals)
-        if row[7] is not None and row[2] == "issued":
-            credited[row[7]] = credited.get(row[7], ZERO) - Decimal(row[6])
+        if row.credits_id is not None and row.status == "issued":
+            credited[row.credits_id] = credited.get(row.credits_id, ZERO) - Decimal(row.total)
     if user.role is Role.requester:  # visible_invoices(user), for a request `user` may see
-        rows = [r for r in rows if r[2] == "issued" and req.requester_id == user.id]
+        rows = [r for r in rows if r.status == "issued" and req.requester_id == user.id]
     elif user.role is Role.staff:
-        rows = [r for r in rows if r[9] == user.node_id]
+        rows = [r for r in rows if r.node_id == user.node_id]
     return [
         PanelInvoice(
-            row[0],
-            row[1],
-            row[2],
-            row[3],
-            row[4],
-            row[5],
-            row[6],
-            row[7],
-            row[8],
-            None if row[2] == "draft" or row[1] == "credit_note" else row[6] - credited.get(row[0], ZERO),
+            row.id,
+            row.kind,
+            row.status,
+            row.number,
+            row.on,
+            row.currency,
+            row.total,
+            row.credits_id,
+            row.credited,
+            None if row.status == "draft" or row.kind == "credit_note" else row.total - credited.get(row.id, ZERO),
         )
         for row in rows
     ]

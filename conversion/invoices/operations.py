@@ -30,7 +30,6 @@ from .issuing import (  # noqa: F401
     issue_preview,
     lines_fingerprint,
     list_invoices,
-    panel_invoices,
     panel_invoices_of,
     request_invoices,
     snapshots,
@@ -51,4 +50,4 @@ from .pricing import (  # noqa: F401
     tat_cre_used,
     today,
 )
-from .quotes import create_quote, estimate, get_quote, panel_quotes, quote_pdf, quotes_of  # noqa: F401
+from .quotes import create_quote, estimate, get_quote, quote_pdf, quotes_of  # noqa: F401

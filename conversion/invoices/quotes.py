@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..accounts.models import Role, User
@@ -268,28 +268,6 @@ class PanelQuote(NamedTuple):
     currency: str
     total: Decimal
     valid_until: date
-
-
-def _panel_quotes(role: Role):
-    stmt = select(Quote.id, Quote.number, Node.code, Quote.currency, Quote.total, Quote.valid_until).join(
-        Node, Node.id == Quote.node_id
-    )
-    if role is Role.requester:  # visible_quotes(user)
-        stmt = stmt.where(Quote.requester_id == bindparam("user_id"))
-    elif role is Role.staff:  # of the user's node (the request's node is checked before)
-        stmt = stmt.where(Quote.node_id == bindparam("node_id"))
-    return stmt.where(Quote.request_id == bindparam("request_id")).order_by(Quote.id.desc())
-
-
-_PANEL_QUOTES = {role: _panel_quotes(role) for role in Role}  # built once per process
-
-
-def panel_quotes(user: User, req: ConversionRequest) -> list[PanelQuote]:
-    """quotes_of(user, req) as plain rows of the columns the request page shows, newest first."""
-    if user.role is Role.staff and req.node_id != user.node_id:  # visible_quotes: the node's requests
-        return []
-    params = {"request_id": req.id, "user_id": user.id, "node_id": user.node_id}
-    return [PanelQuote(*row) for row in db.session.connection().execute(_PANEL_QUOTES[user.role], params).all()]
 
 
 def quote_pdf(user: User, quote_id: int) -> tuple[Quote, bytes]:

@@ -40,7 +40,7 @@ from workflows.lifecycle import FINAL_STATES, OPEN_STATES, STATES, machine
 from ..accounts.models import Role, User
 from ..catalogue.models import DeleterStrain, deleter_label
 from ..errors import Conflict, Forbidden, Invalid, NotFound
-from ..extensions import UTCDateTime, db, iso_utc, utcnow, utctoday
+from ..extensions import UTCDateTime, by_key, db, iso_utc, utcnow, utctoday
 from ..inputs import parse_date
 from ..reads import Read
 from ..requests.models import ConversionRequest
@@ -1068,15 +1068,13 @@ class _Arm:
     def __init__(self, number: int, kind: str, model, fields: dict, *, common: dict | None = None, joins=()):
         self.kind, self.number = kind, number
         if common is None:  # a correctable record (LabRecord)
-            by = aliased(User)
             common = {
                 "id": model.id,
                 "version": model.version,
                 "recorded_at": model.recorded_at,
                 "voided_at": model.voided_at,
                 "void_reason": model.void_reason,
-                # by primary key per record: a join made PostgreSQL hash every user for each kind
-                "void_by": select(by.email).where(by.id == model.voided_by_id).scalar_subquery(),
+                "void_by": by_key(User.email, User.id, model.voided_by_id),
             }
         exprs: dict[str, Any] = dict(common)
         slots: dict[str, str] = {name: name for name in common}  # attribute -> slot

@@ -12,25 +12,23 @@ from sqlalchemy import Integer, Select, bindparam, func, select
 from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.sql import operators
 
-from workflows import lifecycle
-
 from ..accounts.models import Role, User
 from ..catalogue.models import Node, Strain
-from ..errors import Invalid
 from ..exports import csv_writer
-from ..extensions import db
+from ..extensions import by_key, db
 from ..reads import Read
 from .models import ConversionRequest
 from .operations import (
     RequestFilter,
     bound_search,
-    by_key,
+    check_status,
     ids_in,
     list_read,
     request_filter,
     run_list,
     sql_limit,
     text_search,
+    unknown_node,
 )
 from .present import iso, state_label
 
@@ -175,13 +173,12 @@ def list_page(user: User, args: dict, *, rows: bool = False) -> Listing:
     The first page's ids carry the count (one statement for both). The statements are request_filter()'s, built once per shape (_page_statements) with every
     value a bound parameter: building them on every call cost more CPU than running them."""
     status, node = args["status"] or None, args["node"] or None
-    if status and status not in lifecycle.STATES:  # as request_filter() says it
-        raise Invalid(f"Unknown status {status!r}: use one of {', '.join(lifecycle.STATES)}.")
+    check_status(status)
     params: dict = {"user_id": user.id, "user_node_id": user.node_id, "status": status}
     if node:
         node_id = _NODE_ID.first({"code": node.strip().upper()})
-        if node_id is None:  # as request_filter() says it
-            raise Invalid(f"Unknown node {node!r}.")
+        if node_id is None:
+            raise unknown_node(node)
         params["node_id"] = node_id[0]
     search = text_search(args["q"] or None, params)
     per_page, sort = args["per_page"], args["sort"]
@@ -352,6 +349,7 @@ def export_query(user: User, args: dict) -> Select:
         .outerjoin(Node, ConversionRequest.node_id == Node.id)
         .where(*given.conditions)
         .order_by(*SORTS[args["sort"]][1])
+        .params(given.params)
     )
 
 

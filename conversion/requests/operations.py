@@ -5,7 +5,7 @@ commits once. Pages and the API both call these."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -36,7 +36,7 @@ from ..catalogue.models import Node, Strain
 from ..catalogue.operations import create_derived_strain, escape_like, find_archived, get_node, get_strain
 from ..countries import normalise_vat, parse_country
 from ..errors import ApiError, Conflict, Forbidden, Invalid, NotFound, from_lifecycle
-from ..extensions import db, in_sql_text, sqlite_write_lock, utcnow
+from ..extensions import by_key, db, in_sql_text, sqlite_write_lock, utcnow
 from ..inputs import MAX_INT
 from ..reads import Read
 from . import tallies
@@ -173,13 +173,11 @@ DETAIL_COLUMNS = (
     _archived.emma_id.label("archived_emma_id"),
 )
 _DETAIL_STATEMENTS: dict[Role, Read] = {}
-_actor = aliased(User)
 HISTORY_COLUMNS = (
     RequestEvent.trigger,
     RequestEvent.from_status,
     RequestEvent.to_status,
-    # the actor's email by primary key per event: a join made PostgreSQL hash all users (0.3 ms)
-    select(_actor.email).where(_actor.id == RequestEvent.actor_id).scalar_subquery().label("email"),
+    by_key(User.email, User.id, RequestEvent.actor_id).label("email"),
     RequestEvent.at,
     RequestEvent.comment,
     RequestEvent.data,
@@ -311,7 +309,8 @@ class RequestFilter:
     (no join, so that an index of the table can answer them: listing.list_page and the API list)."""
 
     where: tuple  # visibility, status, node
-    search: ColumnElement | None = None  # the text search, if any
+    search: ColumnElement | None = None  # the text search, if any (bound_search)
+    params: dict = field(default_factory=dict)  # the search's values (text_search), if not bound later
 
     @property
     def conditions(self) -> tuple:
@@ -321,14 +320,16 @@ class RequestFilter:
 def request_filter(
     user: User, *, status: str | None = None, node: str | None = None, q: str | None = None
 ) -> RequestFilter:
-    """Raises Invalid for an unknown status or node. A text search reads the matching strains first."""
+    """Raises Invalid for an unknown status or node. A text search reads the matching strains
+    first (text_search); a statement with its conditions takes its `params`."""
     visible = _visible_to(select(ConversionRequest.id), user).whereclause
     where = ([] if visible is None else [visible]) + _status_and_node_conditions(status, node)
-    return RequestFilter(tuple(where), _text_condition(q))
+    params: dict = {}
+    return RequestFilter(tuple(where), bound_search(text_search(q, params)), params)
 
 
 # A text search is a case-insensitive substring of the request's reference or product symbol, or of
-# its strain's EMMA id or gene (_text_condition).
+# its strain's EMMA id or gene (text_search, bound_search).
 def _search_pattern(q: str | None) -> str | None:
     return f"%{escape_like(q.strip().lower())}%" if q and q.strip() else None
 
@@ -348,7 +349,7 @@ def _request_matches(pattern: Any, reference: Any) -> list:
     ]
 
 
-def _strain_matches(pattern: str):
+def _strain_matches(pattern: Any):
     return or_(
         func.lower(Strain.emma_id).like(pattern, escape="\\"), func.lower(Strain.gene).like(pattern, escape="\\")
     )
@@ -358,53 +359,27 @@ def _strain_matches(pattern: str):
 STRAIN_IDS_INLINE = 500
 
 
-def _text_condition(q: str | None) -> ColumnElement | None:
-    """The text search as a condition on conversion_requests alone (None without a search).
+def check_status(status: str | None) -> None:
+    """Invalid for a status filter that is not a state of the lifecycle (the lists and the API)."""
+    if status and status not in lifecycle.STATES:
+        raise Invalid(f"Unknown status {status!r}: use one of {', '.join(lifecycle.STATES)}.")
 
-    The matching strains are read first (a small table), and the condition is then "strain_id
-    among those ids, or reference or product symbol matches": with the ids as values, PostgreSQL
-    estimates the rows from its statistics and can OR three index scans, (strain_id, id) and the
-    trigram indexes of migration 0008, instead of reading every request (a subquery under OR is
-    evaluated row by row)."""
-    pattern = _search_pattern(q)
-    if not pattern or q is None:
-        return None
-    matches = _request_matches(pattern, _reference_pattern(q))
-    strains = select(Strain.id).where(_strain_matches(pattern))
-    ids = list(db.session.scalars(strains.limit(STRAIN_IDS_INLINE + 1)))
-    if not ids:
-        return or_(*matches)
-    strain_arm = ConversionRequest.strain_id.in_(strains if len(ids) > STRAIN_IDS_INLINE else ids)
-    return or_(strain_arm, *matches)
+
+def unknown_node(node: str) -> Invalid:
+    return Invalid(f"Unknown node {node!r}.")
 
 
 def _status_and_node_conditions(status: str | None, node: str | None) -> list:
+    check_status(status)
     conditions = []
     if status:
-        if status not in lifecycle.STATES:
-            raise Invalid(f"Unknown status {status!r}: use one of {', '.join(lifecycle.STATES)}.")
         conditions.append(ConversionRequest.status == status)
     if node:
         found = get_node(node)
         if found is None:
-            raise Invalid(f"Unknown node {node!r}.")
+            raise unknown_node(node)
         conditions.append(ConversionRequest.node_id == found.id)
     return conditions
-
-
-def count_requests(given: RequestFilter) -> int:
-    """How many requests match `given` (from request_filter()). No join: without a text search an
-    index-only count (ix_conversion_requests_node_id_id ...), with one on PostgreSQL a bitmap OR
-    of the strain and trigram indexes."""
-    return db.session.execute(select(func.count(ConversionRequest.id)).where(*given.conditions)).scalar_one()
-
-
-def by_key(column, key, of) -> Any:
-    """`column` of the row whose primary key `key` equals `of`, as a scalar subquery. A list's rows
-    read their strain, node and requester so, from conversion_requests alone: PostgreSQL planned
-    the joined statement (a list's ids vary, so it plans on every call) in ~1.3 ms against ~0.15,
-    and hashed every user for a page's emails."""
-    return select(column).where(key == of).scalar_subquery()
 
 
 # The columns of serialize.request_summary(), for list_request_summaries().
@@ -444,19 +419,14 @@ def run_list(stmt: Any, params: dict) -> list:
 
 _MATCHING_STRAINS = Read(
     select(Strain.id)
-    .where(
-        or_(
-            func.lower(Strain.emma_id).like(bindparam("pattern"), escape="\\"),
-            func.lower(Strain.gene).like(bindparam("pattern"), escape="\\"),
-        )
-    )
+    .where(_strain_matches(bindparam("pattern")))
     .limit(literal_column(str(STRAIN_IDS_INLINE + 1)))  # in the SQL text (a LIMIT parameter: planned on every call)
 )
 
 
 def text_search(q: str | None, params: dict) -> str | None:
-    """The kind of text search for the statements built with bound parameters (the API list and
-    listing.list_page), as _text_condition decides it: None (no search), "text" (no strain
+    """The kind of text search for the statements built with bound parameters (the API list,
+    listing.list_page and request_filter): None (no search), "text" (no strain
     matches), "ids" (the matching strains' ids, read here) or "strains" (more than
     STRAIN_IDS_INLINE of them: a subquery). Adds `pattern`, `reference` (and `strain_ids`) to params."""
     pattern = _search_pattern(q)
@@ -473,7 +443,11 @@ def text_search(q: str | None, params: dict) -> str | None:
 
 
 def bound_search(search: str | None) -> ColumnElement | None:
-    """The text search of text_search()'s kind with the bound parameters it set."""
+    """The text search of text_search()'s kind with the bound parameters it set: "strain_id among
+    the matching strains' ids, or reference or product symbol matches". With the ids as values,
+    PostgreSQL estimates the rows from its statistics and can OR three index scans, (strain_id, id)
+    and the trigram indexes of migration 0008, instead of reading every request (a subquery under
+    OR is evaluated row by row)."""
     if search is None:
         return None
     pattern: Any = bindparam("pattern")
@@ -558,8 +532,7 @@ def list_request_summaries(
     # The page's ids first, from an index alone ((status, id), (node_id, status, id), ...), then
     # their rows: without it PostgreSQL walks the primary key backwards and filters the newest
     # requests, which are mostly in other states (4,700 rows read for 26 at 50,000 requests).
-    if status and status not in lifecycle.STATES:
-        raise Invalid(f"Unknown status {status!r}: use one of {', '.join(lifecycle.STATES)}.")
+    check_status(status)
     params: dict = {"user_id": user.id, "user_node_id": user.node_id, "limit": limit + 1}
     if status:
         params["status"] = status
@@ -574,7 +547,7 @@ def list_request_summaries(
         of = _SUMMARIES_OF[db.session.get_bind().dialect.name == "postgresql"]
         rows = run_list(of, {"ids": [r[0] for r in rows]})
     if node and not rows and get_node(node) is None:
-        raise Invalid(f"Unknown node {node!r}.")
+        raise unknown_node(node)
     more = len(rows) > limit
     rows = rows[:limit]
     return list(rows), (rows[-1].id if more and rows else None)

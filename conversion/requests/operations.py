@@ -40,6 +40,7 @@ from ..extensions import by_key, db, in_sql_text, sqlite_write_lock, utcnow
 from ..inputs import MAX_INT
 from ..reads import Read
 from . import tallies
+from .estimates import learn
 from .models import (
     ConversionRequest,
     Deliverable,
@@ -797,6 +798,8 @@ def _commit(req: ConversionRequest, event: RequestEvent) -> None:
 
 
 def _commit_many(fired: list[tuple[ConversionRequest, RequestEvent]]) -> None:
+    # what the completion estimate learns changes only when requests are completed
+    learn((req.node_id, req.recipe) for req, event in fired if event.to_status == "completed")
     for req, event in fired:
         request_changed.send(req, event=event)
     try:

@@ -8,7 +8,7 @@ from functools import lru_cache
 from markupsafe import Markup, escape
 
 from ..requests.models import ConversionRequest
-from ..requests.present import _time_tag, date_tag, datetime_tag, esc, state_label
+from ..requests.present import HTML_ESCAPES, _time_tag, date_tag, datetime_tag, esc, state_label
 
 
 def expected_qc(req: ConversionRequest) -> dict[int, dict[str, str]]:
@@ -48,7 +48,12 @@ def qc_flags(results: list[dict], expected: dict[int, dict[str, str]]) -> dict[i
 
 
 def _text(value) -> Markup | str:
-    """`{{ value }}` in a page: escaped, dates as <time> tags."""
+    """`{{ value }}` in a page: escaped, dates as <time> tags (text and numbers, most cells, first)."""
+    kind = type(value)
+    if kind is str:
+        return value.translate(HTML_ESCAPES)
+    if kind is int:
+        return str(value)
     if isinstance(value, (date, datetime)):
         return _time_tag(value)
     return esc(value)
@@ -71,6 +76,20 @@ def _show(value) -> Markup | str:
 
 
 _VOIDED = ' class="voided"'
+_BASES: dict[str, tuple[str, str]] = {}
+
+
+def _base_parts(script_root: str) -> tuple[str, str]:
+    """The text before and after the request id in its lab records' URLs ("/requests/", "")."""
+    from flask import url_for
+
+    from ..urls import MAX_ID
+
+    base = url_for("lab.correct", request_id=MAX_ID, kind="k", record_id=0).rsplit("/k/0/correct", 1)[0]
+    head, _, tail = base.partition(str(MAX_ID))
+    if len(_BASES) < 1_000:
+        _BASES[script_root] = (head, tail)
+    return head, tail
 
 
 @lru_cache(maxsize=256)
@@ -86,7 +105,7 @@ class RecordRows:
     lab.views.correct and lab.views.void, which validate them as CorrectForm and VoidForm."""
 
     def __init__(self, req, *, editable: bool, forms: dict, fields: dict[str, list[str]], posted) -> None:
-        from flask import url_for
+        from flask import request
         from flask_wtf.csrf import generate_csrf
 
         token = esc(generate_csrf())
@@ -98,8 +117,10 @@ class RecordRows:
         self.forms = forms
         self.fields = fields
         self.posted = posted  # the posted form (a correction shown again with its values)
-        # "/requests/<id>/" once: url_for per record and action cost more than the rest of a row
-        self.base = url_for("lab.correct", request_id=req.id, kind="k", record_id=0).rsplit("/k/0/correct", 1)[0]
+        # "/requests/<id>" once: url_for per record and action cost more than the rest of a row
+        # (and once per script root rather than per page: the text around the id is the same)
+        head, tail = _BASES.get(request.script_root) or _base_parts(request.script_root)
+        self.base = f"{head}{int(req.id)}{tail}"
 
     def history(self, rec: dict) -> Markup:
         out = []

@@ -13,14 +13,14 @@ from markupsafe import Markup, escape
 
 from workflows.lifecycle import STATE_LABELS, STATE_SHORT_LABELS, TRIGGER_LABELS  # the one place naming them
 
-_HTML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "'": "&#39;", '"': "&#34;"})
+HTML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "'": "&#39;", '"': "&#34;"})
 
 
 def esc(value) -> str:
-    """markupsafe.escape(value)'s text, in one call for a str (a piece of a page built in Python
+    """markupsafe.escape(value)'s text, in one call for a str (`text.translate(HTML_ESCAPES)`) (a piece of a page built in Python
     with an f-string: escape() makes a Markup of each, four calls more, a few hundred per page)."""
     if type(value) is str:
-        return value.translate(_HTML_ESCAPES)
+        return value.translate(HTML_ESCAPES)
     return escape(value)  # Markup and other objects with __html__ as they are, the rest as str()
 
 

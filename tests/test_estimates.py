@@ -101,6 +101,12 @@ def test_what_the_estimate_learnt_is_kept_as_requests_are_completed(seeded, clie
     assert [recipe for _, recipe in rows] == ["Cre"] and rows == _recomputed()
     ((steps, count, days),) = rows.values()
     assert steps == 1 and count == 2 and set(days) >= {"submitted", "assigned", "breeding", "shipped"}
+    from conversion.extensions import db
+    from conversion.requests.estimates import rebuild
+
+    assert rebuild() == 1  # what `rebuild-dashboard` runs: the same
+    db.session.commit()
+    assert _learnt_rows() == rows
 
 
 def test_migration_0020_fills_what_the_estimate_learnt(seeded, client):

@@ -798,11 +798,12 @@ def _commit(req: ConversionRequest, event: RequestEvent) -> None:
 
 
 def _commit_many(fired: list[tuple[ConversionRequest, RequestEvent]]) -> None:
-    # what the completion estimate learns changes only when requests are completed
-    learn((req.node_id, req.recipe) for req, event in fired if event.to_status == "completed")
     for req, event in fired:
         request_changed.send(req, event=event)
     try:
+        # what the completion estimate learns changes only when requests are completed (it flushes
+        # the transition first: a conflict there is the same conflict as at the commit)
+        learn((req.node_id, req.recipe) for req, event in fired if event.to_status == "completed")
         db.session.commit()
     except (StaleDataError, OperationalError) as exc:
         db.session.rollback()

@@ -17,8 +17,9 @@ HTML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "'": "&#39
 
 
 def esc(value) -> str:
-    """markupsafe.escape(value)'s text, in one call for a str (`text.translate(HTML_ESCAPES)`) (a piece of a page built in Python
-    with an f-string: escape() makes a Markup of each, four calls more, a few hundred per page)."""
+    """markupsafe.escape(value)'s text, in one call for a str (`text.translate(HTML_ESCAPES)`): for
+    the pieces of a page built in Python with f-strings, where escape() makes a Markup of each (four
+    calls more, a few hundred times per request page)."""
     if type(value) is str:
         return value.translate(HTML_ESCAPES)
     return escape(value)  # Markup and other objects with __html__ as they are, the rest as str()
@@ -815,8 +816,6 @@ def form_radios(f) -> Markup:
 def facts_html(req) -> Markup:
     """The request page's details (the lines of its <dl class="facts">), built here rather than in a
     template of thirty expressions."""
-    from flask import url_for
-
     from ..catalogue.present import allele_html
     from ..countries import country_name
 
@@ -827,12 +826,12 @@ def facts_html(req) -> Markup:
     archived = ""
     if req.archived_strain:
         emma_id = esc(req.archived_strain.emma_id)
-        href = esc(url_for("catalogue.strain", emma_id=req.archived_strain.emma_id))
+        href = esc(strain_url(req.archived_strain.emma_id))
         archived = f'<dt>Archived as</dt><dd><a class="id" href="{href}">{emma_id}</a>: the product is in the EMMA catalogue</dd>'
     deliverable = req.deliverable.value
     vat = f" · VAT {esc(req.billing_vat_number)}" if req.billing_vat_number else ""
     return Markup(
-        f'      <dt>Strain</dt><dd><a class="id" href="{esc(url_for("catalogue.strain", emma_id=strain.emma_id))}">'
+        f'      <dt>Strain</dt><dd><a class="id" href="{esc(strain_url(strain.emma_id))}">'
         f'{esc(strain.emma_id)}</a> <span class="strain">{strain_name(strain.strain_name)}</span></dd>\n'
         f"      <dt>Product</dt><dd>{product}</dd>\n"
         f"      {archived}\n"
@@ -843,6 +842,26 @@ def facts_html(req) -> Markup:
         f'{esc(req.billing_sector.value)}{vat}<br><small class="pre">{esc(req.billing_address)}</small></dd>\n'
         f"      <dt>Submitted</dt><dd>{datetime_tag(req.created_at)}</dd>"
     )
+
+
+_STRAIN_URLS: dict[str, tuple[str, str]] = {}
+_URL_AS_IS = re.compile(r"[A-Za-z0-9:._~-]+")  # what url_for writes unquoted in a path
+
+
+def strain_url(emma_id: str) -> str:
+    """`url_for("catalogue.strain", emma_id=emma_id)`: an EMMA id (EM:05402) is written as it is, so
+    the text around it is built once per script root."""
+    from flask import request, url_for
+
+    if not _URL_AS_IS.fullmatch(emma_id):
+        return url_for("catalogue.strain", emma_id=emma_id)
+    parts = _STRAIN_URLS.get(request.script_root)
+    if parts is None:
+        head, _, tail = url_for("catalogue.strain", emma_id="EM:00000").partition("EM:00000")
+        parts = (head, tail)
+        if len(_STRAIN_URLS) < 1_000:
+            _STRAIN_URLS[request.script_root] = parts
+    return f"{parts[0]}{emma_id}{parts[1]}"
 
 
 _REQUEST_URLS: dict[tuple[str, str], tuple[str, str]] = {}

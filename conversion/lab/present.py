@@ -7,8 +7,9 @@ from functools import lru_cache
 
 from markupsafe import Markup, escape
 
+from ..catalogue.present import HTML_ESCAPES, esc
 from ..requests.models import ConversionRequest
-from ..requests.present import HTML_ESCAPES, _time_tag, date_tag, datetime_tag, esc, state_label
+from ..requests.present import _time_tag, date_tag, datetime_tag, state_label
 
 
 def expected_qc(req: ConversionRequest) -> dict[int, dict[str, str]]:

@@ -18,9 +18,10 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import core as widgets_core
 
+from ..catalogue.present import esc
 from ..countries import countries, normalise_vat, parse_country
 from ..inputs import DATE_RE
-from .present import DELIVERABLE_LABELS, esc
+from .present import DELIVERABLE_LABELS
 
 _QUOTE, _QUOT = Markup('"'), Markup("&quot;")
 

@@ -343,7 +343,7 @@ def strain_name(name: str | None) -> Markup:
 
     parts = re.findall(r"(?:<[^<>]*>|[^/<])+/?|/", plain_form(name or ""))
     # the allele part as superscript (catalogue.present.allele_html), never broken
-    return Markup("<wbr>").join(Markup(f'<span class="seg">{allele_html(p)}</span>') for p in parts)
+    return Markup("<wbr>".join([f'<span class="seg">{allele_html(p)}</span>' for p in parts]))
 
 
 def node_options(ranked, selected: str | None) -> Markup:

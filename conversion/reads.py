@@ -21,6 +21,9 @@ from __future__ import annotations
 from collections import namedtuple
 from typing import Any
 
+from sqlalchemy.orm import class_mapper, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
+
 from .extensions import db
 
 try:  # psycopg parses a statement's text once and keeps the result, unless it is over 4 KB: the
@@ -112,3 +115,18 @@ class Read:
     def first(self, params: dict):
         rows = self.all(params)
         return rows[0] if rows else None
+
+
+def entity(model, values: dict):
+    """The persistent entity of `model` with these column values (and loaded relationships), as if
+    the session had loaded it (no change recorded): the session's own copy if it holds one.
+    Attributes not given load on first use, like an expired entity's (or load_only's)."""
+    key = identity_key(model, values["id"])
+    found = db.session.identity_map.get(key)
+    if found is not None:
+        return found
+    obj = class_mapper(model).class_manager.new_instance()
+    obj.__dict__.update(values)  # where the ORM's own loading puts loaded values
+    make_transient_to_detached(obj)  # loaded, unchanged, with its identity
+    db.session.add(obj)
+    return obj

@@ -9,12 +9,10 @@ from functools import wraps
 from flask import abort, current_app, g, request, session
 from flask_login import current_user
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import class_mapper, make_transient_to_detached
-from sqlalchemy.orm.util import identity_key
 
 from ..catalogue.models import Node
 from ..extensions import db, login_manager, utcnow
-from ..reads import Read
+from ..reads import Read, entity
 from .models import ApiToken, Role, User, UserSession, hash_token
 
 
@@ -37,7 +35,7 @@ def init_app(app) -> None:
 
 
 # Built once per process, like _TOKEN_USER below: every column of the user and of its node (every
-# page's menu names the node), made into entities without the ORM's loading machinery (_entity).
+# page's menu names the node), made into entities without the ORM's loading machinery (reads.entity).
 _SESSION_USER = Read(
     select(*User.__table__.c, *(c.label(f"node__{c.key}") for c in Node.__table__.c))
     .join(UserSession, UserSession.user_id == User.id)
@@ -48,21 +46,6 @@ _SESSION_USER = Read(
         UserSession.ended_at.is_(None),
     )
 )
-
-
-def _entity(model, values: dict):
-    """The persistent entity of `model` with these column values, as if the session had loaded it
-    (no change recorded): the session's own copy if it holds one. Attributes not given load on
-    first use, like an expired entity's."""
-    key = identity_key(model, values["id"])
-    found = db.session.identity_map.get(key)
-    if found is not None:
-        return found
-    obj = class_mapper(model).class_manager.new_instance()
-    obj.__dict__.update(values)  # where the ORM's own loading puts loaded values
-    make_transient_to_detached(obj)  # loaded, unchanged, with its identity
-    db.session.add(obj)
-    return obj
 
 
 _USER_KEYS = tuple(c.key for c in User.__table__.c)
@@ -84,8 +67,8 @@ def load_user(user_id: str) -> User | None:
     if row is None or row.session_version != version or not row.active:
         return None
     values = row._asdict()
-    node = None if row.node_id is None else _entity(Node, {key: values[label] for label, key in _NODE_KEYS})
-    return _entity(User, {"node": node, **{key: values[key] for key in _USER_KEYS}})
+    node = None if row.node_id is None else entity(Node, {key: values[label] for label, key in _NODE_KEYS})
+    return entity(User, {"node": node, **{key: values[key] for key in _USER_KEYS}})
 
 
 def issue_token(user: User) -> str:
@@ -119,7 +102,7 @@ def _session_user(row) -> User:
     """The User of `row` as a persistent entity of the session, made from the columns read (no second
     statement): the session's own copy if it holds one, else a new one whose other attributes load
     on first use, like an expired entity's."""
-    return _entity(
+    return entity(
         User, {"id": row.id, "email": row.email, "role": row.role, "node_id": row.node_id, "active": row.active}
     )
 

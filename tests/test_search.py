@@ -1,7 +1,9 @@
-"""Searching requests by reference: a whole reference, its start, or a piece from its middle finds
-exactly the requests whose reference contains the text (case-insensitive), in the API list, the
-whole list's CSV export and on the staff queue page. A search starting with "AC-" is answered as a
-prefix (migration 0019): the answers must not change. On SQLite and PostgreSQL."""
+"""Searching requests: a whole reference, its start, or a piece from its middle, a product symbol's
+or an EMMA id's or gene's piece finds exactly the requests that contain the text (case-insensitive),
+in the API list, the whole list's CSV export and on the staff queue page, whatever characters the
+text holds. A search starting with "AC-" is answered as a prefix (migration 0019), on SQLite a search
+of 3+ characters from a trigram index (migration 0021): the answers must not change. On SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,8 +11,11 @@ import csv
 import io
 import re
 
+import pytest
 from conftest import sign_in
 from flows import Api, fresh_strain, walk
+
+from conversion.requests import operations
 
 
 def test_reference_searches_find_what_contains_the_text(seeded, client):
@@ -55,7 +60,7 @@ def test_reference_searches_find_what_contains_the_text(seeded, client):
 
 # Product symbols with characters that mean something to LIKE ('%', '_', '\'), to SQL ('"', "'")
 # or to a full-text query ('*', '-', ':', '^', AND / OR / NEAR), and non-ASCII letters (lowercase:
-# SQLite's lower() and LIKE fold ASCII letters only, today as before).
+# SQLite's lower() and LIKE fold ASCII letters only, as before migration 0021).
 ODD_SYMBOLS = [
     "Odd1<tm1a(100%_x)Wtsi>",
     'Odd2<tm1b(a\\b"c)Wtsi>',
@@ -124,6 +129,13 @@ def _found_everywhere(seeded, client, api, everything, terms, at_mrc):
         answer = api.get("coordinator", "/requests", query_string={"q": term, "limit": 100})
         assert answer.status_code == 200, (term, answer.get_data(as_text=True))
         assert {item["reference"] for item in answer.get_json()["items"]} == expected, term
+        pages, listing = [], api.get("coordinator", "/requests", query_string={"q": term, "limit": 3}).get_json()
+        while True:  # the same, three at a time (the keyset cursor)
+            pages += [item["reference"] for item in listing["items"]]
+            if not listing["next"]:
+                break
+            listing = api.client.get(listing["next"], headers=api.headers("coordinator")).get_json()
+        assert sorted(pages, reverse=True) == pages and set(pages) == expected, term
         export = coordinator.get("/requests.csv", query_string={"all": 1, "q": term})
         assert export.status_code == 200, term
         exported = {row[0] for row in csv.reader(io.StringIO(export.get_data(as_text=True)))} - {"Reference"}
@@ -142,9 +154,14 @@ def _set_symbol(rid: int, symbol: str) -> None:
     db.session.commit()
 
 
-def test_any_search_text_finds_exactly_what_contains_it(seeded, client):
+@pytest.mark.parametrize("frequent", [False, True])
+def test_any_search_text_finds_exactly_what_contains_it(seeded, client, monkeypatch, frequent):
     """References, product symbols, EMMA ids and genes, searched whole, by their start, middle or
-    a character or two; characters special to LIKE, SQL or a full-text query match themselves."""
+    a character or two; characters special to LIKE, SQL or a full-text query match themselves.
+    `frequent`: the API list takes any search found at all as found in many requests (on SQLite it
+    then keeps LIKE rather than the ids the trigram index found: operations.FREQUENT_MATCHES)."""
+    if frequent:
+        monkeypatch.setattr(operations, "FREQUENT_MATCHES", 1)
     api = Api(client)
     ids = [api.submit(fresh_strain(), "c")["id"] for _ in range(len(ODD_SYMBOLS) + 2)]
     for rid, symbol in zip(ids, ODD_SYMBOLS):
@@ -174,6 +191,45 @@ def test_any_search_text_finds_exactly_what_contains_it(seeded, client):
         ]
     )
     _found_everywhere(seeded, client, api, everything, terms, at_mrc)
+
+
+def test_non_ascii_letters_match_as_the_databases_lower_and_like_do(seeded, client):
+    """Upper-case non-ASCII letters and letters some case foldings turn into ASCII ones (the Kelvin
+    sign, the long s): a search finds exactly what `lower(x) LIKE '%search%'` finds on the database
+    (SQLite's lower() folds ASCII letters only, PostgreSQL's all of them): the definition of the
+    search before SQLite's trigram index, which must not change it."""
+    from sqlalchemy import text
+
+    from conversion.extensions import db
+
+    api = Api(client)
+    symbols = ["ÜBER<tm1(ÄÖ)Ics>", "Kelvin\u212a<tm1(abK)Ics>", "Long\u017fs<tm1(abſ)Ics>", "Straße<tm1(SS)Ics>"]
+    for symbol in symbols:
+        _set_symbol(api.submit(fresh_strain(), "c")["id"], symbol)
+    like = text(
+        "SELECT id FROM conversion_requests WHERE lower(reference) LIKE :p ESCAPE '\\' "
+        "OR lower(product_symbol) LIKE :p ESCAPE '\\'"
+    )
+    for term in [
+        "über",
+        "ÜBER",
+        "üb",
+        "äö",
+        "ÄÖ",
+        "abk",
+        "abK",
+        "ab\u212a",
+        "abs",
+        "abſ",
+        "ſs<",
+        "straße",
+        "STRASSE",
+        "ss)",
+    ]:
+        pattern = "%" + term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        expected = {row[0] for row in db.session.execute(like, {"p": pattern})}
+        answer = api.get("coordinator", "/requests", query_string={"q": term, "limit": 100}).get_json()
+        assert {item["id"] for item in answer["items"]} == expected, term
 
 
 def test_a_changed_or_deleted_request_is_found_accordingly(seeded, client):
@@ -208,6 +264,12 @@ def test_a_changed_or_deleted_request_is_found_accordingly(seeded, client):
     db.session.commit()
     assert found("zork") == {ids[0]} and found(reference) == set()
     assert found(reference[3:]) == set()
+
+
+def _lowered(requests: list) -> list:
+    """(id, reference, product symbol) as the trigram table holds them: SQLite's lower(), ASCII only."""
+    ascii_lower = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+    return [(rid, *(None if x is None else x.translate(ascii_lower) for x in texts)) for rid, *texts in requests]
 
 
 def test_the_sqlite_search_index_migration_upgrades_and_downgrades(seeded, client):
@@ -246,7 +308,32 @@ def test_the_sqlite_search_index_migration_upgrades_and_downgrades(seeded, clien
             search_objects()
         )
         indexed = db.session.execute(text(f"SELECT rowid, reference, product_symbol FROM {SEARCH_TABLE}")).all()
-        assert sorted(indexed) == sorted(requests)
+        assert sorted(indexed) == sorted(_lowered(requests))
     assert {item["id"] for item in api.get("coordinator", f"/requests?q={requests[0][1][3:]}").get_json()["items"]} == {
         requests[0][0]
     }
+
+
+def test_bulk_seeded_requests_are_searchable(app, client):
+    """seed-bench writes requests in bulk (Core executemany): on SQLite the triggers of migration
+    0021 index them as they come; a search finds them like any other request."""
+    from sqlalchemy import text
+
+    from bench.seed import seed_bench
+    from conversion.extensions import db
+    from conversion.requests.models import SEARCH_TABLE
+
+    seed_bench(40, seed=3)
+    requests = db.session.execute(text("SELECT id, reference, product_symbol FROM conversion_requests")).all()
+    assert len(requests) == 40
+    if db.engine.dialect.name == "sqlite":
+        indexed = db.session.execute(text(f"SELECT rowid, reference, product_symbol FROM {SEARCH_TABLE}")).all()
+        assert sorted(indexed) == sorted(_lowered(requests))
+    api = Api(client)
+    rid, reference, symbol = requests[len(requests) // 2]
+    for term in (reference, reference[3:], reference.lower()):
+        assert [item["id"] for item in api.get("coordinator", f"/requests?q={term}").get_json()["items"]] == [rid]
+    term = symbol[: symbol.index("<") + 4].lower()
+    expected = {r[0] for r in requests if term in r[2].lower() or term in (r[1] or "").lower()}
+    answer = api.get("coordinator", "/requests", query_string={"q": term, "limit": 100}).get_json()
+    assert {item["id"] for item in answer["items"]} == expected and rid in expected

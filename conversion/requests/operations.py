@@ -478,12 +478,15 @@ _ROWS_BY_STRAIN = (
     .where(ConversionRequest.strain_id.in_(select(_STRAIN_IDS.c.id)))
     .limit(literal_column(str(FREQUENT_MATCHES)))
 ).subquery()
-_MATCHES_AND_STRAINS = Read(  # rows (what, value): ("strain", strain id), ("found", request id), ("by strain", n)
-    union_all(
-        select(literal_column("'strain'").label("what"), _STRAIN_IDS.c.id.label("value")),
-        select(literal_column("'found'"), _ROWS_BY_TEXT.c.rowid),
-        select(literal_column("'by strain'"), select(func.count()).select_from(_ROWS_BY_STRAIN).scalar_subquery()),
-    )
+_FOUND = select(func.json_group_array(_ROWS_BY_TEXT.c.rowid).label("ids")).cte("found")
+_MATCHES_AND_STRAINS = Read(  # one row: the strains' ids and the found ids as JSON arrays, and how many rows in all
+    select(
+        select(func.json_group_array(_STRAIN_IDS.c.id)).scalar_subquery().label("strains"),
+        _FOUND.c.ids.label("found"),
+        (
+            func.json_array_length(_FOUND.c.ids) + select(func.count()).select_from(_ROWS_BY_STRAIN).scalar_subquery()
+        ).label("matches"),
+    ).select_from(_FOUND)
 )
 
 
@@ -502,11 +505,10 @@ def text_search(q: str | None, params: dict, *, newest: bool = False) -> str | N
     phrase = _match_phrase(q)
     suffix = ""
     if phrase is not None and newest:  # still one statement
-        rows = _MATCHES_AND_STRAINS.all({"pattern": pattern, "match": phrase})
-        strain_ids = [value for what, value in rows if what == "strain"]
-        found = [value for what, value in rows if what == "found"]
-        if len(found) + sum(value for what, value in rows if what == "by strain") < FREQUENT_MATCHES:
-            suffix, params["found"] = FOUND, json.dumps(found)
+        strains, found, matches = _MATCHES_AND_STRAINS.all({"pattern": pattern, "match": phrase})[0]
+        strain_ids = json.loads(strains)
+        if matches < FREQUENT_MATCHES:
+            suffix, params["found"] = FOUND, found
     else:
         strain_ids = [row[0] for row in _MATCHING_STRAINS.all({"pattern": pattern})]
         if phrase is not None:

@@ -19,6 +19,8 @@ from ..extensions import by_key, db
 from ..reads import Read
 from .models import ConversionRequest
 from .operations import (
+    ROW_NODE,
+    ROW_STRAIN,
     RequestFilter,
     bound_search,
     check_status,
@@ -30,6 +32,7 @@ from .operations import (
     sql_limit,
     text_search,
     unknown_node,
+    with_strain_and_node,
 )
 from .present import iso, state_label
 
@@ -152,15 +155,14 @@ ROW_COLUMNS = (
     ConversionRequest.product_symbol,
     ConversionRequest.created_at,
     ConversionRequest.updated_at,
-    by_key(Strain.emma_id, Strain.id, ConversionRequest.strain_id).label("emma_id"),
-    by_key(Strain.gene, Strain.id, ConversionRequest.strain_id).label("gene"),
-    by_key(Node.code, Node.id, ConversionRequest.node_id).label("code"),
+    ROW_STRAIN.emma_id.label("emma_id"),
+    ROW_STRAIN.gene.label("gene"),
+    ROW_NODE.code.label("code"),
     by_key(User.email, User.id, ConversionRequest.requester_id).label("email"),
 )
 
 
-# From conversion_requests alone (operations.by_key: planned in a tenth of the joined statement's time)
-_ROWS_OF = select(*ROW_COLUMNS).select_from(ConversionRequest)
+_ROWS_OF = with_strain_and_node(select(*ROW_COLUMNS).select_from(ConversionRequest))
 _ROWS = ids_in(_ROWS_OF)
 
 

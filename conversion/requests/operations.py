@@ -418,16 +418,30 @@ def _status_and_node_conditions(status: str | None, node: str | None) -> list:
     return conditions
 
 
-# The columns of serialize.request_summary(), for list_request_summaries().
+# A list row's strain and node: joined, by aliases of their own (a filter's subquery on nodes stays
+# uncorrelated). PostgreSQL looks each up by primary key (a dozen nodes memoized), half of what two
+# scalar subqueries on strains and one on nodes cost per row: 0.34 -> 0.18 ms for a page of 26 rows
+# at 50,000 requests (docs/benchmarks.md). The requester's email stays a scalar subquery (by_key).
+ROW_STRAIN, ROW_NODE = aliased(Strain, name="row_strain"), aliased(Node, name="row_node")
+
+
+def with_strain_and_node(stmt: Select) -> Select:
+    """`stmt` (from conversion_requests) with ROW_STRAIN and ROW_NODE joined (either may be none)."""
+    return stmt.outerjoin(ROW_STRAIN, ROW_STRAIN.id == ConversionRequest.strain_id).outerjoin(
+        ROW_NODE, ROW_NODE.id == ConversionRequest.node_id
+    )
+
+
+# The columns of serialize.request_summary(), for list_request_summaries() (with_strain_and_node).
 SUMMARY_COLUMNS = (
     ConversionRequest.id,
     ConversionRequest.reference,
     ConversionRequest.status,
-    by_key(Strain.emma_id, Strain.id, ConversionRequest.strain_id).label("strain"),
-    by_key(Strain.gene, Strain.id, ConversionRequest.strain_id).label("gene"),
+    ROW_STRAIN.emma_id.label("strain"),
+    ROW_STRAIN.gene.label("gene"),
     ConversionRequest.target,
     ConversionRequest.product_symbol,
-    by_key(Node.code, Node.id, ConversionRequest.node_id).label("node"),
+    ROW_NODE.code.label("node"),
     by_key(User.email, User.id, ConversionRequest.requester_id).label("requester"),
     ConversionRequest.created_at,
     ConversionRequest.updated_at,
@@ -582,7 +596,9 @@ def _list_statement(role: Role, status: bool, node: bool, cursor: bool, search: 
     return found
 
 
-_SUMMARIES = select(*SUMMARY_COLUMNS).select_from(ConversionRequest).order_by(ConversionRequest.id.desc())
+_SUMMARIES = with_strain_and_node(select(*SUMMARY_COLUMNS).select_from(ConversionRequest)).order_by(
+    ConversionRequest.id.desc()
+)
 
 
 def ids_in(stmt: Select) -> tuple[Select, Read]:

@@ -35,6 +35,7 @@ from conversion.extensions import db, utcnow
 from conversion.invoices.vat import normalise_vat
 from conversion.lab.models import Animal, Cryopreservation, CryoThaw, Litter, Mating, Paperwork, QcResult, Shipment
 from conversion.requests.durations import typical_days
+from conversion.requests.estimates import rebuild as rebuild_learnt
 from conversion.requests.models import ConversionRequest, RequestEvent, recipe_of
 from conversion.requests.tallies import rebuild as rebuild_tallies
 
@@ -1035,6 +1036,7 @@ def seed_bench(
     _move_sequences()
     rebuild_state_durations()  # the dashboard's time-in-state histogram, from the history written above
     rebuild_tallies()  # and its counts per node, state and month
+    rebuild_learnt()  # what the completion estimate learns per node and recipe
     db.session.commit()
     _refresh_statistics()
     return dict(w.counts)

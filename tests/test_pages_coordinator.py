@@ -170,7 +170,12 @@ def _backdate(rid: int, weeks_in_current: float, weeks_per_earlier: float = 1.0)
         .where(ConversionRequest.id == rid)
         .values(state_since=now - timedelta(weeks=weeks_in_current))
     )
-    rebuild_state_durations()  # history rewritten outside the app: recompute the dashboard's histogram
+    # history rewritten outside the app: recompute the dashboard's histogram and what the completion
+    # estimates learnt (what `rebuild-dashboard` does)
+    from conversion.requests.estimates import rebuild as rebuild_learnt
+
+    rebuild_state_durations()
+    rebuild_learnt()
     db.session.commit()
 
 

@@ -107,7 +107,7 @@ def test_statements_do_not_grow_with_requests_history_and_lab_records(seeded, wo
     assert before["api list"] <= 2 and before["api detail"] <= 3  # sign-in lookup + the data
     # the request, lab records (one statement: paperwork, matings with litters, animals, QC,
     # cryopreservation with thaws, shipments, of the kinds its states can have; the corrections
-    # when a record has any), estimate (the similar requests and their history in one), the
+    # when a record has any), estimate (what was learnt at the node for the recipe: one row), the
     # documents panel's invoices, quotes (issue 16) and uploaded documents (one statement); its
     # history with its messages (one statement)
     assert before["request page (staff)"] <= 8 and before["request page (coordinator)"] <= 6

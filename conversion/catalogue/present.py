@@ -13,6 +13,18 @@ _ALLELE_PART = re.compile(r"(?P<gene>[^\s/<>]*)<(?P<allele>[^<>]*)>")
 NOWRAP = "white-space:nowrap"
 
 
+HTML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "'": "&#39;", '"': "&#34;"})
+
+
+def esc(value) -> str:
+    """markupsafe.escape(value)'s text, in one call for a str (`text.translate(HTML_ESCAPES)`): for
+    the pieces of a page built in Python with f-strings, where escape() makes a Markup of each (four
+    calls more, a few hundred times per request page)."""
+    if type(value) is str:
+        return value.translate(HTML_ESCAPES)
+    return escape(value)  # Markup and other objects with __html__ as they are, the rest as str()
+
+
 def allele_html(text, gene: str | None = None, mgi_id: str | None = None, inline: bool = False) -> Markup:
     """HTML for a symbol or a strain name carrying one (`<...>`, `<sup>` or `‹...›` spelling):
     every `Gene<allele>` becomes `<span class="allele-symbol">Gene<sup>allele</sup></span>` (no line
@@ -25,23 +37,23 @@ def allele_html(text, gene: str | None = None, mgi_id: str | None = None, inline
         return Markup("")
     plain = plain_form(str(text))
     out, pos = [], 0
+    # f-strings of escaped text: Markup.format cost ten times as much, a Markup per part twice
     for m in _ALLELE_PART.finditer(plain):
-        out.append(escape(plain[pos : m.start()]))
+        out.append(plain[pos : m.start()].translate(HTML_ESCAPES))
         token = m.group("gene")
         if gene and mgi_id and token.endswith(gene):
             head = token[: len(token) - len(gene)]
             url = MGI_GENE_URL.format(mgi_id=mgi_id)
-            name = Markup(
-                f'{escape(head)}<a class="gene" href="{escape(url)}" title="{escape(mgi_id)} on MGI">{escape(gene)}</a>'
-            )
+            name = f'{esc(head)}<a class="gene" href="{esc(url)}" title="{esc(mgi_id)} on MGI">{esc(gene)}</a>'
         else:
-            name = escape(token)
+            name = token.translate(HTML_ESCAPES)
         style = f' style="{NOWRAP}"' if inline else ""
-        # f-strings of escaped parts: Markup.format costs ten times as much, on every symbol of a page
-        out.append(Markup(f'<span class="allele-symbol"{style}>{name}<sup>{escape(m.group("allele"))}</sup></span>'))
+        out.append(
+            f'<span class="allele-symbol"{style}>{name}<sup>{m.group("allele").translate(HTML_ESCAPES)}</sup></span>'
+        )
         pos = m.end()
-    out.append(escape(plain[pos:]))
-    return Markup("").join(out)
+    out.append(plain[pos:].translate(HTML_ESCAPES))
+    return Markup("".join(out))
 
 
 def init_app(app) -> None:

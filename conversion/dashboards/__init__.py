@@ -30,12 +30,18 @@ def init_app(app):
 @click.command("rebuild-dashboard")
 def rebuild_dashboard_cmd():
     """Recompute the dashboard's time-in-state histogram and its counts from the requests and their
-    history (after a restore or rows written outside the app; transitions keep them up to date)."""
+    history (after a restore or rows written outside the app; transitions keep them up to date),
+    and what the request pages' completion estimates learnt per node and recipe."""
     from ..extensions import db
+    from ..requests.estimates import rebuild as rebuild_learnt
     from ..requests.tallies import rebuild
     from .metrics import rebuild_state_durations
 
     visits = rebuild_state_durations()
     requests = rebuild()
+    learnt = rebuild_learnt()
     db.session.commit()
-    click.echo(f"Time in state: {visits} finished visits counted. Counts: {requests} requests tallied.")
+    click.echo(
+        f"Time in state: {visits} finished visits counted. Counts: {requests} requests tallied. "
+        f"Estimates: {learnt} node and recipe pairs learnt."
+    )

@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from markupsafe import Markup, escape
 
+from ..catalogue.present import HTML_ESCAPES, esc
 from ..requests.models import ConversionRequest
 from ..requests.present import _time_tag, date_tag, datetime_tag, state_label
 
@@ -48,10 +49,15 @@ def qc_flags(results: list[dict], expected: dict[int, dict[str, str]]) -> dict[i
 
 
 def _text(value) -> Markup | str:
-    """`{{ value }}` in a page: escaped, dates as <time> tags."""
+    """`{{ value }}` in a page: escaped, dates as <time> tags (text and numbers, most cells, first)."""
+    kind = type(value)
+    if kind is str:
+        return value.translate(HTML_ESCAPES)
+    if kind is int:
+        return str(value)
     if isinstance(value, (date, datetime)):
         return _time_tag(value)
-    return escape(value)
+    return esc(value)
 
 
 def _raw(value) -> Markup | str:
@@ -71,6 +77,20 @@ def _show(value) -> Markup | str:
 
 
 _VOIDED = ' class="voided"'
+_BASES: dict[str, tuple[str, str]] = {}
+
+
+def _base_parts(script_root: str) -> tuple[str, str]:
+    """The text before and after the request id in its lab records' URLs ("/requests/", "")."""
+    from flask import url_for
+
+    from ..urls import MAX_ID
+
+    base = url_for("lab.correct", request_id=MAX_ID, kind="k", record_id=0).rsplit("/k/0/correct", 1)[0]
+    head, _, tail = base.partition(str(MAX_ID))
+    if len(_BASES) < 1_000:
+        _BASES[script_root] = (head, tail)
+    return head, tail
 
 
 @lru_cache(maxsize=256)
@@ -86,10 +106,10 @@ class RecordRows:
     lab.views.correct and lab.views.void, which validate them as CorrectForm and VoidForm."""
 
     def __init__(self, req, *, editable: bool, forms: dict, fields: dict[str, list[str]], posted) -> None:
-        from flask import url_for
+        from flask import request
         from flask_wtf.csrf import generate_csrf
 
-        token = escape(generate_csrf())
+        token = esc(generate_csrf())
         self.fix_csrf_token = Markup(f'<input id="fix-csrf_token" name="fix-csrf_token" type="hidden" value="{token}">')
         self.void_csrf_token = Markup(
             f'<input id="void-csrf_token" name="void-csrf_token" type="hidden" value="{token}">'
@@ -98,29 +118,31 @@ class RecordRows:
         self.forms = forms
         self.fields = fields
         self.posted = posted  # the posted form (a correction shown again with its values)
-        # "/requests/<id>/" once: url_for per record and action cost more than the rest of a row
-        self.base = url_for("lab.correct", request_id=req.id, kind="k", record_id=0).rsplit("/k/0/correct", 1)[0]
+        # "/requests/<id>" once: url_for per record and action cost more than the rest of a row
+        # (and once per script root rather than per page: the text around the id is the same)
+        head, tail = _BASES.get(request.script_root) or _base_parts(request.script_root)
+        self.base = f"{head}{int(req.id)}{tail}"
 
     def history(self, rec: dict) -> Markup:
         out = []
         if rec.get("voided"):
             void = rec.get("void") or {}
-            by = f" by {escape(void['by'])}" if void.get("by") else ""
+            by = f" by {esc(void['by'])}" if void.get("by") else ""
             out.append(
                 f'<p class="void-note">Voided <span class="date">{date_tag(void.get("at"))}</span>{by}: '
-                f"{escape(void.get('reason'))}</p>"
+                f"{esc(void.get('reason'))}</p>"
             )
         corrections = rec.get("corrections")
         if corrections:
             items = []
             for c in corrections:
                 changes = "; ".join(
-                    f"{escape(f)} <del>{_show(pair[0])}</del> → <ins>{_show(pair[1])}</ins>"
+                    f"{esc(f)} <del>{_show(pair[0])}</del> → <ins>{_show(pair[1])}</ins>"
                     for f, pair in c["changes"].items()
                 )
                 items.append(
-                    f'<li><span class="date">{datetime_tag(c.get("at"))}</span> · {escape(c.get("by"))} · '
-                    f"<em>{escape(c.get('reason'))}</em>:\n      {changes}</li>"
+                    f'<li><span class="date">{datetime_tag(c.get("at"))}</span> · {esc(c.get("by"))} · '
+                    f"<em>{esc(c.get('reason'))}</em>:\n      {changes}</li>"
                 )
             out.append(
                 f'\n  <details class="corrections"><summary>Corrected {len(corrections)}×</summary>\n'
@@ -134,20 +156,21 @@ class RecordRows:
         rid = rec["id"]
         fix = self.forms.get(f"fix-{kind}-{rid}")
         vf = self.forms.get(f"void-{kind}-{rid}")
-        noun = f" {escape(noun)}" if noun else ""
+        noun = f" {esc(noun)}" if noun else ""
         version = _raw(rec.get("version"))
-        key = f"{escape(kind)}-{rid}"
+        key = f"{esc(kind)}-{rid}"
         rows = []
         for f in self.fields[kind]:
             was = _raw(rec.get(f))
-            now = escape(self.posted.get(f"set-{f}", was)) if fix else was
+            posted = f"set-{f}"
+            now = esc(self.posted[posted]) if fix and posted in self.posted else was
             rows.append(
                 f'\n      <div class="field"><label for="set-{key}-{f}">{_field_label(f)}</label>\n'
                 f'        <input type="hidden" name="was-{f}" value="{was}">\n'
                 f'        <input id="set-{key}-{f}" name="set-{f}" value="{now}"></div>'
             )
-        reason = escape(fix.reason.data or "") if fix else ""
-        url = f"{self.base}/{escape(kind)}/{rid}"
+        reason = esc(fix.reason.data or "") if fix else ""
+        url = f"{self.base}/{esc(kind)}/{rid}"
         return Markup(
             f'\n  <details class="row-action"{" open" if fix else ""}><summary>Correct{noun}</summary>\n'
             f'    <form method="post" action="{url}/correct" class="form-grid correct-form">\n'
@@ -196,7 +219,7 @@ class RecordRows:
             if self.editable and not m.get("voided") and successful is not True and m.get("step") == req.current_step:
                 mark = (
                     f'\n          <details class="row-action mark-successful"><summary>Mark successful</summary>\n'
-                    f'            <form method="post" action="{escape(self.base)}/matings/{mid}/correct">\n'
+                    f'            <form method="post" action="{esc(self.base)}/matings/{mid}/correct">\n'
                     f"              {self.fix_csrf_token}\n"
                     f'              <input type="hidden" name="fix-version" value="{_text(m.get("version"))}">\n'
                     f'              <input type="hidden" name="was-successful" value="{_raw(successful)}">\n'
@@ -231,7 +254,7 @@ class RecordRows:
                 f"{date_tag(a.get('born_on')) or '—'}</span></td>\n"
                 f'        <td>{_text(a.get("sex"))}</td><td class="allele">{_text(a.get("allele"))}</td>'
                 f"<td>{_text(a.get('deleter_transgene') or '—')}</td>\n"
-                f"        <td>{_text(a.get('mating') or state_label(a.get('stage')))}</td><td>{escape(fate)}</td>\n"
+                f"        <td>{_text(a.get('mating') or state_label(a.get('stage')))}</td><td>{esc(fate)}</td>\n"
                 f"        <td>{self.history(a)}{self.actions('animals', a)}</td></tr>\n    "
             )
         return Markup("".join(out))
@@ -288,7 +311,7 @@ class RecordRows:
             material = str(s.get("material")).replace("_", " ")
             out.append(
                 f'\n      <tr id="shipments-{_text(s.get("id"))}"{_VOIDED if s.get("voided") else ""}>'
-                f'<td><span class="date">{date_tag(s.get("shipped_on"))}</span></td><td>{escape(material)}</td>'
+                f'<td><span class="date">{date_tag(s.get("shipped_on"))}</span></td><td>{esc(material)}</td>'
                 f'<td class="num">{_text(s.get("quantity"))}</td>\n'
                 f"        <td>{_text(s.get('courier'))}</td><td>{_text(s.get('tracking'))}</td>"
                 f"<td>{self.history(s)}{self.actions('shipments', s)}</td></tr>\n    "
@@ -298,13 +321,25 @@ class RecordRows:
 
 def _options(values, chosen) -> str:
     return "".join(
-        f'<option value="{escape(v)}"{" selected" if chosen == v else ""}>{escape(v) or "—"}</option>' for v in values
+        f'<option value="{esc(v)}"{" selected" if chosen == v else ""}>{esc(v) or "—"}</option>' for v in values
     )
 
 
 def litter_rows(count: int, table: list[dict], source: str, product: str) -> Markup:
     """The rows of the litter table (one animal each; `table` holds the rows posted back with an
-    error), built here: a Jinja loop of three option loops per row was a third of the workspace."""
+    error), built here: a Jinja loop of three option loops per row was a third of the workspace.
+    Empty rows (every GET) depend on the count and the step's alleles only: built once."""
+    if not table:
+        return _empty_litter_rows(count, source, product)
+    return _litter_rows(count, table, source, product)
+
+
+@lru_cache(maxsize=512)
+def _empty_litter_rows(count: int, source: str, product: str) -> Markup:
+    return _litter_rows(count, [], source, product)
+
+
+def _litter_rows(count: int, table: list[dict], source: str, product: str) -> Markup:
     alleles, seen = [""], set()
     for v in (source, product, "wt"):  # Jinja's `unique`: the first of each, ignoring case
         key = v.lower() if isinstance(v, str) else v
@@ -318,7 +353,7 @@ def litter_rows(count: int, table: list[dict], source: str, product: str) -> Mar
         out.append(
             f"\n          <tr><td>{i}</td>\n"
             f'            <td><input name="animals-{n}-label" aria-label="Label of row {i}" maxlength="60" '
-            f'value="{escape(r.get("label") or "")}"></td>\n'
+            f'value="{esc(r.get("label") or "")}"></td>\n'
             f'            <td><select name="animals-{n}-sex" aria-label="Sex of row {i}">'
             f"{_options(('', 'female', 'male', 'unknown'), r.get('sex'))}</select></td>\n"
             f'            <td><select name="animals-{n}-allele" aria-label="Target locus of row {i}">'

@@ -17,7 +17,7 @@ from workflows.lifecycle import OPEN_STATES
 from ..extensions import db, utcnow
 from ..reads import Read
 from .durations import PER_STEP, TYPICAL_WEEKS, path, position, typical_days
-from .models import ConversionRequest, RequestEvent
+from .models import ConversionRequest, LearntDurations, RequestEvent
 
 DAY = 86400.0
 
@@ -177,17 +177,102 @@ _SIMILAR_SPANS = Read(
 )
 
 
+def _similar_spans(node_id: int, recipe: str, request_id: int = 0) -> list:
+    return _SIMILAR_SPANS.all({"node_id": node_id, "recipe": recipe, "request_id": request_id})
+
+
+# What was learnt for the node and recipe (kept by learn(): one row by its primary key)
+_LEARNT = Read(
+    select(LearntDurations.step_count, LearntDurations.requests, LearntDurations.days).where(
+        LearntDurations.node_id == bindparam("node_id"), LearntDurations.recipe == bindparam("recipe")
+    )
+)
+
+
 def learnt_days(req: ConversionRequest) -> tuple[int, dict[str, float]]:
     """(how many, expected_days of those) of the SIMILAR latest completed requests of the same
-    recipe at the node, in one statement (counted from their history: a completed request always
-    has one)."""
+    recipe at the node (counted from their history: a completed request always has one), as kept
+    in LearntDurations."""
     if req.node_id is None:
         return 0, {}
     if req.recipe is None:  # a plan without recombinase names: compared in Python
         similar = similar_completed(req)
         return len(similar), expected_days(similar, req.step_count) if similar else {}
-    params = {"node_id": req.node_id, "recipe": req.recipe, "request_id": req.id}
-    return _medians(_SIMILAR_SPANS.all(params), req.step_count)
+    if req.status == "completed":  # it may be one of them: learnt from the others
+        return _medians(_similar_spans(req.node_id, req.recipe, req.id), req.step_count)
+    row = _LEARNT.first({"node_id": req.node_id, "recipe": req.recipe})
+    if row is None:
+        return 0, {}
+    if row.step_count != req.step_count:  # not expected (the recipe names each step): recomputed
+        return _medians(_similar_spans(req.node_id, req.recipe), req.step_count)
+    return row.requests, row.days
+
+
+def _upsert(rows: list[dict]) -> None:
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(LearntDurations.__table__)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["node_id", "recipe"],
+        set_={name: stmt.excluded[name] for name in ("step_count", "requests", "days")},
+    )
+    for start in range(0, len(rows), 1000):
+        db.session.execute(stmt, rows[start : start + 1000])
+
+
+def learn(keys) -> None:
+    """Recompute what the estimate learnt for each (node id, recipe) of `keys`: called in the
+    transaction of requests being completed, with their changes. The rows are locked first (in key
+    order), so of two completions at the same node and recipe the second recomputes after the first
+    committed and sees it."""
+    keys = sorted({(node, recipe) for node, recipe in keys if node is not None and recipe is not None})
+    if not keys:
+        return
+    db.session.flush()  # the completions themselves
+    table = LearntDurations.__table__
+    placeholders = [{"node_id": n, "recipe": r, "step_count": 0, "requests": 0, "days": {}} for n, r in keys]
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+
+        db.session.execute(insert(table).on_conflict_do_nothing(), placeholders)
+        for node_id, recipe in keys:
+            db.session.execute(
+                select(table.c.node_id).where(table.c.node_id == node_id, table.c.recipe == recipe).with_for_update()
+            )
+    rows = []
+    for node_id, recipe in keys:
+        step_count = db.session.scalar(
+            select(func.max(ConversionRequest.step_count)).where(
+                ConversionRequest.node_id == node_id,
+                ConversionRequest.status == "completed",
+                ConversionRequest.recipe == recipe,
+            )
+        )
+        if step_count is None:  # none completed (rebuild of an emptied key): nothing learnt
+            db.session.execute(table.delete().where(table.c.node_id == node_id, table.c.recipe == recipe))
+            continue
+        n, days = _medians(_similar_spans(node_id, recipe), step_count)
+        rows.append({"node_id": node_id, "recipe": recipe, "step_count": step_count, "requests": n, "days": days})
+    _upsert(rows)
+
+
+def rebuild() -> int:
+    """Recompute LearntDurations from the requests' history (after bulk loads, a restore, or to
+    check); returns its rows. The caller commits."""
+    db.session.execute(LearntDurations.__table__.delete())
+    keys = db.session.execute(
+        select(ConversionRequest.node_id, ConversionRequest.recipe)
+        .where(
+            ConversionRequest.status == "completed",
+            ConversionRequest.node_id.is_not(None),
+            ConversionRequest.recipe.is_not(None),
+        )
+        .distinct()
+    ).all()
+    learn(keys)
+    return len(keys)
 
 
 _UNREAD: Any = object()

@@ -18,6 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import core as widgets_core
 
+from ..catalogue.present import esc
 from ..countries import countries, normalise_vat, parse_country
 from ..inputs import DATE_RE
 from .present import DELIVERABLE_LABELS
@@ -27,16 +28,17 @@ _QUOTE, _QUOT = Markup('"'), Markup("&quot;")
 
 def html_params(**kwargs) -> Markup:
     """wtforms.widgets.html_params, same output, without Markup.format per attribute (a tenth of
-    a form page's CPU went to formatting the attributes of fields, labels and options)."""
+    a form page's CPU went to formatting the attributes of fields, labels and options). A text's
+    escape leaves no quote to replace; a Markup value keeps its own, written &quot;."""
     params = []
     for k, v in sorted(kwargs.items()):
         k = k.rstrip("_")
         if k.startswith(("data_", "aria_")):
             k = k.replace("_", "-")
         if v is True:
-            params.append(str(escape(k)))
+            params.append(esc(k))
         elif v is not False:
-            params.append(f'{escape(k)}="{escape(v).replace(_QUOTE, _QUOT)}"')
+            params.append(f'{esc(k)}="{esc(v) if type(v) is str else escape(v).replace(_QUOTE, _QUOT)}"')
     return Markup(" ".join(params))
 
 

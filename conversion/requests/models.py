@@ -231,6 +231,22 @@ class RequestTally(db.Model):
     n: Mapped[int] = mapped_column(default=0)
 
 
+class LearntDurations(db.Model):
+    """What the completion estimate learns at a node for a recipe (requests.estimates): how many
+    of the latest completed requests it learnt from (at most estimates.SIMILAR) and their median
+    days per state (per plan step for breeding and QC, `step_count` steps). Recomputed in the
+    transaction of each completion (the only way in or out of `completed`); `rebuild()` after bulk
+    loads."""
+
+    __tablename__ = "learnt_durations"
+
+    node_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    recipe: Mapped[str] = mapped_column(String(120), primary_key=True)
+    step_count: Mapped[int]
+    requests: Mapped[int]
+    days: Mapped[dict[str, float]] = mapped_column(JSON)
+
+
 class RequestEvent(db.Model):
     """One transition of a request: never updated, never deleted."""
 

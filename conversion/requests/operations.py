@@ -43,6 +43,7 @@ from ..extensions import by_key, db, in_sql_text, sqlite_write_lock, utcnow
 from ..inputs import MAX_INT
 from ..reads import Read
 from . import tallies
+from .estimates import learn
 from .models import (
     SEARCH_TABLE,
     ConversionRequest,
@@ -898,6 +899,9 @@ def _commit_many(fired: list[tuple[ConversionRequest, RequestEvent]]) -> None:
     for req, event in fired:
         request_changed.send(req, event=event)
     try:
+        # what the completion estimate learns changes only when requests are completed (it flushes
+        # the transition first: a conflict there is the same conflict as at the commit)
+        learn((req.node_id, req.recipe) for req, event in fired if event.to_status == "completed")
         db.session.commit()
     except (StaleDataError, OperationalError) as exc:
         db.session.rollback()

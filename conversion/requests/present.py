@@ -13,6 +13,8 @@ from markupsafe import Markup, escape
 
 from workflows.lifecycle import STATE_LABELS, STATE_SHORT_LABELS, TRIGGER_LABELS  # the one place naming them
 
+from ..catalogue.present import esc
+
 
 def humanize(message: str, fields: dict[str, str] | None = None) -> tuple[str, str | None]:
     """An operation's message in people's words: field names become their labels ("mta_signed_on"
@@ -320,13 +322,13 @@ def plan_html(stages: list[Stage]) -> Markup:
     out = []
     for st in stages:
         current = ' aria-current="step"' if st.mark in ("current", "held") else ""
-        allele = f'<span class="allele">{escape(st.allele)}</span>' if st.allele else ""
-        detail = f"<small>{escape(st.detail)}</small>" if st.detail else ""
+        allele = f'<span class="allele">{esc(st.allele)}</span>' if st.allele else ""
+        detail = f"<small>{esc(st.detail)}</small>" if st.detail else ""
         out.append(
-            f'\n        <li class="step step-{escape(st.mark)}"{current}>\n'
-            f"          <strong>{escape(st.title)}</strong>\n"
+            f'\n        <li class="step step-{esc(st.mark)}"{current}>\n'
+            f"          <strong>{esc(st.title)}</strong>\n"
             f"          {allele}\n"
-            f'          <span class="step-state">{escape(st.mark_label)}</span>\n'
+            f'          <span class="step-state">{esc(st.mark_label)}</span>\n'
             f"          {detail}\n"
             f"        </li>\n      "
         )
@@ -341,7 +343,7 @@ def strain_name(name: str | None) -> Markup:
 
     parts = re.findall(r"(?:<[^<>]*>|[^/<])+/?|/", plain_form(name or ""))
     # the allele part as superscript (catalogue.present.allele_html), never broken
-    return Markup("<wbr>").join(Markup(f'<span class="seg">{allele_html(p)}</span>') for p in parts)
+    return Markup("<wbr>".join([f'<span class="seg">{allele_html(p)}</span>' for p in parts]))
 
 
 def node_options(ranked, selected: str | None) -> Markup:
@@ -369,7 +371,7 @@ def iso(value: date | datetime) -> str:
 
 def _time_tag(value: date | datetime) -> Markup:
     text = fmt_datetime(value) if isinstance(value, datetime) else fmt_date(value)
-    return Markup(f'<time class="date" datetime="{iso(value)}">{escape(text)}</time>')
+    return Markup(f'<time class="date" datetime="{iso(value)}">{esc(text)}</time>')
 
 
 def _parsed(value):
@@ -556,8 +558,8 @@ def list_rows(items, *, pick: bool) -> Markup:
 @lru_cache(maxsize=1024)  # an Author of messages.timeline: a timeline names a few people many times
 def _who(person) -> str:
     node = person.node
-    where = f", {escape(node.code)}" if node else ""
-    return f'{escape(person.display_name)} <span class="muted">({escape(person.role.value)}{where})</span>'
+    where = f", {esc(node.code)}" if node else ""
+    return f'{esc(person.display_name)} <span class="muted">({esc(person.role.value)}{where})</span>'
 
 
 @lru_cache(maxsize=256)
@@ -594,15 +596,15 @@ def timeline_html(items: list[tuple[str, Any]], role: str) -> Markup:
                 moved = f'<span class="muted">{_state_html(e.from_status)} → {_state_html(e.to_status)}</span>'
             extra = ""
             if data.get("node"):
-                extra += f"\n      <div>Node: {escape(data['node'])}</div>"
+                extra += f"\n      <div>Node: {esc(data['node'])}</div>"
             if data.get("reason"):
-                extra += f"\n      <div>Reason: {escape(cancel_reason_label(data['reason'], role))}</div>"
+                extra += f"\n      <div>Reason: {esc(cancel_reason_label(data['reason'], role))}</div>"
             if e.comment:
-                extra += f"\n      <blockquote>{escape(e.comment)}</blockquote>"
+                extra += f"\n      <blockquote>{esc(e.comment)}</blockquote>"
             if data.get("notice"):
-                extra += f'\n      <p class="note">{escape(data["notice"])}</p>'
+                extra += f'\n      <p class="note">{esc(data["notice"])}</p>'
             out.append(
-                f'\n    <li class="tl-{escape(e.to_status)}">\n'
+                f'\n    <li class="tl-{esc(e.to_status)}">\n'
                 f'      <div class="tl-head">\n'
                 f"        <strong>{_history_html(e.trigger)}</strong>\n"
                 f"        {moved}\n"
@@ -616,9 +618,9 @@ def timeline_html(items: list[tuple[str, Any]], role: str) -> Markup:
                 f'\n    <li class="tl-message{" tl-internal" if internal else ""}" id="message-{e.id}">\n'
                 f'      <div class="tl-head"><strong>{"Internal note" if internal else "Message"}</strong>\n'
                 f"        {STAFF_ONLY_BADGE if internal else ''}</div>\n"
-                f'      <div class="tl-meta"><time datetime="{escape(at.isoformat())}">{_at_html(at)}</time> · '
+                f'      <div class="tl-meta"><time datetime="{esc(at.isoformat())}">{_at_html(at)}</time> · '
                 f"{_who(e.author)}</div>\n"
-                f'      <blockquote class="pre">{escape(e.body)}</blockquote>\n'
+                f'      <blockquote class="pre">{esc(e.body)}</blockquote>\n'
                 f"    </li>"
             )
     return Markup("".join(out))
@@ -647,7 +649,7 @@ def _select_html(f, kwargs: dict) -> Markup | None:
     for c in choices:
         value = str(c.value) if isinstance(c.value, bool) else c.value
         selected = "selected " if coerce(c.value) == data else ""
-        out.append(f'<option {selected}value="{escape(value)}">{escape(c.label or c.value)}</option>')
+        out.append(f'<option {selected}value="{esc(value)}">{esc(c.label or c.value)}</option>')
     out.append("</select>")
     return Markup("".join(out))
 
@@ -675,12 +677,12 @@ def form_field(f, hint: str | None = None, wide: bool = False, **attrs) -> Marku
 
 
 def _form_field(f, hint: str | None, wide: bool, attrs: dict) -> Markup:
-    fid = escape(f.id)
+    fid = esc(f.id)
     errors = f.errors
-    label = f'<label for="{fid}">{escape(f.label.text)}</label>'  # as WTForms' f.label(for_=f.id)
+    label = f'<label for="{fid}">{esc(f.label.text)}</label>'  # as WTForms' f.label(for_=f.id)
     out = [f'<div class="field{" wide" if wide else ""}{" has-error" if errors else ""}">\n  {label}\n']
     if hint:
-        out.append(f'  <p class="hint" id="{fid}-hint">{escape(hint)}</p>\n')
+        out.append(f'  <p class="hint" id="{fid}-hint">{esc(hint)}</p>\n')
     described = ((f"{f.id}-hint " if hint else "") + (f"{f.id}-error" if errors else "")).strip()
     if described:
         attrs["aria-describedby"] = described
@@ -688,7 +690,7 @@ def _form_field(f, hint: str | None, wide: bool, attrs: dict) -> Markup:
         attrs["aria-invalid"] = "true"
     out.append(f"  {_select_html(f, attrs) or f(**attrs)}\n")
     if errors:
-        out.append(f'  <p class="field-error" id="{fid}-error">{" ".join(str(escape(e)) for e in errors)}</p>\n')
+        out.append(f'  <p class="field-error" id="{fid}-error">{" ".join(str(esc(e)) for e in errors)}</p>\n')
     out.append("</div>")
     return Markup("".join(out))
 
@@ -719,8 +721,8 @@ def action_forms(
         danger = t in _DANGER
         tucked = danger or t == "hold"
         needs_input = t in comment_required or t in ("cancel", "assign")
-        label = escape(trigger_label(t))
-        et = escape(t)
+        label = esc(trigger_label(t))
+        et = esc(t)
         prefix = f"a-{et}"
         out.append("\n      \n      \n      \n      \n      ")
         if tucked:
@@ -731,14 +733,14 @@ def action_forms(
             else f'<input id="{prefix}-csrf_token" name="{prefix}-csrf_token" type="hidden" value="{token}">'
         )
         out.append(
-            f'\n      <form method="post" action="{escape(fire_url)}" class="action{" action-danger" if danger else ""}"'
+            f'\n      <form method="post" action="{esc(fire_url)}" class="action{" action-danger" if danger else ""}"'
             f' id="action-{et}">\n        {csrf}\n        <input type="hidden" name="trigger" value="{et}">\n        '
         )
         if t == "assign":
             chosen = f.node.data if f is not None else node
             options = []
             for i, s in enumerate(suggestions):
-                code = escape(s.node.code)
+                code = esc(s.node.code)
                 flags = (" selected" if chosen == s.node.code else "") + ("" if s.ok else " disabled")
                 if s.ok:
                     extra = (" · suggested" if i == 0 else "") + (" · holds stock" if s.holds_stock else "")
@@ -763,7 +765,7 @@ def action_forms(
             required = t in comment_required
             if f is not None:
                 box = f.comment(rows=2, required=required)
-                errors = "".join(f'<p class="field-error">{escape(e)}</p>' for e in f.comment.errors)
+                errors = "".join(f'<p class="field-error">{esc(e)}</p>' for e in f.comment.errors)
             else:
                 box = (
                     f'<textarea id="{prefix}-comment" maxlength="4000" name="{prefix}-comment"'
@@ -778,10 +780,10 @@ def action_forms(
         if t in problems:
             css += f' disabled aria-describedby="why-{et}"'
             fix = fixes.get(t)
-            link = f' <a href="#{escape(fix)}" class="fix-link">Go to the form</a>' if fix else ""
-            note = f'<p class="why" id="why-{et}">{escape(problems[t])}.{link}</p>'
+            link = f' <a href="#{esc(fix)}" class="fix-link">Go to the form</a>' if fix else ""
+            note = f'<p class="why" id="why-{et}">{esc(problems[t])}.{link}</p>'
         else:
-            note = f'<p class="hint">{escape(TRIGGER_HELP.get(t, ""))}</p>'
+            note = f'<p class="hint">{esc(TRIGGER_HELP.get(t, ""))}</p>'
         out.append(
             f'\n        <button type="submit"{css}>{label}</button>\n        {note}\n      </form>\n      '
             f"{'</details>' if tucked else ''}\n    "
@@ -793,20 +795,18 @@ def form_radios(f) -> Markup:
     """A WTForms radio field as a fieldset: the `radios` macro of requests/_macros.html, in Python
     (importing the macros cost the request page a template module per render)."""
     errors = f.errors
-    described = f' aria-describedby="{escape(f.id)}-error"' if errors else ""
-    choices = "".join(f'<label class="choice">{opt()} <span>{escape(opt.label.text)}</span></label>' for opt in f)
-    error = f'<p class="field-error" id="{escape(f.id)}-error">{Markup(" ").join(errors)}</p>' if errors else ""
+    described = f' aria-describedby="{esc(f.id)}-error"' if errors else ""
+    choices = "".join(f'<label class="choice">{opt()} <span>{esc(opt.label.text)}</span></label>' for opt in f)
+    error = f'<p class="field-error" id="{esc(f.id)}-error">{Markup(" ").join(errors)}</p>' if errors else ""
     return Markup(
         f'<fieldset class="field radios{" has-error" if errors else ""}"{described}>\n'
-        f"  <legend>{escape(f.label.text)}</legend>\n  \n  {choices}\n  {error}\n</fieldset>"
+        f"  <legend>{esc(f.label.text)}</legend>\n  \n  {choices}\n  {error}\n</fieldset>"
     )
 
 
 def facts_html(req) -> Markup:
     """The request page's details (the lines of its <dl class="facts">), built here rather than in a
     template of thirty expressions."""
-    from flask import url_for
-
     from ..catalogue.present import allele_html
     from ..countries import country_name
 
@@ -816,23 +816,43 @@ def facts_html(req) -> Markup:
         product += f'<br><span class="strain">{strain_name(req.product_strain_name)}</span>'
     archived = ""
     if req.archived_strain:
-        emma_id = escape(req.archived_strain.emma_id)
-        href = escape(url_for("catalogue.strain", emma_id=req.archived_strain.emma_id))
+        emma_id = esc(req.archived_strain.emma_id)
+        href = esc(strain_url(req.archived_strain.emma_id))
         archived = f'<dt>Archived as</dt><dd><a class="id" href="{href}">{emma_id}</a>: the product is in the EMMA catalogue</dd>'
     deliverable = req.deliverable.value
-    vat = f" · VAT {escape(req.billing_vat_number)}" if req.billing_vat_number else ""
+    vat = f" · VAT {esc(req.billing_vat_number)}" if req.billing_vat_number else ""
     return Markup(
-        f'      <dt>Strain</dt><dd><a class="id" href="{escape(url_for("catalogue.strain", emma_id=strain.emma_id))}">'
-        f'{escape(strain.emma_id)}</a> <span class="strain">{strain_name(strain.strain_name)}</span></dd>\n'
+        f'      <dt>Strain</dt><dd><a class="id" href="{esc(strain_url(strain.emma_id))}">'
+        f'{esc(strain.emma_id)}</a> <span class="strain">{strain_name(strain.strain_name)}</span></dd>\n'
         f"      <dt>Product</dt><dd>{product}</dd>\n"
         f"      {archived}\n"
-        f"      <dt>Deliver as</dt><dd>{escape(DELIVERABLE_LABELS.get(deliverable, deliverable))}</dd>\n"
-        f"      <dt>Node</dt><dd>{f'{escape(node.name)} ({escape(node.code)})' if node else 'not assigned yet'}</dd>\n"
-        f"      <dt>Requester</dt><dd>{escape(requester.display_name)} &lt;{escape(requester.email)}&gt;</dd>\n"
-        f"      <dt>Billing</dt><dd>{escape(req.billing_organisation)}, {escape(country_name(req.billing_country))} · "
-        f'{escape(req.billing_sector.value)}{vat}<br><small class="pre">{escape(req.billing_address)}</small></dd>\n'
+        f"      <dt>Deliver as</dt><dd>{esc(DELIVERABLE_LABELS.get(deliverable, deliverable))}</dd>\n"
+        f"      <dt>Node</dt><dd>{f'{esc(node.name)} ({esc(node.code)})' if node else 'not assigned yet'}</dd>\n"
+        f"      <dt>Requester</dt><dd>{esc(requester.display_name)} &lt;{esc(requester.email)}&gt;</dd>\n"
+        f"      <dt>Billing</dt><dd>{esc(req.billing_organisation)}, {esc(country_name(req.billing_country))} · "
+        f'{esc(req.billing_sector.value)}{vat}<br><small class="pre">{esc(req.billing_address)}</small></dd>\n'
         f"      <dt>Submitted</dt><dd>{datetime_tag(req.created_at)}</dd>"
     )
+
+
+_STRAIN_URLS: dict[str, tuple[str, str]] = {}
+_URL_AS_IS = re.compile(r"[A-Za-z0-9:._~-]+")  # what url_for writes unquoted in a path
+
+
+def strain_url(emma_id: str) -> str:
+    """`url_for("catalogue.strain", emma_id=emma_id)`: an EMMA id (EM:05402) is written as it is, so
+    the text around it is built once per script root."""
+    from flask import request, url_for
+
+    if not _URL_AS_IS.fullmatch(emma_id):
+        return url_for("catalogue.strain", emma_id=emma_id)
+    parts = _STRAIN_URLS.get(request.script_root)
+    if parts is None:
+        head, _, tail = url_for("catalogue.strain", emma_id="EM:00000").partition("EM:00000")
+        parts = (head, tail)
+        if len(_STRAIN_URLS) < 1_000:
+            _STRAIN_URLS[request.script_root] = parts
+    return f"{parts[0]}{emma_id}{parts[1]}"
 
 
 _REQUEST_URLS: dict[tuple[str, str], tuple[str, str]] = {}

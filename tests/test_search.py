@@ -296,7 +296,7 @@ def test_the_sqlite_search_index_migration_upgrades_and_downgrades(seeded, clien
     requests = db.session.execute(text("SELECT id, reference, product_symbol FROM conversion_requests")).all()
     assert requests
     db.session.remove()
-    downgrade(revision="0019")
+    downgrade(revision="0021-1")  # the revision before 0021
     try:
         if sqlite:
             assert search_objects() == set()

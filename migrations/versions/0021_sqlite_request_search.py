@@ -16,13 +16,13 @@ the models' metadata: conversion.requests.models.SEARCH_TABLE names them, and th
 models and migrations (tests/test_migrations.py, migrations/env.py) leaves them out.
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 """
 
 from alembic import op
 
 revision = "0021"
-down_revision = "0019"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 

@@ -72,6 +72,14 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def include_name(name, type_, parent_names):
+    """Autogenerate leaves out SQLite's FTS5 search table of migration 0021 and its shadow tables:
+    they are not models (conversion.requests.models.SEARCH_TABLE)."""
+    from conversion.requests.models import is_search_table
+
+    return not (type_ == "table" and is_search_table(name))
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -97,7 +105,13 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(connection=connection, target_metadata=get_metadata(), render_item=render_item, **conf_args)
+        context.configure(
+            connection=connection,
+            target_metadata=get_metadata(),
+            render_item=render_item,
+            include_name=include_name,
+            **conf_args,
+        )
 
         with context.begin_transaction():
             context.run_migrations()

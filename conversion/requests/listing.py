@@ -25,6 +25,7 @@ from .operations import (
     bound_search,
     check_status,
     ids_in,
+    inline_ids,
     list_read,
     request_filter,
     run_list,
@@ -263,7 +264,7 @@ def _page_statements(
     limit = sql_limit(per_page, PER_PAGE)
     ids = page_ids(given, sort, limit, bindparam("offset", type_=Integer), deep=deep)
     counted = ids.add_columns(count.correlate(None).scalar_subquery().label("total"))
-    readable = search != "ids" and per_page in PER_PAGE  # (no expanding IN, no in_sql_text)
+    readable = not inline_ids(search) and per_page in PER_PAGE  # (no expanding IN, no in_sql_text)
     _PAGE_STATEMENTS[key] = found = (
         list_read(count, readable),
         list_read(ids, readable),

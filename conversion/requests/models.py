@@ -207,6 +207,16 @@ Index(
     postgresql_ops={"lower_product_symbol": "gin_trgm_ops"},
 ).ddl_if(dialect="postgresql")
 
+# Migration 0021, SQLite only: the FTS5 trigram table that answers the text search there (rowid: the
+# request's id; filled by triggers), with its shadow tables <name>_data, _idx, _content, _docsize
+# and _config. Not in the metadata (an FTS5 table is no ordinary table): the comparison of models
+# and migrations leaves these names out (is_search_table).
+SEARCH_TABLE = "conversion_requests_search"
+
+
+def is_search_table(name: str | None) -> bool:
+    return name is not None and (name == SEARCH_TABLE or name.startswith(SEARCH_TABLE + "_"))
+
 
 class RequestTally(db.Model):
     """How many requests are in each state at each node, and how many were submitted and completed

@@ -68,11 +68,20 @@ def create_app(config: str | type | dict | None = None) -> Flask:
     cfg.validate(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
 
-    from .extensions import check_pooled_connections, csrf, db, end_reads_with_commit, login_manager, migrate
+    from .extensions import (
+        check_pooled_connections,
+        csrf,
+        db,
+        end_reads_with_commit,
+        login_manager,
+        migrate,
+        read_only_requests_in_autocommit,
+    )
 
     db.init_app(app)
     end_reads_with_commit(app)  # registered after db: runs before its session teardown
     check_pooled_connections()
+    read_only_requests_in_autocommit()
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -165,6 +165,61 @@ def check_pooled_connections() -> None:
         event.listen(Pool, "checkout", _closed_while_idle)
 
 
+# ---- a read-only request's statements run in autocommit -----------------------------
+# A GET or HEAD request on PostgreSQL gets its pooled connection in autocommit: its SELECTs need
+# no BEGIN and no COMMIT, two of an API call's five round trips to the server (each a wait on the
+# network, and on one machine a switch between the worker and PostgreSQL: about 5 % of the API's
+# throughput, docs/benchmarks.md). Under READ COMMITTED, every statement of a transaction saw the
+# latest committed data anyway, so the answers are the same. The first statement that needs a
+# transaction (anything but a SELECT; a locking SELECT ... FOR UPDATE/SHARE; an advisory lock; a
+# server-side cursor) turns autocommit off before it runs: from there the request has its
+# transaction as before, committed or rolled back as before (tests/test_read_transactions.py).
+_READ_ONLY = frozenset(("GET", "HEAD"))
+
+
+def _reads_in_autocommit(dbapi_connection, connection_record, connection_proxy) -> None:
+    from flask import has_request_context, request
+
+    if getattr(dbapi_connection, "pgconn", None) is None or not has_request_context():
+        return
+    if request.method in _READ_ONLY:
+        dbapi_connection.autocommit = True
+        connection_record.info["read_autocommit"] = True
+
+
+def _needs_transaction(statement: str, context) -> bool:
+    return (
+        statement.lstrip()[:6].upper() != "SELECT"
+        or " FOR " in statement
+        or "advisory" in statement
+        or (context is not None and context._is_server_side)
+    )
+
+
+def _transaction_when_needed(conn, cursor, statement: str, parameters, context, executemany) -> None:
+    record = conn.connection._connection_record
+    if record is not None and record.info.get("read_autocommit") and _needs_transaction(statement, context):
+        record.info["read_autocommit"] = False
+        conn.connection.dbapi_connection.autocommit = False
+
+
+def _back_to_transactions(dbapi_connection, connection_record) -> None:
+    switched = connection_record.info.pop("read_autocommit", None) is not None
+    if switched and dbapi_connection is not None and not dbapi_connection.closed:
+        dbapi_connection.autocommit = False
+
+
+def read_only_requests_in_autocommit() -> None:
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.pool import Pool
+
+    if not event.contains(Pool, "checkout", _reads_in_autocommit):
+        event.listen(Pool, "checkout", _reads_in_autocommit)
+        event.listen(Pool, "checkin", _back_to_transactions)
+        event.listen(Engine, "before_cursor_execute", _transaction_when_needed)
+
+
 def end_reads_with_commit(app) -> None:
     from flask import g, request
     from sqlalchemy import event

@@ -1,6 +1,9 @@
 """A GET that wrote nothing ends its transaction with COMMIT (so that PostgreSQL keeps the
 statements it prepared: docs/benchmarks.md); anything that wrote, or failed, still ends in ROLLBACK.
-These routes do what a careless view might: the database must not keep any of it."""
+These routes do what a careless view might: the database must not keep any of it.
+
+On PostgreSQL a GET's reads run in autocommit (no BEGIN, no COMMIT: extensions.py); whatever needs
+a transaction (a write, a row lock, an advisory lock, a streamed result) still gets one."""
 
 from __future__ import annotations
 
@@ -12,10 +15,11 @@ from sqlalchemy import func, select, text
 def careless(app):
     """A second app on the same database with views that write during a GET and never commit."""
     from flask import abort
+    from sqlalchemy.exc import OperationalError
 
     from conversion import create_app
     from conversion.catalogue.models import Node
-    from conversion.extensions import db
+    from conversion.extensions import csrf, db
 
     other = create_app({"APP_CONFIG": "testing", "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]})
 
@@ -58,6 +62,41 @@ def careless(app):
     def read():
         return str(db.session.scalar(select(func.count()).select_from(Node).where(Node.code == "KEEP")))
 
+    def held_elsewhere(sql: str) -> str:
+        """Whether another connection is refused the lock this request should hold."""
+        with db.engine.connect() as conn:
+            try:
+                got = conn.execute(text(sql)).scalar()
+            except OperationalError:  # NOWAIT: the row is locked
+                return "held"
+            if got is False:  # pg_try_advisory_lock
+                return "held"
+            conn.execute(text("SELECT pg_advisory_unlock_all()"))
+            return "free"
+
+    @other.get("/_t/lock")
+    def lock():
+        db.session.scalar(select(Node).where(Node.code == "KEEP").with_for_update())
+        return held_elsewhere("SELECT id FROM nodes WHERE code = 'KEEP' FOR UPDATE NOWAIT")
+
+    @other.get("/_t/advisory")
+    def advisory():
+        db.session.execute(text("SELECT pg_advisory_xact_lock(4242)"))
+        return held_elsewhere("SELECT pg_try_advisory_lock(4242)")
+
+    @other.get("/_t/stream")
+    def stream():
+        rows = db.session.execute(select(Node.code).execution_options(yield_per=1))
+        return ",".join(sorted(code for (code,) in rows))
+
+    @other.post("/_t/post-refused")
+    def post_refused():
+        db.session.add(node("POSTED"))
+        db.session.flush()
+        abort(409)
+
+    csrf.exempt(post_refused)
+
     @other.get("/_t/prepared")
     def prepared():
         return str(db.session.scalar(text("SELECT count(*) FROM pg_prepared_statements")))
@@ -96,3 +135,29 @@ def test_reads_keep_their_prepared_statements_on_postgresql(careless):
         assert client.get("/_t/read").get_data(as_text=True) == "1"
     # had each request ended in ROLLBACK, psycopg would have forgotten them every time
     assert int(client.get("/_t/prepared").get_data(as_text=True)) >= 1
+
+
+def test_locks_taken_in_a_get_are_held_until_its_end(careless):
+    """A GET's reads need no transaction, but a row lock or an advisory lock does: held for the
+    rest of the request (in autocommit each would be let go as soon as taken)."""
+    other, client = careless
+    if other.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("row and advisory locks are PostgreSQL's")
+    for _ in range(3):  # and again on the pooled connection the previous request returned
+        assert client.get("/_t/lock").get_data(as_text=True) == "held"
+        assert client.get("/_t/advisory").get_data(as_text=True) == "held"
+
+
+def test_streamed_reads_and_later_writes_after_read_only_requests(careless):
+    """A streamed result (a server-side cursor on PostgreSQL) works in a GET; a POST on a pooled
+    connection that served GETs has its transaction: its failed write is not kept."""
+    from conversion.catalogue.models import Node
+    from conversion.extensions import db
+
+    other, client = careless
+    for _ in range(3):
+        assert "KEEP" in client.get("/_t/stream").get_data(as_text=True).split(",")
+        assert client.get("/_t/read").get_data(as_text=True) == "1"
+        assert client.post("/_t/post-refused").status_code == 409
+    with other.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Node).where(Node.code == "POSTED")) == 0

@@ -148,12 +148,11 @@ _DETAIL_READS: dict[Role, tuple[Read, dict[str, list[tuple[str, str]]]]] = {}
 
 def _detail_read(role: Role) -> tuple[Read, dict[str, list[tuple[str, str]]]]:
     """The statement, and {prefix: [(label, attribute)]} to cut its row into entities."""
-    archived = aliased(Strain, name="archived_strain")
     parts: dict[str, tuple[Any, Any, tuple[str, ...] | None]] = {  # prefix: (model, its alias, keys)
         "r": (ConversionRequest, ConversionRequest, None),
         "s": (Strain, Strain, None),
         "n": (Node, Node, None),
-        "a": (Strain, archived, ("id", "emma_id")),  # as DETAIL_LOAD's load_only
+        "a": (Strain, _archived, ("id", "emma_id")),  # as DETAIL_LOAD's load_only
         "u": (User, User, ("id", "name", "email")),
     }
     columns, labels = [], {}
@@ -161,20 +160,25 @@ def _detail_read(role: Role) -> tuple[Read, dict[str, list[tuple[str, str]]]]:
         names = keys or tuple(prop.key for prop in sa_inspect(model).column_attrs)
         labels[prefix] = [(f"{prefix}__{name}", name) for name in names]
         columns += [getattr(alias, name).label(f"{prefix}__{name}") for name in names]
+    return Read(_one_request(select(*columns), role)), labels
+
+
+def _one_request(stmt: Select, role: Role) -> Select:
+    """`stmt` from the request `request_id` joined to its strain, requester, node and archived
+    strain (_archived), if `role` may see it (bound user_id, node_id: as visible_requests())."""
     stmt = (
-        select(*columns)
-        .select_from(ConversionRequest)
+        stmt.select_from(ConversionRequest)
         .join(Strain, ConversionRequest.strain_id == Strain.id)
         .join(User, ConversionRequest.requester_id == User.id)
         .outerjoin(Node, ConversionRequest.node_id == Node.id)
-        .outerjoin(archived, ConversionRequest.archived_strain_id == archived.id)
+        .outerjoin(_archived, ConversionRequest.archived_strain_id == _archived.id)
         .where(ConversionRequest.id == bindparam("request_id"))
     )
     if role is Role.requester:
-        stmt = stmt.where(ConversionRequest.requester_id == bindparam("user_id"))
-    elif role is Role.staff:
-        stmt = stmt.where(ConversionRequest.node_id == bindparam("node_id"))
-    return Read(stmt), labels
+        return stmt.where(ConversionRequest.requester_id == bindparam("user_id"))
+    if role is Role.staff:
+        return stmt.where(ConversionRequest.node_id == bindparam("node_id"))
+    return stmt
 
 
 def _read_detail(user: User, request_id: int) -> ConversionRequest | None:
@@ -308,20 +312,12 @@ def _detail_statement(role: Role):
     with NULLs for the request's. An invisible request gives history rows alone."""
     stmt = _DETAIL_STATEMENTS.get(role)
     if stmt is None:
-        request_arm = (
-            select(literal_column("0", Integer()).label("part"), *DETAIL_COLUMNS, *_nulls(HISTORY_COLUMNS))
-            .add_columns(sql_cast(null(), Integer()).label("event_id"))
-            .select_from(ConversionRequest)
-            .join(Strain, ConversionRequest.strain_id == Strain.id)
-            .join(User, ConversionRequest.requester_id == User.id)
-            .outerjoin(Node, ConversionRequest.node_id == Node.id)
-            .outerjoin(_archived, ConversionRequest.archived_strain_id == _archived.id)
-            .where(ConversionRequest.id == bindparam("request_id"))
+        request_arm = _one_request(
+            select(literal_column("0", Integer()).label("part"), *DETAIL_COLUMNS, *_nulls(HISTORY_COLUMNS)).add_columns(
+                sql_cast(null(), Integer()).label("event_id")
+            ),
+            role,
         )
-        if role is Role.requester:
-            request_arm = request_arm.where(ConversionRequest.requester_id == bindparam("user_id"))
-        elif role is Role.staff:
-            request_arm = request_arm.where(ConversionRequest.node_id == bindparam("node_id"))
         history_arm = (
             select(literal_column("1", Integer()).label("part"), *_nulls(DETAIL_COLUMNS), *HISTORY_COLUMNS)
             .add_columns(RequestEvent.id.label("event_id"))

@@ -599,7 +599,7 @@ def report(r: dict) -> str:
         "## Reproduce",
         "",
         "```sh",
-        "make bench                      # about 10 minutes on 2 CPUs; writes this file",
+        "make bench                      # about 13 minutes on 2 CPUs; writes this file",
         "BENCH_REQUESTS=5000 BENCH_SQLITE_REQUESTS=2000 BENCH_DURATION=3 make bench   # a quick run",
         "DATABASE_URL=... .venv/bin/python bench/profiling.py api_detail --profile  # where the time goes",
         "```",

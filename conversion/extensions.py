@@ -129,7 +129,8 @@ csrf = CSRFProtect()
 # statement of the next request again: about half of the API detail's time at 5,000 requests
 # (docs/benchmarks.md). A GET that wrote nothing ends its transaction with COMMIT instead, which
 # changes nothing in the database and keeps the statements prepared; anything else (a write, an
-# error, a failed answer) still ends in ROLLBACK.
+# error, a failed answer) still ends in ROLLBACK. (On PostgreSQL a GET's reads run in autocommit,
+# below: this is for one that needed a transaction after all, and for SQLite.)
 def _note_write(conn, cursor, statement: str, parameters, context, executemany) -> None:
     if statement.lstrip()[:6].upper() != "SELECT":
         conn.info["wrote"] = True

@@ -77,20 +77,6 @@ def _show(value) -> Markup | str:
 
 
 _VOIDED = ' class="voided"'
-_BASES: dict[str, tuple[str, str]] = {}
-
-
-def _base_parts(script_root: str) -> tuple[str, str]:
-    """The text before and after the request id in its lab records' URLs ("/requests/", "")."""
-    from flask import url_for
-
-    from ..urls import MAX_ID
-
-    base = url_for("lab.correct", request_id=MAX_ID, kind="k", record_id=0).rsplit("/k/0/correct", 1)[0]
-    head, _, tail = base.partition(str(MAX_ID))
-    if len(_BASES) < 1_000:
-        _BASES[script_root] = (head, tail)
-    return head, tail
 
 
 @lru_cache(maxsize=256)
@@ -106,8 +92,9 @@ class RecordRows:
     lab.views.correct and lab.views.void, which validate them as CorrectForm and VoidForm."""
 
     def __init__(self, req, *, editable: bool, forms: dict, fields: dict[str, list[str]], posted) -> None:
-        from flask import request
         from flask_wtf.csrf import generate_csrf
+
+        from ..urls import MAX_ID, url_around
 
         token = esc(generate_csrf())
         self.fix_csrf_token = Markup(f'<input id="fix-csrf_token" name="fix-csrf_token" type="hidden" value="{token}">')
@@ -119,9 +106,9 @@ class RecordRows:
         self.fields = fields
         self.posted = posted  # the posted form (a correction shown again with its values)
         # "/requests/<id>" once: url_for per record and action cost more than the rest of a row
-        # (and once per script root rather than per page: the text around the id is the same)
-        head, tail = _BASES.get(request.script_root) or _base_parts(request.script_root)
-        self.base = f"{head}{int(req.id)}{tail}"
+        # (and once per script root rather than per page: urls.url_around)
+        head, tail = url_around("lab.correct", "request_id", MAX_ID, kind="k", record_id=0)
+        self.base = f"{head}{int(req.id)}{tail.rsplit('/k/0/correct', 1)[0]}"
 
     def history(self, rec: dict) -> Markup:
         out = []

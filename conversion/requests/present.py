@@ -823,24 +823,20 @@ def facts_html(req) -> Markup:
     )
 
 
-_STRAIN_URLS: dict[str, tuple[str, str]] = {}
 _URL_AS_IS = re.compile(r"[A-Za-z0-9:._~-]+")  # what url_for writes unquoted in a path
 
 
 def strain_url(emma_id: str) -> str:
     """`url_for("catalogue.strain", emma_id=emma_id)`: an EMMA id (EM:05402) is written as it is, so
-    the text around it is built once per script root."""
-    from flask import request, url_for
+    the text around it is built once per script root (urls.url_around)."""
+    from flask import url_for
+
+    from ..urls import url_around
 
     if not _URL_AS_IS.fullmatch(emma_id):
         return url_for("catalogue.strain", emma_id=emma_id)
-    parts = _STRAIN_URLS.get(request.script_root)
-    if parts is None:
-        head, _, tail = url_for("catalogue.strain", emma_id="EM:00000").partition("EM:00000")
-        parts = (head, tail)
-        if len(_STRAIN_URLS) < 1_000:
-            _STRAIN_URLS[request.script_root] = parts
-    return f"{parts[0]}{emma_id}{parts[1]}"
+    head, tail = url_around("catalogue.strain", "emma_id", "EM:00000")
+    return f"{head}{emma_id}{tail}"
 
 
 _REQUEST_URLS: dict[tuple[str, str], tuple[str, str]] = {}

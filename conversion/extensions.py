@@ -97,17 +97,23 @@ def sqlite_write_lock(model, row_id: int) -> None:
         db.session.execute(table.update().where(table.c.id == row_id).values(id=table.c.id))
 
 
+def insert_or(table):
+    """An INSERT into `table` that takes ON CONFLICT clauses: the session's dialect's (PostgreSQL
+    or SQLite)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    return insert(table)
+
+
 def add_to_counts(table, keys: list[str], rows: list[dict]) -> None:
     """Add rows to a table of counters: INSERT ... ON CONFLICT (keys) DO UPDATE adding every other
     column, so concurrent transactions add up. Rows go in key order (two transactions lock them in
     the same order) and 1,000 at a time; a transition's pending ORM changes stay pending."""
     if not rows:
         return
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(table)
+    stmt = insert_or(table)
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c[k] for k in keys],
         set_={c.name: c + stmt.excluded[c.name] for c in table.c if c.name not in keys},

@@ -24,7 +24,7 @@ from ..catalogue.models import Node
 from ..catalogue.operations import get_node
 from ..countries import normalise_vat, parse_country
 from ..errors import Conflict, Forbidden, Invalid, NotFound
-from ..extensions import db, sqlite_write_lock, utcnow
+from ..extensions import db, insert_or, sqlite_write_lock, utcnow
 from ..lab.models import Paperwork
 from ..requests.models import ConversionRequest, RequestEvent
 from ..requests.operations import get_request
@@ -480,13 +480,8 @@ def snapshots(req: ConversionRequest, plist: PriceList | None) -> tuple[dict, di
 def _take_number(node: Node, year: int) -> int:
     """The next number of the node's sequence for `year`: the counter row is locked FOR UPDATE
     until the transaction ends (on SQLite the write lock taken by the insert serialises)."""
-    bind = db.session.get_bind()
-    if bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
     db.session.execute(
-        insert(InvoiceCounter).values(node_id=node.id, year=year, last_number=0).on_conflict_do_nothing()
+        insert_or(InvoiceCounter).values(node_id=node.id, year=year, last_number=0).on_conflict_do_nothing()
     )
     counter = db.session.scalar(
         select(InvoiceCounter)

@@ -14,7 +14,7 @@ from sqlalchemy import DateTime, Integer, Select, bindparam, func, inspect, lite
 
 from workflows.lifecycle import OPEN_STATES
 
-from ..extensions import db, utcnow
+from ..extensions import db, insert_or, utcnow
 from ..reads import Read
 from .durations import PER_STEP, TYPICAL_WEEKS, path, position, typical_days
 from .models import ConversionRequest, LearntDurations, RequestEvent
@@ -209,11 +209,7 @@ def learnt_days(req: ConversionRequest) -> tuple[int, dict[str, float]]:
 
 
 def _upsert(rows: list[dict]) -> None:
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(LearntDurations.__table__)
+    stmt = insert_or(LearntDurations.__table__)
     stmt = stmt.on_conflict_do_update(
         index_elements=["node_id", "recipe"],
         set_={name: stmt.excluded[name] for name in ("step_count", "requests", "days")},
@@ -234,9 +230,7 @@ def learn(keys) -> None:
     table = LearntDurations.__table__
     placeholders = [{"node_id": n, "recipe": r, "step_count": 0, "requests": 0, "days": {}} for n, r in keys]
     if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-
-        db.session.execute(insert(table).on_conflict_do_nothing(), placeholders)
+        db.session.execute(insert_or(table).on_conflict_do_nothing(), placeholders)
         for node_id, recipe in keys:
             db.session.execute(
                 select(table.c.node_id).where(table.c.node_id == node_id, table.c.recipe == recipe).with_for_update()

@@ -32,6 +32,7 @@ from .operations import (
     sql_limit,
     text_search,
     unknown_node,
+    visible_by_params,
     with_strain_and_node,
 )
 from .present import iso, state_label
@@ -248,13 +249,8 @@ def _page_statements(
     found = _PAGE_STATEMENTS.get(key)
     if found is not None:
         return found
-    where: list = []
-    if role is Role.requester:
-        where.append(ConversionRequest.requester_id == bindparam("user_id"))
-    elif nodeless:  # as _visible_to: `node_id == None`
-        where.append(ConversionRequest.node_id.is_(None))
-    elif role is Role.staff:
-        where.append(ConversionRequest.node_id == bindparam("user_node_id"))
+    # as _visible_to for a staff user without a node: `node_id == None`
+    where = [ConversionRequest.node_id.is_(None)] if nodeless else visible_by_params(role, "user_node_id")
     if status:
         where.append(ConversionRequest.status == bindparam("status"))
     if node:

@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy import cast as sql_cast
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from workflows import lifecycle
@@ -78,36 +78,29 @@ def _visible_to(stmt: Select, user: User) -> Select:
     return stmt
 
 
-# What the request page shows of the request, loaded with it (constant statement count;
-# tests/test_query_counts.py). Its history is not: the page reads it as plain rows with its
-# messages (messages.timeline), a third of the cost of history entities with their actors and nodes.
-# The archived strain and the requester with only the columns the page shows: psycopg describes
-# every column of a result (a Python object each), and those two were 24 of its 79.
-DETAIL_LOAD = (
-    joinedload(ConversionRequest.strain),
-    joinedload(ConversionRequest.node),
-    joinedload(ConversionRequest.archived_strain).load_only(Strain.emma_id),
-    joinedload(ConversionRequest.requester).load_only(User.name, User.email),
-)
+def visible_by_params(role: Role, node_param: str = "node_id") -> list:
+    """visible_requests()'s conditions for a role with the user's id and node as bound parameters
+    (`user_id`, `node_param`), for statements built once per process and role."""
+    if role is Role.requester:
+        return [ConversionRequest.requester_id == bindparam("user_id")]
+    if role is Role.staff:
+        return [ConversionRequest.node_id == bindparam(node_param)]
+    return []
 
 
-_READ_STATEMENTS: dict[tuple[Role, bool], Select] = {}
+_READ_STATEMENTS: dict[Role, Select] = {}
 
 
-def _read_statement(role: Role, detail: bool) -> Select:
+def _read_statement(role: Role) -> Select:
     """get_request's SELECT for a role, built once per process with the ids as bound parameters:
-    building a select with its eager-load options cost about as much CPU as running it
-    (docs/benchmarks.md, profile findings). Same visibility as visible_requests()."""
-    stmt = _READ_STATEMENTS.get((role, detail))
+    building a select cost about as much CPU as running it (docs/benchmarks.md, profile findings).
+    Same visibility as visible_requests()."""
+    stmt = _READ_STATEMENTS.get(role)
     if stmt is None:
-        stmt = select(ConversionRequest).where(ConversionRequest.id == bindparam("request_id"))
-        if role is Role.requester:
-            stmt = stmt.where(ConversionRequest.requester_id == bindparam("user_id"))
-        elif role is Role.staff:
-            stmt = stmt.where(ConversionRequest.node_id == bindparam("node_id"))
-        if detail:
-            stmt = stmt.options(*DETAIL_LOAD)
-        _READ_STATEMENTS[(role, detail)] = stmt
+        stmt = select(ConversionRequest).where(
+            ConversionRequest.id == bindparam("request_id"), *visible_by_params(role)
+        )
+        _READ_STATEMENTS[role] = stmt
     return stmt
 
 
@@ -132,17 +125,20 @@ def get_request(user: User, request_id: int, *, for_update: bool = False, detail
         req = _read_detail(user, request_id)
     else:
         req = db.session.scalar(
-            _read_statement(user.role, False), {"request_id": request_id, "user_id": user.id, "node_id": user.node_id}
+            _read_statement(user.role), {"request_id": request_id, "user_id": user.id, "node_id": user.node_id}
         )
     if req is None:
         raise NotFound(f"No request {request_id}, or it is not yours to see.")
     return req
 
 
-# get_request(detail=True): DETAIL_LOAD's columns in one Core statement per role (reads.Read), made
-# into the entities the ORM would have loaded (reads.entity): the ORM's loading of the joined row
-# (result metadata, row processors, identity checks per entity) cost about as much CPU as the rest
-# of the request page's reads together (~1,100 Python calls a page, issue 20).
+# get_request(detail=True): what the request page shows of the request, read with it (constant
+# statement count; tests/test_query_counts.py), in one Core statement per role (reads.Read), made into
+# the entities the ORM would have loaded (reads.entity): the ORM's loading of the joined row (result
+# metadata, row processors, identity checks per entity) cost about as much CPU as the rest of the
+# request page's reads together (~1,100 Python calls a page, issue 20). Its history is not read: the
+# page reads it as plain rows with its messages (messages.timeline). The archived strain and the
+# requester with only the columns the page shows.
 _DETAIL_READS: dict[Role, tuple[Read, dict[str, list[tuple[str, str]]]]] = {}
 
 
@@ -152,7 +148,7 @@ def _detail_read(role: Role) -> tuple[Read, dict[str, list[tuple[str, str]]]]:
         "r": (ConversionRequest, ConversionRequest, None),
         "s": (Strain, Strain, None),
         "n": (Node, Node, None),
-        "a": (Strain, _archived, ("id", "emma_id")),  # as DETAIL_LOAD's load_only
+        "a": (Strain, _archived, ("id", "emma_id")),  # the columns the page shows (others load on use)
         "u": (User, User, ("id", "name", "email")),
     }
     columns, labels = [], {}
@@ -166,19 +162,14 @@ def _detail_read(role: Role) -> tuple[Read, dict[str, list[tuple[str, str]]]]:
 def _one_request(stmt: Select, role: Role) -> Select:
     """`stmt` from the request `request_id` joined to its strain, requester, node and archived
     strain (_archived), if `role` may see it (bound user_id, node_id: as visible_requests())."""
-    stmt = (
+    return (
         stmt.select_from(ConversionRequest)
         .join(Strain, ConversionRequest.strain_id == Strain.id)
         .join(User, ConversionRequest.requester_id == User.id)
         .outerjoin(Node, ConversionRequest.node_id == Node.id)
         .outerjoin(_archived, ConversionRequest.archived_strain_id == _archived.id)
-        .where(ConversionRequest.id == bindparam("request_id"))
+        .where(ConversionRequest.id == bindparam("request_id"), *visible_by_params(role))
     )
-    if role is Role.requester:
-        return stmt.where(ConversionRequest.requester_id == bindparam("user_id"))
-    if role is Role.staff:
-        return stmt.where(ConversionRequest.node_id == bindparam("node_id"))
-    return stmt
 
 
 def _read_detail(user: User, request_id: int) -> ConversionRequest | None:
@@ -635,11 +626,7 @@ def _list_statement(role: Role, status: bool, node: bool, cursor: bool, search: 
     stmt = _LIST_STATEMENTS.get(key)
     if stmt is not None:
         return stmt
-    ids = select(ConversionRequest.id)
-    if role is Role.requester:
-        ids = ids.where(ConversionRequest.requester_id == bindparam("user_id"))
-    elif role is Role.staff:
-        ids = ids.where(ConversionRequest.node_id == bindparam("user_node_id"))
+    ids = select(ConversionRequest.id).where(*visible_by_params(role, "user_node_id"))
     if status:
         ids = ids.where(ConversionRequest.status == bindparam("status"))
     if node:  # an unknown code matches nothing (list_request_summaries then says so)

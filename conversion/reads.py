@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import namedtuple
 from typing import Any
 
+from sqlalchemy import Integer, cast, literal_column, null
 from sqlalchemy.orm import class_mapper, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
@@ -130,3 +131,14 @@ def entity(model, values: dict):
     make_transient_to_detached(obj)  # loaded, unchanged, with its identity
     db.session.add(obj)
     return obj
+
+
+def slot_columns(tag_label: str, tag: int, slots: dict[str, Any], given: dict) -> list:
+    """The columns of one arm of a UNION ALL over shared typed slots (one statement for rows of
+    several tables): `tag`, which arm a row comes from, labelled `tag_label`, then for each slot of
+    `slots` ({name: type}) its expression in `given`, or a NULL of its type."""
+    columns = [literal_column(str(tag), Integer()).label(tag_label)]
+    for name, kind in slots.items():
+        expr = given.get(name)
+        columns.append((cast(null(), kind) if expr is None else expr).label(name))
+    return columns

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from flask import current_app
-from sqlalchemy import Date, Integer, String, bindparam, cast, func, literal_column, null, select, union_all
+from sqlalchemy import Date, Integer, String, bindparam, func, literal_column, select, union_all
 from sqlalchemy.orm import joinedload
 
 from ..accounts.models import Role, User
@@ -27,7 +27,7 @@ from ..invoices.models import Invoice, Money, Quote
 from ..invoices.quotes import PanelQuote
 from ..lab.models import Cryopreservation, QcResult
 from ..lab.operations import OPEN_FOR_PAPERWORK, records_in_force
-from ..reads import Read
+from ..reads import Read, slot_columns
 from ..requests.models import ConversionRequest, RequestEvent
 from ..requests.operations import get_request
 from .models import KIND_LABELS, DocumentKind, RequestDocument
@@ -222,11 +222,11 @@ _PANEL_SLOTS: dict[str, Any] = {
 
 
 def _panel_arm(part: int, model, columns: dict):
-    out = [literal_column(str(part), Integer()).label("part")]
-    for slot, kind in _PANEL_SLOTS.items():
-        expr = columns.get(slot)
-        out.append((cast(null(), kind) if expr is None else expr).label(slot))
-    return select(*out).select_from(model).where(model.request_id == bindparam("request_id"))
+    return (
+        select(*slot_columns("part", part, _PANEL_SLOTS, columns))
+        .select_from(model)
+        .where(model.request_id == bindparam("request_id"))
+    )
 
 
 def _panel_statement(role: Role) -> Read:

@@ -23,10 +23,8 @@ from sqlalchemy import (
     String,
     Text,
     bindparam,
-    cast,
     func,
     literal_column,
-    null,
     select,
     union_all,
 )
@@ -42,7 +40,7 @@ from ..catalogue.models import DeleterStrain, deleter_label
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import UTCDateTime, by_key, db, iso_utc, utcnow, utctoday
 from ..inputs import parse_date
-from ..reads import Read
+from ..reads import Read, slot_columns
 from ..requests.models import ConversionRequest
 from ..requests.operations import get_request
 from .models import (
@@ -1088,11 +1086,7 @@ class _Arm:
             slot = f"{prefix}{used[prefix]}"
             assert slot in _SLOT_TYPES, (kind, slot)
             exprs[slot], slots[attr] = expr, slot
-        columns = [literal_column(str(number), Integer()).label("kind")]
-        for slot in _SLOTS:
-            expr = exprs.get(slot)
-            columns.append((cast(null(), _SLOT_TYPES[slot]) if expr is None else expr).label(slot))
-        stmt = select(*columns).select_from(model)
+        stmt = select(*slot_columns("kind", number, _SLOT_TYPES, exprs)).select_from(model)
         for target, on in joins:
             stmt = stmt.outerjoin(target, on)
         self.stmt = stmt.where(model.request_id == bindparam("rid"))

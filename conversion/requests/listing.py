@@ -28,6 +28,7 @@ from .operations import (
     inline_ids,
     list_read,
     request_filter,
+    run_ids,
     run_list,
     sql_limit,
     text_search,
@@ -226,7 +227,7 @@ def _rows_of(ids: list) -> list[Row]:
     """The `Row`s of these request ids, in their order."""
     if not ids:
         return []
-    found = run_list(_ROWS[db.session.get_bind().dialect.name == "postgresql"], {"ids": ids})
+    found = run_ids(_ROWS, ids)
     by_id = {row[0]: Row(row) for row in found}
     return [by_id[i] for i in ids if i in by_id]
 

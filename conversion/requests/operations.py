@@ -653,13 +653,18 @@ _SUMMARIES = with_strain_and_node(select(*SUMMARY_COLUMNS).select_from(Conversio
 
 
 def ids_in(stmt: Select) -> tuple[Select, Read]:
-    """`stmt` for the requests of the list `ids`, for run_list: (elsewhere, PostgreSQL).
+    """`stmt` for the requests of the list `ids`, for run_ids: (elsewhere, PostgreSQL).
     PostgreSQL takes the list as one array parameter (`id = ANY(...)`): the same SQL text for any
     number of ids (an expanding IN is written out again for each call), run as a reads.Read."""
     return (
         stmt.where(ConversionRequest.id.in_(bindparam("ids", expanding=True))),
         Read(stmt.where(ConversionRequest.id == any_(bindparam("ids", type_=ARRAY(Integer))))),
     )
+
+
+def run_ids(pair: tuple[Select, Read], ids: list) -> list:
+    """The rows of an ids_in() statement for the request ids `ids`, in the session's dialect's form."""
+    return run_list(pair[db.session.get_bind().dialect.name == "postgresql"], {"ids": ids})
 
 
 _SUMMARIES_OF = ids_in(_SUMMARIES)
@@ -693,8 +698,7 @@ def list_request_summaries(
     stmt = _list_statement(user.role, bool(status), bool(node), bool(cursor), search, limit + 1)
     rows = run_list(stmt, params)  # on the session's connection: no ORM step
     if search is not None and rows:  # the ids, then their rows
-        of = _SUMMARIES_OF[db.session.get_bind().dialect.name == "postgresql"]
-        rows = run_list(of, {"ids": [r[0] for r in rows]})
+        rows = run_ids(_SUMMARIES_OF, [r[0] for r in rows])
     if node and not rows and get_node(node) is None:
         raise unknown_node(node)
     more = len(rows) > limit

@@ -12,7 +12,7 @@ from sqlalchemy.exc import StatementError
 from bench.sqlcount import count_statements
 from conversion.accounts.models import User
 from conversion.extensions import db
-from conversion.reads import Read
+from conversion.reads import Batch, Read
 from conversion.requests.models import ConversionRequest, RequestEvent
 
 
@@ -83,3 +83,37 @@ def test_expanding_in_lists_are_refused(app):
     read = Read(select(User.id).where(User.id.in_(bindparam("ids", expanding=True))))
     with pytest.raises(ValueError, match="expanding IN"):
         read.all({"ids": [1, 2]})
+
+
+def test_a_batch_answers_what_each_of_its_reads_answers_in_one_statement(seeded, client):
+    api = Api(client)
+    body = {"strain": "EM:05402", "target": "c", "deliverable": "frozen_sperm", "billing": BILLING_DE}
+    rid = api.ok("requester", "/requests", body)["id"]
+    walk(api, rid, "breeding")
+    history = (
+        select(RequestEvent.id, RequestEvent.at, RequestEvent.trigger, RequestEvent.data)
+        .where(RequestEvent.request_id == bindparam("rid"))
+        .order_by(RequestEvent.id.desc())
+    )
+    users = select(User.email, User.role, User.active).where(User.id <= bindparam("most")).order_by(User.email)
+    request = select(ConversionRequest.reference, ConversionRequest.plan, ConversionRequest.created_at).where(
+        ConversionRequest.id == bindparam("rid")
+    )
+    params = {"rid": rid, "most": 4}
+    parts = [history, users, request]
+    batch = Batch(*parts)
+    for _ in range(2):  # the first call learns the column types, the second uses them
+        with count_statements(db.engine) as seen:
+            got = batch.all(params)
+        assert len(seen) == 1
+        assert got == [Read(part).all(params) for part in parts]
+    events, people, (req,) = got
+    assert len(events) >= 4 and events[0].id > events[-1].id  # each part in its own order
+    assert [p.email for p in people] == sorted(p.email for p in people) and len(people) == 4
+    assert req.created_at.utcoffset().total_seconds() == 0 and req.plan["steps"]
+    assert batch.all({"rid": 10**9, "most": 0}) == [[], [], []]
+
+
+def test_a_batch_part_must_be_ordered_by_its_own_columns(app):
+    with pytest.raises(ValueError, match="not by one of its columns"):
+        Batch(select(User.email).order_by(User.id))

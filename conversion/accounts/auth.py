@@ -90,6 +90,32 @@ _TOKEN_USER = Read(
 )
 
 
+# The user of a valid API token (unrevoked, unexpired, active: as user_for_token), as a SELECT that
+# another statement can read with its own (the API detail reads the caller, the request it may see
+# and its records in one statement: requests.operations.read_detail_for_token).
+TOKEN_CALLER = (
+    select(User.id, User.email, User.role, User.node_id, User.active)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(
+        ApiToken.token_hash == bindparam("token_hash"),
+        ApiToken.revoked_at.is_(None),
+        ApiToken.expires_at > bindparam("now"),
+        User.active,
+    )
+)
+
+
+def token_caller_params(token: str) -> dict:
+    """TOKEN_CALLER's parameters for `token`."""
+    return {"token_hash": hash_token(token), "now": utcnow()}
+
+
+def caller_from_row(row) -> User:
+    """The API caller read by TOKEN_CALLER (within another statement), as api_user() gives it."""
+    g.api_user = user = _session_user(row)
+    return user
+
+
 def user_for_token(token: str) -> User | None:
     """The active user of an unrevoked, unexpired token; None otherwise."""
     row = _TOKEN_USER.first({"token_hash": hash_token(token)})

@@ -57,11 +57,15 @@ def error_responses(blp, *codes: int):
     return deco
 
 
+def not_signed_in() -> ApiError:
+    return ApiError(401, "Not signed in: send 'Authorization: Bearer <token>' (POST /api/v1/tokens).")
+
+
 def require_user(*roles: str):
     """The calling user (401 when not signed in, 403 when the role may not)."""
     user = api_user()
     if user is None:
-        raise ApiError(401, "Not signed in: send 'Authorization: Bearer <token>' (POST /api/v1/tokens).")
+        raise not_signed_in()
     if roles and user.role.value not in roles:
         raise ApiError(403, f"Your role ({user.role.value}) may not do this.")
     return user

@@ -7,11 +7,12 @@ from flask import current_app, request
 from flask_smorest import Blueprint
 from werkzeug.datastructures import MultiDict
 
+from ..accounts.auth import bearer_token
 from ..errors import NotFound
 from ..requests import operations as ops
 from ..requests.serialize import request_detail, row_detail, summaries_from_rows
 from ..urls import query_value
-from . import error_responses, require_user
+from . import error_responses, not_signed_in, require_user
 
 blp = Blueprint("api_requests", __name__, description="Conversion requests and their lifecycle")
 
@@ -232,8 +233,15 @@ def list_requests(args):
 @_errors(401, 404)
 def show(request_id):
     """One request with its plan, step, available triggers, history and lab records."""
-    user = require_user()
-    return _json(row_detail(ops.read_request_detail(user, request_id), user))
+    token = bearer_token()
+    if token is None:  # a signed-in browser
+        user = require_user()
+        return _json(row_detail(ops.read_request_detail(user, request_id), user))
+    found = ops.read_detail_for_token(token, request_id)  # the caller, the request and its records at once
+    if found is None:
+        raise not_signed_in()
+    user, row = found
+    return _json(row_detail(row, user))
 
 
 @blp.route("/requests/<int:request_id>/events", methods=["POST"])

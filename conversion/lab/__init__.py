@@ -11,5 +11,5 @@ def init_app(app):
 
     hooks.register_lab_facts(app, operations.GuardFacts)
     stock_asked.connect(operations.stock_in_force)  # the archive loop: material and count of the stock
-    hooks.add_detail_extra(app, "records", operations.lab_records)
+    hooks.add_detail_extra(app, "records", operations.lab_records, read=operations.ALL_RECORDS)
     views.init_app(app)

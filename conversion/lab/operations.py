@@ -1005,16 +1005,17 @@ def kinds_recorded(req) -> tuple[str, ...]:
     return tuple(kind for kind in READ_KINDS if not _RECORDED_IN[kind].isdisjoint(reached))
 
 
-def lab_records(req: ConversionRequest, user: User | None = None) -> dict:
+def lab_records(req: ConversionRequest, user: User | None = None, rows: list | None = None) -> dict:
     """Every record of the request, voided ones included (marked), with their corrections, and
     the stock. A requester sees the shipments only (courier, tracking: never storage positions).
-    Only the kinds the request's states can have are read (kinds_recorded): the others are empty."""
+    Only the kinds the request's states can have are read (kinds_recorded): the others are empty.
+    `rows`: ALL_RECORDS' rows of the request, already read (the API detail)."""
     kinds = kinds_recorded(req)
     requester = user is not None and user.role is Role.requester
     if requester:
-        shipments = read_records(req.id, ("shipments",))["shipments"] if "shipments" in kinds else []
+        shipments = read_records(req.id, ("shipments",), rows)["shipments"] if "shipments" in kinds else []
         return {"shipments": [{k: s[k] for k in PUBLIC_SHIPMENT} for s in shipments if not s["voided"]]}
-    records = read_records(req.id, ("paperwork", *kinds))
+    records = read_records(req.id, ("paperwork", *kinds), rows)
     for kind in READ_KINDS:
         records.setdefault(kind, [])
     records["stock"] = stock(req, records)
@@ -1089,7 +1090,7 @@ class _Arm:
         stmt = select(*slot_columns("kind", number, _SLOT_TYPES, exprs)).select_from(model)
         for target, on in joins:
             stmt = stmt.outerjoin(target, on)
-        self.stmt = stmt.where(model.request_id == bindparam("rid"))
+        self.stmt = stmt.where(model.request_id == bindparam("request_id"))
         self.index = {attr: _SLOTS.index(slot) + 1 for attr, slot in slots.items()}  # +1: "kind" first
 
     def view(self, row) -> SimpleNamespace:
@@ -1184,19 +1185,32 @@ _CORRECTIONS = Read(
     select(LabCorrection.kind, LabCorrection.record_id, LabCorrection.at, LabCorrection.reason, LabCorrection.changes)
     .add_columns(User.email.label("by"))
     .join(User, User.id == LabCorrection.by_id)
-    .where(LabCorrection.request_id == bindparam("rid"))
+    .where(LabCorrection.request_id == bindparam("request_id"))
     .order_by(LabCorrection.id)
 )
 _UNIONS: dict[tuple[str, ...], Read] = {}
 
 
+def _arm_names(kinds: tuple[str, ...]) -> list[str]:
+    return [name for kind in kinds for name in (kind, *_PARTS.get(kind, ()))]
+
+
+def _records_union(kinds: tuple[str, ...]):
+    arms = [_ARMS[name].stmt for name in _arm_names(kinds)]
+    union = union_all(*arms) if len(arms) > 1 else arms[0]
+    return union.order_by(literal_column("kind"), literal_column("id"))
+
+
 def _records_statement(kinds: tuple[str, ...]) -> Read:
     stmt = _UNIONS.get(kinds)
     if stmt is None:
-        arms = [_ARMS[name].stmt for kind in kinds for name in (kind, *_PARTS.get(kind, ()))]
-        union = union_all(*arms) if len(arms) > 1 else arms[0]
-        stmt = _UNIONS[kinds] = Read(union.order_by(literal_column("kind"), literal_column("id")))
+        stmt = _UNIONS[kinds] = Read(_records_union(kinds))
     return stmt
+
+
+# Every record of a request (parameter `request_id`), for the API detail's one statement
+# (requests.hooks.add_detail_extra): lab_records keeps the kinds it would have read.
+ALL_RECORDS = _records_union(("paperwork", *READ_KINDS))
 
 
 _PAPERWORK_READ = "lab.paperwork_read"  # session.info: {request id: paperwork row or None} read_records read
@@ -1210,12 +1224,17 @@ def _forget_paperwork_read(session, *args) -> None:
     session.info.pop(_PAPERWORK_READ, None)
 
 
-def read_records(request_id: int, kinds: tuple[str, ...]) -> dict:
+def read_records(request_id: int, kinds: tuple[str, ...], rows: list | None = None) -> dict:
     """{kind: [record JSON]} of one request for the kinds asked (paperwork: its JSON or None), in
-    one statement (_records_statement). The corrections are read only when a record was corrected
-    or voided: both raise its version."""
+    one statement (_records_statement), or from `rows` of ALL_RECORDS already read. The corrections
+    are read only when a record was corrected or voided: both raise its version."""
+    if rows is None:
+        rows = _records_statement(kinds).all({"request_id": request_id})
+    else:
+        wanted = {_ARMS[name].number for name in _arm_names(kinds)}
+        rows = [row for row in rows if row[0] in wanted]
     found: dict[str, list[SimpleNamespace]] = defaultdict(list)
-    for row in _records_statement(kinds).all({"rid": request_id}):
+    for row in rows:
         arm = _BY_NUMBER[row[0]]
         found[arm.kind].append(arm.view(row))
     out: dict[str, Any] = {}
@@ -1226,7 +1245,7 @@ def read_records(request_id: int, kinds: tuple[str, ...]) -> dict:
         db.session.info.setdefault(_PAPERWORK_READ, {})[request_id] = paper[0] if paper else None
     corrections: dict[tuple[str, int], list[dict]] = defaultdict(list)
     if any((r.version or 1) > 1 for rows in found.values() for r in rows):
-        for c in _CORRECTIONS.all({"rid": request_id}):
+        for c in _CORRECTIONS.all({"request_id": request_id}):
             corrections[(c.kind, c.record_id)].append(
                 {"at": iso_utc(c.at), "by": c.by, "reason": c.reason, "changes": c.changes}
             )

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from flask import Flask, current_app
+from sqlalchemy import Select
 
 if TYPE_CHECKING:
     from .models import ConversionRequest
@@ -30,16 +31,22 @@ class LabFacts(Protocol):
 
 def _store(app: Flask | None = None) -> dict:
     app = app or current_app
-    return app.extensions.setdefault("conversion.requests.hooks", {"facts": None, "detail": {}, "sections": []})
+    return app.extensions.setdefault(
+        "conversion.requests.hooks", {"facts": None, "detail": {}, "detail_reads": {}, "sections": []}
+    )
 
 
 def register_lab_facts(app: Flask, facts: LabFacts) -> None:
     _store(app)["facts"] = facts
 
 
-def add_detail_extra(app: Flask, key: str, extra: Callable[..., Any]) -> None:
-    """`extra(request, user)` -> a JSON value added to the request detail under `key`."""
+def add_detail_extra(app: Flask, key: str, extra: Callable[..., Any], read: Select | None = None) -> None:
+    """`extra(request, user)` -> a JSON value added to the request detail under `key`. With `read`, a
+    SELECT of the rows `extra` shapes (parameter `request_id`): the API detail reads them in its one
+    statement and calls `extra(request, user, rows)`."""
     _store(app)["detail"][key] = extra
+    if read is not None:
+        _store(app)["detail_reads"][key] = read
 
 
 def add_page_section(app: Flask, section: Callable[..., dict | None]) -> None:
@@ -58,6 +65,11 @@ def lab_facts() -> LabFacts:
 
 def detail_extras() -> dict[str, Callable[..., Any]]:
     return _store()["detail"]
+
+
+def detail_reads() -> dict[str, Select]:
+    """{key: SELECT} of the detail extras that read their rows with the detail (add_detail_extra)."""
+    return _store()["detail_reads"]
 
 
 def page_sections() -> list[Callable[..., dict | None]]:

@@ -6,6 +6,7 @@ commits once. Pages and the API both call these."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -15,6 +16,7 @@ from sqlalchemy import (
     DateTime,
     Integer,
     Select,
+    and_,
     any_,
     bindparam,
     column,
@@ -37,6 +39,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from workflows import lifecycle
 from workflows.errors import LifecycleError
 
+from ..accounts.auth import TOKEN_CALLER, caller_from_row, token_caller_params, user_for_token
 from ..accounts.models import Role, User
 from ..catalogue.models import Node, Strain
 from ..catalogue.operations import create_derived_strain, escape_like, find_archived, get_node, get_strain
@@ -44,9 +47,10 @@ from ..countries import normalise_vat, parse_country
 from ..errors import ApiError, Conflict, Forbidden, Invalid, NotFound, from_lifecycle
 from ..extensions import by_key, db, in_sql_text, sqlite_write_lock, utcnow
 from ..inputs import MAX_INT
-from ..reads import Read, entity
+from ..reads import Batch, Read, entity
 from . import tallies
 from .estimates import learn
+from .hooks import detail_reads
 from .models import (
     SEARCH_TABLE,
     ConversionRequest,
@@ -158,19 +162,33 @@ def _detail_read(role: Role) -> tuple[Read, dict[str, list[tuple[str, str]]]]:
         names = keys or tuple(prop.key for prop in sa_inspect(model).column_attrs)
         labels[prefix] = [(f"{prefix}__{name}", name) for name in names]
         columns += [getattr(alias, name).label(f"{prefix}__{name}") for name in names]
-    return Read(_one_request(select(*columns), role)), labels
+    return Read(_one_request(select(*columns)).where(*visible_by_params(role))), labels
 
 
-def _one_request(stmt: Select, role: Role) -> Select:
+def _one_request(stmt: Select) -> Select:
     """`stmt` from the request `request_id` joined to its strain, requester, node and archived
-    strain (_archived), if `role` may see it (bound user_id, node_id: as visible_requests())."""
+    strain (_archived). Its caller adds who may see it (visible_by_params, or _visible_to_caller)."""
     return (
         stmt.select_from(ConversionRequest)
         .join(Strain, ConversionRequest.strain_id == Strain.id)
         .join(User, ConversionRequest.requester_id == User.id)
         .outerjoin(Node, ConversionRequest.node_id == Node.id)
         .outerjoin(_archived, ConversionRequest.archived_strain_id == _archived.id)
-        .where(ConversionRequest.id == bindparam("request_id"), *visible_by_params(role))
+        .where(ConversionRequest.id == bindparam("request_id"))
+    )
+
+
+def _visible_to_caller(stmt: Select) -> Select:
+    """`stmt` (_one_request) joined to the API caller of auth.TOKEN_CALLER (no row without one), if the
+    caller may see the request: visible_by_params' conditions for each role, in SQL."""
+    caller = TOKEN_CALLER.subquery("caller")
+    return stmt.join(
+        caller,
+        or_(
+            and_(caller.c.role != Role.requester, caller.c.role != Role.staff),
+            and_(caller.c.role == Role.staff, ConversionRequest.node_id == caller.c.node_id),
+            and_(caller.c.role == Role.requester, ConversionRequest.requester_id == caller.c.id),
+        ),
     )
 
 
@@ -268,9 +286,10 @@ class RequestRow:
     deliverable: Deliverable
     product_class: str
 
-    def __init__(self, values: dict, history: list[dict]) -> None:
+    def __init__(self, values: dict, history: list[dict], extra_rows: dict[str, list] | None = None) -> None:
         self.__dict__.update(values)
         self.history = history
+        self.extra_rows = extra_rows or {}  # {detail extra: its rows} read with the request (hooks.detail_reads)
 
     @classmethod
     def of(cls, req: ConversionRequest) -> RequestRow:
@@ -299,45 +318,93 @@ def _nulls(columns) -> list:
     return [sql_cast(null(), c.type).label(c.key) for c in columns]
 
 
-def _detail_statement(role: Role):
+def _detail_union(visible: Callable[[Select], Select]):
     """The request (the first row, part 0) and its history (part 1, in order) in one statement: the
     UNION ALL of the request's row with NULLs for the history's columns, and of each history row
-    with NULLs for the request's. An invisible request gives history rows alone."""
-    stmt = _DETAIL_STATEMENTS.get(role)
-    if stmt is None:
-        request_arm = _one_request(
+    with NULLs for the request's. `visible` adds who may see the request to its arm: an invisible
+    request gives history rows alone."""
+    request_arm = visible(
+        _one_request(
             select(literal_column("0", Integer()).label("part"), *DETAIL_COLUMNS, *_nulls(HISTORY_COLUMNS)).add_columns(
                 sql_cast(null(), Integer()).label("event_id")
-            ),
-            role,
+            )
         )
-        history_arm = (
-            select(literal_column("1", Integer()).label("part"), *_nulls(DETAIL_COLUMNS), *HISTORY_COLUMNS)
-            .add_columns(RequestEvent.id.label("event_id"))
-            .where(RequestEvent.request_id == bindparam("request_id"))
-        )
-        stmt = Read(union_all(request_arm, history_arm).order_by(literal_column("part"), literal_column("event_id")))
-        _DETAIL_STATEMENTS[role] = stmt
+    )
+    history_arm = (
+        select(literal_column("1", Integer()).label("part"), *_nulls(DETAIL_COLUMNS), *HISTORY_COLUMNS)
+        .add_columns(RequestEvent.id.label("event_id"))
+        .where(RequestEvent.request_id == bindparam("request_id"))
+    )
+    return union_all(request_arm, history_arm).order_by(literal_column("part"), literal_column("event_id"))
+
+
+def _detail_statement(role: Role) -> Read:
+    stmt = _DETAIL_STATEMENTS.get(role)
+    if stmt is None:
+        stmt = _DETAIL_STATEMENTS[role] = Read(_detail_union(lambda arm: arm.where(*visible_by_params(role))))
     return stmt
 
 
 _REQUEST_KEYS = tuple(c.key for c in DETAIL_COLUMNS)
 
 
-def read_request_detail(user: User, request_id: int) -> RequestRow:
-    """The request as a RequestRow if `user` may see it (404 otherwise, as get_request): one Core
-    statement, the request with its strain, node, requester and archived strain, and its history."""
+def _checked_id(request_id) -> int:
+    """`request_id` as an int a request can have (NotFound otherwise: never a database overflow)."""
     try:
         request_id = int(request_id)
     except (TypeError, ValueError):
         raise NotFound(f"No request {request_id!r}, or it is not yours to see.") from None
     if not 1 <= request_id <= MAX_INT:
         raise NotFound(f"No request {request_id}, or it is not yours to see.")
-    rows = _detail_statement(user.role).all({"request_id": request_id, "user_id": user.id, "node_id": user.node_id})
+    return request_id
+
+
+def _request_row(request_id: int, rows: list, extra_rows: dict[str, list] | None = None) -> RequestRow:
+    """The RequestRow of _detail_union's rows (NotFound without the request's)."""
     if not rows or rows[0].part != 0:
         raise NotFound(f"No request {request_id}, or it is not yours to see.")
     first = rows[0]._asdict()
-    return RequestRow({key: first[key] for key in _REQUEST_KEYS}, [event_json(e, e.email) for e in rows[1:]])
+    return RequestRow(
+        {key: first[key] for key in _REQUEST_KEYS}, [event_json(e, e.email) for e in rows[1:]], extra_rows
+    )
+
+
+def read_request_detail(user: User, request_id: int) -> RequestRow:
+    """The request as a RequestRow if `user` may see it (404 otherwise, as get_request): one Core
+    statement, the request with its strain, node, requester and archived strain, and its history."""
+    request_id = _checked_id(request_id)
+    rows = _detail_statement(user.role).all({"request_id": request_id, "user_id": user.id, "node_id": user.node_id})
+    return _request_row(request_id, rows)
+
+
+_TOKEN_DETAILS: dict[tuple, tuple[Batch, tuple[str, ...]]] = {}
+
+
+def read_detail_for_token(token: str, request_id: int) -> tuple[User, RequestRow] | None:
+    """The API caller of `token` and the request, with its history and the rows of the detail's
+    extras (hooks.detail_reads), in one statement (reads.Batch): one round trip where the caller,
+    the request and its lab records took three. None when the token is not valid (401); NotFound
+    when the caller may not see the request (as read_request_detail)."""
+    extras = detail_reads()
+    key = tuple((name, id(stmt)) for name, stmt in extras.items())
+    found = _TOKEN_DETAILS.get(key)
+    if found is None:
+        batch = Batch(TOKEN_CALLER, _detail_union(_visible_to_caller), *extras.values())
+        found = _TOKEN_DETAILS[key] = (batch, tuple(extras))
+    batch, names = found
+    params = token_caller_params(token)
+    try:
+        params["request_id"] = _checked_id(request_id)
+    except NotFound:
+        user = user_for_token(token)
+        if user is None:
+            return None
+        raise
+    callers, rows, *extra_rows = batch.all(params)
+    if not callers:
+        return None
+    user = caller_from_row(callers[0])
+    return user, _request_row(params["request_id"], rows, dict(zip(names, extra_rows, strict=True)))
 
 
 def get_request_by_reference(user: User, reference: str) -> ConversionRequest:

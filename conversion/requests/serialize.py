@@ -131,5 +131,6 @@ def row_detail(r: RequestRow, user: User) -> dict:
     if user.role is not Role.requester:  # flagged to EMMA (the requester never saw it as hidden)
         out["strain_retracted"] = r.strain_access is Access.retracted and r.status not in lifecycle.FINAL_STATES
     for key, extra in detail_extras().items():
-        out[key] = extra(r, user)
+        rows = r.extra_rows.get(key)  # read with the request (read_detail_for_token)
+        out[key] = extra(r, user) if rows is None else extra(r, user, rows)
     return out

@@ -185,13 +185,17 @@ _READ_ONLY = frozenset(("GET", "HEAD"))
 
 
 def _reads_in_autocommit(dbapi_connection, connection_record, connection_proxy) -> None:
+    """Every checkout sets the mode its user needs: autocommit for a GET or HEAD, transactions for
+    anything else (another method, a command, a test outside any request). A pooled connection keeps
+    its mode in between, so GETs in a row switch nothing (each switch costs psycopg a call)."""
     from flask import has_request_context, request
 
-    if getattr(dbapi_connection, "pgconn", None) is None or not has_request_context():
+    if getattr(dbapi_connection, "pgconn", None) is None:
         return
-    if request.method in _READ_ONLY:
-        dbapi_connection.autocommit = True
-        connection_record.info["read_autocommit"] = True
+    reads = has_request_context() and request.method in _READ_ONLY
+    connection_record.info["read_autocommit"] = reads
+    if dbapi_connection.autocommit != reads:
+        dbapi_connection.autocommit = reads
 
 
 def _needs_transaction(statement: str, context) -> bool:
@@ -210,12 +214,6 @@ def _transaction_when_needed(conn, cursor, statement: str, parameters, context, 
         conn.connection.dbapi_connection.autocommit = False
 
 
-def _back_to_transactions(dbapi_connection, connection_record) -> None:
-    switched = connection_record.info.pop("read_autocommit", None) is not None
-    if switched and dbapi_connection is not None and not dbapi_connection.closed:
-        dbapi_connection.autocommit = False
-
-
 def read_only_requests_in_autocommit() -> None:
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
@@ -223,7 +221,6 @@ def read_only_requests_in_autocommit() -> None:
 
     if not event.contains(Pool, "checkout", _reads_in_autocommit):
         event.listen(Pool, "checkout", _reads_in_autocommit)
-        event.listen(Pool, "checkin", _back_to_transactions)
         event.listen(Engine, "before_cursor_execute", _transaction_when_needed)
 
 

@@ -1,6 +1,5 @@
-"""The API detail called with a bearer token is one statement: the token's caller, the request the
-caller may see with its history, and its lab records (requests.operations.read_detail_for_token,
-reads.Batch). It must answer exactly what the same user's signed-in browser gets from the other
+"""The API detail called with a bearer token is one statement on PostgreSQL: the token's caller, the
+request the caller may see with its history, and its lab records (read_detail_for_token, reads.Batch). It must answer exactly what the same user's signed-in browser gets from the other
 path (the caller read first, the request by role), and refuse what that path refuses."""
 
 from __future__ import annotations
@@ -57,12 +56,15 @@ def test_a_token_sees_what_the_same_users_browser_sees(seeded, world):
 
 
 def test_the_detail_is_one_statement_and_a_correction_adds_one(seeded, world):
+    """On PostgreSQL; SQLite (in-process, no round trips) reads the caller, the request with its
+    history, and its records one by one."""
     api, (done, breeding, submitted) = world
     headers = api.headers("coordinator")
+    one = 1 if db.engine.dialect.name == "postgresql" else 3
     for rid in (done, breeding, submitted):
         with count_statements(db.engine) as counted:
             assert api.client.get(f"/api/v1/requests/{rid}", headers=headers).status_code == 200
-        assert len(counted) == 1, counted
+        assert len(counted) == one, counted
     animal = api.get("staff_ics", f"/requests/{breeding}").get_json()["records"]["animals"][0]
     res = api.client.patch(
         f"/api/v1/requests/{breeding}/animals/{animal['id']}",
@@ -72,7 +74,7 @@ def test_the_detail_is_one_statement_and_a_correction_adds_one(seeded, world):
     assert res.status_code == 200, res.get_json()
     with count_statements(db.engine) as counted:  # the corrections, read when a record has any
         shown = api.client.get(f"/api/v1/requests/{breeding}", headers=headers).get_json()
-    assert len(counted) == 2
+    assert len(counted) == one + 1
     (renamed,) = [a for a in shown["records"]["animals"] if a["id"] == animal["id"]]
     assert renamed["label"] == "F0-renamed" and renamed["corrections"][0]["reason"] == "Ear tag re-read"
 

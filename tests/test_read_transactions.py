@@ -161,3 +161,11 @@ def test_streamed_reads_and_later_writes_after_read_only_requests(careless):
         assert client.post("/_t/post-refused").status_code == 409
     with other.app_context():
         assert db.session.scalar(select(func.count()).select_from(Node).where(Node.code == "POSTED")) == 0
+    # work outside any request (a command) on a connection that served GETs has its transaction too
+    for _ in range(3):
+        assert client.get("/_t/read").get_data(as_text=True) == "1"
+    with other.app_context():
+        db.session.add(Node(code="CLI", name="Node CLI", country="DE", lab_code="CLI"))
+        db.session.flush()
+        db.session.rollback()
+        assert db.session.scalar(select(func.count()).select_from(Node).where(Node.code == "CLI")) == 0

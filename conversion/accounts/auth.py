@@ -93,15 +93,18 @@ _TOKEN_USER = Read(
 # The user of a valid API token (unrevoked, unexpired, active: as user_for_token), as a SELECT that
 # another statement can read with its own (the API detail reads the caller, the request it may see
 # and its records in one statement: requests.operations.read_detail_for_token).
-TOKEN_CALLER = (
-    select(User.id, User.email, User.role, User.node_id, User.active)
-    .join(ApiToken, ApiToken.user_id == User.id)
+# (The token's user id as a scalar subquery: PostgreSQL finds the token by its hash, then the user by
+# its key. Written as a join, its generic plan walked the users' primary key up to the caller's id.)
+TOKEN_CALLER = select(User.id, User.email, User.role, User.node_id, User.active).where(
+    User.id
+    == select(ApiToken.user_id)
     .where(
         ApiToken.token_hash == bindparam("token_hash"),
         ApiToken.revoked_at.is_(None),
         ApiToken.expires_at > bindparam("now"),
-        User.active,
     )
+    .scalar_subquery(),
+    User.active,
 )
 
 

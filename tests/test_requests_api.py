@@ -276,6 +276,29 @@ def test_list_filters_and_pagination(api):
     assert api.get("coordinator", "/requests?node=ICS").get_json()["items"] == []
 
 
+def test_list_arguments_and_times(api):
+    ids = [api.submit("EM:05402", t)["id"] for t in ("b", "c", "d")]
+    one = api.get("coordinator", f"/requests/{ids[0]}").get_json()
+    listed = {r["id"]: r for r in api.get("coordinator", "/requests").get_json()["items"]}
+    # the list shows what the request's own page shows, times in UTC with a Z
+    assert {k: listed[ids[0]][k] for k in ("created_at", "updated_at", "reference", "requester")} == {
+        k: one[k] for k in ("created_at", "updated_at", "reference", "requester")
+    }
+    assert one["created_at"].endswith("Z")
+    # arguments as written: leading zeros, unknown ones ignored, a repeated one read once
+    assert len(api.get("coordinator", "/requests?limit=02&colour=red").get_json()["items"]) == 2
+    assert len(api.get("coordinator", "/requests?limit=1&limit=3").get_json()["items"]) == 1
+    # out of range, not a number or too long: 422 naming the argument, as before
+    for query, name in [
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("cursor=abc", "cursor"),
+        ("node=" + "x" * 21, "node"),
+    ]:
+        res = api.get("coordinator", f"/requests?{query}")
+        assert res.status_code == 422 and name in res.get_data(as_text=True), query
+
+
 def test_node_suggestions_rank_able_nodes_first(api):
     rid = api.submit("EM:10021", "c")["id"]  # held by UNIOULU
     items = api.get("coordinator", f"/requests/{rid}/node-suggestions").get_json()["items"]

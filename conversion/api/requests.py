@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask import current_app, request
 from flask_smorest import Blueprint
+from werkzeug.datastructures import MultiDict
 
 from ..accounts.auth import bearer_token
 from ..errors import NotFound
@@ -93,12 +94,51 @@ class RequestListSchema(ma.Schema):
     next = Str(allow_none=True)
 
 
+_LIST_TEXT = {"status": 30, "node": 20, "q": 200}  # ListQuery's strings: their maximum lengths
+_LIST_INTS = {"cursor": 2**31 - 1, "limit": 100}  # its integers: their maximums (the minimum is 1)
+
+
 class ListQuery(ma.Schema):
-    status = Str(load_default=None, validate=_len(30))
-    node = Str(load_default=None, validate=_len(20))
-    q = Str(load_default=None, validate=_len(200))
-    cursor = Int(load_default=None, validate=ma.validate.Range(1, 2**31 - 1))
-    limit = Int(load_default=25, validate=ma.validate.Range(1, 100))
+    status = Str(load_default=None, validate=_len(_LIST_TEXT["status"]))
+    node = Str(load_default=None, validate=_len(_LIST_TEXT["node"]))
+    q = Str(load_default=None, validate=_len(_LIST_TEXT["q"]))
+    cursor = Int(load_default=None, validate=ma.validate.Range(1, _LIST_INTS["cursor"]))
+    limit = Int(load_default=25, validate=ma.validate.Range(1, _LIST_INTS["limit"]))
+
+    def load(self, data, *, many=None, partial=None, unknown=None):
+        """The API list's query arguments: when each is given once and valid as they stand (plain
+        digits within range, strings within their length), the same dict marshmallow would load,
+        without its per-field machinery (~5 % of a list call's CPU); anything else through
+        marshmallow, for the same answer or error."""
+        args = getattr(data, "data", None)  # webargs' MultiDictProxy over request.args
+        if many is None and partial is None and isinstance(args, MultiDict):
+            loaded = _plain_list_args(args)
+            if loaded is not None:
+                return loaded
+        return super().load(data, many=many, partial=partial, unknown=unknown)
+
+
+def _plain_list_args(args: MultiDict) -> dict | None:
+    """ListQuery's load of `args` when every value is given once and is valid as it stands, else None."""
+    out: dict = {"status": None, "node": None, "q": None, "cursor": None, "limit": 25}
+    for key, values in args.lists():
+        if len(values) != 1:
+            return None
+        value = values[0]
+        longest = _LIST_TEXT.get(key)
+        if longest is not None:
+            if len(value) > longest:
+                return None
+            out[key] = value
+            continue
+        highest = _LIST_INTS.get(key)
+        if highest is None or not (value.isascii() and value.isdigit()) or len(value) > 10:
+            return None
+        number = int(value)
+        if not 1 <= number <= highest:
+            return None
+        out[key] = number
+    return out
 
 
 class EventSchema(ma.Schema):

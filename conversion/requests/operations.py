@@ -13,6 +13,7 @@ from typing import Any, cast
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
+    DateTime,
     Integer,
     Select,
     and_,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     select,
     table,
     text,
+    type_coerce,
     union_all,
 )
 from sqlalchemy import cast as sql_cast
@@ -559,6 +561,9 @@ def with_strain_and_node(stmt: Select) -> Select:
 
 
 # The columns of serialize.request_summary(), for list_request_summaries() (with_strain_and_node).
+# The times as the driver gives them (_RAW_TIME: no UTCDateTime converter, two Python calls per
+# value and a pass over each row in reads.Read): serialize.summaries_from_rows writes them in UTC.
+_RAW_TIME = DateTime(timezone=True)
 SUMMARY_COLUMNS = (
     ConversionRequest.id,
     ConversionRequest.reference,
@@ -569,8 +574,8 @@ SUMMARY_COLUMNS = (
     ConversionRequest.product_symbol,
     ROW_NODE.code.label("node"),
     by_key(User.email, User.id, ConversionRequest.requester_id).label("requester"),
-    ConversionRequest.created_at,
-    ConversionRequest.updated_at,
+    type_coerce(ConversionRequest.created_at, _RAW_TIME).label("created_at"),
+    type_coerce(ConversionRequest.updated_at, _RAW_TIME).label("updated_at"),
 )
 
 
@@ -713,7 +718,7 @@ def _list_statement(role: Role, status: bool, node: bool, cursor: bool, search: 
     ids = ids.order_by(ConversionRequest.id.desc()).limit(sql)
     # A text search is planned again for its pattern on every call: the ids alone (one table) plan
     # in a tenth of the time the joined statement took (1.3 ms); _SUMMARIES then reads their rows.
-    stmt = ids if search is not None else _SUMMARIES.where(ConversionRequest.id.in_(ids)).limit(sql)
+    stmt = ids if search is not None else _page_summaries(ids.subquery("page"))
     _LIST_STATEMENTS[key] = found = list_read(stmt, not inline_ids(search) and limit in API_LIMITS)
     return found
 
@@ -721,6 +726,15 @@ def _list_statement(role: Role, status: bool, node: bool, cursor: bool, search: 
 _SUMMARIES = with_strain_and_node(select(*SUMMARY_COLUMNS).select_from(ConversionRequest)).order_by(
     ConversionRequest.id.desc()
 )
+
+
+def _page_summaries(page: Any) -> Select:
+    """SUMMARY_COLUMNS of the requests of `page` (a subquery of ids, newest first, limited), in its
+    order: the page joined first, then each row by primary key. PostgreSQL's nested loops keep the
+    page's order, so it neither sorts the rows again nor hashes the ids, as it did for `id IN
+    (page)` (a semi-join: HashAggregate, Sort, Limit): ~10-15 % less of its CPU per list call."""
+    joined = page.join(ConversionRequest, ConversionRequest.id == page.c.id)
+    return with_strain_and_node(select(*SUMMARY_COLUMNS).select_from(joined)).order_by(page.c.id.desc())
 
 
 def ids_in(stmt: Select) -> tuple[Select, Read]:

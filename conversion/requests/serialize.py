@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from workflows import lifecycle
 
 from ..accounts.models import Role, User
@@ -49,7 +51,9 @@ def summary_from_row(row) -> dict:
 
 def summaries_from_rows(rows) -> list[dict]:
     """summary_from_row() of each row (the API list's page): one comprehension, the row unpacked
-    by position and the times formatted as iso_utc does, rather than two calls per row."""
+    by position and the times formatted as iso_utc does, rather than two calls per row. The times
+    come as the driver gives them (operations.SUMMARY_COLUMNS): aware on PostgreSQL, in the
+    session's zone (converted to UTC here), naive UTC on SQLite (marked UTC here)."""
     return [
         {
             "id": rid,
@@ -61,8 +65,24 @@ def summaries_from_rows(rows) -> list[dict]:
             "product_symbol": product_symbol,
             "node": node,
             "requester": requester,
-            "created_at": created.isoformat().replace("+00:00", "Z") if created else None,
-            "updated_at": updated.isoformat().replace("+00:00", "Z") if updated else None,
+            "created_at": (
+                (
+                    created.isoformat() + "Z"
+                    if created.tzinfo is None
+                    else created.astimezone(UTC).isoformat().replace("+00:00", "Z")
+                )
+                if created
+                else None
+            ),
+            "updated_at": (
+                (
+                    updated.isoformat() + "Z"
+                    if updated.tzinfo is None
+                    else updated.astimezone(UTC).isoformat().replace("+00:00", "Z")
+                )
+                if updated
+                else None
+            ),
         }
         for rid, reference, status, strain, gene, target, product_symbol, node, requester, created, updated in rows
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import select as select_module
 from datetime import UTC, date, datetime
+from functools import lru_cache
 
 import orjson
 from flask.json.provider import DefaultJSONProvider
@@ -198,13 +199,14 @@ def _reads_in_autocommit(dbapi_connection, connection_record, connection_proxy) 
         dbapi_connection.autocommit = reads
 
 
+@lru_cache(maxsize=1024)
+def _text_needs_transaction(statement: str) -> bool:
+    """By its text (remembered per statement: the API detail's is 19 KB, read twice per call)."""
+    return statement.lstrip()[:6].upper() != "SELECT" or " FOR " in statement or "advisory" in statement
+
+
 def _needs_transaction(statement: str, context) -> bool:
-    return (
-        statement.lstrip()[:6].upper() != "SELECT"
-        or " FOR " in statement
-        or "advisory" in statement
-        or (context is not None and context._is_server_side)
-    )
+    return _text_needs_transaction(statement) or (context is not None and context._is_server_side)
 
 
 def _transaction_when_needed(conn, cursor, statement: str, parameters, context, executemany) -> None:

@@ -391,3 +391,11 @@ def test_conflicting_triggers_at_once_exactly_one_wins(api, seeded):
     winner = next(name for name, code in codes.items() if code == 200)
     assert [h["trigger"] for h in req["history"]] == ["submit", winner]
     assert req["status"] == {"approve": "approved", "reject": "rejected"}[winner]
+
+
+def test_the_lists_quick_argument_path_knows_every_argument_of_its_schema():
+    """ListQuery.load answers plain arguments without marshmallow (_plain_list_args): an argument
+    added to the schema must be added there too, or it would be missing from what it loads."""
+    from conversion.api.requests import _LIST_INTS, _LIST_TEXT, ListQuery
+
+    assert set(ListQuery().fields) == set(_LIST_TEXT) | set(_LIST_INTS)

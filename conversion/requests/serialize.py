@@ -49,11 +49,17 @@ def summary_from_row(row) -> dict:
     return summaries_from_rows((row,))[0]
 
 
+def _driver_time(t) -> str | None:
+    """A time as the driver gives it (operations.SUMMARY_COLUMNS), as iso_utc writes it: aware on
+    PostgreSQL, in the session's zone (converted to UTC here); naive UTC on SQLite (marked UTC)."""
+    if not t:
+        return None
+    return t.isoformat() + "Z" if t.tzinfo is None else t.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def summaries_from_rows(rows) -> list[dict]:
     """summary_from_row() of each row (the API list's page): one comprehension, the row unpacked
-    by position and the times formatted as iso_utc does, rather than two calls per row. The times
-    come as the driver gives them (operations.SUMMARY_COLUMNS): aware on PostgreSQL, in the
-    session's zone (converted to UTC here), naive UTC on SQLite (marked UTC here)."""
+    by position, its times read without a converter (_driver_time)."""
     return [
         {
             "id": rid,
@@ -65,24 +71,8 @@ def summaries_from_rows(rows) -> list[dict]:
             "product_symbol": product_symbol,
             "node": node,
             "requester": requester,
-            "created_at": (
-                (
-                    created.isoformat() + "Z"
-                    if created.tzinfo is None
-                    else created.astimezone(UTC).isoformat().replace("+00:00", "Z")
-                )
-                if created
-                else None
-            ),
-            "updated_at": (
-                (
-                    updated.isoformat() + "Z"
-                    if updated.tzinfo is None
-                    else updated.astimezone(UTC).isoformat().replace("+00:00", "Z")
-                )
-                if updated
-                else None
-            ),
+            "created_at": _driver_time(created),
+            "updated_at": _driver_time(updated),
         }
         for rid, reference, status, strain, gene, target, product_symbol, node, requester, created, updated in rows
     ]

@@ -1324,6 +1324,61 @@ def records_in_force(req: ConversionRequest) -> InForce:
 
 
 # ---- the facts the lifecycle's guards read (registered with requests in init_app) ------------
+# The guard facts' statements, built once (each was built and run through the ORM on every call:
+# a page asks several). `_fact` runs one as the session's own query would: its pending changes
+# flushed first (unless autoflush is off), then on its connection.
+_RID: Any = bindparam("request_id")
+_SOURCE_FOUNDER = Read(
+    select(Animal.id)
+    .where(Animal.request_id == _RID, Animal.allele == bindparam("allele"), Animal.voided_at.is_(None))
+    .limit(1)
+)
+_STEP_PRODUCT_ANIMAL = Read(
+    select(Animal.id)
+    .where(
+        Animal.request_id == _RID,
+        Animal.allele == bindparam("allele"),
+        Animal.deleter_transgene == "negative",
+        Animal.voided_at.is_(None),
+    )
+    .limit(1)
+)
+_STEP_MATINGS = Read(
+    select(Mating.successful).where(
+        Mating.request_id == _RID, Mating.step == bindparam("step"), Mating.voided_at.is_(None)
+    )
+)
+_PASSING_ASSAYS = Read(
+    select(func.count(QcResult.id).label("count"))
+    .outerjoin(Animal, QcResult.animal_id == Animal.id)
+    .where(
+        QcResult.request_id == _RID,
+        QcResult.step == bindparam("step"),
+        QcResult.result == "pass",
+        QcResult.voided_at.is_(None),
+        Animal.voided_at.is_(None),
+    )
+)
+_FAILED_THREE_PRIME_LOXP = Read(
+    select(QcResult.id)
+    .where(
+        QcResult.request_id == _RID,
+        QcResult.assay == "3' loxP PCR",
+        QcResult.result == "fail",
+        QcResult.voided_at.is_(None),
+    )
+    .limit(1)
+)
+_SHIPMENT_IN_FORCE = Read(select(Shipment.id).where(Shipment.request_id == _RID, Shipment.voided_at.is_(None)).limit(1))
+
+
+def _fact(read: Read, **params) -> list:
+    session = db.session()
+    if session.autoflush:
+        session.flush()
+    return read.all(params)
+
+
 class GuardFacts:
     """Answers ConversionRequest's guard questions from the records in force."""
 
@@ -1340,69 +1395,24 @@ class GuardFacts:
 
     @staticmethod
     def has_source_founder(req: ConversionRequest) -> bool:
-        return (
-            db.session.scalar(
-                select(Animal.id)
-                .where(Animal.request_id == req.id, Animal.allele == req.source_class, Animal.voided_at.is_(None))
-                .limit(1)
-            )
-            is not None
-        )
+        return bool(_fact(_SOURCE_FOUNDER, request_id=req.id, allele=req.source_class))
 
     @staticmethod
     def has_step_product_animal(req: ConversionRequest) -> bool:
-        return (
-            db.session.scalar(
-                select(Animal.id)
-                .where(
-                    Animal.request_id == req.id,
-                    Animal.allele == req.step_product_label,
-                    Animal.deleter_transgene == "negative",
-                    Animal.voided_at.is_(None),
-                )
-                .limit(1)
-            )
-            is not None
-        )
+        return bool(_fact(_STEP_PRODUCT_ANIMAL, request_id=req.id, allele=req.step_product_label))
 
     @staticmethod
     def step_matings_unsuccessful(req: ConversionRequest) -> bool:
-        judged = db.session.scalars(
-            select(Mating.successful).where(
-                Mating.request_id == req.id, Mating.step == req.current_step, Mating.voided_at.is_(None)
-            )
-        ).all()
+        judged = [row.successful for row in _fact(_STEP_MATINGS, request_id=req.id, step=req.current_step)]
         return bool(judged) and all(ok is False for ok in judged)
 
     @staticmethod
     def passing_assays_in_step(req: ConversionRequest) -> int:
-        return db.session.execute(
-            select(func.count(QcResult.id))
-            .outerjoin(Animal, QcResult.animal_id == Animal.id)
-            .where(
-                QcResult.request_id == req.id,
-                QcResult.step == req.current_step,
-                QcResult.result == "pass",
-                QcResult.voided_at.is_(None),
-                Animal.voided_at.is_(None),
-            )
-        ).scalar_one()
+        return _fact(_PASSING_ASSAYS, request_id=req.id, step=req.current_step)[0].count
 
     @staticmethod
     def failed_three_prime_loxp(req: ConversionRequest) -> bool:
-        return (
-            db.session.scalar(
-                select(QcResult.id)
-                .where(
-                    QcResult.request_id == req.id,
-                    QcResult.assay == "3' loxP PCR",
-                    QcResult.result == "fail",
-                    QcResult.voided_at.is_(None),
-                )
-                .limit(1)
-            )
-            is not None
-        )
+        return bool(_fact(_FAILED_THREE_PRIME_LOXP, request_id=req.id))
 
     @staticmethod
     def cryo_problem(req: ConversionRequest) -> str | None:
@@ -1415,11 +1425,6 @@ class GuardFacts:
 
     @staticmethod
     def shipment_problem(req: ConversionRequest) -> str | None:
-        if (
-            db.session.scalar(
-                select(Shipment.id).where(Shipment.request_id == req.id, Shipment.voided_at.is_(None)).limit(1)
-            )
-            is None
-        ):
+        if not _fact(_SHIPMENT_IN_FORCE, request_id=req.id):
             return "No shipment recorded: record the courier, tracking number and what was sent"
         return None

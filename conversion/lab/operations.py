@@ -1372,6 +1372,19 @@ _FAILED_THREE_PRIME_LOXP = Read(
 _SHIPMENT_IN_FORCE = Read(select(Shipment.id).where(Shipment.request_id == _RID, Shipment.voided_at.is_(None)).limit(1))
 
 
+_SESSIONS_IN_FORCE = (Cryopreservation.request_id == _RID, Cryopreservation.voided_at.is_(None))
+_CRYO_IN_FORCE = Read(  # the request's sessions in force, and their passing thaws in force
+    select(
+        select(func.count(Cryopreservation.id)).where(*_SESSIONS_IN_FORCE).scalar_subquery().label("sessions"),
+        select(func.count(CryoThaw.id))
+        .join(Cryopreservation, Cryopreservation.id == CryoThaw.cryo_id)
+        .where(*_SESSIONS_IN_FORCE, CryoThaw.voided_at.is_(None), CryoThaw.result == "pass")
+        .scalar_subquery()
+        .label("passing_thaws"),
+    )
+)
+
+
 def _fact(read: Read, **params) -> list:
     session = db.session()
     if session.autoflush:
@@ -1416,10 +1429,10 @@ class GuardFacts:
 
     @staticmethod
     def cryo_problem(req: ConversionRequest) -> str | None:
-        sessions = [c for c in _rows(Cryopreservation, req.id, selectinload(Cryopreservation.thaws)) if not c.voided]
-        if not sessions:
+        found = _fact(_CRYO_IN_FORCE, request_id=req.id)[0]
+        if not found.sessions:
             return "No cryopreserved material has been recorded yet"
-        if not any(t.result == "pass" for c in sessions for t in c.thaws_in_force):
+        if not found.passing_thaws:
             return "No passing test thaw recorded: thaw one sample and record the result against its session"
         return None
 

@@ -261,12 +261,18 @@ def _find_deleter(req: ConversionRequest, text: str) -> DeleterStrain:
     raise Invalid(f"{req.node.code} has no deleter strain {wanted!r}. Its deleters: {names}.")
 
 
-def deleters_for_step(req: ConversionRequest) -> list[DeleterStrain]:
-    """The node's deleter strains carrying the recombinase of the step being worked on (one
-    statement, whatever the session already holds)."""
-    return list(
-        db.session.scalars(select(DeleterStrain).where(DeleterStrain.node_id == req.node_id).order_by(DeleterStrain.id))
-    )
+_NODE_DELETERS = Read(
+    select(DeleterStrain.name, DeleterStrain.emma_id, DeleterStrain.recombinase)
+    .where(DeleterStrain.node_id == bindparam("node_id"))
+    .order_by(DeleterStrain.id)
+)
+
+
+def deleters_for_step(req: ConversionRequest) -> list:
+    """The name, EMMA id and recombinase of each deleter strain of the request's node, in order
+    (one statement built once, whatever the session already holds): the mating form offers those
+    carrying the recombinase of the step being worked on."""
+    return _NODE_DELETERS.all({"node_id": req.node_id})
 
 
 def _record(req: ConversionRequest, kind: str, record_id: int) -> LabRecord:

@@ -13,6 +13,7 @@ from workflows.lifecycle import FINAL_STATES
 
 from ..accounts.models import Role
 from ..alleles import QC_ASSAYS
+from ..catalogue.models import deleter_label
 from ..errors import ApiError
 from ..requests import operations as req_ops
 from ..requests.models import ConversionRequest
@@ -92,7 +93,11 @@ def _fill_choices(req: ConversionRequest, forms: dict, records: dict) -> None:
     if "mating" in forms:
         form = forms["mating"]
         needed = req.step_recombinase
-        deleters = [(d.name, d.label()) for d in lab.deleters_for_step(req) if d.recombinase.value == needed]
+        deleters = [
+            (d.name, deleter_label(d.name, d.emma_id))
+            for d in lab.deleters_for_step(req)
+            if d.recombinase.value == needed
+        ]
         choices = ([] if len(deleters) == 1 else [("", "Choose…")]) + deleters
         if needed == "Cre":
             choices.append(("tat_cre", "TAT-Cre protein on IVF embryos (no deleter)"))

@@ -34,7 +34,7 @@ def init_app(app) -> None:
         g.pop(app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
 
 
-# Built once per process, like _TOKEN_USER below: every column of the user and of its node (every
+# Built once per process, like TOKEN_CALLER below: every column of the user and of its node (every
 # page's menu names the node), made into entities without the ORM's loading machinery (reads.entity).
 _SESSION_USER = Read(
     select(*User.__table__.c, *(c.label(f"node__{c.key}") for c in Node.__table__.c))
@@ -80,21 +80,13 @@ def issue_token(user: User) -> str:
     return token
 
 
-# One narrow Core statement per API call, built once per process (building it cost about as much CPU
-# as running it): the caller's id, email, role, node and whether active, and the token's two dates.
-# Loading a full User entity from the wide row cost more (0.29 -> 0.18 ms per lookup, issue 20).
-_TOKEN_USER = Read(
-    select(User.id, User.email, User.role, User.node_id, User.active, ApiToken.revoked_at, ApiToken.expires_at)
-    .join(ApiToken, ApiToken.user_id == User.id)
-    .where(ApiToken.token_hash == bindparam("token_hash"))
-)
-
-
-# The user of a valid API token (unrevoked, unexpired, active: as user_for_token), as a SELECT that
-# another statement can read with its own (the API detail reads the caller, the request it may see
-# and its records in one statement: requests.operations.read_detail_for_token).
-# (The token's user id as a scalar subquery: PostgreSQL finds the token by its hash, then the user by
-# its key. Written as a join, its generic plan walked the users' primary key up to the caller's id.)
+# The user of a valid API token (unrevoked, unexpired, active), in one narrow Core statement built
+# once per process (building it cost about as much CPU as running it; a full User entity from the
+# wide row cost more: 0.29 -> 0.18 ms per lookup, issue 20). Also a SELECT another statement reads
+# with its own: the API detail reads the caller, the request it may see and its records in one
+# statement (requests.operations.read_detail_for_token). The token's user id is a scalar subquery:
+# PostgreSQL finds the token by its hash, then the user by its key (written as a join, its generic
+# plan walked the users' primary key up to the caller's id).
 TOKEN_CALLER = select(User.id, User.email, User.role, User.node_id, User.active).where(
     User.id
     == select(ApiToken.user_id)
@@ -106,6 +98,7 @@ TOKEN_CALLER = select(User.id, User.email, User.role, User.node_id, User.active)
     .scalar_subquery(),
     User.active,
 )
+_TOKEN_CALLER = Read(TOKEN_CALLER)
 
 
 def token_caller_params(token: str) -> dict:
@@ -121,10 +114,8 @@ def caller_from_row(row) -> User:
 
 def user_for_token(token: str) -> User | None:
     """The active user of an unrevoked, unexpired token; None otherwise."""
-    row = _TOKEN_USER.first({"token_hash": hash_token(token)})
-    if row is None or row.revoked_at is not None or row.expires_at <= utcnow() or not row.active:
-        return None
-    return _session_user(row)
+    row = _TOKEN_CALLER.first(token_caller_params(token))
+    return None if row is None else _session_user(row)
 
 
 def _session_user(row) -> User:

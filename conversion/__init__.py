@@ -70,6 +70,7 @@ def create_app(config: str | type | dict | None = None) -> Flask:
 
     from .extensions import (
         check_pooled_connections,
+        close_request_connection,
         csrf,
         db,
         end_reads_with_commit,
@@ -78,6 +79,9 @@ def create_app(config: str | type | dict | None = None) -> Flask:
         read_only_requests_in_autocommit,
     )
 
+    # Registered before db's: the app context's teardowns run in reverse, so the read connection is
+    # returned after the Session that may have joined it is closed.
+    app.teardown_appcontext(close_request_connection)
     db.init_app(app)
     end_reads_with_commit(app)  # registered after db: runs before its session teardown
     check_pooled_connections()

@@ -14,12 +14,14 @@ from sqlalchemy import func, select, text
 @pytest.fixture
 def careless(app):
     """A second app on the same database with views that write during a GET and never commit."""
-    from flask import abort
+    from flask import abort, request
+    from sqlalchemy import bindparam
     from sqlalchemy.exc import OperationalError
 
     from conversion import create_app
     from conversion.catalogue.models import Node
     from conversion.extensions import csrf, db
+    from conversion.reads import Read
 
     other = create_app({"APP_CONFIG": "testing", "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]})
 
@@ -97,6 +99,28 @@ def careless(app):
 
     csrf.exempt(post_refused)
 
+    keep = Read(select(Node.code).where(Node.code == bindparam("code")))
+
+    @other.get("/_t/read-then-write")
+    def read_then_write():  # a Read first (on the request's own connection), then the Session
+        assert keep.all({"code": "KEEP"})
+        db.session.add(node("JOINED"))
+        db.session.flush()
+        seen = len(keep.all({"code": "JOINED"}))  # the request's own write, not committed
+        if request.args.get("commit"):
+            db.session.commit()
+        return str(seen)
+
+    @other.get("/_t/read-then-lock")
+    def read_then_lock():
+        assert keep.all({"code": "KEEP"})
+        return lock()
+
+    @other.get("/_t/connections")
+    def connections():  # which server process answered the Read, and which the Session
+        pid = Read(select(func.pg_backend_pid().label("pid"))).all({})[0].pid
+        return "same" if db.session.scalar(select(func.pg_backend_pid())) == pid else "two"
+
     @other.get("/_t/prepared")
     def prepared():
         return str(db.session.scalar(text("SELECT count(*) FROM pg_prepared_statements")))
@@ -125,6 +149,27 @@ def test_a_get_that_wrote_keeps_nothing(careless):
         codes = set(db.session.scalars(select(Node.code)))
         assert not codes & {"FLUSH", "CORE", "PENDING", "REFUSED"}
         assert db.session.scalar(select(Node.name).where(Node.code == "KEEP")) == "Node KEEP"
+
+
+def test_a_get_that_reads_then_writes_sees_its_write_and_keeps_only_what_it_commits(careless):
+    """A GET whose first statements are Reads (on a connection of the request's own, no Session
+    transaction) and which then writes: its Reads see its write, one connection serves both, and
+    only a commit keeps the write."""
+    from conversion.catalogue.models import Node
+    from conversion.extensions import db
+
+    other, client = careless
+    postgres = not other.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+    for _ in range(3):  # and again on pooled connections that served such requests
+        assert client.get("/_t/read-then-write").get_data(as_text=True) == "1"
+        if postgres:
+            assert client.get("/_t/read-then-lock").get_data(as_text=True) == "held"
+            assert client.get("/_t/connections").get_data(as_text=True) == "same"
+    with other.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Node).where(Node.code == "JOINED")) == 0
+    assert client.get("/_t/read-then-write?commit=1").get_data(as_text=True) == "1"
+    with other.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Node).where(Node.code == "JOINED")) == 1
 
 
 def test_reads_keep_their_prepared_statements_on_postgresql(careless):

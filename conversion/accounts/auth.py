@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, select
 
 from ..catalogue.models import Node
 from ..extensions import db, login_manager, utcnow
-from ..reads import Read, entity
+from ..reads import Read, detached, entity
 from .models import ApiToken, Role, User, UserSession, hash_token
 
 
@@ -107,8 +107,9 @@ def token_caller_params(token: str) -> dict:
 
 
 def caller_from_row(row) -> User:
-    """The API caller read by TOKEN_CALLER (within another statement), as api_user() gives it."""
-    g.api_user = user = _session_user(row)
+    """The API caller read by TOKEN_CALLER (within another statement) for a read-only view that
+    reads only these columns of it (the API detail): in no session, so that the request needs none."""
+    g.api_user = user = detached(User, row._asdict())
     return user
 
 

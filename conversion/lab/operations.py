@@ -1247,8 +1247,10 @@ def read_records(request_id: int, kinds: tuple[str, ...], rows: list | None = No
     if "paperwork" in kinds:
         paper = found.pop("paperwork", None)
         out["paperwork"] = paperwork_json(paper[0]) if paper else None
-        # what the guards ask next on the request page (Facts.missing_paperwork), until a write
-        db.session.info.setdefault(_PAPERWORK_READ, {})[request_id] = paper[0] if paper else None
+        # what the guards ask next on the request page (Facts.missing_paperwork), until a write;
+        # a request with no Session (the API detail's: only Reads) asks no guard
+        if db.session.registry.has():
+            db.session.info.setdefault(_PAPERWORK_READ, {})[request_id] = paper[0] if paper else None
     corrections: dict[tuple[str, int], list[dict]] = defaultdict(list)
     if any((r.version or 1) > 1 for rows in found.values() for r in rows):
         for c in _CORRECTIONS.all({"request_id": request_id}):

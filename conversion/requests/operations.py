@@ -386,7 +386,7 @@ def read_detail_for_token(token: str, request_id: int) -> tuple[User, RequestRow
     the request and its lab records took three. None when the token is not valid (401); NotFound
     when the caller may not see the request (as read_request_detail). On SQLite, with no round
     trips to save, the reads one by one cost less than the union: the caller, then the request."""
-    if db.session.get_bind().dialect.name == "sqlite":
+    if db.engine.dialect.name == "sqlite":
         user = user_for_token(token)
         return None if user is None else (user, read_request_detail(user, request_id))
     extras = detail_reads()

@@ -16,6 +16,7 @@ from sqlalchemy import (
     DateTime,
     Integer,
     Select,
+    String,
     and_,
     any_,
     bindparam,
@@ -740,16 +741,23 @@ def _page_summaries(page: Any) -> Select:
 def ids_in(stmt: Select) -> tuple[Select, Read]:
     """`stmt` for the requests of the list `ids`, for run_ids: (elsewhere, PostgreSQL).
     PostgreSQL takes the list as one array parameter (`id = ANY(...)`): the same SQL text for any
-    number of ids (an expanding IN is written out again for each call), run as a reads.Read."""
+    number of ids (an expanding IN is written out again for each call), run as a reads.Read. The
+    array is sent as its text, '{1,2,3}', cast to INTEGER[] in the SQL: sent as a list, psycopg
+    typed it smallint[] when every id was below 32,768 and integer[] otherwise, two prepared
+    statements whose smallint[] one PostgreSQL planned again on every call (a cast in its generic
+    plan): ~0.3 ms of planning for half the API list's text searches at 50,000 requests."""
     return (
         stmt.where(ConversionRequest.id.in_(bindparam("ids", expanding=True))),
-        Read(stmt.where(ConversionRequest.id == any_(bindparam("ids", type_=ARRAY(Integer))))),
+        Read(stmt.where(ConversionRequest.id == any_(sql_cast(bindparam("ids", type_=String), ARRAY(Integer))))),
     )
 
 
 def run_ids(pair: tuple[Select, Read], ids: list) -> list:
-    """The rows of an ids_in() statement for the request ids `ids`, in the session's dialect's form."""
-    return run_list(pair[db.session.get_bind().dialect.name == "postgresql"], {"ids": ids})
+    """The rows of an ids_in() statement for the request ids `ids` (integers), in the session's
+    dialect's form."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return run_list(pair[1], {"ids": "{" + ",".join(map(str, ids)) + "}"})
+    return run_list(pair[0], {"ids": ids})
 
 
 _SUMMARIES_OF = ids_in(_SUMMARIES)

@@ -28,14 +28,16 @@ from sqlalchemy import (
     select,
     table,
     text,
-    type_coerce,
     union_all,
 )
 from sqlalchemy import cast as sql_cast
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import TypeDecorator
 
 from workflows import lifecycle
 from workflows.errors import LifecycleError
@@ -561,10 +563,47 @@ def with_strain_and_node(stmt: Select) -> Select:
     )
 
 
+class _SummaryTime(TypeDecorator):
+    """summary_time()'s type: text on PostgreSQL, elsewhere the time as the driver gives it."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        return dialect.type_descriptor(String() if dialect.name == "postgresql" else DateTime(timezone=True))
+
+
+class summary_time(FunctionElement):
+    """A request's time for serialize.summaries_from_rows: on PostgreSQL written out by the
+    database as iso_utc writes it ("2025-01-02T03:04:05Z", with ".ffffff" before the Z when the
+    microseconds are not 0, as datetime.isoformat), a string the driver returns as it is; elsewhere
+    (SQLite) the time as the driver gives it, written there by Python. PostgreSQL's to_char costs
+    ~1 µs a value; psycopg's parsing of a timestamptz and Python's astimezone, isoformat and replace
+    cost ~6 µs (two per row: ~0.2 ms of a 25-row API list page's CPU)."""
+
+    type = _SummaryTime()
+    inherit_cache = True
+    name = "summary_time"
+
+
+@compiles(summary_time)
+def _summary_time(element, compiler, **kw) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(summary_time, "postgresql")
+def _summary_time_pg(element, compiler, **kw) -> str:
+    utc = f"({compiler.process(element.clauses, **kw)} AT TIME ZONE 'UTC')"
+    return (
+        f"CASE WHEN date_trunc('second', {utc}) = {utc}"
+        f' THEN to_char({utc}, \'YYYY-MM-DD"T"HH24:MI:SS"Z"\')'
+        f' ELSE to_char({utc}, \'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\') END'
+    )
+
+
 # The columns of serialize.request_summary(), for list_request_summaries() (with_strain_and_node).
-# The times as the driver gives them (_RAW_TIME: no UTCDateTime converter, two Python calls per
-# value and a pass over each row in reads.Read): serialize.summaries_from_rows writes them in UTC.
-_RAW_TIME = DateTime(timezone=True)
+# The times as summary_time() gives them (no UTCDateTime converter, two Python calls per value and
+# a pass over each row in reads.Read): serialize.summaries_from_rows writes them as iso_utc does.
 SUMMARY_COLUMNS = (
     ConversionRequest.id,
     ConversionRequest.reference,
@@ -575,8 +614,8 @@ SUMMARY_COLUMNS = (
     ConversionRequest.product_symbol,
     ROW_NODE.code.label("node"),
     by_key(User.email, User.id, ConversionRequest.requester_id).label("requester"),
-    type_coerce(ConversionRequest.created_at, _RAW_TIME).label("created_at"),
-    type_coerce(ConversionRequest.updated_at, _RAW_TIME).label("updated_at"),
+    summary_time(ConversionRequest.created_at).label("created_at"),
+    summary_time(ConversionRequest.updated_at).label("updated_at"),
 )
 
 

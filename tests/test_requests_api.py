@@ -274,6 +274,10 @@ def test_list_filters_and_pagination(api):
     assert [r["id"] for r in fbxo7] == [ids[3]]
     assert api.get("coordinator", "/requests?status=flying").status_code == 422
     assert api.get("coordinator", "/requests?node=ICS").get_json()["items"] == []
+    # a node code is read as written in any case; an unknown one is refused, naming it
+    assert api.get("coordinator", "/requests?node=%20ics").get_json() == {"items": [], "next": None}
+    unknown = api.get("coordinator", "/requests?node=nope")
+    assert unknown.status_code == 422 and "Unknown node 'nope'" in unknown.get_data(as_text=True)
 
 
 def test_list_arguments_and_times(api):

@@ -631,10 +631,11 @@ def list_read(stmt: Select, readable: bool) -> Any:
     return Read(stmt) if readable else stmt
 
 
-def run_list(stmt: Any, params: dict) -> list:
-    """The rows of a list_read() statement: through the driver (reads.Read), else Connection.execute."""
+def run_list(stmt: Any, params: dict, *, plain: bool = False) -> list:
+    """The rows of a list_read() statement: through the driver (reads.Read), else Connection.execute.
+    `plain`: rows read by position only, a Read's as the driver gives them (no named tuples)."""
     if isinstance(stmt, Read):
-        return stmt.all(params)
+        return stmt.values(params) if plain else stmt.all(params)
     return list(db.session.connection().execute(stmt, params).all())
 
 
@@ -791,12 +792,12 @@ def ids_in(stmt: Select) -> tuple[Select, Read]:
     )
 
 
-def run_ids(pair: tuple[Select, Read], ids: list) -> list:
+def run_ids(pair: tuple[Select, Read], ids: list, *, plain: bool = False) -> list:
     """The rows of an ids_in() statement for the request ids `ids` (integers), in the session's
-    dialect's form."""
+    dialect's form (`plain`: as run_list)."""
     if db.session.get_bind().dialect.name == "postgresql":
-        return run_list(pair[1], {"ids": "{" + ",".join(map(str, ids)) + "}"})
-    return run_list(pair[0], {"ids": ids})
+        return run_list(pair[1], {"ids": "{" + ",".join(map(str, ids)) + "}"}, plain=plain)
+    return run_list(pair[0], {"ids": ids}, plain=plain)
 
 
 _SUMMARIES_OF = ids_in(_SUMMARIES)
@@ -814,7 +815,7 @@ def list_request_summaries(
     """The visible requests matching the filters, newest first, keyset-paginated on id, as rows of
     SUMMARY_COLUMNS (one Core statement, no ORM entities: the API list's hot path; a text search
     reads the matching strains first, as the pages do: request_filter()). Invalid for an unknown
-    status or node. Returns (rows, next cursor)."""
+    status or node. Returns (rows, next cursor); the rows are read by position (the driver's)."""
     # The page's ids first, from an index alone ((status, id), (node_id, status, id), ...), then
     # their rows: without it PostgreSQL walks the primary key backwards and filters the newest
     # requests, which are mostly in other states (4,700 rows read for 26 at 50,000 requests).
@@ -828,14 +829,17 @@ def list_request_summaries(
         params["cursor"] = cursor
     search = text_search(q, params, newest=True)
     stmt = _list_statement(user.role, bool(status), bool(node), bool(cursor), search, limit + 1)
-    rows = run_list(stmt, params)  # on the session's connection: no ORM step
+    rows = run_list(stmt, params, plain=True)  # on the session's connection: no ORM step
     if search is not None and rows:  # the ids, then their rows
-        rows = run_ids(_SUMMARIES_OF, [r[0] for r in rows])
-    if node and not rows and get_node(node) is None:
+        rows = run_ids(_SUMMARIES_OF, [r[0] for r in rows], plain=True)
+    if node and not rows and _NODE_BY_CODE.first({"code": params["node"]}) is None:
         raise unknown_node(node)
     more = len(rows) > limit
     rows = rows[:limit]
-    return list(rows), (rows[-1].id if more and rows else None)
+    return list(rows), (rows[-1][0] if more and rows else None)
+
+
+_NODE_BY_CODE = Read(select(Node.id).where(Node.code == bindparam("code")))  # as get_node, one column
 
 
 # ---- submission ------------------------------------------------------------

@@ -85,6 +85,7 @@ def measure(seeded, w) -> dict:
     return {
         "api list": statements(seeded, api.client, "/api/v1/requests?status=breeding", api.headers("coordinator")),
         "api list (all)": statements(seeded, api.client, "/api/v1/requests", api.headers("coordinator")),
+        "api search (reference)": statements(seeded, api.client, "/api/v1/requests?q=AC-", api.headers("coordinator")),
         "api detail": statements(seeded, api.client, f"/api/v1/requests/{rid}", api.headers("coordinator")),
         "staff queue page": statements(seeded, w["staff"], "/requests"),
         "request page (staff)": statements(seeded, w["staff"], f"/requests/{rid}"),
@@ -104,11 +105,15 @@ def test_statements_do_not_grow_with_requests_history_and_lab_records(seeded, wo
     # session. The sign-in lookup now loads the node with the user.)
     grew = {k: (before[k], after[k]) for k in before if after[k] > before[k]}
     assert not grew, grew  # never more statements with more data
-    assert before["api list"] <= 2  # sign-in lookup + the data
-    # the token's caller, the request with its history and its lab records: one statement (on
-    # SQLite, in-process, one each)
     from conversion.extensions import db
 
+    assert before["api list"] <= 2  # sign-in lookup + the data
+    # a search matching no strain (a reference): the token's caller, then on PostgreSQL the matching
+    # strains with the page's ids (one statement), then the page's rows; on SQLite the strains with
+    # the trigram table's ids, the page's ids, their rows
+    assert before["api search (reference)"] == (3 if db.engine.dialect.name == "postgresql" else 4), before
+    # the token's caller, the request with its history and its lab records: one statement (on
+    # SQLite, in-process, one each)
     assert before["api detail"] == (1 if db.engine.dialect.name == "postgresql" else 3)
     # the request page: the request, lab records (one statement: paperwork, matings with litters,
     # animals, QC, cryopreservation with thaws, shipments, of the kinds its states can have; the

@@ -272,8 +272,18 @@ def test_list_filters_and_pagination(api):
     assert [r["id"] for r in approved] == [ids[0]]
     fbxo7 = api.get("coordinator", "/requests?q=fbxo7").get_json()["items"]
     assert [r["id"] for r in fbxo7] == [ids[3]]
+    # a search by reference pages as the whole list does; one matching nothing is an empty page
+    by_reference = api.get("coordinator", "/requests?q=AC-&limit=3").get_json()
+    assert [r["id"] for r in by_reference["items"]] == ids[::-1][:3] and "q=AC-" in by_reference["next"]
+    rest = api.client.get(by_reference["next"], headers=api.headers("coordinator")).get_json()
+    assert [r["id"] for r in rest["items"]] == ids[:1] and rest["next"] is None
+    assert api.get("coordinator", "/requests?q=no-such-thing").get_json() == {"items": [], "next": None}
     assert api.get("coordinator", "/requests?status=flying").status_code == 422
     assert api.get("coordinator", "/requests?node=ICS").get_json()["items"] == []
+    # a node code is read as written in any case; an unknown one is refused, naming it
+    assert api.get("coordinator", "/requests?node=%20ics").get_json() == {"items": [], "next": None}
+    unknown = api.get("coordinator", "/requests?node=nope")
+    assert unknown.status_code == 422 and "Unknown node 'nope'" in unknown.get_data(as_text=True)
 
 
 def test_list_arguments_and_times(api):

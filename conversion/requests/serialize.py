@@ -50,16 +50,20 @@ def summary_from_row(row) -> dict:
 
 
 def _driver_time(t) -> str | None:
-    """A time as the driver gives it (operations.SUMMARY_COLUMNS), as iso_utc writes it: aware on
-    PostgreSQL, in the session's zone (converted to UTC here); naive UTC on SQLite (marked UTC)."""
-    if not t:
-        return None
+    """A time of operations.SUMMARY_COLUMNS (summary_time) as iso_utc writes it: on PostgreSQL
+    the database wrote it so already (a string); a datetime as the driver gives it is aware in the
+    session's zone (converted to UTC here) or naive UTC, as on SQLite (marked UTC)."""
+    if not t or t.__class__ is str:
+        return t
     return t.isoformat() + "Z" if t.tzinfo is None else t.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def summaries_from_rows(rows) -> list[dict]:
     """summary_from_row() of each row (the API list's page): one comprehension, the row unpacked
-    by position, its times read without a converter (_driver_time)."""
+    by position. Its times: on PostgreSQL already written as iso_utc writes them (strings,
+    operations.summary_time), else datetimes written here (_driver_time)."""
+    if rows and rows[0][9].__class__ is not str:
+        rows = [(*row[:9], _driver_time(row[9]), _driver_time(row[10])) for row in rows]
     return [
         {
             "id": rid,
@@ -71,8 +75,8 @@ def summaries_from_rows(rows) -> list[dict]:
             "product_symbol": product_symbol,
             "node": node,
             "requester": requester,
-            "created_at": _driver_time(created),
-            "updated_at": _driver_time(updated),
+            "created_at": created,
+            "updated_at": updated,
         }
         for rid, reference, status, strain, gene, target, product_symbol, node, requester, created, updated in rows
     ]

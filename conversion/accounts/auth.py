@@ -113,10 +113,14 @@ def caller_from_row(row) -> User:
     return user
 
 
-def user_for_token(token: str) -> User | None:
-    """The active user of an unrevoked, unexpired token; None otherwise."""
+def user_for_token(token: str, *, reads_only: bool = False) -> User | None:
+    """The active user of an unrevoked, unexpired token; None otherwise. `reads_only`: for a view
+    that only reads the caller's id, email, role, node and flag, the User in no session (see
+    caller_from_row)."""
     row = _TOKEN_CALLER.first(token_caller_params(token))
-    return None if row is None else _session_user(row)
+    if row is None:
+        return None
+    return detached(User, row._asdict()) if reads_only else _session_user(row)
 
 
 def _session_user(row) -> User:
@@ -146,12 +150,13 @@ def bearer_token() -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-def api_user() -> User | None:
-    """The caller of an API endpoint: bearer token first, else the session user."""
+def api_user(*, reads_only: bool = False) -> User | None:
+    """The caller of an API endpoint: bearer token first, else the session user (`reads_only`:
+    as user_for_token)."""
     if "api_user" not in g:
         token = bearer_token()
         if token is not None:
-            g.api_user = user_for_token(token)
+            g.api_user = user_for_token(token, reads_only=reads_only)
         else:
             g.api_user = current_user if current_user.is_authenticated else None
     return g.api_user

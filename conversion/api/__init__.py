@@ -61,9 +61,10 @@ def not_signed_in() -> ApiError:
     return ApiError(401, "Not signed in: send 'Authorization: Bearer <token>' (POST /api/v1/tokens).")
 
 
-def require_user(*roles: str):
-    """The calling user (401 when not signed in, 403 when the role may not)."""
-    user = api_user()
+def require_user(*roles: str, reads_only: bool = False):
+    """The calling user (401 when not signed in, 403 when the role may not). `reads_only`: for a
+    read-only view that reads no more of the user than its columns (auth.user_for_token)."""
+    user = api_user(reads_only=reads_only)
     if user is None:
         raise not_signed_in()
     if roles and user.role.value not in roles:

@@ -216,7 +216,7 @@ def submit(body):
 @_errors(401, 422)
 def list_requests(args):
     """Requests you may see, newest first; `next` is the URL of the next page."""
-    user = require_user()
+    user = require_user(reads_only=True)  # the list reads the caller's id, role and node only
     rows, next_cursor = ops.list_request_summaries(
         user, status=args["status"], node=args["node"], q=args["q"], cursor=args["cursor"], limit=args["limit"]
     )

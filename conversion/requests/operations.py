@@ -507,7 +507,7 @@ def _match_phrase(q: str) -> str | None:
     """On SQLite, the FTS5 query for a search the trigram table answers (an FTS5 string: every
     character literal, a double quote doubled), else None (PostgreSQL, or LIKE: see above)."""
     text = q.strip().lower()
-    if len(text) < 3 or db.session.get_bind().dialect.name != "sqlite":
+    if len(text) < 3 or db.engine.dialect.name != "sqlite":
         return None
     return '"' + text.replace('"', '""') + '"'
 
@@ -827,7 +827,7 @@ def ids_in(stmt: Select) -> tuple[Select, Read]:
 def run_ids(pair: tuple[Select, Read], ids: list, *, plain: bool = False) -> list:
     """The rows of an ids_in() statement for the request ids `ids` (integers), in the session's
     dialect's form (`plain`: as run_list)."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if db.engine.dialect.name == "postgresql":
         return run_list(pair[1], {"ids": "{" + ",".join(map(str, ids)) + "}"}, plain=plain)
     return run_list(pair[0], {"ids": ids}, plain=plain)
 
@@ -861,7 +861,7 @@ def list_request_summaries(
         params["cursor"] = cursor
     page: list | None = None  # the page's ids, when _search_first found them
     pattern = _search_pattern(q)
-    if pattern and limit + 1 in API_LIMITS and db.session.get_bind().dialect.name == "postgresql":
+    if pattern and limit + 1 in API_LIMITS and db.engine.dialect.name == "postgresql":
         params["pattern"], params["reference"] = pattern, _reference_pattern(cast(str, q))
         strain_ids, page = _search_first(user.role, bool(status), bool(node), bool(cursor), limit + 1).values(params)[0]
         if strain_ids is None:
@@ -976,7 +976,7 @@ def open_request_making(product_symbol: str, *, excluding: int | None = None) ->
 def _lock_product(strain: Strain, product_symbol: str) -> None:
     """Serialise submissions of one product until commit (PostgreSQL: an advisory lock on the
     symbol; SQLite: the database write lock, taken by a no-op update of the strain)."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if db.engine.dialect.name == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:product))"), {"product": product_symbol})
     else:
         sqlite_write_lock(Strain, strain.id)

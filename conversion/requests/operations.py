@@ -391,7 +391,7 @@ def read_detail_for_token(token: str, request_id: int) -> tuple[User, RequestRow
     when the caller may not see the request (as read_request_detail). On SQLite, with no round
     trips to save, the reads one by one cost less than the union: the caller, then the request."""
     if db.engine.dialect.name == "sqlite":
-        user = user_for_token(token)
+        user = user_for_token(token, reads_only=True)
         return None if user is None else (user, read_request_detail(user, request_id))
     extras = detail_reads()
     key = tuple((name, id(stmt)) for name, stmt in extras.items())
@@ -404,7 +404,7 @@ def read_detail_for_token(token: str, request_id: int) -> tuple[User, RequestRow
     try:
         params["request_id"] = _checked_id(request_id)
     except NotFound:
-        user = user_for_token(token)
+        user = user_for_token(token, reads_only=True)
         if user is None:
             return None
         raise

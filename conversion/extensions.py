@@ -79,10 +79,15 @@ def iso_utc(dt: datetime | None) -> str | None:
 # request. The Session's transaction bookkeeping (begin, close, rollback, expunge) cost about
 # 70 us of an API detail's ~2 ms (issue 20).
 def request_connection(open_one: bool = False):
-    """The app context's read connection (opened if `open_one` and this is a GET or HEAD request)."""
+    """The app context's read connection (opened if `open_one` and this is a GET or HEAD request on
+    PostgreSQL). Not on SQLite, whose locks are the whole database's: with it, two staff saving the
+    same record at once after GETs (tests/test_lab_records.py) saw the second refused at once
+    ("database is locked") instead of waiting for the first; the gain there was small anyway."""
     conn = g.get("_read_connection")  # (like the Session, only ever asked for in an app context)
     if conn is None and open_one and has_request_context() and request.method in _READ_ONLY:
-        conn = g._read_connection = db.engine.connect()
+        engine = db.engine
+        if engine.dialect.name == "postgresql":
+            conn = g._read_connection = engine.connect()
     return conn
 
 

@@ -4,11 +4,11 @@ run through the driver's cursor rather than SQLAlchemy's execution layer.
 A `Read` is a Core SELECT, written and typed as usual, compiled once per dialect into its SQL text,
 its parameters' order and converters, and its result columns' converters. Each call then sends the
 text with the values (`connection()`: the Session's connection once it has a transaction, else a
-GET's own connection, which the Session joins if it needs one) and returns plain named tuples;
-PostgreSQL answers in its binary format. SQLAlchemy's per-call work (execution context, cursor description,
-result metadata, Row objects) cost ~90 µs of CPU per statement, more than psycopg and PostgreSQL
-together for these index reads, plus ~10 µs per result column for psycopg's description
-(docs/benchmarks.md, issue 20). What stays the same: the engine's before_ and after_cursor_execute
+GET's own connection on PostgreSQL, which the Session joins if it needs one) and returns plain
+named tuples; PostgreSQL answers in its binary format. SQLAlchemy's per-call work (execution
+context, cursor description, result metadata, Row objects) cost ~90 µs of CPU per statement, more
+than psycopg and PostgreSQL together for these index reads, plus ~10 µs per result column for
+psycopg's description (docs/benchmarks.md, issue 20). What stays the same: the engine's before_ and after_cursor_execute
 listeners see every statement (statement counts, the read/write bookkeeping, bench/explain.py),
 and a driver error is raised as SQLAlchemy's (a dropped connection invalidated, as with
 `Connection.execute`).

@@ -109,7 +109,7 @@ def token_caller_params(token: str) -> dict:
 def caller_from_row(row) -> User:
     """The API caller read by TOKEN_CALLER (within another statement) for a read-only view that
     reads only these columns of it (the API detail): in no session, so that the request needs none."""
-    g.api_user = user = detached(User, row._asdict())
+    g.api_user = user = _caller(row, reads_only=True)
     return user
 
 
@@ -120,16 +120,15 @@ def user_for_token(token: str, *, reads_only: bool = False) -> User | None:
     row = _TOKEN_CALLER.first(token_caller_params(token))
     if row is None:
         return None
-    return detached(User, row._asdict()) if reads_only else _session_user(row)
+    return _caller(row, reads_only=reads_only)
 
 
-def _session_user(row) -> User:
-    """The User of `row` as a persistent entity of the session, made from the columns read (no second
-    statement): the session's own copy if it holds one, else a new one whose other attributes load
-    on first use, like an expired entity's."""
-    return entity(
-        User, {"id": row.id, "email": row.email, "role": row.role, "node_id": row.node_id, "active": row.active}
-    )
+def _caller(row, *, reads_only: bool) -> User:
+    """The User of a TOKEN_CALLER row, made from the columns read (no second statement): detached
+    (`reads_only`), else a persistent entity of the session (its own copy if it holds one, else a
+    new one whose other attributes load on first use, like an expired entity's)."""
+    values = row._asdict()
+    return detached(User, values) if reads_only else entity(User, values)
 
 
 def revoke_token(token: str) -> None:

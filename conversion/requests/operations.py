@@ -697,12 +697,18 @@ def text_search(q: str | None, params: dict, *, newest: bool = False) -> str | N
         strain_ids = [row[0] for row in _MATCHING_STRAINS.all({"pattern": pattern})]
         if phrase is not None:
             suffix, params["match"] = INDEXED, phrase
+    return _search_kind(strain_ids, params) + suffix
+
+
+def _search_kind(strain_ids: list | None, params: dict) -> str:
+    """text_search()'s kind for the matching strains' ids: "text", "strains" or "ids" (adding
+    `strain_ids` to params)."""
     if not strain_ids:
-        return "text" + suffix
+        return "text"
     if len(strain_ids) > STRAIN_IDS_INLINE:
-        return "strains" + suffix
+        return "strains"
     params["strain_ids"] = strain_ids
-    return "ids" + suffix
+    return "ids"
 
 
 def bound_search(search: str | None) -> ColumnElement | None:
@@ -864,12 +870,7 @@ def list_request_summaries(
     if pattern and limit + 1 in API_LIMITS and db.engine.dialect.name == "postgresql":
         params["pattern"], params["reference"] = pattern, _reference_pattern(cast(str, q))
         strain_ids, page = _search_first(user.role, bool(status), bool(node), bool(cursor), limit + 1).values(params)[0]
-        if strain_ids is None:
-            search: str | None = "text"
-        elif len(strain_ids) > STRAIN_IDS_INLINE:
-            search = "strains"
-        else:
-            search, params["strain_ids"] = "ids", strain_ids
+        search: str | None = _search_kind(strain_ids, params)
     else:
         search = text_search(q, params, newest=True)
     if page is not None:
